@@ -1,0 +1,44 @@
+"""The `ApiKey` aggregate: a tenant's credential, stored only as a keyed hash."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from events.ids import api_key_id
+
+VIDEOS_WRITE, VIDEOS_READ, ADMIN = "videos:write", "videos:read", "admin"
+SCOPES = (VIDEOS_WRITE, VIDEOS_READ, ADMIN)
+DEFAULT_SCOPES = (VIDEOS_WRITE, VIDEOS_READ)
+
+
+class ApiKey(Aggregate):
+    TOPIC = "vidgate:ApiKey"
+
+    class Event(Aggregate.Event):
+        TOPIC = "vidgate:ApiKey.Event"
+
+    class Revoked(Event):
+        TOPIC = "vidgate:ApiKey.Revoked"
+        by: str
+
+        def apply(self, key: ApiKey) -> None:
+            key.revoked = True
+
+    @staticmethod
+    def create_id(key_hash: str) -> UUID:
+        return api_key_id(key_hash)
+
+    @event("Issued", topic="vidgate:ApiKey.Issued")
+    def __init__(self, *, key_hash: str, tenant: str, scopes: list[str], hint: str) -> None:
+        self.key_hash, self.tenant, self.scopes, self.hint = key_hash, tenant, list(scopes), hint
+        self.revoked = False
+
+    def allows(self, scope: str) -> bool:
+        """Whether this key may act with `scope` (`admin` may do everything)."""
+        return not self.revoked and (scope in self.scopes or ADMIN in self.scopes)
+
+    def revoke(self, by: str) -> None:
+        if not self.revoked:
+            self.trigger_event(self.Revoked, by=by)

@@ -1,0 +1,151 @@
+"""The `Gateway` application: load, act, save — with optimistic-concurrency retries."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import get_topic
+
+from events.apikey import ApiKey
+from events.job import Job
+
+SAVE_ATTEMPTS = 6
+
+
+class JobContention(Exception):
+    """Too many concurrent writers on one job; the caller may retry later."""
+
+
+class Gateway(Application[UUID]):
+    """Every aggregate of vidgate lives in this one application sequence."""
+
+    name = "vidgate"
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        super().__init__(env)
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_saved(self, listener: Callable[[], None]) -> None:
+        """Call `listener` after every save in this process (wakes followers early)."""
+        self._listeners.append(listener)
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        recordings = super().save(*objs, **kwargs)
+        for listener in self._listeners:
+            listener()
+        return recordings
+
+    # jobs
+
+    def submit(self, **fields: Any) -> tuple[Job, bool]:
+        """Create a job; with an idempotency key, return the existing one (and False)."""
+        job = Job(**fields)
+        if fields.get("idempotency_key"):
+            existing = self.find_job(job.id)
+            if existing is not None:
+                return existing, False
+        try:
+            self.save(job)
+        except IntegrityError:  # a concurrent submit with the same key won the race
+            existing = self.find_job(job.id)
+            if existing is None:
+                raise
+            return existing, False
+        return job, True
+
+    def find_job(self, job_id: UUID, version: int | None = None) -> Job | None:
+        try:
+            job: Job = self.repository.get(job_id, version=version)
+        except AggregateNotFoundError:
+            return None
+        return job if isinstance(job, Job) else None
+
+    def update_job(self, job_id: UUID, command: Callable[[Job], None]) -> Job:
+        """Load the job, run `command` on it, and save what it produced.
+
+        A concurrent writer makes the save fail as a whole; the job is then reloaded and
+        the command re-run, so its guards see the latest state.
+        """
+        for attempt in range(SAVE_ATTEMPTS):
+            job: Job = self.repository.get(job_id)
+            command(job)
+            if not job.pending_events:
+                return job  # nothing happened: no empty write transaction
+            try:
+                self.save(job)
+            except IntegrityError:
+                time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
+                continue
+            return job
+        raise JobContention(f"job {job_id} changed {SAVE_ATTEMPTS} times under us")
+
+    def record_dispatch(self, job_id: UUID, provider: str, upstream_id: str) -> Job:
+        return self.update_job(job_id, lambda job: job.dispatch(provider, upstream_id))
+
+    def record_progress(self, job_id: UUID, percent: int, source: str,
+                        upstream_status: str | None = None) -> Job:  # fmt: skip
+        return self.update_job(job_id, lambda job: job.progress_to(percent, source, upstream_status))
+
+    def record_failure(self, job_id: UUID, code: str, message: str, source: str, *,
+                       retryable: bool = False, upstream_status: str | None = None) -> Job:  # fmt: skip
+        return self.update_job(
+            job_id,
+            lambda job: job.fail(code, message, source, retryable=retryable,
+                                 upstream_status=upstream_status),  # fmt: skip
+        )
+
+    def record_stored_completion(self, job_id: UUID, output: dict[str, Any], source: str) -> Job:
+        """Completed and OutputStored in one save: the output is already in our storage."""
+
+        def complete_and_store(job: Job) -> None:
+            job.complete(output, source)
+            if job.status == "completed" and not job.output_stored:
+                job.store_output(output["url"], output["bytes"], output["sha256"], source)
+
+        return self.update_job(job_id, complete_and_store)
+
+    def history(self, job_id: UUID) -> list[DomainEventProtocol[UUID]]:
+        return list(self.events.get(job_id))
+
+    # API keys
+
+    def issue_key(self, key_hash: str, tenant: str, scopes: Sequence[str], hint: str) -> ApiKey:
+        """Store a key's hash; issuing the same key twice keeps the first."""
+        key = ApiKey(key_hash=key_hash, tenant=tenant, scopes=list(scopes), hint=hint)
+        try:
+            self.save(key)
+        except IntegrityError:
+            existing = self.find_key(key_hash)
+            if existing is None:
+                raise
+            return existing
+        return key
+
+    def find_key(self, key_hash: str) -> ApiKey | None:
+        try:
+            key: ApiKey = self.repository.get(ApiKey.create_id(key_hash))
+        except AggregateNotFoundError:
+            return None
+        return key
+
+    def revoke_key(self, key_hash: str, by: str) -> bool:
+        key = self.find_key(key_hash)
+        if key is None:
+            return False
+        key.revoke(by)
+        if key.pending_events:
+            self.save(key)
+        return True
+
+    def has_any_key(self) -> bool:
+        issued = self.recorder.select_notifications(
+            start=None, limit=1, topics=[get_topic(ApiKey.Issued)]
+        )
+        return bool(issued)

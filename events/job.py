@@ -1,0 +1,238 @@
+"""The `Job` aggregate: one video generation, from submission to a stored output.
+
+Rules (pure, no clock, no I/O in event bodies): terminal states absorb every later signal;
+progress never goes backwards; a duplicate or late upstream signal produces no event.
+Explicit topics keep stored events readable when modules move.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.domain import Aggregate, event
+
+from events.ids import idempotent_job_id
+
+QUEUED, IN_PROGRESS = "queued", "in_progress"
+COMPLETED, FAILED, CANCELED = "completed", "failed", "canceled"
+TERMINAL = frozenset({COMPLETED, FAILED, CANCELED})
+STATUSES = (QUEUED, IN_PROGRESS, COMPLETED, FAILED, CANCELED)
+
+
+class JobError(Exception):
+    """A command the job's current state does not allow."""
+
+
+class JobAlreadyFinished(JobError):
+    """The job is completed or failed, so it can no longer be canceled."""
+
+
+class JobNotCompleted(JobError):
+    """Only a completed job has an output to store."""
+
+
+class Job(Aggregate):
+    TOPIC = "vidgate:Job"
+
+    class Event(Aggregate.Event):
+        TOPIC = "vidgate:Job.Event"
+
+    class Dispatched(Event):
+        TOPIC = "vidgate:Job.Dispatched"
+        provider: str
+        upstream_id: str
+        attempt: int
+
+        def apply(self, job: Job) -> None:
+            job.upstream_id, job.dispatch_attempts = self.upstream_id, self.attempt
+
+    class Progressed(Event):
+        TOPIC = "vidgate:Job.Progressed"
+        percent: int
+        upstream_status: str | None
+        source: str
+
+        def apply(self, job: Job) -> None:
+            job.status, job.progress = IN_PROGRESS, self.percent
+
+    class Completed(Event):
+        TOPIC = "vidgate:Job.Completed"
+        output: dict[str, Any]
+        upstream_url: str | None
+        cost: float | None
+        upstream_status: str | None
+        source: str
+
+        def apply(self, job: Job) -> None:
+            job.status, job.progress, job.output = COMPLETED, 100, dict(self.output)
+            job.finished_at = self.timestamp
+
+    class Failed(Event):
+        TOPIC = "vidgate:Job.Failed"
+        code: str
+        message: str
+        retryable: bool
+        upstream_status: str | None
+        source: str
+
+        def apply(self, job: Job) -> None:
+            job.status, job.error = FAILED, {"code": self.code, "message": self.message}
+            job.finished_at = self.timestamp
+
+    class Canceled(Event):
+        TOPIC = "vidgate:Job.Canceled"
+        by: str
+
+        def apply(self, job: Job) -> None:
+            job.status, job.finished_at = CANCELED, self.timestamp
+
+    class OutputStored(Event):
+        TOPIC = "vidgate:Job.OutputStored"
+        url: str
+        bytes: int
+        sha256: str
+        source: str
+
+        def apply(self, job: Job) -> None:
+            job.output = {**(job.output or {}), "url": self.url, "bytes": self.bytes}
+            job.output["sha256"] = self.sha256
+            job.output_stored = True
+
+    class Deleted(Event):
+        TOPIC = "vidgate:Job.Deleted"
+        by: str
+
+        def apply(self, job: Job) -> None:
+            job.deleted = True
+
+    @staticmethod
+    def create_id(tenant: str, idempotency_key: str | None) -> UUID:
+        """Idempotent submissions map to a deterministic id; the rest get a random one."""
+        return idempotent_job_id(tenant, idempotency_key) if idempotency_key else uuid4()
+
+    @event("Submitted", topic="vidgate:Job.Submitted")
+    def __init__(  # noqa: PLR0913 — the submission is one record of everything asked for
+        self,
+        *,
+        tenant: str,
+        model: str,
+        provider: str,
+        upstream_model: str,
+        prompt: str,
+        params: dict[str, Any],
+        inputs: dict[str, Any],
+        webhook: dict[str, Any] | None,
+        idempotency_key: str | None,
+        request_hash: str,
+        surface: str,
+        cost_estimate: float | None,
+    ) -> None:
+        self.tenant, self.model, self.provider = tenant, model, provider
+        self.upstream_model, self.prompt, self.params = upstream_model, prompt, dict(params)
+        self.inputs, self.webhook, self.surface = dict(inputs), webhook, surface
+        self.idempotency_key, self.request_hash = idempotency_key, request_hash
+        self.cost_estimate = cost_estimate
+        self.status, self.progress = QUEUED, 0
+        self.upstream_id: str | None = None
+        self.dispatch_attempts = 0
+        self.output: dict[str, Any] | None = None
+        self.output_stored = False
+        self.error: dict[str, str] | None = None
+        self.finished_at: datetime | None = None
+        self.deleted = False
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def is_dispatched(self) -> bool:
+        return self.upstream_id is not None
+
+    def dispatch(self, provider: str, upstream_id: str) -> None:
+        """Record that the provider accepted the job under `upstream_id`."""
+        if self.is_terminal or self.upstream_id == upstream_id:
+            return
+        self.trigger_event(
+            self.Dispatched,
+            provider=provider,
+            upstream_id=upstream_id,
+            attempt=self.dispatch_attempts + 1,
+        )
+
+    def progress_to(self, percent: int, source: str, upstream_status: str | None = None) -> None:
+        """Record progress; late, duplicate or backwards signals record nothing."""
+        percent = min(int(percent), 99)  # 100 means completed, and only `complete` says that
+        if self.is_terminal or percent <= self.progress:
+            return
+        self.trigger_event(
+            self.Progressed, percent=percent, upstream_status=upstream_status, source=source
+        )
+
+    def complete(
+        self,
+        output: dict[str, Any],
+        source: str,
+        *,
+        upstream_url: str | None = None,
+        cost: float | None = None,
+        upstream_status: str | None = None,
+    ) -> None:
+        """Record the finished output; a job that already ended records nothing."""
+        if self.is_terminal:
+            return
+        self.trigger_event(
+            self.Completed,
+            output=output,
+            upstream_url=upstream_url,
+            cost=cost,
+            upstream_status=upstream_status,
+            source=source,
+        )
+
+    def fail(
+        self,
+        code: str,
+        message: str,
+        source: str,
+        *,
+        retryable: bool = False,
+        upstream_status: str | None = None,
+    ) -> None:
+        """Record a failure; a job that already ended records nothing."""
+        if self.is_terminal:
+            return
+        self.trigger_event(
+            self.Failed,
+            code=code,
+            message=message,
+            retryable=retryable,
+            upstream_status=upstream_status,
+            source=source,
+        )
+
+    def cancel(self, by: str) -> None:
+        """Cancel an unfinished job; canceling twice is harmless."""
+        if self.status == CANCELED:
+            return
+        if self.is_terminal:
+            raise JobAlreadyFinished(f"the job is already {self.status}")
+        self.trigger_event(self.Canceled, by=by)
+
+    def store_output(self, url: str, size: int, sha256: str, source: str) -> None:
+        """Record where the output is kept for good."""
+        if self.status != COMPLETED:
+            raise JobNotCompleted(f"the job is {self.status}")
+        if self.output_stored and (self.output or {}).get("sha256") == sha256:
+            return
+        self.trigger_event(self.OutputStored, url=url, bytes=size, sha256=sha256, source=source)
+
+    def delete(self, by: str) -> None:
+        """Delete the job (canceling it first if it is still running)."""
+        if self.deleted:
+            return
+        if not self.is_terminal:
+            self.cancel(by)
+        self.trigger_event(self.Deleted, by=by)

@@ -1,0 +1,89 @@
+"""Reads a request body as fields (JSON or multipart), within a size limit."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.types import Message
+
+from service.api.errors import ApiError, invalid
+from service.api.video_request import Upload
+
+
+def too_large(limit: int) -> ApiError:
+    return ApiError(413, f"request body is larger than {limit} bytes", code="request_too_large")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large(limit)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_large(limit)
+    return bytes(body)
+
+
+async def read_fields(request: Request, limit: int) -> dict[str, Any]:
+    """The request's fields; multipart files become `Upload`s, `a[b]` keys nest."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    body = await read_body(request, limit)
+    if content_type in ("application/json", "") or content_type.endswith("+json"):
+        return _json_object(body)
+    if content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        return await _form(request, body, limit)
+    raise ApiError(415, f"unsupported content type {content_type!r}; send JSON or multipart",
+                   code="unsupported_media_type")  # fmt: skip
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    if not body.strip():
+        raise invalid("body", "the request body is empty; send a JSON object", "invalid_json")
+    try:
+        value = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise invalid("body", f"the body is not valid JSON: {error}", "invalid_json") from None
+    if not isinstance(value, dict):
+        raise invalid("body", "the body must be a JSON object", "invalid_json")
+    return value
+
+
+async def _form(request: Request, body: bytes, limit: int) -> dict[str, Any]:
+    replayed = Request(request.scope, receive=_replay(body))
+    try:
+        form = await replayed.form(max_files=4, max_fields=64, max_part_size=limit)
+    except Exception as error:  # noqa: BLE001 — any parse failure is the client's malformed body
+        detail = getattr(error, "detail", None) or str(error) or type(error).__name__
+        raise invalid("body", f"malformed form body: {detail}", "invalid_form") from None
+    fields: dict[str, Any] = {}
+    for name, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            value = Upload(await value.read(), value.content_type, value.filename)
+        outer, _, inner = name.partition("[")
+        if inner.endswith("]"):
+            nested = fields.setdefault(outer, {})
+            if not isinstance(nested, dict):
+                raise invalid(outer, f"{outer} is given both as a value and as {name}")
+            nested[inner[:-1]] = value
+        else:
+            fields[name] = value
+    await form.close()
+    return fields
+
+
+def _replay(body: bytes) -> Any:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive

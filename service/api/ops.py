@@ -1,0 +1,41 @@
+"""Operational endpoints: liveness, readiness (store reachable), and the OpenAPI document."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from service.openapi import openapi_document
+from service.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    rt: Runtime = request.app.state.runtime
+    store = "postgresql" if rt.settings.uses_postgres else "sqlite"
+    try:
+        await run_in_threadpool(rt.gateway.recorder.max_notification_id)
+    except Exception as error:  # noqa: BLE001 — any store failure means "not ready"
+        log.warning("readiness check failed: %r", error)
+        return JSONResponse({"status": "unavailable", "store": store}, status_code=503)
+    return JSONResponse({"status": "ready", "store": store})
+
+
+async def openapi(request: Request) -> Response:
+    return JSONResponse(openapi_document())
+
+
+routes = [
+    Route("/healthz", healthz, methods=["GET"]),
+    Route("/readyz", readyz, methods=["GET"]),
+    Route("/openapi.json", openapi, methods=["GET"]),
+]

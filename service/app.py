@@ -1,0 +1,60 @@
+"""The composition root of the web role: `create_app(settings, *, transport=None)`."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+
+from service.api import models, ops, videos
+from service.api.errors import HANDLERS
+from service.runtime import build_runtime, ensure_bootstrap_key
+from service.settings import Settings
+from service.worker import Workers
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings | None = None, *, transport: httpx.AsyncBaseTransport | None = None
+) -> Starlette:
+    """The Starlette app; with `settings.run_workers` it also runs the workers (embedded)."""
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        rt = await run_in_threadpool(build_runtime, settings)
+        new_key = await run_in_threadpool(ensure_bootstrap_key, rt)
+        if new_key:
+            _announce(new_key)
+        app.state.runtime = rt
+        async with httpx.AsyncClient(transport=transport) as http:
+            workers = Workers(rt, http) if settings.run_workers else None
+            if workers is not None:
+                await workers.start()
+            try:
+                yield
+            finally:
+                if workers is not None:
+                    await workers.stop()
+        await run_in_threadpool(rt.close)
+
+    return Starlette(
+        routes=[*ops.routes, *videos.routes, *models.routes],
+        exception_handlers=HANDLERS,
+        lifespan=lifespan,
+    )
+
+
+def _announce(key: str) -> None:
+    """Show a first-start key once; it is stored only as a hash."""
+    banner = (
+        "\n  vidgate created an API key for tenant 'default' (shown only this once):\n"
+        f"\n      {key}\n\n  export VIDGATE_API_KEY={key}\n"
+    )
+    print(banner, file=sys.stdout, flush=True)

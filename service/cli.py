@@ -1,0 +1,104 @@
+"""The `vidgate` command: serve, worker, keys."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from events.apikey import DEFAULT_SCOPES, SCOPES
+from service.settings import Settings, SettingsError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"vidgate: {error}", file=sys.stderr)
+        return 2
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    result: int = handler(args, settings)
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vidgate", description="Self-hosted AI video gateway")
+    commands = parser.add_subparsers(title="commands")
+
+    serve = commands.add_parser("serve", help="run the API and the workers in one process")
+    serve.add_argument("--host", help="interface to listen on (default: $HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default: $PORT or 8000)")
+    serve.set_defaults(handler=_serve)
+
+    worker = commands.add_parser("worker", help="run the workers alone (dispatcher, renderer…)")
+    worker.set_defaults(handler=_worker)
+
+    keys = commands.add_parser("keys", help="manage API keys").add_subparsers(title="keys")
+    create = keys.add_parser("create", help="issue a new key and print it (shown once)")
+    create.add_argument("--tenant", required=True, help="the tenant the key acts for")
+    create.add_argument("--scope", action="append", choices=SCOPES, dest="scopes",
+                        help=f"repeat for several (default: {' '.join(DEFAULT_SCOPES)})")  # fmt: skip
+    create.set_defaults(handler=_keys_create)
+    revoke = keys.add_parser("revoke", help="revoke a key")
+    revoke.add_argument("key", help="the key itself (vg_…)")
+    revoke.set_defaults(handler=_keys_revoke)
+    return parser
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from service.app import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    host, port = args.host or settings.host, args.port or settings.port
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    return 0
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from service.worker import main as worker_main
+
+    worker_main()
+    return 0
+
+
+def _keys_create(args: argparse.Namespace, settings: Settings) -> int:
+    from service.runtime import build_runtime, issue_key
+
+    tenant = args.tenant.strip()
+    if not tenant or len(tenant) > 64 or not tenant.replace("-", "").replace("_", "").isalnum():
+        print("vidgate: --tenant must be 1-64 letters, digits, '-' or '_'", file=sys.stderr)
+        return 2
+    rt = build_runtime(settings)
+    try:
+        key = issue_key(rt, tenant, tuple(dict.fromkeys(args.scopes or DEFAULT_SCOPES)))
+    finally:
+        rt.close()
+    print(key)
+    return 0
+
+
+def _keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    from service.runtime import build_runtime
+
+    rt = build_runtime(settings)
+    try:
+        found = rt.gateway.revoke_key(rt.hasher.hash(args.key), by="cli")
+    finally:
+        rt.close()
+    if not found:
+        print("vidgate: no such key", file=sys.stderr)
+        return 1
+    print("revoked")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

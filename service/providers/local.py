@@ -1,0 +1,203 @@
+"""The built-in `local` provider: renders real MP4s on this machine's CPU.
+
+It speaks the same `Provider` protocol as the real upstreams. Where they would post a
+webhook, it records progress and completion straight into the gateway (source `local`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import httpx
+
+from events.app import Gateway
+from events.ids import video_id
+from service.providers.base import (
+    DispatchRequest,
+    ProviderRejected,
+    Submission,
+    UpstreamStatus,
+)
+from service.render import ImageUnreadable, RenderCanceled, RenderSpec, render_video
+from service.storage import Storage
+
+log = logging.getLogger(__name__)
+SOURCE = "local"
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
+STORE_CHECK_EVERY = 0.5  # seconds between "was the job canceled?" reads of the store
+
+
+class ImageFetchFailed(Exception):
+    """An `image_url` could not be downloaded."""
+
+
+class LocalProvider:
+    name = "local"
+
+    def __init__(
+        self,
+        gateway: Gateway,
+        storage: Storage,
+        http: httpx.AsyncClient,
+        *,
+        concurrency: int = 2,
+        frame_delay: float = 0.0,
+    ) -> None:
+        self.gateway, self.storage, self.http = gateway, storage, http
+        self.frame_delay = frame_delay
+        self._slots = asyncio.Semaphore(concurrency)
+        self._stops: dict[UUID, threading.Event] = {}
+        self._progress: dict[UUID, int] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def submit(self, request: DispatchRequest) -> Submission:
+        self.start(request)
+        return Submission(upstream_id=f"local_{request.job_id.hex}")
+
+    def start(self, request: DispatchRequest) -> bool:
+        """Render the job in the background unless it is already rendering here."""
+        if request.job_id in self._stops:
+            return False
+        self._stops[request.job_id] = threading.Event()
+        task = asyncio.get_running_loop().create_task(self._run(request))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return True
+
+    async def status(self, upstream_id: str) -> UpstreamStatus:
+        job_id = UUID(hex=upstream_id.removeprefix("local_"))
+        if job_id in self._progress:
+            return UpstreamStatus("in_progress", "rendering", progress=self._progress[job_id])
+        if job_id in self._stops:
+            return UpstreamStatus("queued", "waiting_for_slot")
+        return UpstreamStatus("failed", "unknown", error_code="not_rendering",
+                              error_message="this process is not rendering the job")  # fmt: skip
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> UpstreamStatus:
+        raise ProviderRejected("the local provider sends no webhooks")
+
+    async def cancel(self, upstream_id: str) -> None:
+        stop = self._stops.get(UUID(hex=upstream_id.removeprefix("local_")))
+        if stop is not None:
+            stop.set()
+
+    async def download(self, upstream_id: str, dest: Path) -> Path:
+        source = self.storage.output_path(UUID(hex=upstream_id.removeprefix("local_")))
+        await asyncio.to_thread(shutil.copyfile, source, dest)
+        return dest
+
+    async def close(self) -> None:
+        """Stop rendering; unfinished jobs resume when a worker starts again."""
+        for stop in self._stops.values():
+            stop.set()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _run(self, request: DispatchRequest) -> None:
+        job_id, stop = request.job_id, self._stops[request.job_id]
+        try:
+            async with self._slots:
+                if not stop.is_set():
+                    await self._render(request, stop)
+        except Exception:  # noqa: BLE001 — a render failure must fail the job, not the worker
+            log.exception("local render of %s crashed", job_id)
+            await self._fail(job_id, "render_failed", "the local renderer crashed; see the log")
+        finally:
+            self._stops.pop(job_id, None)
+            self._progress.pop(job_id, None)
+
+    async def _render(self, request: DispatchRequest, stop: threading.Event) -> None:
+        job_id = request.job_id
+        try:
+            image = await self._image(request.inputs)
+        except (ImageFetchFailed, OSError) as error:
+            await self._fail(job_id, "image_unavailable", str(error))
+            return
+        spec = _spec(request, image)
+        try:
+            video = await asyncio.to_thread(
+                render_video, spec, self.storage.output_path(job_id),
+                on_progress=lambda percent: self._on_progress(job_id, percent, stop),
+                should_stop=_StopCheck(self.gateway, job_id, stop),
+                frame_delay=self.frame_delay,
+            )  # fmt: skip
+        except RenderCanceled:
+            return
+        except ImageUnreadable as error:
+            await self._fail(job_id, "invalid_image", f"unreadable image: {error}")
+            return
+        output = {
+            "url": f"/v1/videos/{video_id(job_id)}/content", "content_type": video.content_type,
+            "width": video.width, "height": video.height, "duration": video.duration,
+            "fps": video.fps, "bytes": video.bytes, "sha256": video.sha256,
+        }  # fmt: skip
+        job = await asyncio.to_thread(self.gateway.record_stored_completion, job_id, output, SOURCE)
+        if job.status != "completed":  # canceled while the last frames were encoded
+            self.storage.delete_outputs(job_id)
+
+    def _on_progress(self, job_id: UUID, percent: int, stop: threading.Event) -> None:
+        self._progress[job_id] = percent
+        job = self.gateway.record_progress(job_id, percent, SOURCE, "rendering")
+        if job.is_terminal:
+            stop.set()
+
+    async def _fail(self, job_id: UUID, code: str, message: str) -> None:
+        await asyncio.to_thread(self.gateway.record_failure, job_id, code, message, SOURCE)
+
+    async def _image(self, inputs: Mapping[str, Any]) -> bytes | None:
+        image = inputs.get("image")
+        if not image:
+            return None
+        if image.get("sha256"):
+            return await asyncio.to_thread(self.storage.read_input, image["sha256"])
+        return await self._fetch(image["url"])
+
+    async def _fetch(self, url: str) -> bytes:
+        # TODO(issue 5): route through the SSRF guard once it exists.
+        try:
+            async with self.http.stream("GET", url, timeout=15.0) as response:
+                if response.status_code != 200:
+                    raise ImageFetchFailed(f"image_url answered HTTP {response.status_code}")
+                data = bytearray()
+                async for chunk in response.aiter_bytes():
+                    data += chunk
+                    if len(data) > MAX_IMAGE_BYTES:
+                        raise ImageFetchFailed(f"image_url is larger than {MAX_IMAGE_BYTES} bytes")
+                return bytes(data)
+        except httpx.HTTPError as error:
+            raise ImageFetchFailed(f"image_url could not be fetched: {error}") from None
+
+
+class _StopCheck:
+    """Stop when asked, or when the store says the job ended (e.g. canceled elsewhere)."""
+
+    def __init__(self, gateway: Gateway, job_id: UUID, stop: threading.Event) -> None:
+        self.gateway, self.job_id, self.stop = gateway, job_id, stop
+        self.checked_at = time.monotonic()
+
+    def __call__(self) -> bool:
+        if self.stop.is_set():
+            return True
+        if time.monotonic() - self.checked_at >= STORE_CHECK_EVERY:
+            self.checked_at = time.monotonic()
+            job = self.gateway.find_job(self.job_id)
+            if job is None or job.is_terminal:
+                self.stop.set()
+        return self.stop.is_set()
+
+
+def _spec(request: DispatchRequest, image: bytes | None) -> RenderSpec:
+    params = request.params
+    width, height = (int(side) for side in str(params["size"]).split("x"))
+    return RenderSpec(
+        width=width, height=height, seconds=float(params["seconds"]), fps=int(params["fps"]),
+        prompt=request.prompt, seed=params.get("seed"),
+        negative_prompt=params.get("negative_prompt"), image=image,
+    )  # fmt: skip

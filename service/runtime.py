@@ -1,0 +1,87 @@
+"""Everything a process holds while it runs, built once from settings (the composition root)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from eventsourcing.postgres import PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteTrackingRecorder
+
+from events.apikey import DEFAULT_SCOPES
+from events.app import Gateway
+from projections.jobs_postgres import PostgresJobsView
+from projections.jobs_sqlite import SQLiteJobsView
+from projections.jobs_view import JobsView
+from service.auth import Authenticator
+from service.catalog import Catalog, default_catalog
+from service.keys import KeyHasher, key_hint, load_or_create_secret, new_api_key
+from service.settings import Settings
+from service.storage import Storage
+from service.stores import build_gateway, build_view
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    gateway: Gateway
+    jobs_view: JobsView
+    storage: Storage
+    catalog: Catalog
+    hasher: KeyHasher
+    authenticator: Authenticator
+
+    def close(self) -> None:
+        self.gateway.close()
+        close_view(self.jobs_view)
+
+
+def close_view(view: object) -> None:
+    """Close the connections of a view (a TrackingRecorder over its own datastore)."""
+    datastore = getattr(view, "datastore", None)
+    if datastore is not None:
+        datastore.close()
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    gateway = build_gateway(settings)
+    hasher = KeyHasher(load_or_create_secret(settings.secret_key, settings.data_dir))
+    return Runtime(
+        settings=settings,
+        gateway=gateway,
+        jobs_view=build_view(settings, "jobs", SQLiteJobsView, PostgresJobsView),
+        storage=Storage(settings.data_dir),
+        catalog=default_catalog(),
+        hasher=hasher,
+        authenticator=Authenticator(gateway, hasher),
+    )
+
+
+def build_dispatch_tracking(settings: Settings) -> SQLiteTrackingRecorder | PostgresTrackingRecorder:
+    view: SQLiteTrackingRecorder | PostgresTrackingRecorder = build_view(
+        settings, "dispatcher", SQLiteTrackingRecorder, PostgresTrackingRecorder
+    )
+    return view
+
+
+def issue_key(rt: Runtime, tenant: str, scopes: tuple[str, ...] = DEFAULT_SCOPES,
+              key: str | None = None) -> str:  # fmt: skip
+    """Store a key (a new random one unless given) and return it in the clear, once."""
+    key = key or new_api_key()
+    rt.gateway.issue_key(rt.hasher.hash(key), tenant, scopes, key_hint(key))
+    return key
+
+
+def ensure_bootstrap_key(rt: Runtime) -> str | None:
+    """The configured bootstrap key exists for `default`; with no keys at all, make one.
+
+    Returns a key only when it was just created and must be shown (once).
+    """
+    if rt.settings.bootstrap_api_key:
+        issue_key(rt, "default", (*DEFAULT_SCOPES, "admin"), rt.settings.bootstrap_api_key)
+        return None
+    if rt.gateway.has_any_key():
+        return None
+    return issue_key(rt, "default", (*DEFAULT_SCOPES, "admin"))
