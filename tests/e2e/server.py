@@ -1,0 +1,100 @@
+"""Real servers for end-to-end tests: `vidgate` processes on 127.0.0.1, killed for real."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from service.settings import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def server_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment that makes a `vidgate` process use these settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIDGATE_")}
+    env.update({
+        "VIDGATE_DATA_DIR": str(settings.data_dir),
+        "VIDGATE_FOLLOW_INTERVAL_MS": str(max(1, int(settings.follow_interval * 1000))),
+        "VIDGATE_POLL_AFTER_MS": str(settings.poll_after_ms),
+        "VIDGATE_LOCAL_FRAME_DELAY_MS": str(int(settings.local_frame_delay * 1000)),
+    })  # fmt: skip
+    if settings.secret_key:
+        env["VIDGATE_SECRET_KEY"] = settings.secret_key
+    if settings.bootstrap_api_key:
+        env["VIDGATE_BOOTSTRAP_API_KEY"] = settings.bootstrap_api_key
+    if settings.database_url:
+        env["VIDGATE_DATABASE_URL"] = settings.database_url
+        env["VIDGATE_DATABASE_SCHEMA"] = settings.database_schema
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Process:
+    process: subprocess.Popen[bytes]
+    log: Path
+    url: str | None = None
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hooks, like a crash or an OOM kill."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+
+@contextmanager
+def run_vidgate(
+    env: dict[str, str], log: Path, *args: str, port: int | None = None, wait: bool = True
+) -> Iterator[Process]:
+    """Run `python -m service.cli ARGS` (default `serve`); stop it however the test ended."""
+    command = [sys.executable, "-m", "service.cli", *(args or ("serve",))]
+    if not args or args[0] == "serve":
+        port = port or free_port()
+        env = {**env, "PORT": str(port), "HOST": "127.0.0.1"}
+    with log.open("ab") as sink:
+        process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
+    handle = Process(process, log, f"http://127.0.0.1:{port}" if port else None)
+    try:
+        if wait and handle.url:
+            _wait_healthy(handle)
+        yield handle
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+
+
+def _wait_healthy(handle: Process, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if handle.process.poll() is not None:
+            raise RuntimeError(f"vidgate exited early:\n{handle.output()}")
+        try:
+            if httpx.get(f"{handle.url}/readyz", timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"vidgate did not become ready in {timeout}s:\n{handle.output()}")
