@@ -19,6 +19,13 @@ class ApiKey(Aggregate):
     class Event(Aggregate.Event):
         TOPIC = "vidgate:ApiKey.Event"
 
+    class Issued(Event, Aggregate.Created):
+        TOPIC = "vidgate:ApiKey.Issued"
+        key_hash: str
+        tenant: str
+        scopes: list[str]
+        hint: str
+
     class Revoked(Event):
         TOPIC = "vidgate:ApiKey.Revoked"
         by: str
@@ -30,7 +37,7 @@ class ApiKey(Aggregate):
     def create_id(key_hash: str) -> UUID:
         return api_key_id(key_hash)
 
-    @event("Issued", topic="vidgate:ApiKey.Issued")
+    @event(Issued)
     def __init__(self, *, key_hash: str, tenant: str, scopes: list[str], hint: str) -> None:
         self.key_hash, self.tenant, self.scopes, self.hint = key_hash, tenant, list(scopes), hint
         self.revoked = False

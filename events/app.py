@@ -5,11 +5,10 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
@@ -89,16 +88,28 @@ class Gateway(Application[UUID]):
     def record_dispatch(self, job_id: UUID, provider: str, upstream_id: str) -> Job:
         return self.update_job(job_id, lambda job: job.dispatch(provider, upstream_id))
 
-    def record_progress(self, job_id: UUID, percent: int, source: str,
-                        upstream_status: str | None = None) -> Job:  # fmt: skip
-        return self.update_job(job_id, lambda job: job.progress_to(percent, source, upstream_status))
+    def record_progress(
+        self, job_id: UUID, percent: int, source: str, upstream_status: str | None = None
+    ) -> Job:
+        return self.update_job(
+            job_id, lambda job: job.progress_to(percent, source, upstream_status)
+        )
 
-    def record_failure(self, job_id: UUID, code: str, message: str, source: str, *,
-                       retryable: bool = False, upstream_status: str | None = None) -> Job:  # fmt: skip
+    def record_failure(
+        self,
+        job_id: UUID,
+        code: str,
+        message: str,
+        source: str,
+        *,
+        retryable: bool = False,
+        upstream_status: str | None = None,
+    ) -> Job:
         return self.update_job(
             job_id,
-            lambda job: job.fail(code, message, source, retryable=retryable,
-                                 upstream_status=upstream_status),  # fmt: skip
+            lambda job: job.fail(
+                code, message, source, retryable=retryable, upstream_status=upstream_status
+            ),
         )
 
     def record_stored_completion(self, job_id: UUID, output: dict[str, Any], source: str) -> Job:
@@ -111,8 +122,9 @@ class Gateway(Application[UUID]):
 
         return self.update_job(job_id, complete_and_store)
 
-    def history(self, job_id: UUID) -> list[DomainEventProtocol[UUID]]:
-        return list(self.events.get(job_id))
+    def history(self, job_id: UUID) -> list[Job.Event]:
+        """Every event of the job, in order (its audit trail)."""
+        return [cast(Job.Event, event) for event in self.events.get(job_id)]
 
     # API keys
 

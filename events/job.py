@@ -39,6 +39,21 @@ class Job(Aggregate):
     class Event(Aggregate.Event):
         TOPIC = "vidgate:Job.Event"
 
+    class Submitted(Event, Aggregate.Created):
+        TOPIC = "vidgate:Job.Submitted"
+        tenant: str
+        model: str
+        provider: str
+        upstream_model: str
+        prompt: str
+        params: dict[str, Any]
+        inputs: dict[str, Any]
+        webhook: dict[str, Any] | None
+        idempotency_key: str | None
+        request_hash: str
+        surface: str
+        cost_estimate: float | None
+
     class Dispatched(Event):
         TOPIC = "vidgate:Job.Dispatched"
         provider: str
@@ -112,8 +127,8 @@ class Job(Aggregate):
         """Idempotent submissions map to a deterministic id; the rest get a random one."""
         return idempotent_job_id(tenant, idempotency_key) if idempotency_key else uuid4()
 
-    @event("Submitted", topic="vidgate:Job.Submitted")
-    def __init__(  # noqa: PLR0913 — the submission is one record of everything asked for
+    @event(Submitted)
+    def __init__(
         self,
         *,
         tenant: str,

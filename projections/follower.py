@@ -73,7 +73,7 @@ class Follower:
         while not stopping.is_set():
             try:
                 self.run_once()
-            except Exception as error:  # noqa: BLE001 — a follower must outlive a store blip
+            except Exception as error:
                 on_error(error)
                 stopping.wait(1.0)
             self._wake.wait(self.interval)
@@ -86,7 +86,10 @@ class Follower:
 
     def _pending(self, latest: int) -> bool:
         notifications = self.app.recorder.select_notifications(
-            start=self.position, limit=1, stop=latest, topics=self.projection.topics,
+            start=self.position,
+            limit=1,
+            stop=latest,
+            topics=self.projection.topics,
             inclusive_of_start=False,
-        )  # fmt: skip
+        )
         return bool(notifications)

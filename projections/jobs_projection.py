@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from eventsourcing.dispatch import singledispatchmethod
-from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 from eventsourcing.utils import get_topic
@@ -14,14 +13,20 @@ from events.job import CANCELED, COMPLETED, FAILED, IN_PROGRESS, Job
 from projections.jobs_view import JobRow, JobsView
 
 JOB_EVENTS = (
-    Job.Submitted, Job.Dispatched, Job.Progressed, Job.Completed, Job.Failed, Job.Canceled,
-    Job.OutputStored, Job.Deleted,
-)  # fmt: skip
+    Job.Submitted,
+    Job.Dispatched,
+    Job.Progressed,
+    Job.Completed,
+    Job.Failed,
+    Job.Canceled,
+    Job.OutputStored,
+    Job.Deleted,
+)
 
 
 class JobsProjection(Projection[JobsView]):
     name = "jobs"
-    topics: ClassVar[tuple[str, ...]] = tuple(get_topic(cls) for cls in JOB_EVENTS)
+    topics = tuple(get_topic(cls) for cls in JOB_EVENTS)
 
     @singledispatchmethod
     def process_event(self, event: Any, tracking: Tracking) -> None:
@@ -31,11 +36,19 @@ class JobsProjection(Projection[JobsView]):
     def _(self, e: Job.Submitted, tracking: Tracking) -> None:
         at = e.timestamp.timestamp()
         row = JobRow(
-            job_id=e.originator_id, tenant=e.tenant, seq=tracking.notification_id,  # type: ignore[attr-defined]
-            model=e.model, provider=e.provider, status="queued", progress=0, prompt=e.prompt,  # type: ignore[attr-defined]
-            seconds=str(e.params.get("seconds", "")), size=str(e.params.get("size", "")),  # type: ignore[attr-defined]
-            created_at=at, updated_at=at,
-        )  # fmt: skip
+            job_id=e.originator_id,
+            tenant=e.tenant,
+            seq=tracking.notification_id,  # type: ignore[attr-defined]
+            model=e.model,
+            provider=e.provider,
+            status="queued",
+            progress=0,
+            prompt=e.prompt,  # type: ignore[attr-defined]
+            seconds=str(e.params.get("seconds", "")),
+            size=str(e.params.get("size", "")),  # type: ignore[attr-defined]
+            created_at=at,
+            updated_at=at,
+        )
         self.view.insert_job(row, tracking)
 
     @process_event.register
@@ -71,6 +84,6 @@ class JobsProjection(Projection[JobsView]):
     def _(self, e: Job.Deleted, tracking: Tracking) -> None:
         self._update(e, tracking, deleted=1)
 
-    def _update(self, e: DomainEventProtocol[Any], tracking: Tracking, **changes: Any) -> None:
+    def _update(self, e: Job.Event, tracking: Tracking, **changes: Any) -> None:
         changes["updated_at"] = e.timestamp.timestamp()
         self.view.update_job(e.originator_id, changes, tracking)

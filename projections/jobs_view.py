@@ -16,10 +16,25 @@ from uuid import UUID
 from eventsourcing.persistence import Tracking, TrackingRecorder
 
 COLUMNS = (
-    "job_id", "tenant", "seq", "model", "provider", "status", "progress", "prompt", "seconds",
-    "size", "created_at", "updated_at", "finished_at", "error_code", "error_message", "output",
-    "upstream_id", "deleted",
-)  # fmt: skip
+    "job_id",
+    "tenant",
+    "seq",
+    "model",
+    "provider",
+    "status",
+    "progress",
+    "prompt",
+    "seconds",
+    "size",
+    "created_at",
+    "updated_at",
+    "finished_at",
+    "error_code",
+    "error_message",
+    "output",
+    "upstream_id",
+    "deleted",
+)
 UPDATABLE = frozenset(COLUMNS) - {"job_id", "tenant", "seq", "created_at"}
 
 
@@ -126,7 +141,7 @@ class JobsSQL:
 
     def page(self, query: JobQuery, after_seq: int | None) -> tuple[str, list[Any]]:
         p = self.placeholder
-        where, params = [f"tenant = {p}", "deleted = 0"], [query.tenant]
+        where, params = [f"tenant = {p}", "deleted = 0"], list[Any]([query.tenant])
         for column in ("status", "model"):
             if getattr(query, column) is not None:
                 where.append(f"{column} = {p}")

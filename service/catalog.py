@@ -6,8 +6,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 ASPECT_RATIOS: dict[str, tuple[int, int]] = {
-    "16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1), "4:3": (4, 3), "3:4": (3, 4), "21:9": (21, 9),
-}  # fmt: skip
+    "16:9": (16, 9),
+    "9:16": (9, 16),
+    "1:1": (1, 1),
+    "4:3": (4, 3),
+    "3:4": (3, 4),
+    "21:9": (21, 9),
+}
 RESOLUTIONS: dict[str, int] = {"360p": 360, "480p": 480, "540p": 540, "720p": 720, "1080p": 1080}
 
 
@@ -41,16 +46,29 @@ class ModelSpec:
     def capabilities(self) -> dict[str, Any]:
         return {
             "modes": list(self.modes),
-            "seconds": {"min": self.seconds_range[0], "max": self.seconds_range[1],
-                        "default": self.default_seconds},
+            "seconds": {
+                "min": self.seconds_range[0],
+                "max": self.seconds_range[1],
+                "default": self.default_seconds,
+            },
             "resolutions": list(self.resolutions),
             "aspect_ratios": list(self.aspect_ratios),
-            "size": {"default": self.default_size, "max_side": self.max_side,
-                     "max_pixels": self.max_pixels},
-            "fps": {"min": self.fps_range[0], "max": self.fps_range[1], "default": self.default_fps},
-            "seed": self.seed, "negative_prompt": self.negative_prompt, "audio": self.audio,
-            "end_frame": self.end_frame, "prompt_max_chars": self.prompt_max_chars,
-        }  # fmt: skip
+            "size": {
+                "default": self.default_size,
+                "max_side": self.max_side,
+                "max_pixels": self.max_pixels,
+            },
+            "fps": {
+                "min": self.fps_range[0],
+                "max": self.fps_range[1],
+                "default": self.default_fps,
+            },
+            "seed": self.seed,
+            "negative_prompt": self.negative_prompt,
+            "audio": self.audio,
+            "end_frame": self.end_frame,
+            "prompt_max_chars": self.prompt_max_chars,
+        }
 
     def as_json(self) -> dict[str, Any]:
         """The OpenAI model object, plus vidgate's capabilities and pricing."""

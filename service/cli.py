@@ -42,8 +42,13 @@ def _parser() -> argparse.ArgumentParser:
     keys = commands.add_parser("keys", help="manage API keys").add_subparsers(title="keys")
     create = keys.add_parser("create", help="issue a new key and print it (shown once)")
     create.add_argument("--tenant", required=True, help="the tenant the key acts for")
-    create.add_argument("--scope", action="append", choices=SCOPES, dest="scopes",
-                        help=f"repeat for several (default: {' '.join(DEFAULT_SCOPES)})")  # fmt: skip
+    create.add_argument(
+        "--scope",
+        action="append",
+        choices=SCOPES,
+        dest="scopes",
+        help=f"repeat for several (default: {' '.join(DEFAULT_SCOPES)})",
+    )
     create.set_defaults(handler=_keys_create)
     revoke = keys.add_parser("revoke", help="revoke a key")
     revoke.add_argument("key", help="the key itself (vg_…)")

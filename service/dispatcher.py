@@ -8,6 +8,7 @@ so handling an event twice is harmless.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -57,13 +58,11 @@ class Dispatcher:
         while not stopping.is_set():
             try:
                 await self.run_once()
-            except Exception:  # noqa: BLE001 — keep dispatching after a store blip
+            except Exception:
                 log.exception("dispatcher pass failed; retrying")
                 await asyncio.sleep(1.0)
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.interval)
-            except TimeoutError:
-                pass
             self._wake.clear()
 
     async def run_once(self) -> int:
@@ -73,11 +72,16 @@ class Dispatcher:
             position = await asyncio.to_thread(self.tracking.max_tracking_id, self.gateway.name)
             notifications = await asyncio.to_thread(
                 self.gateway.recorder.select_notifications,
-                start=position or 0, limit=BATCH, topics=self._topics, inclusive_of_start=False,
-            )  # fmt: skip
+                start=position or 0,
+                limit=BATCH,
+                topics=self._topics,
+                inclusive_of_start=False,
+            )
             if not notifications:
                 return seen
-            await asyncio.gather(*(self.dispatch(n.originator_id) for n in notifications))
+            await asyncio.gather(
+                *(self.dispatch(UUID(str(n.originator_id))) for n in notifications)
+            )
             last = Tracking(self.gateway.name, notifications[-1].id)
             await asyncio.to_thread(self.tracking.insert_tracking, last)
             seen += len(notifications)
@@ -89,8 +93,11 @@ class Dispatcher:
             return
         provider = self.providers.get(job.provider)
         if provider is None:
-            await self._fail(job_id, "provider_not_configured",
-                             f"provider {job.provider!r} is not enabled on this gateway")  # fmt: skip
+            await self._fail(
+                job_id,
+                "provider_not_configured",
+                f"provider {job.provider!r} is not enabled on this gateway",
+            )
             return
         await self._submit(provider, job)
 
@@ -122,6 +129,11 @@ class Dispatcher:
 def dispatch_request(job: Job, callback_url: str | None = None) -> DispatchRequest:
     params: dict[str, Any] = dict(job.params)
     return DispatchRequest(
-        job_id=job.id, model=job.model, upstream_model=job.upstream_model, prompt=job.prompt,
-        params=params, inputs=dict(job.inputs), callback_url=callback_url,
-    )  # fmt: skip
+        job_id=job.id,
+        model=job.model,
+        upstream_model=job.upstream_model,
+        prompt=job.prompt,
+        params=params,
+        inputs=dict(job.inputs),
+        callback_url=callback_url,
+    )

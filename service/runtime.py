@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from eventsourcing.persistence import TrackingRecorder
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 
@@ -59,15 +60,17 @@ def build_runtime(settings: Settings) -> Runtime:
     )
 
 
-def build_dispatch_tracking(settings: Settings) -> SQLiteTrackingRecorder | PostgresTrackingRecorder:
-    view: SQLiteTrackingRecorder | PostgresTrackingRecorder = build_view(
+def build_dispatch_tracking(settings: Settings) -> TrackingRecorder:
+    """Where the dispatcher keeps its position in the event log."""
+    view: TrackingRecorder = build_view(
         settings, "dispatcher", SQLiteTrackingRecorder, PostgresTrackingRecorder
     )
     return view
 
 
-def issue_key(rt: Runtime, tenant: str, scopes: tuple[str, ...] = DEFAULT_SCOPES,
-              key: str | None = None) -> str:  # fmt: skip
+def issue_key(
+    rt: Runtime, tenant: str, scopes: tuple[str, ...] = DEFAULT_SCOPES, key: str | None = None
+) -> str:
     """Store a key (a new random one unless given) and return it in the clear, once."""
     key = key or new_api_key()
     rt.gateway.issue_key(rt.hasher.hash(key), tenant, scopes, key_hint(key))

@@ -35,9 +35,12 @@ class Workers:
             rt.gateway, JobsProjection(view=rt.jobs_view), interval=settings.follow_interval
         )
         self.local = LocalProvider(
-            rt.gateway, rt.storage, http,
-            concurrency=settings.local_concurrency, frame_delay=settings.local_frame_delay,
-        )  # fmt: skip
+            rt.gateway,
+            rt.storage,
+            http,
+            concurrency=settings.local_concurrency,
+            frame_delay=settings.local_frame_delay,
+        )
         self.providers: dict[str, Provider] = {"local": self.local}
         self.dispatch_tracking = build_dispatch_tracking(settings)
         self.dispatcher = Dispatcher(
@@ -52,9 +55,11 @@ class Workers:
         self.rt.gateway.on_saved(self.follower.wake)
         self.rt.gateway.on_saved(self.dispatcher.wake)
         thread = threading.Thread(
-            target=self.follower.run, args=(self._stop_threads, _log_error("jobs projection")),
-            name="jobs-projection", daemon=True,
-        )  # fmt: skip
+            target=self.follower.run,
+            args=(self._stop_threads, _log_error("jobs projection")),
+            name="jobs-projection",
+            daemon=True,
+        )
         thread.start()
         self._threads.append(thread)
         await self._resume_local_jobs()
@@ -114,7 +119,9 @@ async def run_workers(settings: Settings) -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     asyncio.run(run_workers(Settings.from_env()))
 
 

@@ -39,9 +39,12 @@ def pg_schema() -> Iterator[str]:
 
 def settings_for(store: str, data_dir: Path, request: pytest.FixtureRequest) -> Settings:
     base = Settings(
-        data_dir=data_dir, follow_interval=0.01, poll_after_ms=50,
-        bootstrap_api_key=ADMIN_KEY, secret_key="test-secret",
-    )  # fmt: skip
+        data_dir=data_dir,
+        follow_interval=0.01,
+        poll_after_ms=50,
+        bootstrap_api_key=ADMIN_KEY,
+        secret_key="test-secret",
+    )
     if store == "postgres":
         schema = request.getfixturevalue("pg_schema")
         return replace(base, database_url=PG_URL, database_schema=schema)

@@ -19,7 +19,9 @@ def runtime_of(client: TestClient) -> Runtime:
     return rt
 
 
-def key_for(client: TestClient, tenant: str, scopes: tuple[str, ...] = DEFAULT_SCOPES) -> dict[str, str]:
+def key_for(
+    client: TestClient, tenant: str, scopes: tuple[str, ...] = DEFAULT_SCOPES
+) -> dict[str, str]:
     """Authorization headers for a new key of `tenant` with `scopes`."""
     key = issue_key(runtime_of(client), tenant, scopes)
     return {"Authorization": f"Bearer {key}"}
@@ -42,7 +44,10 @@ def wait_for(check: Callable[[], Any], timeout: float = 30.0, interval: float = 
 
 
 def wait_for_status(
-    client: TestClient, video_id: str, statuses: tuple[str, ...] = ("completed",), timeout: float = 30.0,
+    client: TestClient,
+    video_id: str,
+    statuses: tuple[str, ...] = ("completed",),
+    timeout: float = 30.0,
     headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     def done() -> dict[str, Any] | None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.domain import Aggregate
 
 ACTOR_FIELDS = ("source", "by")
 
 
-def history_item(event: DomainEventProtocol[Any]) -> dict[str, Any]:
+def history_item(event: Aggregate.Event) -> dict[str, Any]:
     payload = {
         key: value
         for key, value in vars(event).items()

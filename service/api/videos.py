@@ -38,9 +38,7 @@ async def create_video(request: Request) -> Response:
     principal.require(VIDEOS_WRITE)
     idempotency_key = _idempotency_key(request)
     fields = await read_fields(request, rt.settings.max_body_bytes)
-    job, created = await run_in_threadpool(
-        _submit, rt, principal.tenant, fields, idempotency_key
-    )
+    job, created = await run_in_threadpool(_submit, rt, principal.tenant, fields, idempotency_key)
     body = from_job(job, str(request.base_url))
     return JSONResponse(body, status_code=202 if created else 200, headers=_poll_after(rt, job))
 
@@ -51,17 +49,27 @@ def _submit(
     video = parse_video_request(fields, rt.catalog)
     inputs = _store_inputs(rt, video)
     submission = {
-        "tenant": tenant, "model": video.model.id, "provider": video.model.provider,
-        "upstream_model": video.model.upstream_model, "prompt": video.prompt,
-        "params": video.params(), "inputs": inputs, "webhook": None,
-        "idempotency_key": idempotency_key, "surface": "openai",
+        "tenant": tenant,
+        "model": video.model.id,
+        "provider": video.model.provider,
+        "upstream_model": video.model.upstream_model,
+        "prompt": video.prompt,
+        "params": video.params(),
+        "inputs": inputs,
+        "webhook": None,
+        "idempotency_key": idempotency_key,
+        "surface": "openai",
         "cost_estimate": video.model.price_per_second_usd * video.seconds,
-    }  # fmt: skip
+    }
     request_hash = _fingerprint(submission)
     job, created = rt.gateway.submit(**submission, request_hash=request_hash)
     if not created and job.request_hash != request_hash:
-        raise ApiError(409, "this Idempotency-Key was already used with a different request",
-                       code="idempotency_key_reused", param="Idempotency-Key")  # fmt: skip
+        raise ApiError(
+            409,
+            "this Idempotency-Key was already used with a different request",
+            code="idempotency_key_reused",
+            param="Idempotency-Key",
+        )
     return job, created
 
 
@@ -72,8 +80,14 @@ def _store_inputs(rt: Runtime, video: VideoRequest) -> dict[str, Any]:
     if image.data is None:
         return {"image": {"url": image.url}}
     digest = rt.storage.save_input(image.data)
-    return {"image": {"sha256": digest, "bytes": len(image.data),
-                      "content_type": image.content_type, "filename": image.filename}}  # fmt: skip
+    return {
+        "image": {
+            "sha256": digest,
+            "bytes": len(image.data),
+            "content_type": image.content_type,
+            "filename": image.filename,
+        }
+    }
 
 
 def _fingerprint(submission: dict[str, Any]) -> str:
@@ -87,8 +101,10 @@ def _idempotency_key(request: Request) -> str | None:
     if key is None:
         return None
     if not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
-        raise invalid("Idempotency-Key", f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} "
-                      "printable characters")  # fmt: skip
+        raise invalid(
+            "Idempotency-Key",
+            f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} printable characters",
+        )
     return key
 
 
@@ -126,10 +142,15 @@ async def list_videos(request: Request) -> Response:
     except UnknownCursor:
         raise invalid("after", "after must be the id of one of your videos") from None
     data = [from_row(row, str(request.base_url)) for row in rows]
-    return JSONResponse({
-        "object": "list", "data": data, "has_more": has_more,
-        "first_id": data[0]["id"] if data else None, "last_id": data[-1]["id"] if data else None,
-    })  # fmt: skip
+    return JSONResponse(
+        {
+            "object": "list",
+            "data": data,
+            "has_more": has_more,
+            "first_id": data[0]["id"] if data else None,
+            "last_id": data[-1]["id"] if data else None,
+        }
+    )
 
 
 def _list_query(request: Request, tenant: str, rt: Runtime) -> JobQuery:
@@ -152,8 +173,14 @@ def _list_query(request: Request, tenant: str, rt: Runtime) -> JobQuery:
         raise invalid("after", "after must be a video id (video_…)")
     model = params.get("model")
     spec = rt.catalog.resolve(model) if model else None
-    return JobQuery(tenant=tenant, limit=int(limit_raw), order=order, after=after_id,
-                    status=status, model=spec.id if spec else model)  # fmt: skip
+    return JobQuery(
+        tenant=tenant,
+        limit=int(limit_raw),
+        order=order,
+        after=after_id,
+        status=status,
+        model=spec.id if spec else model,
+    )
 
 
 async def download_content(request: Request) -> Response:
@@ -164,8 +191,13 @@ async def download_content(request: Request) -> Response:
     if variant == "spritesheet":
         raise invalid("variant", "the spritesheet variant is not supported", "unsupported_variant")
     if job.status != "completed" or not job.output_stored:
-        raise ApiError(409, f"video {video_id(job.id)} is {job.status}; its content is available "
-                       "once it is completed", code="video_not_ready", param="video_id")  # fmt: skip
+        raise ApiError(
+            409,
+            f"video {video_id(job.id)} is {job.status}; its content is available "
+            "once it is completed",
+            code="video_not_ready",
+            param="video_id",
+        )
     rt = runtime(request)
     path = rt.storage.output_path(job.id)
     if not path.exists():

@@ -20,8 +20,9 @@ class ProviderError(Exception):
 class ProviderUnavailable(ProviderError):
     """Retryable: timeouts, 5xx, 429 (with `retry_after` seconds when the upstream said)."""
 
-    def __init__(self, message: str, *, code: str = "provider_unavailable",
-                 retry_after: float | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, message: str, *, code: str = "provider_unavailable", retry_after: float | None = None
+    ) -> None:
         super().__init__(message, code=code)
         self.retry_after = retry_after
 

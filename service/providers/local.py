@@ -78,8 +78,12 @@ class LocalProvider:
             return UpstreamStatus("in_progress", "rendering", progress=self._progress[job_id])
         if job_id in self._stops:
             return UpstreamStatus("queued", "waiting_for_slot")
-        return UpstreamStatus("failed", "unknown", error_code="not_rendering",
-                              error_message="this process is not rendering the job")  # fmt: skip
+        return UpstreamStatus(
+            "failed",
+            "unknown",
+            error_code="not_rendering",
+            error_message="this process is not rendering the job",
+        )
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> UpstreamStatus:
         raise ProviderRejected("the local provider sends no webhooks")
@@ -106,7 +110,7 @@ class LocalProvider:
             async with self._slots:
                 if not stop.is_set():
                     await self._render(request, stop)
-        except Exception:  # noqa: BLE001 — a render failure must fail the job, not the worker
+        except Exception:
             log.exception("local render of %s crashed", job_id)
             await self._fail(job_id, "render_failed", "the local renderer crashed; see the log")
         finally:
@@ -123,21 +127,28 @@ class LocalProvider:
         spec = _spec(request, image)
         try:
             video = await asyncio.to_thread(
-                render_video, spec, self.storage.output_path(job_id),
+                render_video,
+                spec,
+                self.storage.output_path(job_id),
                 on_progress=lambda percent: self._on_progress(job_id, percent, stop),
                 should_stop=_StopCheck(self.gateway, job_id, stop),
                 frame_delay=self.frame_delay,
-            )  # fmt: skip
+            )
         except RenderCanceled:
             return
         except ImageUnreadable as error:
             await self._fail(job_id, "invalid_image", f"unreadable image: {error}")
             return
         output = {
-            "url": f"/v1/videos/{video_id(job_id)}/content", "content_type": video.content_type,
-            "width": video.width, "height": video.height, "duration": video.duration,
-            "fps": video.fps, "bytes": video.bytes, "sha256": video.sha256,
-        }  # fmt: skip
+            "url": f"/v1/videos/{video_id(job_id)}/content",
+            "content_type": video.content_type,
+            "width": video.width,
+            "height": video.height,
+            "duration": video.duration,
+            "fps": video.fps,
+            "bytes": video.bytes,
+            "sha256": video.sha256,
+        }
         job = await asyncio.to_thread(self.gateway.record_stored_completion, job_id, output, SOURCE)
         if job.status != "completed":  # canceled while the last frames were encoded
             self.storage.delete_outputs(job_id)
@@ -197,7 +208,12 @@ def _spec(request: DispatchRequest, image: bytes | None) -> RenderSpec:
     params = request.params
     width, height = (int(side) for side in str(params["size"]).split("x"))
     return RenderSpec(
-        width=width, height=height, seconds=float(params["seconds"]), fps=int(params["fps"]),
-        prompt=request.prompt, seed=params.get("seed"),
-        negative_prompt=params.get("negative_prompt"), image=image,
-    )  # fmt: skip
+        width=width,
+        height=height,
+        seconds=float(params["seconds"]),
+        fps=int(params["fps"]),
+        prompt=request.prompt,
+        seed=params.get("seed"),
+        negative_prompt=params.get("negative_prompt"),
+        image=image,
+    )

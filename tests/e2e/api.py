@@ -23,7 +23,9 @@ def submit_video(http: httpx.Client, **overrides: Any) -> dict[str, Any]:
     return body
 
 
-def wait_for(http: httpx.Client, video_id: str, until: Any, timeout: float = 60.0) -> dict[str, Any]:
+def wait_for(
+    http: httpx.Client, video_id: str, until: Any, timeout: float = 60.0
+) -> dict[str, Any]:
     """Poll the video until `until(video)` holds."""
     deadline = time.monotonic() + timeout
     while True:

@@ -28,12 +28,14 @@ def free_port() -> int:
 def server_env(settings: Settings, **extra: str) -> dict[str, str]:
     """The environment that makes a `vidgate` process use these settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIDGATE_")}
-    env.update({
-        "VIDGATE_DATA_DIR": str(settings.data_dir),
-        "VIDGATE_FOLLOW_INTERVAL_MS": str(max(1, int(settings.follow_interval * 1000))),
-        "VIDGATE_POLL_AFTER_MS": str(settings.poll_after_ms),
-        "VIDGATE_LOCAL_FRAME_DELAY_MS": str(int(settings.local_frame_delay * 1000)),
-    })  # fmt: skip
+    env.update(
+        {
+            "VIDGATE_DATA_DIR": str(settings.data_dir),
+            "VIDGATE_FOLLOW_INTERVAL_MS": str(max(1, int(settings.follow_interval * 1000))),
+            "VIDGATE_POLL_AFTER_MS": str(settings.poll_after_ms),
+            "VIDGATE_LOCAL_FRAME_DELAY_MS": str(int(settings.local_frame_delay * 1000)),
+        }
+    )
     if settings.secret_key:
         env["VIDGATE_SECRET_KEY"] = settings.secret_key
     if settings.bootstrap_api_key:

@@ -18,9 +18,12 @@ KEY = re.compile(r"\bvg_[A-Za-z0-9_-]{40,}\b")
 
 def vidgate(env, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "service.cli", *args], env=env, capture_output=True, text=True,
+        [sys.executable, "-m", "service.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=60,
-    )  # fmt: skip
+    )
 
 
 def test_a_created_key_works_once_printed_and_only_within_its_scopes(settings, tmp_path):

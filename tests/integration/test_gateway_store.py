@@ -15,10 +15,18 @@ from service.runtime import close_view
 from service.stores import build_gateway, build_view
 
 SUBMISSION = dict(
-    tenant="acme", model="local-preview", provider="local", upstream_model="local-preview",
-    prompt="a fox", params={"seconds": "1", "size": "160x90"}, inputs={}, webhook=None,
-    request_hash="h", surface="openai", cost_estimate=0.0,
-)  # fmt: skip
+    tenant="acme",
+    model="local-preview",
+    provider="local",
+    upstream_model="local-preview",
+    prompt="a fox",
+    params={"seconds": "1", "size": "160x90"},
+    inputs={},
+    webhook=None,
+    request_hash="h",
+    surface="openai",
+    cost_estimate=0.0,
+)
 
 
 @pytest.fixture
@@ -50,7 +58,7 @@ def test_concurrent_writers_on_one_job_are_retried_and_none_is_lost(gateway):
         try:
             for percent in percents:
                 gateway.record_progress(job.id, percent, "webhook")
-        except BaseException as error:  # noqa: BLE001
+        except BaseException as error:
             errors.append(error)
 
     threads = [threading.Thread(target=push, args=(range(start, 99, 4),)) for start in range(1, 5)]

@@ -25,10 +25,19 @@ def view(settings):
 
 def row(seq: int, tenant: str = "acme", **overrides) -> JobRow:
     values = dict(
-        job_id=uuid4(), tenant=tenant, seq=seq, model="local-preview", provider="local",
-        status="queued", progress=0, prompt="p", seconds="1", size="160x90",
-        created_at=1000.0 + seq, updated_at=1000.0 + seq,
-    )  # fmt: skip
+        job_id=uuid4(),
+        tenant=tenant,
+        seq=seq,
+        model="local-preview",
+        provider="local",
+        status="queued",
+        progress=0,
+        prompt="p",
+        seconds="1",
+        size="160x90",
+        created_at=1000.0 + seq,
+        updated_at=1000.0 + seq,
+    )
     return JobRow(**{**values, **overrides})
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,10 +15,19 @@ OUTPUT = {"url": "/v1/videos/x/content", "bytes": 10, "sha256": "ab"}
 
 def new_job(idempotency_key: str | None = None) -> Job:
     return Job(
-        tenant="acme", model="local-preview", provider="local", upstream_model="local-preview",
-        prompt="a fox", params={"seconds": "1", "size": "160x90"}, inputs={}, webhook=None,
-        idempotency_key=idempotency_key, request_hash="h", surface="openai", cost_estimate=0.0,
-    )  # fmt: skip
+        tenant="acme",
+        model="local-preview",
+        provider="local",
+        upstream_model="local-preview",
+        prompt="a fox",
+        params={"seconds": "1", "size": "160x90"},
+        inputs={},
+        webhook=None,
+        idempotency_key=idempotency_key,
+        request_hash="h",
+        surface="openai",
+        cost_estimate=0.0,
+    )
 
 
 def kinds(job: Job) -> list[str]:
@@ -120,10 +131,8 @@ def apply(job: Job, signal: tuple[str, object]) -> None:
     elif kind == "dispatch":
         job.dispatch("local", str(arg))
     else:
-        try:
+        with contextlib.suppress(JobAlreadyFinished):
             job.cancel("api")
-        except JobAlreadyFinished:
-            pass
 
 
 def assert_valid_history(events: list[object]) -> None:
@@ -159,8 +168,11 @@ def test_replaying_the_events_rebuilds_the_same_job(sequence):
         rebuilt = event.mutate(rebuilt)
     assert rebuilt is not None
     assert (rebuilt.status, rebuilt.progress, rebuilt.upstream_id, rebuilt.output) == (
-        job.status, job.progress, job.upstream_id, job.output,
-    )  # fmt: skip
+        job.status,
+        job.progress,
+        job.upstream_id,
+        job.output,
+    )
 
 
 @settings(max_examples=200, deadline=None)

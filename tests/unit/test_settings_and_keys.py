@@ -15,10 +15,15 @@ def test_defaults_are_the_embedded_sqlite_gateway_on_loopback():
 
 
 def test_environment_overrides_are_read():
-    settings = Settings.from_env({
-        "PORT": "9001", "HOST": "0.0.0.0", "VIDGATE_DATA_DIR": "/tmp/x",
-        "VIDGATE_DATABASE_URL": "postgresql://u@h/db", "VIDGATE_RUN_WORKERS": "false",
-    })  # fmt: skip
+    settings = Settings.from_env(
+        {
+            "PORT": "9001",
+            "HOST": "0.0.0.0",
+            "VIDGATE_DATA_DIR": "/tmp/x",
+            "VIDGATE_DATABASE_URL": "postgresql://u@h/db",
+            "VIDGATE_RUN_WORKERS": "false",
+        }
+    )
     assert (settings.port, settings.host, settings.data_dir) == (9001, "0.0.0.0", Path("/tmp/x"))
     assert settings.uses_postgres and not settings.run_workers
 
