@@ -63,6 +63,13 @@ def _submit(
     }
     request_hash = _fingerprint(submission)
     job, created = rt.gateway.submit(**submission, request_hash=request_hash)
+    if not created and job.deleted:
+        raise ApiError(
+            409,
+            "the video created with this Idempotency-Key has been deleted",
+            code="video_deleted",
+            param="Idempotency-Key",
+        )
     if not created and job.request_hash != request_hash:
         raise ApiError(
             409,
@@ -159,7 +166,7 @@ def _list_query(request: Request, tenant: str, rt: Runtime) -> JobQuery:
     if unknown:
         raise invalid(unknown[0], f"unknown query parameter {unknown[0]!r}", "unknown_parameter")
     limit_raw = params.get("limit", "20")
-    if not limit_raw.isdigit() or not 1 <= int(limit_raw) <= 100:
+    if not (limit_raw.isascii() and limit_raw.isdecimal()) or not 1 <= int(limit_raw) <= 100:
         raise invalid("limit", "limit must be an integer from 1 to 100")
     order = params.get("order", "desc")
     if order not in ("asc", "desc"):
