@@ -66,7 +66,7 @@ class JobRow:
         values["job_id"] = self.job_id.hex
         values["output"] = json.dumps(self.output) if self.output is not None else None
         values["deleted"] = int(self.deleted)
-        return values
+        return {column: storable(value) for column, value in values.items()}
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> JobRow:
@@ -170,9 +170,14 @@ class JobsSQL:
         ]
 
 
+def storable(value: Any) -> Any:
+    """PostgreSQL text cannot hold NUL; an upstream's message may carry one anyway."""
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
+
+
 def merged_output(current: str | None, changes: Mapping[str, Any]) -> dict[str, Any]:
     """The row's new column values, with `output` merged into the stored one."""
-    values = dict(changes)
+    values = {column: storable(value) for column, value in changes.items()}
     if "output" in values:
         before = json.loads(current) if current else {}
         values["output"] = json.dumps({**before, **(values["output"] or {})})

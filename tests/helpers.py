@@ -11,6 +11,19 @@ from starlette.testclient import TestClient
 from events.apikey import DEFAULT_SCOPES
 from service.runtime import Runtime, issue_key
 
+SUBMISSION = dict(
+    tenant="acme",
+    model="local-preview",
+    provider="local",
+    upstream_model="local-preview",
+    prompt="a fox",
+    params={"seconds": "1", "size": "160x90"},
+    inputs={},
+    webhook=None,
+    request_hash="h",
+    surface="openai",
+    cost_estimate=0.0,
+)
 TINY = {"model": "local-preview", "prompt": "a red fox in snow", "seconds": "1", "size": "160x90"}
 
 

@@ -14,12 +14,14 @@ from service.api.video_request import Upload
 
 
 def too_large(limit: int) -> ApiError:
-    return ApiError(413, f"request body is larger than {limit} bytes", code="request_too_large")
+    return ApiError(
+        413, f"request body is larger than {limit} bytes", code="request_too_large", param="body"
+    )
 
 
 async def read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise too_large(limit)
     body = bytearray()
     async for chunk in request.stream():
@@ -38,7 +40,7 @@ async def read_fields(request: Request, limit: int) -> dict[str, Any]:
     if content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
         return await _form(request, body, limit)
     raise ApiError(415, f"unsupported content type {content_type!r}; send JSON or multipart",
-                   code="unsupported_media_type")  # fmt: skip
+                   code="unsupported_media_type", param="Content-Type")  # fmt: skip
 
 
 def _json_object(body: bytes) -> dict[str, Any]:
@@ -46,8 +48,16 @@ def _json_object(body: bytes) -> dict[str, Any]:
         raise invalid("body", "the request body is empty; send a JSON object", "invalid_json")
     try:
         value = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as error:
+        # A lone surrogate escape (a "\\ud800" without its pair) parses, but can be neither
+        # stored nor echoed back in a response: refuse it here, as the client's error.
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise invalid("body", "the body has an unpaired surrogate escape (\\ud800-\\udfff)",
+                      "invalid_json") from None  # fmt: skip
+    except ValueError as error:  # includes UnicodeDecodeError
         raise invalid("body", f"the body is not valid JSON: {error}", "invalid_json") from None
+    except RecursionError:  # `[[[[…` nested deeper than the parser recurses
+        raise invalid("body", "the body's JSON is nested too deeply", "invalid_json") from None
     if not isinstance(value, dict):
         raise invalid("body", "the body must be a JSON object", "invalid_json")
     return value
@@ -57,23 +67,28 @@ async def _form(request: Request, body: bytes, limit: int) -> dict[str, Any]:
     replayed = Request(request.scope, receive=_replay(body))
     try:
         form = await replayed.form(max_files=4, max_fields=64, max_part_size=limit)
-    except Exception as error:  # noqa: BLE001 — any parse failure is the client's malformed body
+    except Exception as error:  # any parse failure is the client's malformed body
         detail = getattr(error, "detail", None) or str(error) or type(error).__name__
         raise invalid("body", f"malformed form body: {detail}", "invalid_form") from None
     fields: dict[str, Any] = {}
-    for name, value in form.multi_items():
-        if isinstance(value, UploadFile):
-            value = Upload(await value.read(), value.content_type, value.filename)
+    for name, item in form.multi_items():
+        value: str | Upload = item if isinstance(item, str) else await _upload(item)
         outer, _, inner = name.partition("[")
         if inner.endswith("]"):
             nested = fields.setdefault(outer, {})
             if not isinstance(nested, dict):
                 raise invalid(outer, f"{outer} is given both as a value and as {name}")
             nested[inner[:-1]] = value
+        elif isinstance(fields.get(name), dict):
+            raise invalid(name, f"{name} is given both as a value and as {name}[…]")
         else:
             fields[name] = value
     await form.close()
     return fields
+
+
+async def _upload(file: UploadFile) -> Upload:
+    return Upload(await file.read(), file.content_type, file.filename)
 
 
 def _replay(body: bytes) -> Any:

@@ -8,6 +8,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from service.api.errors import ApiError, invalid
 from service.catalog import ASPECT_RATIOS, RESOLUTIONS, Catalog, ModelSpec
@@ -19,8 +20,10 @@ FIELDS = frozenset({
 })  # fmt: skip
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 MAX_SEED = 2**32 - 1
-SIZE_PATTERN = re.compile(r"^(\d{1,5})x(\d{1,5})$")
-DATA_URI = re.compile(r"^data:(?P<type>[\w.+-]+/[\w.+-]+)?(?P<params>(;[^,;]*)*?),(?P<data>.*)$", re.S)
+SIZE_PATTERN = re.compile(r"([0-9]{1,5})x([0-9]{1,5})")  # fullmatch: no "160x90\n"
+DATA_URI = re.compile(
+    r"^data:(?P<type>[\w.+-]+/[\w.+-]+)?(?P<params>(;[^,;]*)*?),(?P<data>.*)$", re.S
+)
 
 
 @dataclass(frozen=True)
@@ -104,9 +107,8 @@ def _model(value: Any, catalog: Catalog) -> ModelSpec:
     model = catalog.resolve(value)
     if model is None:
         known = ", ".join(catalog.names())
-        raise ApiError(
-            400, f"unknown model {value!r}; available: {known}", code="model_not_found", param="model"
-        )
+        message = f"unknown model {value!r}; available: {known}"
+        raise ApiError(400, message, code="model_not_found", param="model")
     return model
 
 
@@ -120,6 +122,8 @@ def _text(fields: Mapping[str, Any], name: str, limit: int, required: bool = Fal
         raise invalid(name, f"{name} must be a string")
     if len(value) > limit:
         raise invalid(name, f"{name} is {len(value)} characters; the limit is {limit}", "too_long")
+    if "\x00" in value:  # PostgreSQL text columns (the jobs view) cannot hold NUL
+        raise invalid(name, f"{name} must not contain NUL (\\u0000) characters")
     return value
 
 
@@ -162,10 +166,11 @@ def _choice(fields: Mapping[str, Any], name: str, allowed: tuple[str, ...]) -> s
 
 def _size(fields: Mapping[str, Any], model: ModelSpec) -> tuple[int, int]:
     explicit = _parse_size(fields.get("size"), model)
+    default = _parse_size(model.default_size, model) or (1280, 720)
     derived = _derived_size(
         _choice(fields, "resolution", model.resolutions),
         _choice(fields, "aspect_ratio", model.aspect_ratios),
-        explicit or _parse_size(model.default_size, model),
+        explicit or default,
     )
     if explicit and derived and explicit != derived:
         got = "x".join(map(str, explicit))
@@ -173,15 +178,16 @@ def _size(fields: Mapping[str, Any], model: ModelSpec) -> tuple[int, int]:
     if derived and not explicit:
         w, h = derived
         if max(w, h) > model.max_side or w * h > model.max_pixels:
+            limits = f"sides ≤ {model.max_side}, ≤ {model.max_pixels} px"
             raise invalid("resolution", f"resolution/aspect_ratio give {w}x{h}, larger than "
-                          f"{model.id} renders (sides ≤ {model.max_side}, ≤ {model.max_pixels} px)")  # fmt: skip
-    return explicit or derived or _parse_size(model.default_size, model) or (1280, 720)
+                          f"{model.id} renders ({limits})")  # fmt: skip
+    return explicit or derived or default
 
 
 def _parse_size(value: Any, model: ModelSpec) -> tuple[int, int] | None:
     if value is None or value == "":
         return None
-    match = SIZE_PATTERN.match(value) if isinstance(value, str) else None
+    match = SIZE_PATTERN.fullmatch(value) if isinstance(value, str) else None
     if match is None:
         raise invalid("size", f"size must look like 1280x720, got {value!r}")
     width, height = int(match[1]), int(match[2])
@@ -208,15 +214,16 @@ def _image(fields: Mapping[str, Any]) -> ImageInput | None:
     if reference is not None and url is not None:
         raise invalid("image_url", "give either input_reference or image_url, not both")
     if isinstance(reference, Upload):
-        return ImageInput(_checked(reference.data, "input_reference"),
-                          content_type=reference.content_type, filename=reference.filename)  # fmt: skip
+        data = _checked(reference.data, "input_reference")
+        return ImageInput(data, content_type=reference.content_type, filename=reference.filename)
     if isinstance(reference, Mapping):
         if "file_id" in reference:
-            raise invalid("input_reference", "file_id references are not supported; upload the "
-                          "file or give input_reference.image_url", "unsupported_parameter")  # fmt: skip
+            message = "file_id references are not supported; upload the file or give "
+            raise invalid("input_reference", message + "input_reference.image_url",
+                          "unsupported_parameter")  # fmt: skip
         return _image_url(reference.get("image_url"), "input_reference.image_url")
     if reference is not None:
-        raise invalid("input_reference", "input_reference must be a file or {\"image_url\": …}")
+        raise invalid("input_reference", 'input_reference must be a file or {"image_url": …}')
     return None if url is None else _image_url(url, "image_url")
 
 
@@ -226,9 +233,19 @@ def _image_url(value: Any, param: str) -> ImageInput:
     if value.startswith("data:"):
         content_type, data = _data_uri(value, param)
         return ImageInput(_checked(data, param), content_type=content_type)
-    if not value.startswith(("http://", "https://")) or len(value) > 2048:
+    if len(value) > 2048 or not _is_web_url(value):
         raise invalid(param, f"{param} must be an http(s) URL (≤ 2048 chars) or a data: URI")
     return ImageInput(url=value)
+
+
+def _is_web_url(value: str) -> bool:
+    """An absolute http(s) URL with a host and no control characters (any scheme case)."""
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:  # e.g. "http://[::1" or a bad port
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(host) and value.isprintable()
 
 
 def _data_uri(value: str, param: str) -> tuple[str | None, bytes]:

@@ -178,7 +178,7 @@ def _list_query(request: Request, tenant: str, rt: Runtime) -> JobQuery:
     after_id = parse_video_id(after) if after else None
     if after and after_id is None:
         raise invalid("after", "after must be a video id (video_…)")
-    model = params.get("model")
+    model = params.get("model") or None  # an empty filter is no filter
     spec = rt.catalog.resolve(model) if model else None
     return JobQuery(
         tenant=tenant,

@@ -13,20 +13,7 @@ from projections.jobs_projection import JobsProjection
 from projections.jobs_sqlite import SQLiteJobsView
 from service.runtime import close_view
 from service.stores import build_gateway, build_view
-
-SUBMISSION = dict(
-    tenant="acme",
-    model="local-preview",
-    provider="local",
-    upstream_model="local-preview",
-    prompt="a fox",
-    params={"seconds": "1", "size": "160x90"},
-    inputs={},
-    webhook=None,
-    request_hash="h",
-    surface="openai",
-    cost_estimate=0.0,
-)
+from tests.helpers import SUBMISSION
 
 
 @pytest.fixture

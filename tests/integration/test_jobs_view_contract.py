@@ -120,3 +120,12 @@ def test_unfinished_jobs_are_the_live_ones_of_a_provider_oldest_first(view):
     view.update_job(done.job_id, {"status": "failed"}, track(5))
     view.update_job(gone.job_id, {"deleted": 1}, track(6))
     assert [r.job_id for r in view.unfinished_jobs("local")] == [live.job_id]
+
+
+def test_text_with_nul_characters_is_stored_rather_than_jamming_the_projection(view):
+    job = row(1, prompt="a\x00b")
+    view.insert_job(job, track(1))
+    view.update_job(job.job_id, {"error_message": "upstream\x00said no"}, track(2))
+    stored = view.get_job(job.job_id)
+    assert stored.prompt == "a\ufffdb"
+    assert stored.error_message == "upstream\ufffdsaid no"

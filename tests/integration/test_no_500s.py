@@ -16,7 +16,8 @@ from tests.helpers import event_count
 FIELDS = ["model", "prompt", "seconds", "size", "fps", "seed", "negative_prompt", "aspect_ratio",
           "resolution", "image_url", "input_reference", "duration"]  # fmt: skip
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-(2**40), 2**40), st.floats(allow_nan=False, allow_infinity=False),
+    st.none(), st.booleans(), st.integers(-(2**40), 2**40),
+    st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=30), st.sampled_from(["local-preview", "160x90", "1", "720p", "16:9",
                                            "data:image/png;base64,AAAA", "http://x/y.png"]),
 )  # fmt: skip

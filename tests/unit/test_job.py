@@ -9,25 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from events.job import Job, JobAlreadyFinished, JobNotCompleted
+from tests.helpers import SUBMISSION
 
 OUTPUT = {"url": "/v1/videos/x/content", "bytes": 10, "sha256": "ab"}
 
 
 def new_job(idempotency_key: str | None = None) -> Job:
-    return Job(
-        tenant="acme",
-        model="local-preview",
-        provider="local",
-        upstream_model="local-preview",
-        prompt="a fox",
-        params={"seconds": "1", "size": "160x90"},
-        inputs={},
-        webhook=None,
-        idempotency_key=idempotency_key,
-        request_hash="h",
-        surface="openai",
-        cost_estimate=0.0,
-    )
+    return Job(**SUBMISSION, idempotency_key=idempotency_key)
 
 
 def kinds(job: Job) -> list[str]:

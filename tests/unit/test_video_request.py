@@ -1,0 +1,405 @@
+"""`parse_video_request`: every field's rules, and the param each refusal names."""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from service.api.errors import ApiError
+from service.api.video_request import FIELDS, Upload, VideoRequest, parse_video_request
+from service.catalog import default_catalog
+
+CATALOG = default_catalog()
+BASE = {"prompt": "a red fox in snow"}
+
+
+def png(width: int = 32, height: int = 18) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), "orange").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def data_uri(data: bytes, media_type: str = "image/png") -> str:
+    return f"data:{media_type};base64,{base64.b64encode(data).decode()}"
+
+
+def parse(**fields: Any) -> VideoRequest:
+    return parse_video_request({**BASE, **fields}, CATALOG)
+
+
+def refusal(**fields: Any) -> ApiError:
+    """The ApiError that parsing BASE + fields raises (fails if it parses)."""
+    with pytest.raises(ApiError) as caught:
+        parse(**fields)
+    assert caught.value.status == 400
+    return caught.value
+
+
+def refused_param(**fields: Any) -> str | None:
+    return refusal(**fields).param
+
+
+# model
+
+
+def test_a_request_without_model_gets_the_catalog_default():
+    assert parse().model.id == "local-preview"
+
+
+def test_a_model_alias_resolves_to_its_model():
+    assert parse(model="local").model.id == "local-preview"
+
+
+def test_an_unknown_model_is_model_not_found():
+    error = refusal(model="sora-9")
+    assert (error.param, error.code) == ("model", "model_not_found")
+    assert "local-preview" in error.message
+
+
+def test_a_non_string_model_is_refused():
+    assert refused_param(model=7) == "model"
+
+
+# prompt
+
+
+@pytest.mark.parametrize("prompt", [None, "", "   \n\t"])
+def test_a_missing_or_blank_prompt_is_refused(prompt):
+    error = refusal(prompt=prompt)
+    assert (error.param, error.code) == ("prompt", "missing_required_parameter")
+
+
+def test_a_prompt_of_exactly_4000_characters_is_accepted():
+    assert len(parse(prompt="x" * 4000).prompt) == 4000
+
+
+def test_a_prompt_over_4000_characters_is_too_long():
+    error = refusal(prompt="x" * 4001)
+    assert (error.param, error.code) == ("prompt", "too_long")
+
+
+def test_a_non_string_prompt_is_refused():
+    assert refused_param(prompt=["a", "list"]) == "prompt"
+
+
+def test_a_prompt_with_a_nul_character_is_refused():
+    # PostgreSQL text columns cannot hold NUL: it would poison the jobs projection.
+    assert refused_param(prompt="a\x00b") == "prompt"
+
+
+# seconds
+
+
+def test_seconds_default_to_the_models_default():
+    assert parse().seconds == 4
+
+
+@pytest.mark.parametrize(("given", "expected"), [("1", 1), (20, 20), (3.0, 3), (" 7 ", 7)])
+def test_seconds_accept_integers_in_range_as_numbers_or_strings(given, expected):
+    assert parse(seconds=given).seconds == expected
+
+
+@pytest.mark.parametrize("seconds", [0, 21, -1, "abc", "1.5", 1.5, True, False, [4], "4s"])
+def test_seconds_that_are_not_an_integer_from_1_to_20_are_refused(seconds):
+    assert refused_param(seconds=seconds) == "seconds"
+
+
+# size
+
+
+def test_size_defaults_to_1280x720():
+    assert parse().size == "1280x720"
+
+
+def test_a_well_formed_size_is_kept():
+    request = parse(size="160x90")
+    assert (request.width, request.height, request.size) == (160, 90, "160x90")
+
+
+@pytest.mark.parametrize(
+    "size",
+    [
+        "160*90",
+        "160x",
+        "x90",
+        "abc",
+        "160x90x2",
+        " 160x90",
+        "160x90\n",
+        "１６０x９０",
+        160,
+        [160, 90],
+    ],
+)
+def test_a_malformed_size_is_refused(size):
+    assert refused_param(size=size) == "size"
+
+
+@pytest.mark.parametrize("size", ["161x90", "160x91", "14x90", "160x14", "1922x100", "100x2000"])
+def test_a_size_with_an_odd_tiny_or_too_long_side_is_refused(size):
+    assert refused_param(size=size) == "size"
+
+
+def test_a_size_over_the_models_pixel_budget_is_refused():
+    error = refusal(size="1920x1920")
+    assert error.param == "size"
+    assert "pixels" in error.message
+
+
+def test_the_largest_size_the_model_renders_is_accepted():
+    assert parse(size="1920x1080").size == "1920x1080"
+
+
+# resolution and aspect_ratio
+
+
+@pytest.mark.parametrize(
+    ("resolution", "aspect_ratio", "size"),
+    [
+        ("480p", "9:16", "480x854"),  # 480 * 16 / 9 = 853.3, rounded to the nearest even side
+        ("720p", "16:9", "1280x720"),
+        ("1080p", "16:9", "1920x1080"),
+        ("360p", "1:1", "360x360"),
+        ("540p", "4:3", "720x540"),
+    ],
+)
+def test_resolution_and_aspect_ratio_derive_a_size(resolution, aspect_ratio, size):
+    request = parse(resolution=resolution, aspect_ratio=aspect_ratio)
+    assert (request.size, request.resolution, request.aspect_ratio) == (
+        size,
+        resolution,
+        aspect_ratio,
+    )
+
+
+def test_an_aspect_ratio_alone_keeps_the_default_short_side():
+    assert parse(aspect_ratio="9:16").size == "720x1280"
+
+
+def test_a_resolution_alone_keeps_the_default_aspect_ratio():
+    assert parse(resolution="1080p").size == "1920x1080"
+
+
+def test_a_derived_size_beyond_the_models_max_side_names_resolution():
+    error = refusal(resolution="1080p", aspect_ratio="21:9")  # 2520x1080
+    assert error.param == "resolution"
+    assert "2520x1080" in error.message
+
+
+def test_a_size_that_disagrees_with_resolution_and_aspect_ratio_is_refused():
+    assert refused_param(size="160x90", resolution="480p", aspect_ratio="16:9") == "size"
+
+
+def test_a_size_that_agrees_with_resolution_and_aspect_ratio_is_accepted():
+    assert parse(size="854x480", resolution="480p", aspect_ratio="16:9").size == "854x480"
+
+
+@pytest.mark.parametrize("value", ["2:1", "16x9", 169, "720P"])
+@pytest.mark.parametrize("field", ["aspect_ratio", "resolution"])
+def test_an_unknown_aspect_ratio_or_resolution_is_refused(field, value):
+    assert refused_param(**{field: value}) == field
+
+
+# fps, seed, negative_prompt
+
+
+def test_fps_default_to_24_and_accept_1_to_60():
+    assert (parse().fps, parse(fps="1").fps, parse(fps=60).fps) == (24, 1, 60)
+
+
+@pytest.mark.parametrize("fps", [0, 61, "fast", 12.5, True])
+def test_fps_out_of_range_or_not_an_integer_are_refused(fps):
+    assert refused_param(fps=fps) == "fps"
+
+
+@pytest.mark.parametrize(
+    ("seed", "expected"), [(None, None), ("", None), (0, 0), (2**32 - 1, 2**32 - 1)]
+)
+def test_a_seed_is_optional_and_spans_32_bits(seed, expected):
+    assert parse(seed=seed).seed == expected
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, "lucky", 1.5, False])
+def test_a_seed_outside_32_bits_or_not_an_integer_is_refused(seed):
+    assert refused_param(seed=seed) == "seed"
+
+
+def test_a_negative_prompt_is_kept():
+    assert parse(negative_prompt="blurry").negative_prompt == "blurry"
+
+
+@pytest.mark.parametrize("negative_prompt", [5, {"a": 1}, "x" * 4001, "nul\x00"])
+def test_a_negative_prompt_that_is_not_text_or_too_long_is_refused(negative_prompt):
+    assert refused_param(negative_prompt=negative_prompt) == "negative_prompt"
+
+
+# unknown fields
+
+
+def test_an_unknown_field_is_refused_by_name():
+    error = refusal(duration=4)
+    assert (error.param, error.code) == ("duration", "unknown_parameter")
+
+
+def test_an_empty_field_name_is_an_unknown_parameter():
+    assert refusal(**{"": 1}).code == "unknown_parameter"
+
+
+def test_of_several_unknown_fields_the_first_alphabetically_is_named():
+    assert refused_param(zeta=1, alpha=2) == "alpha"
+
+
+# the reference image
+
+
+def test_a_text_request_is_text_to_video():
+    request = parse()
+    assert request.image is None
+    assert request.params()["mode"] == "text-to-video"
+
+
+def test_an_uploaded_png_is_kept_with_its_name_and_type():
+    request = parse(input_reference=Upload(png(), "image/png", "ref.png"))
+    assert request.image is not None
+    assert (request.image.data, request.image.filename) == (png(), "ref.png")
+    assert request.params()["mode"] == "image-to-video"
+
+
+def test_an_uploaded_file_that_is_not_an_image_is_invalid_image():
+    error = refusal(input_reference=Upload(b"\x89PNG garbage", "image/png", "ref.png"))
+    assert (error.param, error.code) == ("input_reference", "invalid_image")
+
+
+def test_an_empty_upload_is_invalid_image():
+    error = refusal(input_reference=Upload(b"", "image/png", "ref.png"))
+    assert (error.param, error.code) == ("input_reference", "invalid_image")
+
+
+def test_a_data_uri_with_a_valid_png_is_accepted():
+    request = parse(image_url=data_uri(png()))
+    assert request.image is not None
+    assert (request.image.data, request.image.content_type) == (png(), "image/png")
+
+
+def test_a_data_uri_nested_in_input_reference_is_accepted():
+    request = parse(input_reference={"image_url": data_uri(png())})
+    assert request.image is not None
+    assert request.image.data == png()
+
+
+def test_a_data_uri_that_is_not_base64_is_refused():
+    assert refused_param(image_url="data:image/png;base64,not*base64!") == "image_url"
+
+
+def test_a_data_uri_without_the_base64_marker_is_refused():
+    assert refused_param(image_url="data:image/png,rawbytes") == "image_url"
+
+
+def test_a_base64_data_uri_of_garbage_is_invalid_image():
+    error = refusal(image_url=data_uri(b"definitely not an image"))
+    assert (error.param, error.code) == ("image_url", "invalid_image")
+
+
+def test_a_bad_data_uri_in_input_reference_names_the_nested_field():
+    bad = {"image_url": "data:image/png;base64,@@@"}
+    assert refused_param(input_reference=bad) == "input_reference.image_url"
+
+
+def test_an_input_reference_file_id_is_unsupported():
+    error = refusal(input_reference={"file_id": "file_123"})
+    assert (error.param, error.code) == ("input_reference", "unsupported_parameter")
+
+
+def test_input_reference_and_image_url_together_are_refused():
+    both = {"input_reference": Upload(png(), "image/png", "a.png"), "image_url": data_uri(png())}
+    assert refused_param(**both) == "image_url"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://example.com/ref.png", "http://example.com:8080/a.jpg?x=1", "HTTPS://Example.com/a"],
+)
+def test_an_http_or_https_url_is_accepted_without_fetching(url):
+    request = parse(image_url=url)
+    assert request.image is not None
+    assert (request.image.url, request.image.data) == (url, None)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://example.com/ref.png",
+        "file:///etc/passwd",
+        "example.com/ref.png",
+        "http://",
+        "https:///path-only",
+        "http://[::1",
+        "http://example.com/a\x00b",
+        "https://example.com/" + "a" * 2048,
+        "",
+        42,
+    ],
+)
+def test_an_image_url_that_is_not_a_web_url_or_data_uri_is_refused(url):
+    assert refused_param(image_url=url) == "image_url"
+
+
+@pytest.mark.parametrize("reference", ["a string", 5, ["x"], {"image_url": None}])
+def test_an_input_reference_that_is_neither_a_file_nor_an_image_url_is_refused(reference):
+    assert refused_param(input_reference=reference).startswith("input_reference")
+
+
+# any input at all
+
+
+def test_params_record_the_normalised_request():
+    request = parse(seconds=2, size="160x90", seed="7", fps="12")
+    assert request.params() == {
+        "seconds": "2",
+        "size": "160x90",
+        "fps": 12,
+        "seed": 7,
+        "negative_prompt": None,
+        "aspect_ratio": None,
+        "resolution": None,
+        "mode": "text-to-video",
+    }
+
+
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=30)
+    | st.sampled_from(["1", "20", "160x90", "480p", "9:16", "local", "http://x", "data:,"])
+    | st.builds(Upload, st.binary(max_size=40), st.none() | st.text(max_size=5), st.none())
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+FIELD_NAMES = st.sampled_from(sorted(FIELDS)) | st.text(min_size=1, max_size=10)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(FIELD_NAMES, VALUES, max_size=8))
+def test_any_json_like_fields_either_parse_or_are_refused_naming_a_param(fields):
+    try:
+        request = parse_video_request(fields, CATALOG)
+    except ApiError as error:
+        assert error.status == 400
+        assert isinstance(error.param, str) and error.param
+    else:
+        assert request.prompt.strip()
+        assert 1 <= request.seconds <= 20
+        assert request.width % 2 == 0 and request.height % 2 == 0
