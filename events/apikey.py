@@ -9,8 +9,9 @@ from eventsourcing.domain import Aggregate, event
 from events.ids import api_key_id
 
 VIDEOS_WRITE, VIDEOS_READ, ADMIN = "videos:write", "videos:read", "admin"
-SCOPES = (VIDEOS_WRITE, VIDEOS_READ, ADMIN)
-DEFAULT_SCOPES = (VIDEOS_WRITE, VIDEOS_READ)
+WEBHOOKS_WRITE, WEBHOOKS_READ = "webhooks:write", "webhooks:read"
+SCOPES = (VIDEOS_WRITE, VIDEOS_READ, WEBHOOKS_WRITE, WEBHOOKS_READ, ADMIN)
+DEFAULT_SCOPES = (VIDEOS_WRITE, VIDEOS_READ, WEBHOOKS_WRITE, WEBHOOKS_READ)
 
 
 class ApiKey(Aggregate):

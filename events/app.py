@@ -13,13 +13,14 @@ from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
 from events.apikey import ApiKey
+from events.endpoint import WebhookEndpoint
 from events.job import Job
 
 SAVE_ATTEMPTS = 6
 
 
 class JobContention(Exception):
-    """Too many concurrent writers on one job; the caller may retry later."""
+    """Too many concurrent writers on one aggregate; the caller may retry later."""
 
 
 class Gateway(Application[UUID]):
@@ -67,23 +68,27 @@ class Gateway(Application[UUID]):
         return job if isinstance(job, Job) else None
 
     def update_job(self, job_id: UUID, command: Callable[[Job], None]) -> Job:
-        """Load the job, run `command` on it, and save what it produced.
+        job: Job = self._update(job_id, command)
+        return job
 
-        A concurrent writer makes the save fail as a whole; the job is then reloaded and
-        the command re-run, so its guards see the latest state.
+    def _update(self, aggregate_id: UUID, command: Callable[[Any], None]) -> Any:
+        """Load the aggregate, run `command` on it, and save what it produced.
+
+        A concurrent writer makes the save fail as a whole; the aggregate is then reloaded
+        and the command re-run, so its guards see the latest state.
         """
         for attempt in range(SAVE_ATTEMPTS):
-            job: Job = self.repository.get(job_id)
-            command(job)
-            if not job.pending_events:
-                return job  # nothing happened: no empty write transaction
+            aggregate: Any = self.repository.get(aggregate_id)
+            command(aggregate)
+            if not aggregate.pending_events:
+                return aggregate  # nothing happened: no empty write transaction
             try:
-                self.save(job)
+                self.save(aggregate)
             except IntegrityError:
                 time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
                 continue
-            return job
-        raise JobContention(f"job {job_id} changed {SAVE_ATTEMPTS} times under us")
+            return aggregate
+        raise JobContention(f"{aggregate_id} changed {SAVE_ATTEMPTS} times under us")
 
     def record_dispatch(self, job_id: UUID, provider: str, upstream_id: str) -> Job:
         return self.update_job(job_id, lambda job: job.dispatch(provider, upstream_id))
@@ -125,6 +130,26 @@ class Gateway(Application[UUID]):
     def history(self, job_id: UUID) -> list[Job.Event]:
         """Every event of the job, in order (its audit trail)."""
         return [cast(Job.Event, event) for event in self.events.get(job_id)]
+
+    # webhook endpoints
+
+    def register_endpoint(self, **fields: Any) -> WebhookEndpoint:
+        endpoint = WebhookEndpoint(**fields)
+        self.save(endpoint)
+        return endpoint
+
+    def find_endpoint(self, endpoint_id: UUID) -> WebhookEndpoint | None:
+        try:
+            endpoint: Any = self.repository.get(endpoint_id)
+        except AggregateNotFoundError:
+            return None
+        return endpoint if isinstance(endpoint, WebhookEndpoint) else None
+
+    def update_endpoint(
+        self, endpoint_id: UUID, command: Callable[[WebhookEndpoint], None]
+    ) -> WebhookEndpoint:
+        endpoint: WebhookEndpoint = self._update(endpoint_id, command)
+        return endpoint
 
     # API keys
 

@@ -37,6 +37,7 @@ class Follower:
         self.view: TrackingRecorder = projection.view
         self.interval, self.batch = interval, batch
         self._wake = threading.Event()
+        self.after_handling: list[Callable[[], None]] = []  # e.g. wake whoever reads the view
 
     @property
     def position(self) -> int:
@@ -72,7 +73,9 @@ class Follower:
         """Follow until `stopping` is set; report errors and keep going (store blips)."""
         while not stopping.is_set():
             try:
-                self.run_once()
+                if self.run_once():
+                    for callback in self.after_handling:
+                        callback()
             except Exception as error:
                 on_error(error)
                 stopping.wait(1.0)

@@ -11,10 +11,11 @@ import httpx
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 
-from service.api import models, ops, videos
+from service.api import models, ops, videos, webhooks
 from service.api.errors import HANDLERS
 from service.runtime import build_runtime, ensure_bootstrap_key
 from service.settings import Settings
+from service.ssrf import guarded_client, parse_networks
 from service.worker import Workers
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,10 @@ def create_app(
         if new_key:
             _announce(new_key)
         app.state.runtime = rt
-        async with httpx.AsyncClient(transport=transport) as http:
+        # Every URL a tenant gives us is fetched through the SSRF guard (tests may inject).
+        allowed = parse_networks(settings.allowed_private_networks)
+        client = httpx.AsyncClient(transport=transport) if transport else guarded_client(allowed)
+        async with client as http:
             workers = Workers(rt, http) if settings.run_workers else None
             if workers is not None:
                 await workers.start()
@@ -45,7 +49,7 @@ def create_app(
         await run_in_threadpool(rt.close)
 
     return Starlette(
-        routes=[*ops.routes, *videos.routes, *models.routes],
+        routes=[*ops.routes, *videos.routes, *webhooks.routes, *models.routes],
         exception_handlers=HANDLERS,
         lifespan=lifespan,
     )

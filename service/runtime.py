@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from eventsourcing.persistence import TrackingRecorder
 from eventsourcing.postgres import PostgresTrackingRecorder
@@ -11,6 +12,9 @@ from eventsourcing.sqlite import SQLiteTrackingRecorder
 
 from events.apikey import DEFAULT_SCOPES
 from events.app import Gateway
+from projections.deliveries_postgres import PostgresDeliveriesView
+from projections.deliveries_sqlite import SQLiteDeliveriesView
+from projections.deliveries_store import SQLDeliveriesView
 from projections.jobs_postgres import PostgresJobsView
 from projections.jobs_sqlite import SQLiteJobsView
 from projections.jobs_view import JobsView
@@ -18,6 +22,7 @@ from service.auth import Authenticator
 from service.catalog import Catalog, default_catalog
 from service.keys import KeyHasher, key_hint, load_or_create_secret, new_api_key
 from service.settings import Settings
+from service.signing import SecretDeriver
 from service.storage import Storage
 from service.stores import build_gateway, build_view
 
@@ -33,10 +38,19 @@ class Runtime:
     catalog: Catalog
     hasher: KeyHasher
     authenticator: Authenticator
+    deliveries_view: SQLDeliveriesView
+    deriver: SecretDeriver
+    wakers: list[Callable[[], None]] = field(default_factory=list)
+
+    def wake_sender(self) -> None:
+        """Tell an in-process sender that deliveries were queued (others poll)."""
+        for wake in self.wakers:
+            wake()
 
     def close(self) -> None:
         self.gateway.close()
         close_view(self.jobs_view)
+        close_view(self.deliveries_view)
 
 
 def close_view(view: object) -> None:
@@ -48,7 +62,8 @@ def close_view(view: object) -> None:
 
 def build_runtime(settings: Settings) -> Runtime:
     gateway = build_gateway(settings)
-    hasher = KeyHasher(load_or_create_secret(settings.secret_key, settings.data_dir))
+    secret = load_or_create_secret(settings.secret_key, settings.data_dir)
+    hasher = KeyHasher(secret)
     return Runtime(
         settings=settings,
         gateway=gateway,
@@ -57,6 +72,10 @@ def build_runtime(settings: Settings) -> Runtime:
         catalog=default_catalog(),
         hasher=hasher,
         authenticator=Authenticator(gateway, hasher),
+        deliveries_view=build_view(
+            settings, "deliveries", SQLiteDeliveriesView, PostgresDeliveriesView
+        ),
+        deriver=SecretDeriver(secret),
     )
 
 

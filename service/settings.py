@@ -27,6 +27,13 @@ class Settings:
     local_concurrency: int = 2
     local_frame_delay: float = 0.0
     poll_after_ms: int = 1000
+    public_url: str | None = None
+    allowed_private_networks: str = ""
+
+    @property
+    def base_url(self) -> str:
+        """Where clients reach this gateway (links in webhook payloads)."""
+        return self.public_url or f"http://{self.host}:{self.port}"
 
     @property
     def uses_postgres(self) -> bool:
@@ -52,6 +59,8 @@ class Settings:
             local_concurrency=_int(env, "VIDGATE_LOCAL_CONCURRENCY", 2, 1, 64),
             local_frame_delay=_int(env, "VIDGATE_LOCAL_FRAME_DELAY_MS", 0, 0, 10_000) / 1000,
             poll_after_ms=_int(env, "VIDGATE_POLL_AFTER_MS", 1000, 0, 600_000),
+            public_url=_url(env, "VIDGATE_PUBLIC_URL"),
+            allowed_private_networks=_networks(env, "VIDGATE_ALLOWED_PRIVATE_NETWORKS"),
         )
 
 
@@ -84,3 +93,22 @@ def _bootstrap_key(env: Mapping[str, str]) -> str | None:
     if key is not None and (len(key) < 8 or any(ch.isspace() for ch in key)):
         raise SettingsError("VIDGATE_BOOTSTRAP_API_KEY must be 8+ characters without spaces")
     return key
+
+
+def _url(env: Mapping[str, str], name: str) -> str | None:
+    raw = (env.get(name) or "").strip().rstrip("/")
+    if raw and not raw.startswith(("http://", "https://")):
+        raise SettingsError(f"{name} must be an http(s) URL, got {raw!r}")
+    return raw or None
+
+
+def _networks(env: Mapping[str, str], name: str) -> str:
+    import ipaddress
+
+    raw = env.get(name) or ""
+    for entry in filter(None, (part.strip() for part in raw.split(","))):
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise SettingsError(f"{name}: {entry!r} is not a network like 127.0.0.0/8") from None
+    return raw

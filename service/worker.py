@@ -15,13 +15,16 @@ from collections.abc import Callable
 import httpx
 
 from events.ids import video_id
+from projections.deliveries_projection import DeliveriesProjection
 from projections.follower import Follower
 from projections.jobs_projection import JobsProjection
+from service.delivery import Sender
 from service.dispatcher import Dispatcher, dispatch_request
 from service.providers.base import Provider
 from service.providers.local import LocalProvider
 from service.runtime import Runtime, build_dispatch_tracking, build_runtime, close_view
 from service.settings import Settings
+from service.ssrf import guarded_client, parse_networks
 
 log = logging.getLogger(__name__)
 CATCH_UP_TIMEOUT = 60.0
@@ -46,24 +49,39 @@ class Workers:
         self.dispatcher = Dispatcher(
             rt.gateway, self.dispatch_tracking, self.providers, interval=settings.follow_interval
         )
+        self.deliveries_projection = DeliveriesProjection(view=rt.deliveries_view)
+        self.deliveries_projection.public_url = settings.base_url
+        self.deliveries_follower = Follower(
+            rt.gateway, self.deliveries_projection, interval=settings.follow_interval
+        )
+        self.sender = Sender(rt.deliveries_view, rt.gateway, rt.deriver, http)
         self._stop_threads = threading.Event()
         self._stopping = asyncio.Event()
         self._threads: list[threading.Thread] = []
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        self.rt.gateway.on_saved(self.follower.wake)
-        self.rt.gateway.on_saved(self.dispatcher.wake)
+        gateway = self.rt.gateway
+        for wake in (self.follower.wake, self.dispatcher.wake, self.deliveries_follower.wake):
+            gateway.on_saved(wake)
+        self.rt.wakers.append(self.sender.wake)
+        self.deliveries_follower.after_handling.append(self.sender.wake)
+        self._follow(self.follower, "jobs projection")
+        self._follow(self.deliveries_follower, "deliveries projection")
+        await self._resume_local_jobs()
+        self._tasks.append(asyncio.create_task(self.dispatcher.run(self._stopping)))
+        self._tasks.append(asyncio.create_task(self.sender.run(self._stopping)))
+
+    def _follow(self, follower: Follower, name: str) -> None:
+        """Run a projection's follower on its own thread (the event store is synchronous)."""
         thread = threading.Thread(
-            target=self.follower.run,
-            args=(self._stop_threads, _log_error("jobs projection")),
-            name="jobs-projection",
+            target=follower.run,
+            args=(self._stop_threads, _log_error(name)),
+            name=name,
             daemon=True,
         )
         thread.start()
         self._threads.append(thread)
-        await self._resume_local_jobs()
-        self._tasks.append(asyncio.create_task(self.dispatcher.run(self._stopping)))
 
     async def stop(self) -> None:
         self._stopping.set()
@@ -109,7 +127,7 @@ async def run_workers(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with httpx.AsyncClient() as http:
+    async with guarded_client(parse_networks(settings.allowed_private_networks)) as http:
         workers = Workers(rt, http)
         await workers.start()
         log.info("vidgate worker running")

@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from service.api import webhook_fields
 from service.api.errors import ApiError, invalid
 from service.catalog import ASPECT_RATIOS, RESOLUTIONS, Catalog, ModelSpec
 from service.render import ImageUnreadable, decode_image
 
 FIELDS = frozenset({
     "model", "prompt", "seconds", "size", "input_reference", "image_url", "aspect_ratio",
-    "resolution", "fps", "seed", "negative_prompt",
+    "resolution", "fps", "seed", "negative_prompt", "webhook_url", "webhook_events",
 })  # fmt: skip
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 MAX_SEED = 2**32 - 1
@@ -58,6 +59,7 @@ class VideoRequest:
     aspect_ratio: str | None = None
     resolution: str | None = None
     image: ImageInput | None = None
+    webhook: dict[str, Any] | None = None
 
     @property
     def size(self) -> str:
@@ -96,6 +98,7 @@ def parse_video_request(fields: Mapping[str, Any], catalog: Catalog) -> VideoReq
         aspect_ratio=_choice(fields, "aspect_ratio", model.aspect_ratios),
         resolution=_choice(fields, "resolution", model.resolutions),
         image=image,
+        webhook=_webhook(fields),
     )
 
 
@@ -267,3 +270,16 @@ def _checked(data: bytes, param: str) -> bytes:
     except ImageUnreadable as error:
         raise invalid(param, f"unreadable image: {error}", "invalid_image") from None
     return data
+
+
+def _webhook(fields: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The per-job callback: where to post, and which kinds of event."""
+    url, events = fields.get("webhook_url"), fields.get("webhook_events")
+    if url is None or url == "":
+        if events not in (None, "", []):
+            raise invalid("webhook_events", "webhook_events needs a webhook_url")
+        return None
+    return {
+        "url": webhook_fields.webhook_url(url, "webhook_url"),
+        "events": webhook_fields.event_filter(events or None, "webhook_events"),
+    }

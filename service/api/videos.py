@@ -56,7 +56,7 @@ def _submit(
         "prompt": video.prompt,
         "params": video.params(),
         "inputs": inputs,
-        "webhook": None,
+        "webhook": video.webhook,
         "idempotency_key": idempotency_key,
         "surface": "openai",
         "cost_estimate": video.model.price_per_second_usd * video.seconds,

@@ -36,6 +36,8 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
             "VIDGATE_LOCAL_FRAME_DELAY_MS": str(int(settings.local_frame_delay * 1000)),
         }
     )
+    if settings.allowed_private_networks:
+        env["VIDGATE_ALLOWED_PRIVATE_NETWORKS"] = settings.allowed_private_networks
     if settings.secret_key:
         env["VIDGATE_SECRET_KEY"] = settings.secret_key
     if settings.bootstrap_api_key:
