@@ -175,7 +175,8 @@ class SQLDeliveriesView(TrackingRecorder):
     # the queue: the sender's and the API's
 
     def claim(self, now: float, lease_seconds: float, limit: int, token: str) -> list[DeliveryRow]:
-        """Lease up to `limit` due deliveries to `token`; expired leases are due again."""
+        """Lease up to `limit` due deliveries to `token`, oldest due first; expired leases
+        are due again."""
         d, lock = self.sql.deliveries, self._skip_locked()
         with self.datastore.transaction(commit=True) as c:
             c.execute(
@@ -187,7 +188,9 @@ class SQLDeliveriesView(TrackingRecorder):
                 ),
                 (now + lease_seconds, token, PENDING, now, now, limit),
             )
-            return [delivery_from(r) for r in c.fetchall()]
+            claimed = [delivery_from(r) for r in c.fetchall()]
+        # RETURNING follows no order: hand them out oldest due first.
+        return sorted(claimed, key=lambda row: (row.next_attempt_at, row.delivery_id))
 
     def _skip_locked(self) -> str:
         return ""
@@ -229,6 +232,16 @@ class SQLDeliveriesView(TrackingRecorder):
                     token,
                 ),
             )
+            if outcome.status == PENDING and delivery.endpoint_id is not None:
+                # Disabled while this attempt was on the wire: no further retries.
+                c.execute(
+                    q(
+                        f"UPDATE {self.sql.deliveries} SET status = ?, last_error = ? WHERE "
+                        "delivery_id = ? AND status = ? AND lease_token IS NULL AND endpoint_id "
+                        f"IN (SELECT endpoint_id FROM {self.sql.endpoints} WHERE enabled = 0)"
+                    ),
+                    (ABANDONED, "endpoint disabled", delivery.delivery_id, PENDING),
+                )
             return self._track_failing(c, delivery.endpoint_id, outcome, attempt.attempted_at)
 
     def _track_failing(
@@ -246,17 +259,19 @@ class SQLDeliveriesView(TrackingRecorder):
         return found["failing_since"] if found else None
 
     def redeliver(self, delivery_id: str, now: float) -> bool:
-        """Send once more now (a manual retry is single-shot)."""
+        """Send once more now (a manual retry is single-shot; one still waiting for a
+        scheduled retry is only brought forward, and keeps the rest of its schedule)."""
         with self.datastore.transaction(commit=True) as c:
             c.execute(
                 self.sql.q(
-                    f"UPDATE {self.sql.deliveries} SET status = ?, manual = 1, "
+                    f"UPDATE {self.sql.deliveries} SET status = ?, "
+                    "manual = CASE WHEN status = ? THEN manual ELSE 1 END, "
                     "next_attempt_at = ?, updated_at = ? WHERE delivery_id = ? "
-                    "AND lease_token IS NULL"
+                    "AND lease_token IS NULL RETURNING delivery_id"
                 ),
-                (PENDING, now, now, delivery_id),
+                (PENDING, PENDING, now, now, delivery_id),
             )
-            return bool(c.rowcount)
+            return bool(c.fetchall())  # SQLite's cursor here has no rowcount
 
     def recover(self, endpoint_id: str, since: float, until: float, now: float) -> int:
         """Queue again every failed or abandoned (not superseded) delivery in the window."""
@@ -266,11 +281,11 @@ class SQLDeliveriesView(TrackingRecorder):
                     f"UPDATE {self.sql.deliveries} SET status = ?, manual = 1, "
                     "next_attempt_at = ?, updated_at = ? WHERE endpoint_id = ? AND "
                     "status IN (?, ?) AND COALESCE(last_error, '') != 'superseded' AND "
-                    "created_at >= ? AND created_at < ?"
+                    "created_at >= ? AND created_at < ? RETURNING delivery_id"
                 ),
                 (PENDING, now, now, endpoint_id, FAILED, ABANDONED, since, until),
             )
-            return int(c.rowcount)
+            return len(c.fetchall())
 
     def get_endpoint(self, endpoint_id: str) -> EndpointRow | None:
         found = self._one(f"SELECT * FROM {self.sql.endpoints} WHERE endpoint_id = ?", endpoint_id)

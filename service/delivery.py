@@ -43,12 +43,18 @@ class Sender:
         clock: Callable[[], float] = time.time,
         rng: Callable[[], float] = random.random,
         batch: int = 16,
+        concurrency: int = 32,
         interval: float = 0.2,
         timeout: float = REQUEST_TIMEOUT,
+        lease_seconds: float = LEASE_SECONDS,
     ) -> None:
         self.view, self.gateway, self.deriver, self.http = view, gateway, deriver, http
         self.clock, self.rng = clock, rng
-        self.batch, self.interval, self.timeout = batch, interval, timeout
+        # A claim lasts `lease_seconds`: a crashed sender's deliveries are sent again after
+        # it. A request never outlives its lease (or another sender could claim it mid-way).
+        self.lease_seconds = lease_seconds
+        self.batch, self.interval, self.concurrency = batch, interval, concurrency
+        self.timeout = min(timeout, lease_seconds / 2)
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -58,24 +64,53 @@ class Sender:
             self._loop.call_soon_threadsafe(self._wake.set)
 
     async def run(self, stopping: asyncio.Event) -> None:
+        """Send until stopped; each delivery is its own task, so a slow endpoint holds up
+        only its own request, never the others'."""
         self._loop = asyncio.get_running_loop()
+        in_flight: set[asyncio.Task[Outcome | None]] = set()
         while not stopping.is_set():
-            try:
-                sent = await self.run_once()
-            except Exception:
-                log.exception("delivery pass failed; retrying")
-                sent = 0
-                await asyncio.sleep(1.0)
-            if not sent:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.interval)
-                self._wake.clear()
+            room = self.concurrency - len(in_flight)
+            claimed = await self._claim_safely(min(room, self.batch)) if room > 0 else []
+            for delivery, token in claimed:
+                task = asyncio.create_task(self._deliver_logged(delivery, token))
+                in_flight.add(task)
+                task.add_done_callback(in_flight.discard)
+            if claimed:
+                continue
+            if room <= 0:  # full: wait for a slot
+                await asyncio.wait(in_flight, timeout=self.interval, return_when="FIRST_COMPLETED")
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.interval)
+            self._wake.clear()
+        for task in in_flight:  # their leases lapse and another pass sends them again
+            task.cancel()
+        await asyncio.gather(*in_flight, return_exceptions=True)
+
+    async def _claim_safely(self, limit: int) -> list[tuple[DeliveryRow, str]]:
+        token = secrets.token_hex(8)
+        try:
+            due = await asyncio.to_thread(
+                self.view.claim, self.clock(), self.lease_seconds, limit, token
+            )
+        except Exception:  # a store blip must not stop deliveries for good
+            log.exception("claiming deliveries failed; retrying")
+            await asyncio.sleep(1.0)
+            return []
+        return [(delivery, token) for delivery in due]
+
+    async def _deliver_logged(self, delivery: DeliveryRow, token: str) -> Outcome | None:
+        try:
+            return await self.deliver(delivery, token)
+        except Exception:  # the lease lapses and the delivery is retried
+            log.exception("delivery %s failed unexpectedly", delivery.delivery_id)
+            return None
 
     async def run_once(self) -> int:
-        """Attempt every delivery due now (one batch); returns how many were attempted."""
+        """Attempt every delivery due now (one batch) and wait for all; for tests and tools."""
         token = secrets.token_hex(8)
         due = await asyncio.to_thread(
-            self.view.claim, self.clock(), LEASE_SECONDS, self.batch, token
+            self.view.claim, self.clock(), self.lease_seconds, self.batch, token
         )
         await asyncio.gather(*(self.deliver(delivery, token) for delivery in due))
         return len(due)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 
 from projections.deliveries_view import ABANDONED, FAILED, PENDING, SUCCEEDED, DeliveryRow, Outcome
@@ -42,15 +43,24 @@ def decide(
     delays = PROGRESS_DELAYS if delivery.event_type == "progress" else TERMINAL_DELAYS
     if delivery.manual or delivery.attempts >= len(delays):
         return Outcome(FAILED, now, code, error)  # manual retries are single-shot
-    delay = _delay(delays[delivery.attempts], code, result, now)
-    return Outcome(PENDING, now + delay * (1 + JITTER * (2 * rng() - 1)), code, error)
+    return Outcome(
+        PENDING, now + _wait(delays[delivery.attempts], code, result, now, rng), code, error
+    )
 
 
-def _delay(base: float, code: int | None, result: AttemptResult, now: float) -> float:
+def _wait(
+    base: float, code: int | None, result: AttemptResult, now: float, rng: Callable[[], float]
+) -> float:
+    """The scheduled delay ±20%, but never sooner than a minute after an overload, nor
+    sooner than `Retry-After` asked (which is honoured within [base, 2·base])."""
+    floor = 0.0
     if code == 429 or result.timed_out:
-        base = max(base, OVERLOAD_MINIMUM)
+        base, floor = max(base, OVERLOAD_MINIMUM), OVERLOAD_MINIMUM
     asked = _retry_after(result.retry_after, now)
-    return base if asked is None else min(max(asked, base), 2 * base)
+    if asked is not None:
+        floor = max(floor, min(asked, 2 * base))
+        base = min(max(asked, base), 2 * base)
+    return max(base * (1 + JITTER * (2 * rng() - 1)), floor)
 
 
 def _retry_after(value: str | None, now: float) -> float | None:
@@ -60,8 +70,11 @@ def _retry_after(value: str | None, now: float) -> float | None:
     if value.strip().isdecimal():
         return float(value.strip())
     try:
-        return parsedate_to_datetime(value).timestamp() - now
-    except (TypeError, ValueError):
+        moment = parsedate_to_datetime(value)
+        if moment.tzinfo is None:  # "-0000": HTTP dates are always GMT
+            moment = moment.replace(tzinfo=UTC)
+        return moment.timestamp() - now
+    except (TypeError, ValueError, OverflowError):
         return None
 
 

@@ -5,10 +5,19 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from events.apikey import ADMIN, VIDEOS_READ, VIDEOS_WRITE
+from events.apikey import ADMIN, VIDEOS_READ, VIDEOS_WRITE, WEBHOOKS_READ, WEBHOOKS_WRITE
 from events.job import STATUSES
 from service.api.videos import MAX_IDEMPOTENCY_KEY
-from service.openapi_schemas import ref, schemas
+from service.api.webhooks import MAX_BODY as WEBHOOK_MAX_BODY
+from service.delivery import MAX_RESPONSE_STORED, REQUEST_TIMEOUT, USER_AGENT
+from service.delivery_policy import (
+    DISABLE_AFTER,
+    JITTER,
+    OVERLOAD_MINIMUM,
+    PROGRESS_DELAYS,
+    TERMINAL_DELAYS,
+)
+from service.openapi_schemas import MESSAGE_ID_PATTERN, ref, schemas
 
 Spec = dict[str, Any]
 
@@ -33,6 +42,17 @@ VIDEO_ID = {
     "description": "A video id (`video_` and 32 hex digits); anything else is a 404.",
     "schema": {"type": "string", "examples": ["video_6f1c5a523a1e4f6b9a557d0c1f2b9e10"]},
 }  # fmt: skip
+ENDPOINT_ID = {
+    "name": "endpoint_id", "in": "path", "required": True,
+    "description": "A webhook endpoint id (`we_` and 32 hex digits); anything else is a 404.",
+    "schema": {"type": "string", "examples": ["we_0b7e4c1d9a2f4e8b8c3d5f6a7b8c9d0e"]},
+}  # fmt: skip
+DELIVERY_ID = {
+    "name": "delivery_id", "in": "path", "required": True,
+    "description": "A delivery id (`dlv_` and 32 hex digits), from a deliveries list.",
+    "schema": {"type": "string", "examples": ["dlv_3c9d1e2f4a5b4c6d8e7f9a0b1c2d3e4f"]},
+}  # fmt: skip
+NO_ENDPOINT = (404, "No such webhook endpoint for this tenant, or it was deleted (`not_found`).")
 
 
 def _json(schema: Spec, description: str, headers: Spec | None = None) -> Spec:
@@ -110,7 +130,7 @@ def _create_video() -> Spec:
                   "names the field (or `Idempotency-Key`)."),
             401, 403,
             (409, "This Idempotency-Key was used with a different request "
-                  "(`idempotency_key_reused`)."),
+                  "(`idempotency_key_reused`), or its video was deleted (`video_deleted`)."),
             413, 415),
     }, scope=VIDEOS_WRITE, parameters=[key], requestBody=body, description=(
         "Queues a text-to-video or image-to-video job. Send JSON, or a form (multipart, or "
@@ -201,6 +221,195 @@ def _model_paths() -> Spec:
     }
 
 
+def _body(name: str, *, required: bool = True) -> Spec:
+    return {"required": required, "content": {"application/json": {"schema": ref(name)}}}
+
+
+def _body_errors(codes: str, *more: int | tuple[int, str]) -> dict[str, Spec]:
+    """The errors of an operation that reads a JSON body (at most 64 KiB)."""
+    return _error_responses(
+        (400, f"Invalid request ({codes}`unknown_parameter`, `invalid_json`); `error.param` "
+              "names the field."),
+        401, 403, *more,
+        (413, f"The body is larger than {WEBHOOK_MAX_BODY} bytes (`request_too_large`)."),
+        415)  # fmt: skip
+
+
+def _create_endpoint() -> Spec:
+    return _op("createWebhookEndpoint", "Register a webhook endpoint", "webhooks", {
+        "201": _json(ref("WebhookEndpointWithSecret"), "The endpoint, with its signing `secret` "
+                     "(shown only here and on rotation)."),
+        **_body_errors("`missing_required_parameter` for `url`, `invalid_value`, "),
+    }, scope=WEBHOOKS_WRITE, requestBody=_body("CreateWebhookEndpointRequest"), description=(
+        "From now on, every event of the tenant's videos whose kind the endpoint subscribes to "
+        "is POSTed to `url` (see the `videoEvent` webhook)."))  # fmt: skip
+
+
+def _endpoint_paths() -> Spec:
+    listing = _op("listWebhookEndpoints", "List webhook endpoints", "webhooks", {
+        "200": _json(ref("WebhookEndpointList"), "Every endpoint of the tenant, by id."),
+        **_error_responses(401, 403),
+    }, scope=WEBHOOKS_READ, description="Read from a view that trails writes by a moment: an "
+       "endpoint registered a moment ago may be missing yet.")  # fmt: skip
+    retrieve = _op("retrieveWebhookEndpoint", "Retrieve a webhook endpoint", "webhooks", {
+        "200": _json(ref("WebhookEndpoint"), "The endpoint (without its secret)."),
+        **_error_responses(401, 403, NO_ENDPOINT),
+    }, scope=WEBHOOKS_READ)  # fmt: skip
+    update = _op("updateWebhookEndpoint", "Update a webhook endpoint", "webhooks", {
+        "200": _json(ref("WebhookEndpoint"), "The updated endpoint."),
+        **_body_errors("`invalid_value`, ", NO_ENDPOINT),
+    }, scope=WEBHOOKS_WRITE, requestBody=_body("UpdateWebhookEndpointRequest"), description=(
+        "Changes only the fields given; send `{}` to change nothing (an empty body is a 400). "
+        "`enabled: true` re-enables an endpoint the sender disabled; `enabled: false` abandons "
+        "its waiting deliveries."))  # fmt: skip
+    delete = _op("deleteWebhookEndpoint", "Delete a webhook endpoint", "webhooks", {
+        "200": _json(ref("WebhookEndpointDeleted"), "Deleted; its waiting deliveries are "
+                     "abandoned."),
+        **_error_responses(401, 403, NO_ENDPOINT),
+    }, scope=WEBHOOKS_WRITE)  # fmt: skip
+    rotate = _op("rotateWebhookEndpointSecret", "Rotate an endpoint's secret", "webhooks", {
+        "200": _json(ref("WebhookEndpointWithSecret"), "The endpoint with its new `secret`."),
+        **_body_errors("`invalid_value` for `grace_period_seconds`, ", NO_ENDPOINT),
+    }, scope=WEBHOOKS_WRITE, requestBody=_body("RotateWebhookSecretRequest", required=False),
+       description="Issues a new secret. Until the grace period ends, webhooks carry two "
+       "signatures (new and previous secret), so receivers can switch without losing "
+       "messages.")  # fmt: skip
+    return {
+        "/v1/webhook_endpoints": {"post": _create_endpoint(), "get": listing},
+        "/v1/webhook_endpoints/{endpoint_id}": {
+            "parameters": [ENDPOINT_ID], "get": retrieve, "patch": update, "delete": delete,
+        },
+        "/v1/webhook_endpoints/{endpoint_id}/rotate_secret": {
+            "parameters": [ENDPOINT_ID], "post": rotate,
+        },
+        "/v1/webhook_endpoints/{endpoint_id}/recover": {
+            "parameters": [ENDPOINT_ID], "post": _recover(),
+        },
+        "/v1/webhook_endpoints/{endpoint_id}/deliveries": {
+            "parameters": [ENDPOINT_ID], "get": _endpoint_deliveries(),
+        },
+    }  # fmt: skip
+
+
+def _recover() -> Spec:
+    return _op("recoverWebhookDeliveries", "Send failed deliveries again", "webhooks", {
+        "200": _json(ref("WebhookRecovery"), "How many deliveries were queued again."),
+        **_body_errors("`invalid_value` for `since` or `until`, or `since` not before `until`, ",
+                       NO_ENDPOINT),
+    }, scope=WEBHOOKS_WRITE, requestBody=_body("RecoverWebhookDeliveriesRequest", required=False),
+       description="Queues again, for one attempt each, the endpoint's `failed` and `abandoned` "
+       "deliveries created in the window (progress updates superseded by newer ones excepted), "
+       "e.g. after an outage of the receiver.")  # fmt: skip
+
+
+def _endpoint_deliveries() -> Spec:
+    limit = _query("limit", "How many deliveries to return.",
+                   {"type": "integer", "minimum": 1, "maximum": 200, "default": 50})  # fmt: skip
+    return _op("listWebhookEndpointDeliveries", "List an endpoint's deliveries", "webhooks", {
+        "200": _json(ref("WebhookDeliveryList"), "The endpoint's latest deliveries, newest "
+                     "first, with their attempts."),
+        **_error_responses((400, "`limit` is not an integer from 1 to 200 (`invalid_value`)."),
+                           401, 403, NO_ENDPOINT),
+    }, scope=WEBHOOKS_READ, parameters=[limit])  # fmt: skip
+
+
+def _delivery_paths() -> Spec:
+    by_video = _op("listVideoDeliveries", "List a video's webhook deliveries", "webhooks", {
+        "200": _json(ref("WebhookDeliveryList"), "Every delivery of the video's events, to "
+                     "every destination, in event order, with their attempts."),
+        **_error_responses(401, 403, 404),
+    }, scope=VIDEOS_READ, description="Also available for deleted videos.")  # fmt: skip
+    redeliver = _op("redeliverWebhook", "Send a delivery again", "webhooks", {
+        "202": _json(ref("WebhookDelivery"), "Queued for one immediate attempt (`status` "
+                     "`pending`); this answer's `attempts` is always empty: follow the "
+                     "deliveries lists for the outcome."),
+        **_error_responses(401, 403,
+                           (404, "No such delivery for this tenant (`not_found`)."),
+                           (409, "The delivery is being sent right now "
+                                 "(`delivery_in_flight`); try again in a moment.")),
+    }, scope=WEBHOOKS_WRITE, description="Sends the same message (same `webhook-id`, new "
+       "timestamp and signature) again now, whatever its status: a delivery waiting for a "
+       "scheduled retry is brought forward and keeps its schedule; any other gets one manual "
+       "attempt, not retried. A progress update of a video still rendering may be superseded "
+       "(`abandoned`) by the video's next event before it goes out.")  # fmt: skip
+    secret = _op("retrieveDefaultWebhookSecret", "The tenant's default webhook secret",
+                 "webhooks", {
+        "200": _json(ref("DefaultWebhookSecret"), "The secret that signs webhooks sent to a "
+                     "video's `webhook_url`."),
+        **_error_responses(401, 403),
+    }, scope=WEBHOOKS_READ)  # fmt: skip
+    return {
+        "/v1/webhooks/default/secret": {"get": secret},
+        "/v1/videos/{video_id}/deliveries": {"parameters": [VIDEO_ID], "get": by_video},
+        "/v1/deliveries/{delivery_id}/redeliver": {"parameters": [DELIVERY_ID],
+                                                   "post": redeliver},
+    }  # fmt: skip
+
+
+def _header(name: str, description: str, schema: Spec) -> Spec:
+    return {"name": name, "in": "header", "required": True, "description": description,
+            "schema": schema}  # fmt: skip
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:g} s"
+    return f"{seconds / 60:g} min" if seconds < 3600 else f"{seconds / 3600:g} h"
+
+
+SIGNATURE_PATTERN = r"^v1,[A-Za-z0-9+/]+={0,2}( v1,[A-Za-z0-9+/]+={0,2})*$"
+SIGNATURE = (
+    "One `v1,<signature>` per active secret, space-separated (two during a rotation's grace "
+    "period, the newest first): accept the message if any of them matches. `<signature>` is "
+    "the standard base64 of HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}` (the "
+    "raw body bytes), keyed with the base64-decoded part of the secret after `whsec_`."
+)
+
+
+def _webhooks() -> Spec:
+    """The OpenAPI 3.1 `webhooks`: what vidgate POSTs to tenants' URLs."""
+    headers = [
+        _header("webhook-id", "The message id: the same on every attempt and for every "
+                "destination of one job event; use it to drop duplicates.",
+                {"type": "string", "pattern": MESSAGE_ID_PATTERN}),
+        _header("webhook-timestamp", "Unix seconds of this attempt; reject messages too far "
+                "from your clock (e.g. 5 minutes) to stop replays.",
+                {"type": "string", "pattern": r"^\d+$"}),
+        _header("webhook-signature", SIGNATURE,
+                {"type": "string", "pattern": SIGNATURE_PATTERN,
+                 "examples": ["v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4="]}),
+    ]  # fmt: skip
+    terminal = ", ".join(_duration(d) for d in TERMINAL_DELAYS)
+    progress = ", ".join(_duration(d) for d in PROGRESS_DELAYS)
+    description = (
+        "vidgate POSTs each job event (progress, completed, failed, canceled) to the video's "
+        "`webhook_url` (signed with the tenant's default secret) and to every enabled webhook "
+        "endpoint of the tenant that subscribes to its kind (signed with the endpoint's secret), "
+        "following Standard Webhooks (https://www.standardwebhooks.com). Delivery is at least "
+        f"once and unordered: dedupe by `webhook-id`, order by `sequence`. `User-Agent: "
+        f"{USER_AGENT}`; redirects are not followed. A failed attempt is retried after "
+        f"{terminal} (progress updates: {progress}; each ±{JITTER:.0%}) and then marked "
+        "`failed`; a progress update still waiting is superseded by the video's next event. An "
+        f"endpoint that answers 410 or has failed every delivery for {DISABLE_AFTER / 86400:g} "
+        "days is disabled."
+    )
+    operation = _op("videoEvent", "A video event, POSTed to your URL", "webhooks", {
+        "2XX": {"description": "Received: the delivery `succeeded`. The first "
+                f"{MAX_RESPONSE_STORED} bytes of the body are kept in the attempt's `response`."},
+        "410": {"description": "Gone: the delivery is `abandoned` and a registered endpoint is "
+                "disabled."},
+        "429": {"description": f"Too many requests: retried no sooner than "
+                f"{_duration(OVERLOAD_MINIMUM)} (as is an attempt that times out); a "
+                "`Retry-After` (seconds or an HTTP date) may stretch a wait up to twice the "
+                "scheduled delay."},
+        "default": {"description": f"Any other status, no answer within {REQUEST_TIMEOUT:g} s, "
+                    "or a failed connection: retried on the schedule. A destination on a "
+                    "network that is not public (and not allow-listed) is refused: `abandoned`."},
+    }, security=[], parameters=headers, requestBody=_body("WebhookPayload"),
+       description=description)  # fmt: skip
+    return {"videoEvent": {"post": operation}}
+
+
 BEARER = {
     "type": "http",
     "scheme": "bearer",
@@ -213,9 +422,10 @@ INFO = {
     "summary": "A self-hosted, event-sourced gateway for AI video generation.",
     "description": (
         "Compatible with the OpenAI Videos API. Every `/v1` route needs "
-        "`Authorization: Bearer vg_…`; keys carry the scopes `videos:read`, `videos:write` "
-        "and `admin` (which implies both). Every error body has the `Error` shape; an "
-        "unexpected failure is a 500 with `error.code` `internal_error`."
+        "`Authorization: Bearer vg_…`; keys carry the scopes `videos:read`, `videos:write`, "
+        "`webhooks:read`, `webhooks:write` and `admin` (which implies them all). Every error "
+        "body has the `Error` shape; an unexpected failure is a 500 with `error.code` "
+        "`internal_error`. Video events can be pushed to you as signed webhooks (`webhooks`)."
     ),
     "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
 }
@@ -229,11 +439,19 @@ def openapi_document() -> dict[str, Any]:
         "info": INFO,
         "tags": [
             {"name": "videos", "description": "Generate, poll, download and manage videos."},
+            {"name": "webhooks", "description": "Video events pushed to your URLs, signed."},
             {"name": "models", "description": "The model catalog and its capabilities."},
             {"name": "ops", "description": "Probes and this document (no authentication)."},
         ],
         "security": [{"bearer": []}],
-        "paths": {**_ops_paths(), **_video_paths(), **_model_paths()},
+        "paths": {
+            **_ops_paths(),
+            **_video_paths(),
+            **_endpoint_paths(),
+            **_delivery_paths(),
+            **_model_paths(),
+        },
+        "webhooks": _webhooks(),
         "components": {
             "schemas": schemas(),
             "securitySchemes": {"bearer": BEARER},

@@ -5,13 +5,26 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from events.endpoint import EVENT_FILTERS
 from events.job import STATUSES
+from projections.deliveries_projection import STATUS as PAYLOAD_STATUS
+from projections.deliveries_view import ABANDONED, FAILED, PENDING, SUCCEEDED
 from service.api.video_request import MAX_IMAGE_BYTES, MAX_SEED
+from service.api.webhook_fields import DEFAULT_GRACE, MAX_DESCRIPTION, MAX_GRACE, MAX_URL
 from service.catalog import ASPECT_RATIOS, RESOLUTIONS
 
 Schema = dict[str, Any]
 
 VIDEO_ID_PATTERN = r"^video_[0-9a-f]{32}$"
+ENDPOINT_ID_PATTERN = r"^we_[0-9a-f]{32}$"
+DELIVERY_ID_PATTERN = r"^dlv_[0-9a-f]{32}$"
+MESSAGE_ID_PATTERN = r"^msg_[0-9a-f]{32}$"
+SECRET_PATTERN = r"^whsec_[A-Za-z0-9+/]{43}=$"  # base64 of 32 bytes
+HTTP_URL_PATTERN = r"^\s*[Hh][Tt][Tt][Pp][Ss]?://"
+_KINDS = "|".join(EVENT_FILTERS)
+EVENT_LIST_PATTERN = rf"^\s*({_KINDS})\s*(,\s*({_KINDS})\s*)*$"  # "completed, failed"
+WEBHOOK_EVENT_TYPES = tuple(f"video.{kind}" for kind in EVENT_FILTERS)
+DELIVERY_STATUSES = (PENDING, SUCCEEDED, FAILED, ABANDONED)
 INT_STRING_PATTERN = r"^\s*-?\d{1,12}\s*$"  # what `_as_int` accepts from a string
 SIZE_PATTERN = r"^\d+x\d+$"
 EVENT_TYPES = (
@@ -154,7 +167,34 @@ def _request_fields(form: bool) -> dict[str, Schema]:
         "negative_prompt": _t("string", "What to avoid; at most `capabilities.prompt_max_chars`."),
         "input_reference": _image_reference(form),
         "image_url": ref("ImageUrl"),
+        "webhook_url": _webhook_url("Where to POST this video's events (see the `videoEvent` "
+                                    "webhook), signed with the tenant's default secret "
+                                    "(`GET /v1/webhooks/default/secret`)."),
+        "webhook_events": _event_filter(form, "Which events go to `webhook_url` (needs it): "
+                                        "any of the kinds; all of them when omitted or empty."),
     }  # fmt: skip
+
+
+def _webhook_url(description: str) -> Schema:
+    """A destination URL, as `webhook_fields.webhook_url` accepts it."""
+    return _t("string", f"{description} An http(s) URL with a host, at most {MAX_URL} printable "
+              "characters, without userinfo (`user:pass@`). Destinations on private, loopback or "
+              "link-local networks are refused when the webhook is sent (the delivery is "
+              "`abandoned`) unless the server allow-lists them "
+              "(`VIDGATE_ALLOWED_PRIVATE_NETWORKS`).", format="uri", maxLength=MAX_URL,
+              pattern=HTTP_URL_PATTERN, examples=["https://example.com/hooks/vidgate"])  # fmt: skip
+
+
+def _event_filter(form: bool, description: str) -> Schema:
+    """Event kinds: a list or a comma-separated string (a form sends only the string)."""
+    kinds = ", ".join(f"`{kind}`" for kind in EVENT_FILTERS)
+    text = {"type": "string", "pattern": EVENT_LIST_PATTERN, "examples": ["completed,failed"]}
+    if form:
+        return {**text, "description": f"{description} Comma-separated: {kinds}."}
+    kind = {"type": "string", "enum": list(EVENT_FILTERS)}
+    listed = {"type": "array", "minItems": 1, "items": kind}
+    return {"description": f"{description} A list or a comma-separated string of {kinds}.",
+            "anyOf": [listed, text]}  # fmt: skip
 
 
 def _image_reference(form: bool) -> Schema:
@@ -253,6 +293,180 @@ def readiness() -> Schema:
     })  # fmt: skip
 
 
+def _endpoint_fields() -> dict[str, Schema]:
+    filters = _event_filter(False, "Which job events to send; all of them when omitted or null. "
+                            "Stored as a list in canonical order.")  # fmt: skip
+    filters["anyOf"].append({"type": "null"})
+    return {
+        "url": _webhook_url("Where to POST events (see the `videoEvent` webhook)."),
+        "events": filters,
+        "description": _t(["string", "null"], "A note for people; null means empty.",
+                          maxLength=MAX_DESCRIPTION),
+        "enabled": _t("boolean", "Whether events are sent; default true. Setting it to true "
+                      "re-enables an endpoint the sender disabled."),
+    }  # fmt: skip
+
+
+def create_webhook_endpoint() -> Schema:
+    return {**_obj("Registers a webhook endpoint. An unknown field is a 400 `unknown_parameter`.",
+                   _endpoint_fields(), optional=("events", "description", "enabled")),
+            "additionalProperties": False}  # fmt: skip
+
+
+def update_webhook_endpoint() -> Schema:
+    fields = _endpoint_fields()
+    return {**_obj("Changes a webhook endpoint: only the fields given (`{}` changes nothing).",
+                   fields, optional=fields), "additionalProperties": False}  # fmt: skip
+
+
+def rotate_webhook_secret() -> Schema:
+    grace = _t("integer", "How long the previous secret keeps signing (alongside the new one), "
+               f"in seconds; at most {MAX_GRACE} (7 days), 0 to retire it at once.",
+               minimum=0, maximum=MAX_GRACE, default=DEFAULT_GRACE)  # fmt: skip
+    return {**_obj("Options of a secret rotation (the body may be omitted).",
+                   {"grace_period_seconds": grace}, optional=["grace_period_seconds"]),
+            "additionalProperties": False}  # fmt: skip
+
+
+def _moment(description: str) -> Schema:
+    forms = [{"type": "number"}, {"type": "string", "format": "date-time"}, {"type": "null"}]
+    return {"description": f"{description} Unix seconds, or an ISO 8601 time with a zone.",
+            "anyOf": forms, "examples": [1767225600, "2026-01-01T00:00:00Z"]}  # fmt: skip
+
+
+def recover_webhook_deliveries() -> Schema:
+    fields = {
+        "since": _moment("Start of the window (inclusive); 7 days ago when omitted or null."),
+        "until": _moment("End of the window (exclusive); now when omitted or null. Must be "
+                         "after `since`."),
+    }  # fmt: skip
+    window = _obj("The window of deliveries to send again, by creation time (the body may be "
+                  "omitted).", fields, optional=fields)  # fmt: skip
+    return {**window, "additionalProperties": False}
+
+
+def webhook_endpoint() -> Schema:
+    return _obj("A registered webhook endpoint: every job event of the tenant whose kind it "
+                "subscribes to is POSTed to it, signed with its own secret.", {
+        "id": _t("string", "The endpoint's id.", pattern=ENDPOINT_ID_PATTERN),
+        "object": _const("webhook_endpoint"),
+        "url": _t("string", "Where events are POSTed.", format="uri"),
+        "events": {"type": "array", "description": "The event kinds it receives, in canonical "
+                   "order.", "items": {"type": "string", "enum": list(EVENT_FILTERS)}},
+        "description": _t("string", "The tenant's note (empty when none)."),
+        "enabled": _t("boolean", "Whether events are sent to it. The sender disables an endpoint "
+                      "that answers 410 Gone or has failed every delivery for 5 days."),
+        "disabled_reason": _t(["string", "null"], "Why it was disabled; null while enabled."),
+        "created_at": _t("integer", "Unix seconds when it was registered."),
+        "secret": _t("string", "The signing secret (`whsec_` and base64): only in the answers to "
+                     "create and rotate_secret; it cannot be read again.",
+                     pattern=SECRET_PATTERN),
+    }, optional=["secret"])  # fmt: skip
+
+
+def webhook_endpoint_with_secret() -> Schema:
+    return {"description": "A webhook endpoint, with its current signing `secret`.",
+            "allOf": [ref("WebhookEndpoint"), {"required": ["secret"]}]}  # fmt: skip
+
+
+def webhook_endpoint_list() -> Schema:
+    return _obj("The tenant's webhook endpoints (not deleted), by id; secrets are not shown.", {
+        "object": _const("list"), "data": {"type": "array", "items": ref("WebhookEndpoint")},
+    })  # fmt: skip
+
+
+def webhook_endpoint_deleted() -> Schema:
+    return _obj("Confirms a deletion.", {
+        "id": _t("string", "The deleted endpoint's id.", pattern=ENDPOINT_ID_PATTERN),
+        "object": _const("webhook_endpoint.deleted"),
+        "deleted": {"type": "boolean", "const": True},
+    })  # fmt: skip
+
+
+def default_webhook_secret() -> Schema:
+    return _obj("The tenant's default signing secret: it signs the webhooks sent to a video's "
+                "`webhook_url` (registered endpoints have their own).", {
+        "key": _t("string", "The secret, `whsec_` and base64.", pattern=SECRET_PATTERN),
+    })  # fmt: skip
+
+
+def webhook_recovery() -> Schema:
+    return _obj("How many failed or abandoned deliveries were queued again.", {
+        "object": _const("recovery"),
+        "requeued": _t("integer", "The number of deliveries queued again.", minimum=0),
+    })  # fmt: skip
+
+
+def webhook_delivery_attempt() -> Schema:
+    return _obj("One try at sending a delivery.", {
+        "at": _t("number", "Unix seconds (fractional) when it was sent."),
+        "status_code": _t(["integer", "null"], "The receiver's HTTP status; null when there "
+                          "was no answer."),
+        "latency_ms": _t("number", "How long it took, in milliseconds.", minimum=0),
+        "response": _t(["string", "null"], "The start of the receiver's response body (its "
+                       "first 20000 bytes, as text); null when there was no answer."),
+        "error": _t(["string", "null"], "What went wrong; null when it succeeded."),
+        "trigger": _t("string", "`scheduled` (the retry schedule) or `manual` (redeliver, "
+                      "recover).", enum=["scheduled", "manual"]),
+    })  # fmt: skip
+
+
+def webhook_delivery() -> Schema:
+    return _obj("One job event on its way to one destination, and every attempt so far.", {
+        "id": _t("string", "The delivery's id.", pattern=DELIVERY_ID_PATTERN),
+        "object": _const("webhook_delivery"),
+        "webhook_id": _t("string", "The `webhook-id` header: one per job event, the same on "
+                         "every attempt and for every destination.", pattern=MESSAGE_ID_PATTERN),
+        "endpoint_id": _t(["string", "null"], "The registered endpoint; null for the video's "
+                          "own `webhook_url`.", pattern=ENDPOINT_ID_PATTERN),
+        "url": _t("string", "Where it is sent.", format="uri"),
+        "event_type": _t("string", "The payload's `type`.", enum=list(WEBHOOK_EVENT_TYPES)),
+        "sequence": _t("integer", "The job event's position in the video's history.", minimum=1),
+        "status": _t("string", "`pending` (queued or waiting for a retry), `succeeded` (a 2xx), "
+                     "`failed` (retries exhausted, or a manual attempt failed) or `abandoned` "
+                     "(410 Gone, a refused destination, a disabled endpoint, or a progress "
+                     "update superseded by a newer one).", enum=list(DELIVERY_STATUSES)),
+        "attempt_count": _t("integer", "How many attempts were made.", minimum=0),
+        "next_attempt_at": _t(["number", "null"], "Unix seconds of the next attempt while "
+                              "`pending`; null otherwise."),
+        "last_status_code": _t(["integer", "null"], "The last attempt's HTTP status, if any."),
+        "last_error": _t(["string", "null"], "The last attempt's error (or why it was "
+                         "abandoned), if any."),
+        "created_at": _t("number", "Unix seconds (fractional) of the job event."),
+        "attempts": {"type": "array", "items": ref("WebhookDeliveryAttempt"),
+                     "description": "Every attempt, oldest first."},
+    })  # fmt: skip
+
+
+def webhook_delivery_list() -> Schema:
+    return _obj("Deliveries: a video's by job event, or an endpoint's newest first.", {
+        "object": _const("list"), "data": {"type": "array", "items": ref("WebhookDelivery")},
+    })  # fmt: skip
+
+
+def webhook_payload() -> Schema:
+    failure = _obj("Why the video failed; null unless `type` is `video.failed`.", {
+        "code": _t("string", "A stable code, e.g. `render_failed`."),
+        "message": _t("string", "A human-readable explanation."),
+    })  # fmt: skip
+    failure["type"] = ["object", "null"]
+    return _obj("The JSON body of every webhook vidgate sends.", {
+        "type": _t("string", "What happened.", enum=list(WEBHOOK_EVENT_TYPES)),
+        "video_id": _t("string", "The video.", pattern=VIDEO_ID_PATTERN),
+        "status": _t("string", "The video's status after the event.",
+                     enum=list(dict.fromkeys(PAYLOAD_STATUS.values()))),
+        "progress": _t("integer", "Percent done (the last known value for failed and canceled; "
+                       "100 when completed).", minimum=0, maximum=100),
+        "output_url": _t(["string", "null"], "The file's `/content` URL; only in "
+                         "`video.completed`, null otherwise.", format="uri"),
+        "error": failure,
+        "sequence": _t("integer", "The event's position in the video's history: order events by "
+                       "it, as deliveries may arrive out of order.", minimum=1),
+        "occurred_at": _t("string", "When the event was recorded (ISO 8601).",
+                          format="date-time"),
+    })  # fmt: skip
+
+
 def schemas() -> dict[str, Schema]:
     return {
         "Error": error(),
@@ -272,4 +486,18 @@ def schemas() -> dict[str, Schema]:
         "ModelList": model_list(),
         "Health": health(),
         "Readiness": readiness(),
+        "WebhookEndpoint": webhook_endpoint(),
+        "WebhookEndpointWithSecret": webhook_endpoint_with_secret(),
+        "WebhookEndpointList": webhook_endpoint_list(),
+        "WebhookEndpointDeleted": webhook_endpoint_deleted(),
+        "CreateWebhookEndpointRequest": create_webhook_endpoint(),
+        "UpdateWebhookEndpointRequest": update_webhook_endpoint(),
+        "RotateWebhookSecretRequest": rotate_webhook_secret(),
+        "RecoverWebhookDeliveriesRequest": recover_webhook_deliveries(),
+        "WebhookRecovery": webhook_recovery(),
+        "DefaultWebhookSecret": default_webhook_secret(),
+        "WebhookDelivery": webhook_delivery(),
+        "WebhookDeliveryAttempt": webhook_delivery_attempt(),
+        "WebhookDeliveryList": webhook_delivery_list(),
+        "WebhookPayload": webhook_payload(),
     }  # fmt: skip

@@ -29,6 +29,7 @@ class Settings:
     poll_after_ms: int = 1000
     public_url: str | None = None
     allowed_private_networks: str = ""
+    delivery_lease_seconds: float = 60.0
 
     @property
     def base_url(self) -> str:
@@ -61,6 +62,7 @@ class Settings:
             poll_after_ms=_int(env, "VIDGATE_POLL_AFTER_MS", 1000, 0, 600_000),
             public_url=_url(env, "VIDGATE_PUBLIC_URL"),
             allowed_private_networks=_networks(env, "VIDGATE_ALLOWED_PRIVATE_NETWORKS"),
+            delivery_lease_seconds=float(_int(env, "VIDGATE_DELIVERY_LEASE_SECONDS", 60, 1, 3600)),
         )
 
 

@@ -54,7 +54,13 @@ class Workers:
         self.deliveries_follower = Follower(
             rt.gateway, self.deliveries_projection, interval=settings.follow_interval
         )
-        self.sender = Sender(rt.deliveries_view, rt.gateway, rt.deriver, http)
+        self.sender = Sender(
+            rt.deliveries_view,
+            rt.gateway,
+            rt.deriver,
+            http,
+            lease_seconds=settings.delivery_lease_seconds,
+        )
         self._stop_threads = threading.Event()
         self._stopping = asyncio.Event()
         self._threads: list[threading.Thread] = []

@@ -44,6 +44,7 @@ def settings_for(store: str, data_dir: Path, request: pytest.FixtureRequest) -> 
         poll_after_ms=50,
         bootstrap_api_key=ADMIN_KEY,
         secret_key="test-secret",
+        allowed_private_networks="127.0.0.0/8",  # test webhook receivers live on loopback
     )
     if store == "postgres":
         schema = request.getfixturevalue("pg_schema")

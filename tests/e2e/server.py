@@ -34,6 +34,7 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
             "VIDGATE_FOLLOW_INTERVAL_MS": str(max(1, int(settings.follow_interval * 1000))),
             "VIDGATE_POLL_AFTER_MS": str(settings.poll_after_ms),
             "VIDGATE_LOCAL_FRAME_DELAY_MS": str(int(settings.local_frame_delay * 1000)),
+            "VIDGATE_DELIVERY_LEASE_SECONDS": str(int(settings.delivery_lease_seconds)),
         }
     )
     if settings.allowed_private_networks:

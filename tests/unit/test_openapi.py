@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import io
 import json
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from eventsourcing.domain import Aggregate
 from openapi_schema_validator import OAS31Validator
@@ -17,20 +22,32 @@ from PIL import Image
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from events.endpoint import EVENT_FILTERS
 from events.job import STATUSES, Job
+from projections.deliveries_projection import STATUS
+from projections.deliveries_view import AttemptRow, DeliveryRow
 from service.api.video_request import FIELDS
+from service.api.webhooks import ENDPOINT_FIELDS, delivery_object
 from service.app import create_app
 from service.openapi import openapi_document
 from service.settings import Settings
-from tests.helpers import TINY, wait_for_status
+from service.signing import SecretDeriver, sign
+from tests.helpers import TINY, key_for, wait_for, wait_for_status
 
 KEY = "vg_test_key_123"
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 OPS_PATHS = {"/healthz", "/readyz", "/openapi.json"}
 REQUIRED_SCHEMAS = {
     "Error", "Video", "VideoList", "VideoDeleted", "CreateVideoRequest", "CreateVideoMultipart",
-    "VideoEvent", "VideoEventList", "Model", "ModelList",
+    "VideoEvent", "VideoEventList", "Model", "ModelList", "WebhookEndpoint",
+    "WebhookEndpointWithSecret", "WebhookEndpointList", "WebhookEndpointDeleted",
+    "CreateWebhookEndpointRequest", "UpdateWebhookEndpointRequest", "RotateWebhookSecretRequest",
+    "RecoverWebhookDeliveriesRequest", "WebhookRecovery", "DefaultWebhookSecret",
+    "WebhookDelivery", "WebhookDeliveryAttempt", "WebhookDeliveryList", "WebhookPayload",
 }  # fmt: skip
+SCOPES = {"videos:read", "videos:write", "webhooks:read", "webhooks:write"}
+TINIEST = {"prompt": "x", "seconds": "1", "size": "160x90"}
+NOWHERE = "http://127.0.0.1:9/"  # nothing listens: every attempt fails at once
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +58,16 @@ def doc() -> dict[str, Any]:
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
     settings = Settings(data_dir=tmp_path, bootstrap_api_key=KEY, follow_interval=0.01)
+    with TestClient(create_app(settings)) as client:
+        client.headers["Authorization"] = f"Bearer {KEY}"
+        yield client
+
+
+@pytest.fixture
+def hook_client(tmp_path: Path) -> Iterator[TestClient]:
+    """A client whose webhooks may go to loopback (where nothing answers)."""
+    settings = Settings(data_dir=tmp_path, bootstrap_api_key=KEY, follow_interval=0.01,
+                        allowed_private_networks="127.0.0.0/8")  # fmt: skip
     with TestClient(create_app(settings)) as client:
         client.headers["Authorization"] = f"Bearer {KEY}"
         yield client
@@ -142,6 +169,33 @@ def test_every_operation_has_an_id_summary_tags_and_its_errors(doc):
         ("get", "/v1/videos/{video_id}/events", {"200", "401", "403", "404"}),
         ("get", "/v1/models", {"200", "401"}),
         ("get", "/v1/models/{model}", {"200", "401", "404"}),
+        ("get", "/v1/webhooks/default/secret", {"200", "401", "403"}),
+        ("post", "/v1/webhook_endpoints", {"201", "400", "401", "403", "413", "415"}),
+        ("get", "/v1/webhook_endpoints", {"200", "401", "403"}),
+        ("get", "/v1/webhook_endpoints/{endpoint_id}", {"200", "401", "403", "404"}),
+        (
+            "patch",
+            "/v1/webhook_endpoints/{endpoint_id}",
+            {"200", "400", "401", "403", "404", "413", "415"},
+        ),
+        ("delete", "/v1/webhook_endpoints/{endpoint_id}", {"200", "401", "403", "404"}),
+        (
+            "post",
+            "/v1/webhook_endpoints/{endpoint_id}/rotate_secret",
+            {"200", "400", "401", "403", "404", "413", "415"},
+        ),
+        (
+            "post",
+            "/v1/webhook_endpoints/{endpoint_id}/recover",
+            {"200", "400", "401", "403", "404", "413", "415"},
+        ),
+        (
+            "get",
+            "/v1/webhook_endpoints/{endpoint_id}/deliveries",
+            {"200", "400", "401", "403", "404"},
+        ),
+        ("get", "/v1/videos/{video_id}/deliveries", {"200", "401", "403", "404"}),
+        ("post", "/v1/deliveries/{delivery_id}/redeliver", {"202", "401", "403", "404", "409"}),
     ],
 )
 def test_operations_document_their_status_codes(doc, method, path, codes):
@@ -159,7 +213,34 @@ def test_v1_needs_a_bearer_key_and_ops_routes_do_not(doc):
         else:
             for requirement in operation.get("security", doc["security"]):
                 assert set(requirement) == {"bearer"}, (method, path)
-                assert set(requirement["bearer"]) <= {"videos:read", "videos:write"}
+                assert set(requirement["bearer"]) <= SCOPES, (method, path)
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "scope"),
+    [
+        ("/v1/webhooks/default/secret", "get", "webhooks:read"),
+        ("/v1/webhook_endpoints", "get", "webhooks:read"),
+        ("/v1/webhook_endpoints", "post", "webhooks:write"),
+        ("/v1/webhook_endpoints/{endpoint_id}", "patch", "webhooks:write"),
+        ("/v1/webhook_endpoints/{endpoint_id}/deliveries", "get", "webhooks:read"),
+        ("/v1/videos/{video_id}/deliveries", "get", "videos:read"),
+        ("/v1/deliveries/{delivery_id}/redeliver", "post", "webhooks:write"),
+    ],
+)
+def test_webhook_operations_name_the_scope_the_code_requires(doc, path, method, scope):
+    assert doc["paths"][path][method]["security"] == [{"bearer": [scope]}]
+
+
+def test_the_outgoing_webhook_is_documented(doc):
+    operation = doc["webhooks"]["videoEvent"]["post"]
+    assert operation["operationId"] == "videoEvent"
+    assert operation["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/WebhookPayload"
+    }
+    headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+    assert headers == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+    assert {"2XX", "410", "429"} <= set(operation["responses"])
 
 
 # The schemas against the code
@@ -188,6 +269,58 @@ def test_the_request_schemas_list_exactly_the_accepted_fields(doc):
     assert schema_of(doc, "CreateVideoRequest")["properties"]["size"]["pattern"] == r"^\d+x\d+$"
 
 
+def test_the_webhook_schemas_match_the_code(doc):
+    kinds = list(EVENT_FILTERS)
+    endpoint = schema_of(doc, "WebhookEndpoint")["properties"]
+    assert endpoint["events"]["items"]["enum"] == kinds
+    assert set(schema_of(doc, "CreateWebhookEndpointRequest")["properties"]) == ENDPOINT_FIELDS
+    assert schema_of(doc, "CreateWebhookEndpointRequest")["required"] == ["url"]
+    assert set(schema_of(doc, "UpdateWebhookEndpointRequest")["properties"]) == ENDPOINT_FIELDS
+    assert schema_of(doc, "UpdateWebhookEndpointRequest")["required"] == []
+    payload = schema_of(doc, "WebhookPayload")["properties"]
+    assert payload["type"]["enum"] == [f"video.{kind}" for kind in kinds]
+    assert payload["status"]["enum"] == [STATUS[kind] for kind in kinds]
+    delivery = schema_of(doc, "WebhookDelivery")["properties"]
+    assert delivery["event_type"]["enum"] == payload["type"]["enum"]
+
+
+def test_a_delivery_object_matches_its_schema(doc):
+    row = DeliveryRow(
+        delivery_id="dlv_" + "a" * 32, msg_id="msg_" + "b" * 32, tenant="acme", job_id="c" * 32,
+        endpoint_id=None, url="https://example.com/hook", event_type="failed", payload="{}",
+        sequence=3, status="pending", attempts=1, manual=False, created_at=1.5e9,
+        next_attempt_at=1.5e9 + 5, lease_token=None, last_status_code=500,
+        last_error="HTTP 500", updated_at=1.5e9,
+    )  # fmt: skip
+    attempt = AttemptRow(
+        attempt_id="att_1", delivery_id=row.delivery_id, msg_id=row.msg_id, attempted_at=1.5e9,
+        status_code=500, latency_ms=12.5, response="oops", error="HTTP 500", trigger="scheduled",
+    )  # fmt: skip
+    body = delivery_object(row, [attempt])
+    schema = schema_of(doc, "WebhookDelivery")
+    assert set(body) == set(schema["properties"])
+    assert set(body["attempts"][0]) == set(schema_of(doc, "WebhookDeliveryAttempt")["properties"])
+    schema_validator(doc, schema).validate(body)
+
+
+def test_the_documented_signature_recipe_is_what_the_sender_does(doc):
+    deriver = SecretDeriver("server-secret")
+    secrets = [deriver.secret("endpoint:x", generation) for generation in (2, 1)]
+    body = b'{"type":"video.completed"}'
+    header = sign("msg_1", 1700000000, body, [deriver.raw("endpoint:x", g) for g in (2, 1)])
+    headers = doc["webhooks"]["videoEvent"]["post"]["parameters"]
+    pattern = next(p for p in headers if p["name"] == "webhook-signature")["schema"]["pattern"]
+    assert re.fullmatch(pattern, header)
+    assert header.split(" ") == [signature("msg_1", "1700000000", body, s) for s in secrets]
+
+
+def signature(msg_id: str, timestamp: str, body: bytes, secret: str) -> str:
+    """The `webhook-signature` entry for one secret, as the document tells receivers."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    digest = hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
 def test_the_event_types_are_the_jobs_events(doc):
     kinds = {
         name for name, value in vars(Job).items()
@@ -206,6 +339,14 @@ def test_the_event_types_are_the_jobs_events(doc):
         ({"prompt": "a cat", "seconds": "four"}, False),
         ({"prompt": "a cat", "colour": "red"}, False),
         ({"model": "local-preview"}, False),
+        ({**TINY, "webhook_url": "https://example.com/h", "webhook_events": ["completed"]}, True),
+        (
+            {**TINY, "webhook_url": "https://example.com/h", "webhook_events": "progress, failed"},
+            True,
+        ),
+        ({**TINY, "webhook_url": "ftp://example.com/h"}, False),
+        ({**TINY, "webhook_url": "https://example.com/h", "webhook_events": ["done"]}, False),
+        ({**TINY, "webhook_url": "https://example.com/h", "webhook_events": []}, False),
     ],
 )
 def test_the_create_request_schema_accepts_what_the_api_does(doc, body, valid):
@@ -296,3 +437,181 @@ def test_create_variants_and_errors_match_the_document(doc, client):
         assert bad.status_code in (400, 401, 415)
         check(doc, "post", create, bad)
     check(doc, "get", create, client.get(create, params={"limit": 0}))
+
+
+def test_webhook_routes_match_the_document(doc, hook_client):
+    client, one = hook_client, "/v1/webhook_endpoints/{endpoint_id}"
+    default = check(doc, "get", "/v1/webhooks/default/secret",
+                    client.get("/v1/webhooks/default/secret"))  # fmt: skip
+    assert default["key"].startswith("whsec_")
+    endpoint = create_endpoint(doc, client)
+    eid, base = endpoint["id"], f"/v1/webhook_endpoints/{endpoint['id']}"
+    assert endpoint["events"] == list(EVENT_FILTERS)
+    check(doc, "get", one, client.get(base))
+    patched = check(doc, "patch", one, client.patch(base, json={"description": None}))
+    assert patched["description"] == ""
+
+    def listed() -> bool:
+        listing = client.get("/v1/webhook_endpoints")
+        check(doc, "get", "/v1/webhook_endpoints", listing)
+        return eid in {e["id"] for e in listing.json()["data"]}
+
+    wait_for(listed, timeout=10)  # the list is read from a view that trails the write
+    rotate = f"{base}/rotate_secret"
+    rotated = check(doc, "post", one + "/rotate_secret",
+                    client.post(rotate, json={"grace_period_seconds": 60}))  # fmt: skip
+    assert rotated["secret"] != endpoint["secret"]
+    check(doc, "post", one + "/rotate_secret", client.post(rotate))  # no body: the default grace
+
+    hooked = {**TINIEST, "webhook_url": NOWHERE + "job", "webhook_events": "completed,failed"}
+    check(doc, "post", "/v1/videos", client.post("/v1/videos", json=hooked))
+    delivery = attempted_delivery(doc, client)
+    assert delivery["endpoint_id"] == eid
+    page = client.get(f"{base}/deliveries", params={"limit": 10})
+    assert check(doc, "get", one + "/deliveries", page)["data"]
+    redeliver = "/v1/deliveries/{delivery_id}/redeliver"
+    check(doc, "post", redeliver, client.post("/v1/deliveries/dlv_nope/redeliver"))
+    check(doc, "delete", one, client.delete(base))
+    check(doc, "get", one, client.get(base))
+
+
+def test_recover_and_redeliver_match_the_document(doc, hook_client):
+    client, one = hook_client, "/v1/webhook_endpoints/{endpoint_id}"
+    base = f"/v1/webhook_endpoints/{create_endpoint(doc, client)['id']}"
+    # Not a progress update: a newer event of a running video supersedes it at once.
+    delivery = attempted_delivery(doc, client, "video.completed")
+    redeliver = "/v1/deliveries/{delivery_id}/redeliver"
+
+    def requeued() -> dict[str, Any] | None:
+        response = client.post(f"/v1/deliveries/{delivery['id']}/redeliver")
+        body: dict[str, Any] = check(doc, "post", redeliver, response)
+        return body if response.status_code == 202 else None  # 409 while it is on the wire
+
+    again = wait_for(requeued, timeout=10)
+    assert again["id"] == delivery["id"]  # its status: pending, or failed if already retried
+    window = {"since": 0, "until": "2100-01-01T00:00:00Z"}
+    recovered = check(doc, "post", one + "/recover", client.post(f"{base}/recover", json=window))
+    assert recovered["requeued"] >= 0
+    check(doc, "post", one + "/recover", client.post(f"{base}/recover"))
+
+
+def create_endpoint(doc: dict[str, Any], client: TestClient) -> dict[str, Any]:
+    """A webhook endpoint at `NOWHERE`, checked against the document."""
+    created = client.post("/v1/webhook_endpoints", json={"url": NOWHERE, "description": "t"})
+    assert created.status_code == 201, created.text
+    endpoint: dict[str, Any] = check(doc, "post", "/v1/webhook_endpoints", created)
+    return endpoint
+
+
+def attempted_delivery(
+    doc: dict[str, Any], client: TestClient, event_type: str | None = None
+) -> dict[str, Any]:
+    """Submit a tiny video; wait until one of its deliveries (of a type) has been attempted."""
+    video = check(doc, "post", "/v1/videos", client.post("/v1/videos", json=TINIEST))
+
+    def attempted() -> list[dict[str, Any]]:
+        response = client.get(f"/v1/videos/{video['id']}/deliveries")
+        data = check(doc, "get", "/v1/videos/{video_id}/deliveries", response)["data"]
+        return [d for d in data if d["attempts"] and event_type in (None, d["event_type"])]
+
+    found: dict[str, Any] = wait_for(attempted, timeout=30)[0]
+    return found
+
+
+def test_webhook_errors_match_the_document(doc, hook_client):
+    client, create = hook_client, "/v1/webhook_endpoints"
+    one = create + "/{endpoint_id}"
+    for bad in (
+        client.post(create, json={"events": ["completed"]}),
+        client.post(create, json={"url": "http://user:pw@example.com/"}),
+        client.post(create, json={"url": NOWHERE, "events": "completed,done"}),
+        client.post(create, content=b"x", headers={"Content-Type": "text/plain"}),
+        client.post(create, json={"url": NOWHERE, "description": "x" * 70_000}),
+        client.post(create, json={"url": NOWHERE}, headers={"Authorization": ""}),
+        client.post(create, json={"url": NOWHERE}, headers=key_for(client, "t", ("videos:read",))),
+    ):  # fmt: skip
+        assert bad.status_code in (400, 401, 403, 413, 415), bad.text
+        check(doc, "post", create, bad)
+    endpoint = check(doc, "post", create, client.post(create, json={"url": NOWHERE}))
+    base = f"{create}/{endpoint['id']}"
+    check(doc, "patch", one, client.patch(base, json={"enabled": "yes"}))
+    check(doc, "patch", one, client.patch(base, json={"secret": "mine"}))
+    check(doc, "patch", one, client.patch(base))  # an empty body is no JSON object
+    check(doc, "get", one, client.get(f"{create}/we_{'0' * 32}"))
+    check(doc, "get", one, client.get(base, headers=key_for(client, "other")))
+    rotate = client.post(f"{base}/rotate_secret", json={"grace_period_seconds": -1})
+    check(doc, "post", one + "/rotate_secret", rotate)
+    backwards = client.post(f"{base}/recover", json={"since": 2_000_000_000, "until": 1})
+    assert backwards.status_code == 400
+    check(doc, "post", one + "/recover", backwards)
+    naive = client.post(f"{base}/recover", json={"since": "2026-01-01T00:00:00"})
+    check(doc, "post", one + "/recover", naive)
+    limit = client.get(f"{base}/deliveries", params={"limit": 201})
+    assert limit.status_code == 400
+    check(doc, "get", one + "/deliveries", limit)
+    check(doc, "get", "/v1/videos/{video_id}/deliveries", client.get("/v1/videos/nope/deliveries"))
+    unknown_key = {"Authorization": "Bearer vg_no_such_key"}
+    secret = "/v1/webhooks/default/secret"
+    check(doc, "get", secret, client.get(secret, headers=unknown_key))
+    reader = key_for(client, "default", ("webhooks:read",))
+    check(doc, "delete", one, client.delete(base, headers=reader))
+
+
+def test_sent_webhooks_match_the_document(doc, tmp_path):
+    received: list[httpx.Request] = []
+    lock = threading.Lock()
+
+    def receiver(request: httpx.Request) -> httpx.Response:
+        with lock:
+            received.append(request)
+        return httpx.Response(204)
+
+    settings = Settings(data_dir=tmp_path, bootstrap_api_key=KEY, follow_interval=0.01)
+    app = create_app(settings, transport=httpx.MockTransport(receiver))
+    with TestClient(app, headers={"Authorization": f"Bearer {KEY}"}) as client:
+        endpoint = client.post(
+            "/v1/webhook_endpoints",
+            json={"url": "https://hooks.example.com/vidgate", "events": ["completed"]},
+        ).json()
+        default = client.get("/v1/webhooks/default/secret").json()["key"]
+        job_hook = "https://example.com/job"
+        video = client.post(
+            "/v1/videos", json={**TINIEST, "webhook_url": job_hook, "webhook_events": ["completed"]}
+        ).json()
+        wait_for(lambda: len(received) >= 2)
+        secrets = {job_hook: [default], endpoint["url"]: [endpoint["secret"]]}
+        for request in received:
+            body = verify(doc, request, secrets[str(request.url)])
+            assert body["video_id"] == video["id"]
+            assert body["type"] == "video.completed"
+
+        def recorded() -> list[dict[str, Any]] | None:  # the outcome is stored after the POST
+            response = client.get(f"/v1/videos/{video['id']}/deliveries")
+            data = check(doc, "get", "/v1/videos/{video_id}/deliveries", response)["data"]
+            return data if {d["status"] for d in data} == {"succeeded"} else None
+
+        deliveries = wait_for(recorded, timeout=10)
+        assert {d["endpoint_id"] for d in deliveries} == {None, endpoint["id"]}
+        assert deliveries[0]["attempts"][0]["status_code"] == 204
+
+        path = f"/v1/webhook_endpoints/{endpoint['id']}/rotate_secret"
+        rotated = client.post(path).json()
+        client.post("/v1/videos", json=TINIEST)  # its `completed` goes to the endpoint only
+        wait_for(lambda: len(received) >= 3)
+        verify(doc, received[2], [rotated["secret"], endpoint["secret"]])  # newest first
+
+
+def verify(doc: dict[str, Any], request: httpx.Request, secrets: list[str]) -> Any:
+    """Check a webhook as the document describes it; returns its payload."""
+    operation = doc["webhooks"]["videoEvent"]["post"]
+    assert request.method == "POST"
+    for header in operation["parameters"]:
+        value = request.headers[header["name"]]
+        schema_validator(doc, header["schema"]).validate(value)
+    msg_id, timestamp = request.headers["webhook-id"], request.headers["webhook-timestamp"]
+    expected = [signature(msg_id, timestamp, request.content, secret) for secret in secrets]
+    assert request.headers["webhook-signature"].split(" ") == expected
+    body = json.loads(request.content)
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    schema_validator(doc, schema).validate(body)
+    return body
