@@ -158,6 +158,9 @@ class Sender:
             return AttemptResult(error="timed out", timed_out=True), None
         except httpx.HTTPError as error:
             return AttemptResult(error=f"{type(error).__name__}: {error}"), None
+        except Exception as error:  # whatever broke, it is this attempt's result
+            log.exception("posting delivery %s failed", delivery.delivery_id)
+            return AttemptResult(error=f"{type(error).__name__}: {error}"), None
 
     async def _exchange(
         self, url: str, body: bytes, headers: dict[str, str]

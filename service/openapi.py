@@ -296,6 +296,8 @@ def _recover() -> Spec:
         "200": _json(ref("WebhookRecovery"), "How many deliveries were queued again."),
         **_body_errors("`invalid_value` for `since` or `until`, or `since` not before `until`, ",
                        NO_ENDPOINT),
+        **_error_responses((409, "The endpoint is disabled (`endpoint_disabled`): enable it "
+                                 "first.")),
     }, scope=WEBHOOKS_WRITE, requestBody=_body("RecoverWebhookDeliveriesRequest", required=False),
        description="Queues again, for one attempt each, the endpoint's `failed` and `abandoned` "
        "deliveries created in the window (progress updates superseded by newer ones excepted), "
@@ -326,7 +328,8 @@ def _delivery_paths() -> Spec:
         **_error_responses(401, 403,
                            (404, "No such delivery for this tenant (`not_found`)."),
                            (409, "The delivery is being sent right now "
-                                 "(`delivery_in_flight`); try again in a moment.")),
+                                 "(`delivery_in_flight`), or its endpoint is disabled "
+                                 "(`endpoint_disabled`).")),
     }, scope=WEBHOOKS_WRITE, description="Sends the same message (same `webhook-id`, new "
        "timestamp and signature) again now, whatever its status: a delivery waiting for a "
        "scheduled retry is brought forward and keeps its schedule; any other gets one manual "

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
+
+import httpx
 
 from events.endpoint import EVENT_FILTERS
 from service.api.errors import invalid
@@ -17,15 +20,27 @@ MAX_GRACE = 7 * 24 * 3600
 
 
 def webhook_url(value: Any, param: str) -> str:
-    """An http(s) URL with a host; where it may connect is checked when it is called."""
+    """An http(s) URL with a host; where it may connect is checked when it is called.
+
+    It must also parse as the sender's httpx parses it: a URL httpx refuses (a bad port or
+    IDNA host) would otherwise be accepted here and then fail every delivery attempt.
+    """
     if not isinstance(value, str) or not value.strip():
         raise invalid(param, f"{param} must be an http(s) URL")
-    parts = urlsplit(value.strip())
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    url = value.strip()
+    if len(url) > MAX_URL or not url.isprintable():
+        raise invalid(param, f"{param} must be ≤ {MAX_URL} printable characters")
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port  # .port raises on "x" or 99999
+        httpx.URL(url)
+    except (ValueError, httpx.InvalidURL):  # "http://[::1", NFKC-unsafe or non-IDNA hosts
+        raise invalid(param, f"{param} is not a well-formed URL") from None
+    if parts.scheme.lower() not in ("http", "https") or not host or port == 0:
         raise invalid(param, f"{param} must be an http(s) URL with a host")
-    if len(value) > MAX_URL or not value.isprintable() or parts.username or parts.password:
-        raise invalid(param, f"{param} must be ≤ {MAX_URL} printable characters, without userinfo")
-    return value.strip()
+    if "@" in parts.netloc:
+        raise invalid(param, f"{param} must not contain userinfo (user:password@)")
+    return url
 
 
 def event_filter(value: Any, param: str) -> list[str]:
@@ -67,7 +82,12 @@ def moment(value: Any, param: str, default: float) -> float:
     if value is None:
         return default
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:  # an integer beyond float range
+            seconds = math.inf
+        if math.isfinite(seconds):  # JSON's NaN and Infinity parse too
+            return seconds
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))

@@ -10,13 +10,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Message
 
 from events.apikey import VIDEOS_READ, WEBHOOKS_READ, WEBHOOKS_WRITE
 from events.endpoint import EndpointDeleted, WebhookEndpoint
 from events.ids import parse_video_id
 from projections.deliveries_view import AttemptRow, DeliveryRow
 from service.api import webhook_fields as fields
-from service.api.body import read_fields
+from service.api.body import read_body, read_fields
 from service.api.errors import ApiError, invalid, not_found
 from service.auth import Principal
 from service.runtime import Runtime
@@ -151,16 +152,35 @@ async def delete_endpoint(request: Request) -> Response:
 async def rotate_secret(request: Request) -> Response:
     endpoint = await _owned_endpoint(request, WEBHOOKS_WRITE)
     rt = _runtime(request)
-    body = await read_fields(request, MAX_BODY) if await request.body() else {}
+    body = await _optional_fields(request)
     fields.known_fields(body, {"grace_period_seconds"})
     expires = time.time() + fields.grace_period(body)
     rotated = await _change(rt, endpoint.id, lambda e: e.rotate_secret(expires))
     return JSONResponse(endpoint_object(rt, rotated, secret=True))
 
 
+async def _optional_fields(request: Request) -> dict[str, Any]:
+    """The body's fields, or none for an empty body; read within MAX_BODY (not unbounded,
+    as `request.body()` would)."""
+    raw = await read_body(request, MAX_BODY)
+    if not raw.strip():
+        return {}
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": raw, "more_body": False}
+
+    return await read_fields(Request(request.scope, receive=replay), MAX_BODY)
+
+
 async def recover(request: Request) -> Response:
     endpoint = await _owned_endpoint(request, WEBHOOKS_WRITE)
-    body = await read_fields(request, MAX_BODY) if await request.body() else {}
+    _check_enabled(endpoint.enabled, endpoint.id.hex)
+    body = await _optional_fields(request)
     fields.known_fields(body, {"since", "until"})
     now = time.time()
     since = fields.moment(body.get("since"), "since", now - 7 * 24 * 3600)
@@ -200,11 +220,21 @@ async def redeliver(request: Request) -> Response:
     row = await run_in_threadpool(rt.deliveries_view.get_delivery, raw)
     if row is None or row.tenant != principal.tenant:
         raise not_found(f"no delivery {raw!r}", param="delivery_id")
+    if row.endpoint_id is not None:
+        found = await run_in_threadpool(rt.deliveries_view.get_endpoint, row.endpoint_id)
+        _check_enabled(found is not None and found.enabled, row.endpoint_id)
     if not await run_in_threadpool(rt.deliveries_view.redeliver, raw, time.time()):
         raise ApiError(409, "this delivery is being sent right now", code="delivery_in_flight")
     rt.wake_sender()
     updated = await run_in_threadpool(rt.deliveries_view.get_delivery, raw)
     return JSONResponse(delivery_object(updated or row, []), status_code=202)
+
+
+def _check_enabled(enabled: bool, endpoint_id: str) -> None:
+    """Nothing is sent to a disabled endpoint, so re-queueing for one would only mislead."""
+    if not enabled:
+        raise ApiError(409, f"webhook endpoint we_{endpoint_id} is disabled; enable it first",
+                       code="endpoint_disabled", param="endpoint_id")  # fmt: skip
 
 
 def _limit(request: Request) -> int:
@@ -220,7 +250,12 @@ async def _delivery_list(request: Request, rows: list[DeliveryRow]) -> dict[str,
     by_delivery: dict[str, list[AttemptRow]] = {}
     for attempt in attempts:
         by_delivery.setdefault(attempt.delivery_id, []).append(attempt)
-    data = [delivery_object(row, by_delivery.get(row.delivery_id, [])) for row in rows]
+    # Rows and attempts are read in two transactions: an attempt finished in between would
+    # show next to a row from before it (pending, attempt_count one short). A row's attempts
+    # are recorded with its counter, one at a time, so its first `attempts` are its snapshot.
+    data = [
+        delivery_object(row, by_delivery.get(row.delivery_id, [])[: row.attempts]) for row in rows
+    ]
     return {"object": "list", "data": data}
 
 
