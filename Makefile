@@ -35,6 +35,7 @@ lint: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python tests/benchmarks/bench_submit.py $(BENCH_ARGS)
+	$(BIN)/python tests/benchmarks/bench_deliveries.py $(BENCH_DELIVERIES_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
