@@ -8,7 +8,6 @@ request timeout, so a crashed sender's deliveries are simply claimed again: at l
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import secrets
@@ -24,6 +23,7 @@ from projections.deliveries_view import AttemptRow, DeliveryRow, Outcome
 from service.delivery_policy import AttemptResult, decide, should_disable
 from service.signing import SecretDeriver, endpoint_scope, sign, tenant_scope
 from service.ssrf import DestinationRefused
+from service.waker import Waker
 
 log = logging.getLogger(__name__)
 REQUEST_TIMEOUT = 15.0
@@ -55,18 +55,16 @@ class Sender:
         self.lease_seconds = lease_seconds
         self.batch, self.interval, self.concurrency = batch, interval, concurrency
         self.timeout = min(timeout, lease_seconds / 2)
-        self._wake = asyncio.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._waker = Waker()
 
     def wake(self) -> None:
         """Thread-safe: look for due deliveries now."""
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._wake.set)
+        self._waker.wake()
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Send until stopped; each delivery is its own task, so a slow endpoint holds up
         only its own request, never the others'."""
-        self._loop = asyncio.get_running_loop()
+        self._waker.bind()
         in_flight: set[asyncio.Task[Outcome | None]] = set()
         while not stopping.is_set():
             room = self.concurrency - len(in_flight)
@@ -80,9 +78,7 @@ class Sender:
             if room <= 0:  # full: wait for a slot
                 await asyncio.wait(in_flight, timeout=self.interval, return_when="FIRST_COMPLETED")
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval)
-            self._wake.clear()
+            await self._waker.wait(self.interval)
         for task in in_flight:  # their leases lapse and another pass sends them again
             task.cancel()
         await asyncio.gather(*in_flight, return_exceptions=True)

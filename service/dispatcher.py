@@ -8,7 +8,6 @@ so handling an event twice is harmless.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -25,6 +24,7 @@ from service.providers.base import (
     ProviderRejected,
     ProviderUnavailable,
 )
+from service.waker import Waker
 
 log = logging.getLogger(__name__)
 SOURCE = "dispatcher"
@@ -45,25 +45,21 @@ class Dispatcher:
         self.gateway, self.tracking, self.providers = gateway, tracking, providers
         self.interval, self.retry_base = interval, retry_base
         self._topics = [get_topic(Job.Submitted)]
-        self._wake = asyncio.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._waker = Waker()
 
     def wake(self) -> None:
         """Thread-safe: look for new submissions now."""
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._wake.set)
+        self._waker.wake()
 
     async def run(self, stopping: asyncio.Event) -> None:
-        self._loop = asyncio.get_running_loop()
+        self._waker.bind()
         while not stopping.is_set():
             try:
                 await self.run_once()
             except Exception:
                 log.exception("dispatcher pass failed; retrying")
                 await asyncio.sleep(1.0)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval)
-            self._wake.clear()
+            await self._waker.wait(self.interval)
 
     async def run_once(self) -> int:
         """Dispatch every submission recorded so far; return how many were seen."""

@@ -31,6 +31,14 @@ async def read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
+async def read_optional_fields(request: Request, limit: int) -> dict[str, Any]:
+    """Like `read_fields`, but an empty body is no fields rather than an error."""
+    body = await read_body(request, limit)
+    if not body.strip():
+        return {}
+    return await read_fields(Request(request.scope, receive=_replay(body)), limit)
+
+
 async def read_fields(request: Request, limit: int) -> dict[str, Any]:
     """The request's fields; multipart files become `Upload`s, `a[b]` keys nest."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()

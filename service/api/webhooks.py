@@ -10,14 +10,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Message
 
 from events.apikey import VIDEOS_READ, WEBHOOKS_READ, WEBHOOKS_WRITE
 from events.endpoint import EndpointDeleted, WebhookEndpoint
 from events.ids import parse_video_id
 from projections.deliveries_view import AttemptRow, DeliveryRow
 from service.api import webhook_fields as fields
-from service.api.body import read_body, read_fields
+from service.api.body import read_fields, read_optional_fields
 from service.api.errors import ApiError, invalid, not_found
 from service.auth import Principal
 from service.runtime import Runtime
@@ -152,35 +151,17 @@ async def delete_endpoint(request: Request) -> Response:
 async def rotate_secret(request: Request) -> Response:
     endpoint = await _owned_endpoint(request, WEBHOOKS_WRITE)
     rt = _runtime(request)
-    body = await _optional_fields(request)
+    body = await read_optional_fields(request, MAX_BODY)
     fields.known_fields(body, {"grace_period_seconds"})
     expires = time.time() + fields.grace_period(body)
     rotated = await _change(rt, endpoint.id, lambda e: e.rotate_secret(expires))
     return JSONResponse(endpoint_object(rt, rotated, secret=True))
 
 
-async def _optional_fields(request: Request) -> dict[str, Any]:
-    """The body's fields, or none for an empty body; read within MAX_BODY (not unbounded,
-    as `request.body()` would)."""
-    raw = await read_body(request, MAX_BODY)
-    if not raw.strip():
-        return {}
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": raw, "more_body": False}
-
-    return await read_fields(Request(request.scope, receive=replay), MAX_BODY)
-
-
 async def recover(request: Request) -> Response:
     endpoint = await _owned_endpoint(request, WEBHOOKS_WRITE)
     _check_enabled(endpoint.enabled, endpoint.id.hex)
-    body = await _optional_fields(request)
+    body = await read_optional_fields(request, MAX_BODY)
     fields.known_fields(body, {"since", "until"})
     now = time.time()
     since = fields.moment(body.get("since"), "since", now - 7 * 24 * 3600)
