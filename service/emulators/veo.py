@@ -6,14 +6,11 @@ Gemini API (API key in `x-goog-api-key` or `?key=`):
   GET  /v1beta/files/{id}:download?alt=media        → 302 to /download/v1beta/files/…, the MP4
                                                       (both need the key as well)
 Vertex AI (`Authorization: Bearer`, or an API key in express mode), version v1 or v1beta1:
-  POST /{v}/projects/{p}/locations/{l}/publishers/google/models/{model}:predictLongRunning
-  POST /{v}/projects/{p}/locations/{l}/publishers/google/models/{model}:fetchPredictOperation
-  and both without `projects/{p}/locations/{l}/` (express mode: what google-genai sends for
-  `Client(vertexai=True, api_key=…)`). Without `parameters.storageUri` the video comes inline
-  as base64; with it, as a `gs://` URI (nothing is written to any bucket).
+  POST …/publishers/google/models/{model}:predictLongRunning and :fetchPredictOperation,
+  with or without `projects/{p}/locations/{l}/` (see `veo_vertex`).
 
-Requests are checked per model (`MODELS`: durations, resolutions, sample counts, which
-parameters each API takes) and refused with Google's 400 INVALID_ARGUMENT naming the field.
+Requests are checked per model (`MODELS` in `veo_rules`: durations, resolutions, sample counts,
+which parameters each API takes) and refused with Google's 400 INVALID_ARGUMENT naming the field.
 `Knobs` drive latency, failures (`error` operations) and API faults; `safety_filter_rate`
 makes finished operations come back RAI-filtered (no samples). Veo sends no webhooks, so the
 webhook knobs do nothing here. Choices Google does not document are marked "unverified".
@@ -22,14 +19,12 @@ webhook knobs do nothing here. Choices Google does not document are marked "unve
 from __future__ import annotations
 
 import asyncio
-import base64
 import secrets
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -37,12 +32,52 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from service.emulators.knobs import Knobs
-from service.render import ImageUnreadable, RenderSpec, decode_image, render_video
+from service.emulators.veo_rules import (
+    ASPECT_RATIOS,
+    GEMINI_PARAMETERS,
+    IMAGE_TYPES,
+    MODELS,
+    PERSON_GENERATION,
+    VERTEX_PARAMETERS,
+    ApiError,
+    Json,
+    VeoRequest,
+    _body,
+    _invalid,
+    _not_found,
+    _split,
+    parse_request,
+)
+from service.emulators.veo_vertex import VERTEX_TYPE, VERTEX_VERSIONS, VertexEndpoint
+from service.render import RenderSpec, render_video
 
-Json = dict[str, Any]
+__all__ = [
+    "ASPECT_RATIOS",
+    "BAD_KEY_DETAILS",
+    "BAD_TOKEN",
+    "FAILED",
+    "GEMINI_PARAMETERS",
+    "GEMINI_TYPE",
+    "IMAGE_TYPES",
+    "MODELS",
+    "NO_CALLER",
+    "NO_CREDENTIAL",
+    "PERSON_GENERATION",
+    "RAI_REASON",
+    "SIZES",
+    "VERTEX_PARAMETERS",
+    "VERTEX_TYPE",
+    "VERTEX_VERSIONS",
+    "ApiError",
+    "Json",
+    "VeoEmulator",
+    "VeoRequest",
+    "VertexEndpoint",
+    "create_app",
+    "parse_request",
+]
+
 GEMINI_TYPE = "type.googleapis.com/google.ai.generativelanguage.v1beta.PredictLongRunningResponse"
-VERTEX_TYPE = "type.googleapis.com/cloud.ai.large_models.vision.GenerateVideoResponse"
-VERTEX_VERSIONS = ("v1", "v1beta1")
 SIZES = {"16:9": (64, 36), "9:16": (36, 64)}  # tiny renders of the right orientation
 RAI_REASON = (  # wording unverified
     "Unable to generate videos because the prompt violates Google's Responsible AI practices. "
@@ -62,147 +97,6 @@ BAD_KEY_DETAILS = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
                     "reason": "API_KEY_INVALID", "domain": "googleapis.com"}]  # fmt: skip
 
 
-class ApiError(Exception):
-    """An answer in Google's error shape: `{"error": {code, message, status, details?}}`."""
-
-    def __init__(self, code: int, message: str, status: str, details: list[Json] | None = None):
-        super().__init__(message)
-        self.code, self.message, self.status, self.details = code, message, status, details
-
-    def response(self, headers: dict[str, str] | None = None) -> JSONResponse:
-        error: Json = {"code": self.code, "message": self.message, "status": self.status}
-        if self.details:
-            error["details"] = self.details
-        return JSONResponse({"error": error}, status_code=self.code, headers=headers)
-
-
-def _invalid(message: str) -> NoReturn:
-    raise ApiError(400, message, "INVALID_ARGUMENT")
-
-
-def _not_found(message: str = "Requested entity was not found.") -> NoReturn:
-    raise ApiError(404, message, "NOT_FOUND")
-
-
-@dataclass(frozen=True)
-class _Model:
-    durations: tuple[int, ...]  # the last one is the default
-    resolutions: tuple[str, ...]  # empty: the model takes no `resolution`
-    gemini_samples: int  # most videos per Gemini API request (Vertex AI: 4)
-    last_frame: bool = False  # first+last frame interpolation
-
-
-_V31 = _Model((4, 6, 8), ("720p", "1080p"), 1, last_frame=True)
-_V30 = _Model((4, 6, 8), ("720p", "1080p"), 1)
-MODELS = {
-    "veo-3.1-generate-preview": _V31,
-    "veo-3.1-fast-generate-preview": _V31,
-    "veo-3.0-generate-001": _V30,
-    "veo-3.0-fast-generate-001": _V30,
-    "veo-2.0-generate-001": _Model((5, 6, 7, 8), (), 2),
-}
-ASPECT_RATIOS = ("16:9", "9:16")
-PERSON_GENERATION = ("allow_all", "allow_adult", "dont_allow")
-IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp")
-# google-genai refuses seed/fps/storageUri/generateAudio/… in Gemini API mode (models.py).
-# fmt: off
-GEMINI_PARAMETERS = frozenset({"aspectRatio", "resolution", "durationSeconds", "negativePrompt",
-                               "personGeneration", "sampleCount", "enhancePrompt"})
-VERTEX_PARAMETERS = GEMINI_PARAMETERS | {"seed", "storageUri", "fps", "generateAudio",
-                                         "pubsubTopic", "compressionQuality", "resizeMode"}
-# fmt: on
-
-
-@dataclass(frozen=True)
-class VeoRequest:
-    model: str
-    prompt: str
-    seconds: int
-    aspect_ratio: str
-    samples: int
-    seed: int | None
-    negative_prompt: str | None
-    image: bytes | None
-    storage_uri: str | None
-
-
-def parse_request(model: str, body: Json, *, api: str) -> VeoRequest:
-    """Check a `:predictLongRunning` body the way the model would, or raise ApiError."""
-    spec = MODELS.get(model)
-    if spec is None:
-        _not_found(f"models/{model} is not found, or is not supported for predictLongRunning.")
-    instances, params = body.get("instances"), body.get("parameters", {})
-    if not isinstance(instances, list) or len(instances) != 1 or not isinstance(instances[0], dict):
-        _invalid("`instances` must hold exactly one instance.")
-    if not isinstance(params, dict):
-        _invalid("`parameters` must be an object.")
-    instance = instances[0]
-    for name in params:
-        if name not in (GEMINI_PARAMETERS if api == "gemini" else VERTEX_PARAMETERS):
-            _invalid(f"`{name}` isn't supported by this model. Please remove it.")
-    prompt = instance.get("prompt", "")
-    if not isinstance(prompt, str) or (not prompt and "image" not in instance):
-        _invalid("`prompt` must be a non-empty string (or give an `image`).")
-    image = _image(instance["image"], "image", api) if "image" in instance else None
-    if "lastFrame" in instance:
-        if not spec.last_frame or "image" not in instance:
-            _invalid(f"`lastFrame` needs `image` and a model that interpolates, not {model}.")
-        _image(instance["lastFrame"], "lastFrame", api)
-    seconds = int(_choice(params, "durationSeconds", spec.durations, spec.durations[-1]))
-    aspect_ratio = str(_choice(params, "aspectRatio", ASPECT_RATIOS, "16:9"))
-    resolution = (
-        _choice(params, "resolution", spec.resolutions, None) if "resolution" in params else None
-    )
-    if resolution == "1080p" and seconds != 8:
-        _invalid("`resolution` 1080p needs `durationSeconds` 8.")
-    _choice(params, "personGeneration", PERSON_GENERATION, "allow_adult")
-    samples = _integer(params, "sampleCount", 4 if api == "vertex" else spec.gemini_samples)
-    seed = _integer(params, "seed", 2**32 - 1, low=0)
-    for name in ("negativePrompt", "storageUri"):
-        if not isinstance(params.get(name, ""), str):
-            _invalid(f"`{name}` must be a string.")
-    storage_uri = params.get("storageUri")
-    if storage_uri is not None and not storage_uri.startswith("gs://"):
-        _invalid("`storageUri` must be a gs:// URI.")
-    negative = params.get("negativePrompt")
-    return VeoRequest(model, prompt, seconds, aspect_ratio, samples or 1, seed, negative, image,
-                      storage_uri)  # fmt: skip
-
-
-def _choice(params: Json, name: str, allowed: tuple[Any, ...], default: Any) -> Any:
-    value = params.get(name, default)
-    if not allowed:
-        _invalid(f"`{name}` isn't supported by this model.")
-    if isinstance(value, bool) or value not in allowed:
-        options = ", ".join(str(option) for option in allowed)
-        _invalid(f"`{name}` must be one of {options} for this model; got {value!r}.")
-    return value
-
-
-def _integer(params: Json, name: str, high: int, *, low: int = 1) -> int | None:
-    value = params.get(name)
-    if value is not None and (
-        isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high
-    ):
-        _invalid(f"`{name}` must be an integer in {low}..{high}; got {value!r}.")
-    return value
-
-
-def _image(value: Any, name: str, api: str) -> bytes | None:
-    if not isinstance(value, dict):
-        _invalid(f"`{name}` must be an object.")
-    if api == "vertex" and isinstance(value.get("gcsUri"), str):
-        return None  # nothing to read it from here; the render goes without it
-    if value.get("mimeType") not in IMAGE_TYPES:
-        _invalid(f"`{name}.mimeType` must be one of {', '.join(IMAGE_TYPES)}.")
-    try:
-        data = base64.b64decode(str(value.get("bytesBase64Encoded", "")), validate=True)
-        decode_image(data)
-    except (ValueError, ImageUnreadable) as error:
-        _invalid(f"`{name}.bytesBase64Encoded` is not a readable image: {error}")
-    return data
-
-
 @dataclass
 class _Operation:
     name: str
@@ -214,7 +108,7 @@ class _Operation:
     video: Path | None = None
 
 
-class VeoEmulator:
+class VeoEmulator(VertexEndpoint):
     def __init__(
         self, knobs: Knobs, data_dir: Path, base_url: str, clock: Callable[[], float],
         api_keys: Collection[str] | None, access_tokens: Collection[str] | None,
@@ -257,30 +151,6 @@ class VeoEmulator:
             return RedirectResponse(target, status_code=302)
         return FileResponse(operation.video, media_type="video/mp4")
 
-    async def vertex(self, request: Request) -> Response:
-        params = request.path_params
-        if params["version"] not in VERTEX_VERSIONS:
-            _not_found()
-        self._auth(request, vertex=True)
-        model, action = _split(params["target"])
-        scope = ""
-        if "project" in params:
-            scope = f"projects/{params['project']}/locations/{params['location']}/"
-        resource = f"{scope}publishers/google/models/{model}"
-        body = await _body(request)
-        if action == "predictLongRunning":
-            parsed = parse_request(model, body, api="vertex")
-            return self._start(f"{resource}/operations/{uuid.uuid4()}", "vertex", parsed)
-        if action != "fetchPredictOperation":
-            _not_found(f"Method `{action}` is not found.")
-        name = body.get("operationName")
-        if not isinstance(name, str) or not name.startswith(f"{resource}/operations/"):
-            _invalid("`operationName` must name an operation of this model.")
-        operation = self.operations.get(name)
-        if operation is None or operation.api != "vertex":
-            _not_found(f"Operation {name} not found.")
-        return JSONResponse(await self._view(operation))
-
     def _auth(self, request: Request, *, vertex: bool) -> None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if vertex and scheme.lower() == "bearer" and token:
@@ -322,15 +192,8 @@ class VeoEmulator:
             base = f"{self.base_url}/v1beta/files"
             body = {"generatedSamples": [{"video": {"uri": f"{base}/{file}:download?alt=media"}}
                                          for file in operation.files]}  # fmt: skip
-        elif operation.request.storage_uri:
-            op_id = operation.name.rpartition("/")[2]
-            prefix = f"{operation.request.storage_uri.rstrip('/')}/{op_id}"
-            body = {"videos": [{"gcsUri": f"{prefix}/sample_{n}.mp4", "mimeType": "video/mp4"}
-                               for n in range(samples)]}  # fmt: skip
         else:
-            video = await self._render(operation)
-            data = base64.b64encode(await asyncio.to_thread(video.read_bytes)).decode()
-            body = {"videos": [{"bytesBase64Encoded": data, "mimeType": "video/mp4"}] * samples}
+            body = await self._vertex_videos(operation)
         if operation.api == "gemini":
             view["response"] = {"@type": GEMINI_TYPE, "generateVideoResponse": body}
         else:
@@ -375,27 +238,8 @@ class VeoEmulator:
         return ApiError(503, message, "UNAVAILABLE").response()
 
 
-def _split(target: str) -> tuple[str, str]:
-    resource, _, action = target.rpartition(":")
-    if not resource:
-        _not_found()
-    return resource, action
-
-
 def _short_id() -> str:
     return "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(12))
-
-
-async def _body(request: Request) -> Json:
-    if request.method != "POST":
-        return {}
-    try:
-        body = await request.json()
-    except ValueError:
-        _invalid("Invalid JSON payload received.")
-    if not isinstance(body, dict):
-        _invalid("Invalid JSON payload received. Expected an object.")
-    return body
 
 
 def create_app(

@@ -10,6 +10,9 @@ when it is empty or older than 24 h; `verify_webhook` is the async entry point r
 should use: it refreshes a missing/expired cache, and refetches once when no cached key
 verifies (fal rotated its key), at most once a minute so forged requests cannot make us
 hammer the JWKS host.
+
+The pure mappings (ids, fal's input schema, answers and errors) are in `fal_mapping`; its
+public names are importable from here too.
 """
 
 from __future__ import annotations
@@ -17,12 +20,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import math
-import re
 import time
 from collections.abc import Callable, Mapping
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,52 +33,47 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from service.providers.base import (
     DispatchRequest,
-    ProviderError,
     ProviderRejected,
     ProviderUnavailable,
     Submission,
     UpstreamStatus,
 )
+from service.providers.fal_mapping import (
+    NAMESPACES,
+    RATIOS,
+    Json,
+    app_id,
+    completed_status,
+    failed_status,
+    fal_error,
+    fal_input,
+    http_error,
+    json_object,
+    log_progress,
+    parse_json,
+    split_upstream_id,
+    unreachable,
+    video_url,
+    webhook_status,
+)
+
+__all__ = [
+    "FAL_JWKS_URL",
+    "JWKS_REFETCH_EVERY",
+    "JWKS_TTL",
+    "NAMESPACES",
+    "RATIOS",
+    "TOLERANCE",
+    "FalProvider",
+    "Json",
+    "app_id",
+    "fal_input",
+]
 
 FAL_JWKS_URL = "https://rest.alpha.fal.ai/.well-known/jwks.json"
 JWKS_TTL = 24 * 3600.0  # fal: cache the keys for at most 24 hours
 JWKS_REFETCH_EVERY = 60.0  # an unknown signature refetches the JWKS at most this often
 TOLERANCE = 300  # seconds a webhook timestamp may be off, either way
-NAMESPACES = ("workflows", "comfy")  # app ids with three segments (fal-client's AppId)
-RATIOS = ("16:9", "9:16", "1:1", "4:3", "3:4", "21:9", "9:21")
-Json = dict[str, Any]
-
-
-def app_id(endpoint: str) -> str:
-    """`fal-ai/kling-video/v2.5-turbo/pro/text-to-video` → `fal-ai/kling-video`."""
-    parts = endpoint.strip("/").split("/")
-    size = 3 if parts[0] in NAMESPACES else 2
-    if len(parts) < size or not all(parts[:size]):
-        raise ProviderRejected(f"{endpoint!r} is not a fal endpoint id", code="invalid_model")
-    return "/".join(parts[:size])
-
-
-def fal_input(request: DispatchRequest) -> Json:
-    """Our job parameters in the input schema fal's video models share."""
-    params, body = request.params, {"prompt": request.prompt}
-    if params.get("seconds") is not None:
-        body["duration"] = f"{float(params['seconds']):g}"  # Kling & co. take "5" / "10"
-    ratio = params.get("aspect_ratio") or _ratio(params.get("size"))
-    if ratio:
-        body["aspect_ratio"] = ratio
-    for name in ("seed", "negative_prompt"):
-        if params.get(name) is not None:
-            body[name] = params[name]
-    image = request.inputs.get("image")
-    if image and image.get("url"):
-        body["image_url"] = image["url"]
-    elif image:
-        raise ProviderRejected(
-            "fal fetches input images from a URL; uploaded images (sha256) are not supported "
-            "by the fal provider yet: pass the image as image_url",
-            code="image_upload_unsupported",
-        )
-    return body
 
 
 class FalProvider:
@@ -105,70 +100,79 @@ class FalProvider:
         endpoint = request.upstream_model.strip("/")
         app, body = app_id(endpoint), fal_input(request)
         query = {"fal_webhook": request.callback_url} if request.callback_url else None
-        data = _json(await self._send("POST", f"/{endpoint}", json=body, params=query))
+        data = json_object(await self._send("POST", f"/{endpoint}", json=body, params=query))
         request_id = data.get("request_id")
         if not isinstance(request_id, str) or not request_id:
             raise ProviderUnavailable("fal's submit answer has no request_id", code="malformed")
         return Submission(upstream_id=f"{app}:{request_id}")
 
     async def status(self, upstream_id: str) -> UpstreamStatus:
-        app, rid = _split(upstream_id)
-        data = _json(await self._send("GET", f"/{app}/requests/{rid}/status", params={"logs": 1}))
+        app, rid = split_upstream_id(upstream_id)
+        data = json_object(
+            await self._send("GET", f"/{app}/requests/{rid}/status", params={"logs": 1})
+        )
         raw = data.get("status")
         if raw == "IN_QUEUE":
             return UpstreamStatus(
                 "queued", raw, extra={"queue_position": data.get("queue_position")}
             )
         if raw == "IN_PROGRESS":
-            return UpstreamStatus("in_progress", raw, progress=_progress(data.get("logs")))
+            return UpstreamStatus("in_progress", raw, progress=log_progress(data.get("logs")))
         if raw != "COMPLETED":
             raise ProviderUnavailable(f"fal answered an unknown status {raw!r}", code="malformed")
+        return await self._result_status(app, rid, data)
+
+    async def _result_status(self, app: str, rid: str, data: Json) -> UpstreamStatus:
+        """A COMPLETED request (`data` is its status) as its result says it ended."""
+        raw = "COMPLETED"
         response = await self._call("GET", f"/{app}/requests/{rid}")
         if response.is_success:
-            return _completed(_json(response), raw, {"request_id": rid})
-        error = _error(response)
+            return completed_status(json_object(response), raw, {"request_id": rid})
+        error = http_error(response)
         if isinstance(error, ProviderUnavailable) and not data.get("error"):
             raise error  # the result call failed, not the job
-        code, message = _fal_error(_loads(response.content))
+        code, message = fal_error(parse_json(response.content))
         code, message = code or data.get("error_type"), message or data.get("error")
-        return _failed(code, message or str(error), raw, response.status_code, {"request_id": rid})
+        return failed_status(
+            code, message or str(error), raw, response.status_code, {"request_id": rid}
+        )
 
     async def cancel(self, upstream_id: str) -> None:
         """Cancel a queued job (a running one is only signalled; fal may still finish it)."""
-        app, rid = _split(upstream_id)
+        app, rid = split_upstream_id(upstream_id)
         response = await self._call("PUT", f"/{app}/requests/{rid}/cancel")
         if response.status_code == 400 and b"ALREADY_COMPLETED" in response.content:
             raise ProviderRejected(
                 "the fal request has already completed", code="already_completed"
             )
         if not response.is_success:
-            raise _error(response)
+            raise http_error(response)
 
     async def download(self, upstream_id: str, dest: Path) -> Path:
         """Stream the result video to `dest` (atomically). fal's file URLs are public: our key
         is never sent with them."""
-        app, rid = _split(upstream_id)
-        url = _video_url(_json(await self._send("GET", f"/{app}/requests/{rid}")))
+        app, rid = split_upstream_id(upstream_id)
+        url = video_url(json_object(await self._send("GET", f"/{app}/requests/{rid}")))
         part = anyio.Path(dest.with_name(f".{dest.name}.part"))
         try:
             with anyio.fail_after(self.timeout * 10):  # TODO(wiring): through the SSRF guard
                 async with self.http.stream("GET", url, timeout=self.timeout) as response:
                     if not response.is_success:
                         await response.aread()
-                        raise _error(response)
+                        raise http_error(response)
                     async with await anyio.open_file(part, "wb") as out:
                         async for chunk in response.aiter_bytes():
                             await out.write(chunk)
             await part.replace(dest)
         except (TimeoutError, httpx.HTTPError) as error:
-            raise _unreachable(error, "GET", url) from None
+            raise unreachable(error, "GET", url) from None
         finally:
             await part.unlink(missing_ok=True)
         return dest
 
     async def refresh_keys(self) -> None:
         """Fetch fal's webhook signing keys (JWKS) into the cache."""
-        found = _json(await self._send("GET", self.jwks_url, auth=False)).get("keys")
+        found = json_object(await self._send("GET", self.jwks_url, auth=False)).get("keys")
         keys = [key for key in map(_jwk, found if isinstance(found, list) else []) if key]
         if not keys:
             raise ProviderUnavailable("fal's JWKS holds no Ed25519 key", code="malformed")
@@ -204,17 +208,10 @@ class FalProvider:
             raise ProviderRejected(
                 "the fal webhook signature does not verify", code="invalid_signature"
             )
-        data = _loads(body)
-        if not isinstance(data, dict) or data.get("request_id") != rid:
-            raise ProviderRejected("the fal webhook body is malformed", code="malformed")
-        extra = {"request_id": rid, "gateway_request_id": data.get("gateway_request_id")}
-        if data.get("status") == "OK":
-            return _completed(data.get("payload"), "OK", extra)  # no payload → poll instead
-        code, message_ = _fal_error(data.get("payload"))
-        text = message_ or data.get("error") or data.get("payload_error") or "fal reported an error"
-        return _failed(code, str(text), "ERROR", None, extra)
+        return webhook_status(body, rid)
 
     def _may_refetch(self) -> bool:
+        """Whether an unverifiable signature may refetch the JWKS now (once a minute)."""
         if self.clock() - self._refetched_at < JWKS_REFETCH_EVERY:
             return False
         self._refetched_at = self.clock()
@@ -231,23 +228,18 @@ class FalProvider:
                     method, url, headers=headers, timeout=self.timeout, **kw
                 )
         except (TimeoutError, httpx.HTTPError) as error:
-            raise _unreachable(error, method, path) from None
+            raise unreachable(error, method, path) from None
 
     async def _send(self, method: str, path: str, auth: bool = True, **kw: Any) -> httpx.Response:
+        """`_call`, raising fal's error when the answer is not a success."""
         response = await self._call(method, path, auth, **kw)
         if not response.is_success:
-            raise _error(response)
+            raise http_error(response)
         return response
 
 
-def _split(upstream_id: str) -> tuple[str, str]:
-    app, _, rid = upstream_id.rpartition(":")
-    if not app or not re.fullmatch(r"[\w-]+", rid):
-        raise ProviderRejected(f"{upstream_id!r} is not a fal upstream id", code="invalid_id")
-    return app, rid
-
-
 def _jwk(jwk: Any) -> Ed25519PublicKey | None:
+    """The Ed25519 public key in a JWK, or None if it holds none."""
     if not isinstance(jwk, dict) or (jwk.get("kty"), jwk.get("crv")) != ("OKP", "Ed25519"):
         return None
     try:
@@ -258,113 +250,9 @@ def _jwk(jwk: Any) -> Ed25519PublicKey | None:
 
 
 def _verifies(key: Ed25519PublicKey, signature: str, message: bytes) -> bool:
+    """Whether `signature` (hex) is `key`'s ED25519 signature of `message`."""
     try:
         key.verify(bytes.fromhex(signature), message)
     except (InvalidSignature, ValueError):
         return False
     return True
-
-
-def _unreachable(error: Exception, method: str, target: str) -> ProviderUnavailable:
-    if isinstance(error, TimeoutError | httpx.TimeoutException):
-        return ProviderUnavailable(f"fal timed out on {method} {target}", code="upstream_timeout")
-    return ProviderUnavailable(
-        f"fal is unreachable ({method} {target}): {error}", code="unreachable"
-    )
-
-
-def _error(response: httpx.Response) -> ProviderError:
-    """A failed fal call: 408/409/429/5xx are retryable, other 4xx permanent."""
-    code, message = _fal_error(_loads(response.content))
-    status = response.status_code
-    text = f"fal answered HTTP {status}: {message or response.text[:200] or response.reason_phrase}"
-    if status in (408, 409, 429) or status >= 500:
-        retry_after = _retry_after(response.headers.get("retry-after"))
-        fallback = "rate_limited" if status == 429 else "upstream_error"
-        return ProviderUnavailable(text, code=code or fallback, retry_after=retry_after)
-    return ProviderRejected(text, code=code or f"upstream_{status}")
-
-
-def _fal_error(body: Any) -> tuple[str | None, str | None]:
-    """(type, message) of fal's error bodies: `{detail: str, error_type}` (request errors) or
-    `{detail: [{loc, msg, type}, …]}` (model errors)."""
-    if not isinstance(body, dict):
-        return None, None
-    detail = body.get("detail")
-    if isinstance(detail, list):
-        items = [item for item in detail if isinstance(item, dict)]
-        if items:
-            return items[0].get("type"), "; ".join(str(item.get("msg")) for item in items)
-    error_type = body.get("error_type")
-    return (error_type if isinstance(error_type, str) else None), (str(detail) if detail else None)
-
-
-def _completed(payload: Any, raw: str, extra: Json) -> UpstreamStatus:
-    url = _video_url(payload)
-    seed = payload.get("seed")
-    extra = {**extra, "video": payload["video"], "seed": seed}
-    return UpstreamStatus("completed", raw, progress=100, output_url=url, extra=extra)
-
-
-def _failed(
-    code: str | None, message: str, raw: str, http: int | None, extra: Json
-) -> UpstreamStatus:
-    state = "canceled" if code == "client_cancelled" or http == 499 else "failed"
-    code = code or (f"upstream_{http}" if http else "upstream_error")
-    return UpstreamStatus(state, raw, error_code=code, error_message=message, extra=extra)
-
-
-def _video_url(payload: Any) -> str:
-    video = payload.get("video") if isinstance(payload, dict) else None
-    url = video.get("url") if isinstance(video, dict) else None
-    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
-        raise ProviderUnavailable("fal's result carries no video URL", code="malformed")
-    return url
-
-
-def _progress(logs: Any) -> int | None:
-    """fal has no progress field; many apps log percentages ("… 40%"): use the latest."""
-    for entry in reversed(logs if isinstance(logs, list) else []):
-        found = re.search(
-            r"(\d{1,3})\s*%", str(entry.get("message")) if isinstance(entry, dict) else ""
-        )
-        if found:
-            return min(99, int(found.group(1)))
-    return None
-
-
-def _ratio(size: Any) -> str | None:
-    """The fal aspect ratio nearest to a `WxH` size."""
-    found = re.fullmatch(r"(\d+)x(\d+)", str(size or ""))
-    if not found or not int(found.group(1)) or not int(found.group(2)):
-        return None
-    want = math.log(int(found.group(1)) / int(found.group(2)))
-    return min(
-        RATIOS, key=lambda r: abs(math.log(int(r.split(":")[0]) / int(r.split(":")[1])) - want)
-    )
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None
-
-
-def _loads(content: bytes) -> Any:
-    try:
-        return json.loads(content)
-    except ValueError:
-        return None
-
-
-def _json(response: httpx.Response) -> Json:
-    data = _loads(response.content)
-    if not isinstance(data, dict):
-        raise ProviderUnavailable("fal answered with a malformed body", code="malformed")
-    return data

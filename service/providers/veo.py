@@ -2,7 +2,8 @@
 
 Both start a long-running `:predictLongRunning` operation and poll it; the upstream id is the
 operation name. Veo reports no progress, sends no webhooks, and neither API can cancel a video
-operation: `cancel` is a no-op (the job keeps running, and is billed, upstream).
+operation: `cancel` is a no-op (the job keeps running, and is billed, upstream). What both share
+lives in `veo_base` (`_Veo`); `VertexVeoProvider` in `veo_vertex`, re-exported here.
 
 Our request → Veo `instances[0]` / `parameters` (sampleCount is always 1: one job, one video):
   prompt → prompt;  params.seconds → durationSeconds (whole seconds only);
@@ -27,186 +28,37 @@ operation, following redirects) and sends the API key only to `base_url`'s origi
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import contextlib
-import os
-import re
-import secrets
-from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
-from service.providers.base import (
-    DispatchRequest,
-    ProviderRejected,
-    ProviderUnavailable,
-    Submission,
-    UpstreamStatus,
+from service.providers.base import ProviderRejected, ProviderUnavailable
+from service.providers.veo_base import (
+    IMAGE_MAGIC,
+    OPERATION_NAME,
+    RAI_WORDS,
+    RETRYABLE,
+    Json,
+    _decode,
+    _once,
+    _raise_for_status,
+    _Veo,
+    _write,
 )
+from service.providers.veo_vertex import GcsFetch, VertexVeoProvider
 
-Json = dict[str, Any]
-GcsFetch = Callable[[str, Path], Awaitable[Path]]
-RETRYABLE = frozenset({408, 409, 425, 429})
-OPERATION_NAME = re.compile(r"^[\w.\-]+(/[\w.\-]+)*/operations/[\w.\-]+$")
-RAI_WORDS = ("responsible ai", "safety", "usage guidelines", "sensitive")
-IMAGE_MAGIC = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg", b"RIFF": "image/webp"}
-
-
-class _Veo(ABC):
-    name = "veo"
-    vertex = False
-
-    def __init__(
-        self,
-        http: httpx.AsyncClient,
-        *,
-        timeout: float = 30.0,
-        download_timeout: float = 600.0,
-        read_input: Callable[[str], bytes] | None = None,
-    ) -> None:
-        self.http, self.timeout, self.download_timeout = http, timeout, download_timeout
-        self.read_input = read_input
-
-    @abstractmethod
-    def _headers(self) -> dict[str, str]: ...
-    @abstractmethod
-    def _submit_url(self, model: str) -> str: ...
-    @abstractmethod
-    async def _operation(self, name: str) -> Json: ...
-    @abstractmethod
-    def _outputs(self, operation: Json) -> tuple[list[Json], Json]:
-        """A done operation's videos, and the object that carries its RAI-filter counts."""
-
-    @abstractmethod
-    async def _save(self, video: Json, dest: Path) -> Path: ...
-
-    async def submit(self, request: DispatchRequest) -> Submission:
-        body = {"instances": [await self._instance(request)], "parameters": self._params(request)}
-        answer = await self._call("POST", self._submit_url(request.upstream_model), body)
-        if not OPERATION_NAME.match(answer["name"]):
-            raise ProviderUnavailable(f"Veo answered a strange operation name: {answer!r:.200}")
-        return Submission(upstream_id=answer["name"])
-
-    async def status(self, upstream_id: str) -> UpstreamStatus:
-        operation = await self._operation(upstream_id)
-        if not operation.get("done"):
-            return UpstreamStatus("queued", "running")
-        if operation.get("error") is not None:
-            error = operation["error"] if isinstance(operation["error"], dict) else {}
-            message = str(error.get("message") or "Veo reported an error")
-            code = "content_filtered" if _is_rai(message) else "generation_failed"
-            extra = {"google_code": error.get("code")}
-            return UpstreamStatus("failed", "done", None, None, code, message, extra)
-        videos, result = self._parse(operation)
-        if videos:
-            url = videos[0].get("uri") or videos[0].get("gcsUri")
-            extra = {"samples": len(videos)}
-            return UpstreamStatus("completed", "done", output_url=url, extra=extra)
-        count, reasons = result.get("raiMediaFilteredCount"), result.get("raiMediaFilteredReasons")
-        if count or reasons:
-            message = "; ".join(map(str, reasons or [])) or "blocked by Veo's safety filters"
-            extra = {"rai_media_filtered_count": count}
-            return UpstreamStatus("failed", "done", None, None, "content_filtered", message, extra)
-        return UpstreamStatus("failed", "done", None, None, "no_output", "Veo made no video")
-
-    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> UpstreamStatus:
-        raise ProviderRejected("Veo sends no webhooks")
-
-    async def cancel(self, upstream_id: str) -> None:
-        """Neither the Gemini API nor Vertex AI can cancel a Veo operation: nothing to do."""
-        return None
-
-    async def download(self, upstream_id: str, dest: Path) -> Path:
-        operation = await self._operation(upstream_id)
-        if not operation.get("done"):
-            raise ProviderUnavailable("the Veo operation has not finished yet", code="not_ready")
-        videos, _ = self._parse(operation)
-        if not videos:
-            raise ProviderRejected("the Veo operation has no video", code="no_output")
-        return await self._save(videos[0], dest)
-
-    def _parse(self, operation: Json) -> tuple[list[Json], Json]:
-        try:
-            videos, result = self._outputs(operation)
-            if all(isinstance(video, dict) for video in videos) and isinstance(result, dict):
-                return videos, result
-        except (AttributeError, KeyError, TypeError):
-            pass
-        raise ProviderUnavailable(f"Veo answered a malformed operation: {operation!r:.300}",
-                                  code="upstream_malformed")  # fmt: skip
-
-    def _params(self, request: DispatchRequest) -> Json:
-        params, out = request.params, Json(sampleCount=1)
-        if params.get("seconds") not in (None, ""):
-            seconds = _number(params["seconds"])
-            if seconds is None or not seconds.is_integer():
-                raise ProviderRejected(f"Veo takes whole seconds, not {params['seconds']!r}",
-                                       code="invalid_request")  # fmt: skip
-            out["durationSeconds"] = int(seconds)
-        aspect, resolution = _from_size(params.get("size"))
-        if params.get("aspect_ratio") or aspect:
-            out["aspectRatio"] = params.get("aspect_ratio") or aspect
-        if params.get("resolution") or resolution:
-            out["resolution"] = params.get("resolution") or resolution
-        names = {"negative_prompt": "negativePrompt", "person_generation": "personGeneration"}
-        if self.vertex:
-            names |= {"seed": "seed", "generate_audio": "generateAudio"}
-        for ours, theirs in names.items():
-            if params.get(ours) is not None:
-                out[theirs] = int(params[ours]) if ours == "seed" else params[ours]
-        return out
-
-    async def _instance(self, request: DispatchRequest) -> Json:
-        instance: Json = {"prompt": request.prompt}
-        for ours, theirs in (("image", "image"), ("last_frame", "lastFrame")):
-            if request.inputs.get(ours):
-                instance[theirs] = await self._image(ours, request.inputs[ours])
-        return instance
-
-    async def _image(self, name: str, image: Mapping[str, Any]) -> Json:
-        if image.get("data"):
-            try:
-                data = base64.b64decode(str(image["data"]), validate=True)
-            except binascii.Error:
-                raise ProviderRejected(f"inputs.{name}.data is not base64",
-                                       code="invalid_input") from None  # fmt: skip
-        elif image.get("sha256") and self.read_input is not None:
-            data = await asyncio.to_thread(self.read_input, str(image["sha256"]))
-        else:
-            raise ProviderRejected(f"Veo needs inputs.{name} as bytes (a base64 `data` field); "
-                                   "it fetches no image URLs", code="invalid_input")  # fmt: skip
-        mime = image.get("content_type") or image.get("mime_type") or _sniff(data)
-        return {"bytesBase64Encoded": base64.b64encode(data).decode(), "mimeType": mime}
-
-    async def _call(self, method: str, url: str, body: Json | None = None) -> Json:
-        try:
-            async with asyncio.timeout(self.timeout):
-                response = await self.http.request(
-                    method, url, json=body, headers=self._headers(), timeout=self.timeout
-                )
-        except (TimeoutError, httpx.TimeoutException):
-            raise ProviderUnavailable(
-                "Veo did not answer in time", code="upstream_timeout"
-            ) from None
-        except httpx.HTTPError as error:
-            raise ProviderUnavailable(f"Veo is unreachable: {error}") from None
-        _raise_for_status(response)
-        with contextlib.suppress(ValueError):
-            answer = response.json()
-            if isinstance(answer, dict) and isinstance(answer.get("name"), str):
-                return answer  # a google.longrunning.Operation always has its name
-        raise ProviderUnavailable(f"Veo answered malformed JSON: {response.text[:200]!r}",
-                                  code="upstream_malformed")  # fmt: skip
-
-    def _checked(self, name: str) -> str:
-        if not OPERATION_NAME.match(name) or ".." in name:
-            raise ProviderRejected(f"not a Veo operation name: {name!r}", code="not_found")
-        return name
+__all__ = [
+    "IMAGE_MAGIC",
+    "OPERATION_NAME",
+    "RAI_WORDS",
+    "RETRYABLE",
+    "GcsFetch",
+    "GeminiVeoProvider",
+    "Json",
+    "VertexVeoProvider",
+]
 
 
 class GeminiVeoProvider(_Veo):
@@ -280,155 +132,3 @@ class GeminiVeoProvider(_Veo):
 
     def _ours(self, url: str) -> bool:
         return urlsplit(url)[:2] == urlsplit(self.base_url)[:2]
-
-
-class VertexVeoProvider(_Veo):
-    """Veo on Vertex AI. `token_or_key` is an OAuth access token (or a callable returning a
-    fresh one) sent as Bearer, or an API key (express mode: `express=True`, or a key starting
-    "AIza") sent as `x-goog-api-key`. Videos come inline (base64), or as `gs://` URIs when
-    `storage_uri` is set, which only an injected `gcs_fetch(uri, dest)` can download."""
-
-    name = "vertex-veo"
-    vertex = True
-
-    def __init__(
-        self,
-        http: httpx.AsyncClient,
-        *,
-        project: str,
-        location: str,
-        token_or_key: str | Callable[[], str],
-        base_url: str | None = None,
-        express: bool | None = None,
-        storage_uri: str | None = None,
-        gcs_fetch: GcsFetch | None = None,
-        **options: Any,
-    ) -> None:
-        super().__init__(http, **options)
-        host = "aiplatform" if location == "global" else f"{location}-aiplatform"
-        self.base_url = (base_url or f"https://{host}.googleapis.com").rstrip("/")
-        self.project, self.location, self.credential = project, location, token_or_key
-        if express is None:
-            express = isinstance(token_or_key, str) and token_or_key.startswith("AIza")
-        self.express, self.storage_uri, self.gcs_fetch = express, storage_uri, gcs_fetch
-
-    def _headers(self) -> dict[str, str]:
-        credential = self.credential() if callable(self.credential) else self.credential
-        if not credential:
-            return {}
-        if self.express:
-            return {"x-goog-api-key": credential}
-        return {"Authorization": f"Bearer {credential}"}
-
-    def _submit_url(self, model: str) -> str:
-        scope = f"projects/{self.project}/locations/{self.location}"
-        return f"{self.base_url}/v1/{scope}/publishers/google/models/{model}:predictLongRunning"
-
-    def _params(self, request: DispatchRequest) -> Json:
-        params = super()._params(request)
-        if self.storage_uri:
-            params["storageUri"] = self.storage_uri
-        return params
-
-    async def _operation(self, name: str) -> Json:
-        resource = self._checked(name).rpartition("/operations/")[0]  # as google-genai does
-        url = f"{self.base_url}/v1/{resource}:fetchPredictOperation"
-        return await self._call("POST", url, {"operationName": name})
-
-    def _outputs(self, operation: Json) -> tuple[list[Json], Json]:
-        result = operation.get("response") or {}
-        return list(result.get("videos") or []), result
-
-    async def _save(self, video: Json, dest: Path) -> Path:
-        if isinstance(video.get("bytesBase64Encoded"), str):
-            return await _write(_once(_decode(video["bytesBase64Encoded"])), dest)
-        if not isinstance(video.get("gcsUri"), str):
-            raise ProviderUnavailable("Veo's video has neither bytes nor a URI",
-                                      code="upstream_malformed")  # fmt: skip
-        if self.gcs_fetch is None:
-            raise ProviderRejected("gs:// outputs need GCS credentials", code="gcs_output")
-        return await self.gcs_fetch(video["gcsUri"], dest)
-
-
-def _raise_for_status(response: httpx.Response) -> None:
-    status = response.status_code
-    if 200 <= status < 300:
-        return
-    error: Any = {}
-    with contextlib.suppress(ValueError, AttributeError):
-        error = response.json().get("error")
-    error = error if isinstance(error, dict) else {}
-    details = [d for d in error.get("details") or [] if isinstance(d, dict)]
-    text = str(error.get("message") or response.text[:200] or response.reason_phrase)
-    message = f"Veo answered HTTP {status}: {text}"
-    if status >= 500 or status in RETRYABLE:
-        code = "rate_limited" if status == 429 else "provider_unavailable"
-        raise ProviderUnavailable(message, code=code, retry_after=_retry_after(response, details))
-    if status in (401, 403) or any(d.get("reason") == "API_KEY_INVALID" for d in details):
-        raise ProviderRejected(message, code="upstream_auth")
-    raise ProviderRejected(message, code="not_found" if status == 404 else "invalid_request")
-
-
-def _retry_after(response: httpx.Response, details: list[Json]) -> float | None:
-    """Retry-After in seconds, else Google's RetryInfo `retryDelay` ("37s")."""
-    delays = [response.headers.get("retry-after")]
-    delays += [str(d.get("retryDelay", "")).removesuffix("s") for d in details]
-    return next((max(0.0, n) for n in map(_number, delays) if n is not None), None)
-
-
-def _number(value: Any) -> float | None:
-    with contextlib.suppress(TypeError, ValueError):
-        return float(value)
-    return None
-
-
-def _from_size(size: Any) -> tuple[str | None, str | None]:
-    if not size:
-        return None, None
-    try:
-        width, height = (int(side) for side in str(size).lower().split("x"))
-    except ValueError:
-        raise ProviderRejected(f"size must be WIDTHxHEIGHT, not {size!r}",
-                               code="invalid_request") from None  # fmt: skip
-    if width == height:
-        raise ProviderRejected("Veo renders 16:9 or 9:16, not square videos",
-                               code="invalid_request")  # fmt: skip
-    return ("16:9" if width > height else "9:16"), ("1080p" if min(width, height) == 1080 else None)
-
-
-def _is_rai(message: str) -> bool:
-    return any(word in message.lower() for word in RAI_WORDS)
-
-
-def _sniff(data: bytes) -> str:
-    return next((mime for magic, mime in IMAGE_MAGIC.items() if data.startswith(magic)),
-                "image/png")  # fmt: skip
-
-
-def _decode(data: str) -> bytes:
-    try:
-        return base64.b64decode(data, validate=True)
-    except binascii.Error:
-        raise ProviderUnavailable("Veo's inline video is not base64",
-                                  code="upstream_malformed") from None  # fmt: skip
-
-
-async def _once(data: bytes) -> AsyncIterator[bytes]:
-    yield data
-
-
-async def _write(chunks: AsyncIterator[bytes], dest: Path) -> Path:
-    """Stream chunks into dest atomically (a temp file next to it, then a rename)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(6)}.tmp")
-    handle = await asyncio.to_thread(tmp.open, "wb")
-    try:
-        async for chunk in chunks:
-            await asyncio.to_thread(handle.write, chunk)
-        await asyncio.to_thread(handle.close)
-        await asyncio.to_thread(os.replace, tmp, dest)
-    except BaseException:
-        handle.close()
-        tmp.unlink(missing_ok=True)
-        raise
-    return dest

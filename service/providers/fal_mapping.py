@@ -1,0 +1,193 @@
+"""Pure mappings between our jobs and fal's queue API: endpoint and upstream ids, fal's input
+schema, fal's answers and errors → `UpstreamStatus` / `ProviderError`. No I/O;
+`service.providers.fal` re-exports the public names.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from service.providers.base import (
+    DispatchRequest,
+    ProviderError,
+    ProviderRejected,
+    ProviderUnavailable,
+    UpstreamStatus,
+)
+
+NAMESPACES = ("workflows", "comfy")  # app ids with three segments (fal-client's AppId)
+RATIOS = ("16:9", "9:16", "1:1", "4:3", "3:4", "21:9", "9:21")
+Json = dict[str, Any]
+
+
+def app_id(endpoint: str) -> str:
+    """`fal-ai/kling-video/v2.5-turbo/pro/text-to-video` → `fal-ai/kling-video`."""
+    parts = endpoint.strip("/").split("/")
+    size = 3 if parts[0] in NAMESPACES else 2
+    if len(parts) < size or not all(parts[:size]):
+        raise ProviderRejected(f"{endpoint!r} is not a fal endpoint id", code="invalid_model")
+    return "/".join(parts[:size])
+
+
+def fal_input(request: DispatchRequest) -> Json:
+    """Our job parameters in the input schema fal's video models share."""
+    params, body = request.params, {"prompt": request.prompt}
+    if params.get("seconds") is not None:
+        body["duration"] = f"{float(params['seconds']):g}"  # Kling & co. take "5" / "10"
+    ratio = params.get("aspect_ratio") or _ratio(params.get("size"))
+    if ratio:
+        body["aspect_ratio"] = ratio
+    for name in ("seed", "negative_prompt"):
+        if params.get(name) is not None:
+            body[name] = params[name]
+    image = request.inputs.get("image")
+    if image and image.get("url"):
+        body["image_url"] = image["url"]
+    elif image:
+        raise ProviderRejected(
+            "fal fetches input images from a URL; uploaded images (sha256) are not supported "
+            "by the fal provider yet: pass the image as image_url",
+            code="image_upload_unsupported",
+        )
+    return body
+
+
+def split_upstream_id(upstream_id: str) -> tuple[str, str]:
+    """`"<owner>/<app>:<request_id>"` → (owner/app, request id)."""
+    app, _, rid = upstream_id.rpartition(":")
+    if not app or not re.fullmatch(r"[\w-]+", rid):
+        raise ProviderRejected(f"{upstream_id!r} is not a fal upstream id", code="invalid_id")
+    return app, rid
+
+
+def unreachable(error: Exception, method: str, target: str) -> ProviderUnavailable:
+    """A call that timed out or never got an answer (a transport error)."""
+    if isinstance(error, TimeoutError | httpx.TimeoutException):
+        return ProviderUnavailable(f"fal timed out on {method} {target}", code="upstream_timeout")
+    return ProviderUnavailable(
+        f"fal is unreachable ({method} {target}): {error}", code="unreachable"
+    )
+
+
+def http_error(response: httpx.Response) -> ProviderError:
+    """A failed fal call: 408/409/429/5xx are retryable, other 4xx permanent."""
+    code, message = fal_error(parse_json(response.content))
+    status = response.status_code
+    text = f"fal answered HTTP {status}: {message or response.text[:200] or response.reason_phrase}"
+    if status in (408, 409, 429) or status >= 500:
+        retry_after = _retry_after(response.headers.get("retry-after"))
+        fallback = "rate_limited" if status == 429 else "upstream_error"
+        return ProviderUnavailable(text, code=code or fallback, retry_after=retry_after)
+    return ProviderRejected(text, code=code or f"upstream_{status}")
+
+
+def fal_error(body: Any) -> tuple[str | None, str | None]:
+    """(type, message) of fal's error bodies: `{detail: str, error_type}` (request errors) or
+    `{detail: [{loc, msg, type}, …]}` (model errors)."""
+    if not isinstance(body, dict):
+        return None, None
+    detail = body.get("detail")
+    if isinstance(detail, list):
+        items = [item for item in detail if isinstance(item, dict)]
+        if items:
+            return items[0].get("type"), "; ".join(str(item.get("msg")) for item in items)
+    error_type = body.get("error_type")
+    return (error_type if isinstance(error_type, str) else None), (str(detail) if detail else None)
+
+
+def completed_status(payload: Any, raw: str, extra: Json) -> UpstreamStatus:
+    """A finished request, from its result (`{video: {url, …}, seed}`)."""
+    url = video_url(payload)
+    seed = payload.get("seed")
+    extra = {**extra, "video": payload["video"], "seed": seed}
+    return UpstreamStatus("completed", raw, progress=100, output_url=url, extra=extra)
+
+
+def failed_status(
+    code: str | None, message: str, raw: str, http: int | None, extra: Json
+) -> UpstreamStatus:
+    """A failed (or, for fal's `client_cancelled` / HTTP 499, canceled) request."""
+    state = "canceled" if code == "client_cancelled" or http == 499 else "failed"
+    code = code or (f"upstream_{http}" if http else "upstream_error")
+    return UpstreamStatus(state, raw, error_code=code, error_message=message, extra=extra)
+
+
+def webhook_status(body: bytes, rid: str) -> UpstreamStatus:
+    """A verified fal webhook (`{request_id, status: OK | ERROR, payload, error}`) for request
+    `rid`, mapped."""
+    data = parse_json(body)
+    if not isinstance(data, dict) or data.get("request_id") != rid:
+        raise ProviderRejected("the fal webhook body is malformed", code="malformed")
+    extra = {"request_id": rid, "gateway_request_id": data.get("gateway_request_id")}
+    if data.get("status") == "OK":
+        return completed_status(data.get("payload"), "OK", extra)  # no payload → poll instead
+    code, message = fal_error(data.get("payload"))
+    text = message or data.get("error") or data.get("payload_error") or "fal reported an error"
+    return failed_status(code, str(text), "ERROR", None, extra)
+
+
+def video_url(payload: Any) -> str:
+    """The URL of the video in a fal result."""
+    video = payload.get("video") if isinstance(payload, dict) else None
+    url = video.get("url") if isinstance(video, dict) else None
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        raise ProviderUnavailable("fal's result carries no video URL", code="malformed")
+    return url
+
+
+def log_progress(logs: Any) -> int | None:
+    """fal has no progress field; many apps log percentages ("… 40%"): use the latest."""
+    for entry in reversed(logs if isinstance(logs, list) else []):
+        found = re.search(
+            r"(\d{1,3})\s*%", str(entry.get("message")) if isinstance(entry, dict) else ""
+        )
+        if found:
+            return min(99, int(found.group(1)))
+    return None
+
+
+def _ratio(size: Any) -> str | None:
+    """The fal aspect ratio nearest to a `WxH` size."""
+    found = re.fullmatch(r"(\d+)x(\d+)", str(size or ""))
+    if not found or not int(found.group(1)) or not int(found.group(2)):
+        return None
+    want = math.log(int(found.group(1)) / int(found.group(2)))
+    return min(
+        RATIOS, key=lambda r: abs(math.log(int(r.split(":")[0]) / int(r.split(":")[1])) - want)
+    )
+
+
+def _retry_after(value: str | None) -> float | None:
+    """A `Retry-After` header (seconds or an HTTP date) in seconds from now."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+def parse_json(content: bytes) -> Any:
+    """The JSON in `content`, or None if it is not JSON."""
+    try:
+        return json.loads(content)
+    except ValueError:
+        return None
+
+
+def json_object(response: httpx.Response) -> Json:
+    """The JSON object a fal answer must carry."""
+    data = parse_json(response.content)
+    if not isinstance(data, dict):
+        raise ProviderUnavailable("fal answered with a malformed body", code="malformed")
+    return data
