@@ -1,0 +1,188 @@
+"""Pure mappings between our jobs and Replicate's predictions API: upstream models, the input
+schema Replicate's video models share, prediction objects and errors → `UpstreamStatus` /
+`ProviderError`, and Standard Webhooks verification. No I/O.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import math
+import re
+import time
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from service.providers.base import (
+    DispatchRequest,
+    ProviderError,
+    ProviderRejected,
+    ProviderUnavailable,
+    UpstreamStatus,
+)
+from service.providers.fal_mapping import RATIOS, Json, parse_json
+from service.signing import sign
+
+STATES = {"starting": "queued", "processing": "in_progress", "succeeded": "completed",
+          "failed": "failed", "canceled": "canceled", "aborted": "failed"}  # fmt: skip
+TOLERANCE = 300  # seconds a webhook timestamp may be off, either way
+
+
+def target(upstream_model: str) -> tuple[str, str | None]:
+    """`owner/name` or `owner/name:version` → (owner/name, version or None)."""
+    model, colon, version = upstream_model.strip().partition(":")
+    if not re.fullmatch(r"[\w.-]+/[\w.-]+", model) or (colon and not version.isalnum()):
+        raise ProviderRejected(
+            f"{upstream_model!r} is not a Replicate model (owner/name[:version])",
+            code="invalid_model",
+        )
+    return model, version or None
+
+
+def replicate_input(request: DispatchRequest) -> Json:
+    """Our job parameters in the input schema Replicate's video models share."""
+    params = request.params
+    body: Json = {"prompt": request.prompt}
+    if params.get("seconds") is not None:
+        body["duration"] = round(float(params["seconds"]))
+    ratio = params.get("aspect_ratio") or _ratio(params.get("size"))
+    if ratio:
+        body["aspect_ratio"] = ratio
+    for name in ("seed", "negative_prompt"):
+        if params.get(name) is not None:
+            body[name] = params[name]
+    image = request.inputs.get("image")
+    if image and image.get("url"):
+        body["image"] = image["url"]
+    elif image:
+        raise ProviderRejected(
+            "Replicate fetches input images from a URL; uploaded images (sha256) are not "
+            "supported by the replicate provider yet: pass the image as image_url",
+            code="image_upload_unsupported",
+        )
+    return body
+
+
+def prediction_status(data: Any) -> UpstreamStatus:
+    """A prediction object mapped to our states (`raw_status` keeps Replicate's)."""
+    if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+        raise ProviderUnavailable(
+            "Replicate answered with a malformed prediction", code="malformed"
+        )
+    raw = data.get("status")
+    state = STATES.get(raw) if isinstance(raw, str) else None
+    if state is None or not isinstance(raw, str):
+        raise ProviderUnavailable(f"Replicate answered an unknown status {raw!r}", code="malformed")
+    keys = ("model", "version", "metrics", "created_at", "completed_at")
+    extra = {"prediction_id": data["id"], **{key: data.get(key) for key in keys}}
+    if state == "completed":
+        url = output_url(data.get("output"))
+        return UpstreamStatus(state, raw, progress=100, output_url=url, extra=extra)
+    if state in ("failed", "canceled"):
+        message = data.get("error") or ("canceled" if state == "canceled" else f"prediction {raw}")
+        code = "prediction_canceled" if state == "canceled" else f"prediction_{raw}"
+        return UpstreamStatus(state, raw, error_code=code, error_message=str(message), extra=extra)
+    progress = log_progress(data.get("logs")) if state == "in_progress" else None
+    return UpstreamStatus(state, raw, progress=progress, extra=extra)
+
+
+def output_url(output: Any) -> str:
+    """The video URL in a prediction's `output` (a URL, a list of them, or `{video: URL}`)."""
+    if isinstance(output, list) and output:
+        output = output[-1]
+    if isinstance(output, dict):
+        output = output.get("video") or output.get("url")
+    if not isinstance(output, str) or not output.startswith(("https://", "http://")):
+        raise ProviderUnavailable("Replicate's prediction carries no output URL", code="malformed")
+    return output
+
+
+def log_progress(logs: Any) -> int | None:
+    """Replicate has no progress field; models log tqdm bars (` 40%|████  | 20/50`): the
+    latest percentage, capped at 99 until the prediction succeeds."""
+    found = re.findall(r"(\d{1,3})%\|", logs if isinstance(logs, str) else "")
+    return min(99, int(found[-1])) if found else None
+
+
+def verify(headers: dict[str, str], body: bytes, secret: str, now: float) -> None:
+    """Check a Standard Webhooks signature (`whsec_…` secret, ±TOLERANCE seconds)."""
+    names = ("id", "timestamp", "signature")
+    msg_id, stamp, signatures = (headers.get(f"webhook-{name}", "") for name in names)
+    if not (msg_id and stamp and signatures):
+        raise ProviderRejected("not a signed Replicate webhook", code="invalid_signature")
+    if not stamp.isdigit() or abs(now - int(stamp)) > TOLERANCE:
+        raise ProviderRejected("the Replicate webhook timestamp is too old or new", code="stale")
+    try:
+        key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+    except (binascii.Error, ValueError):
+        raise ProviderUnavailable("the Replicate webhook secret is malformed") from None
+    expected = sign(msg_id, int(stamp), body, [key]).encode()
+    if not any(hmac.compare_digest(expected, given.encode()) for given in signatures.split()):
+        raise ProviderRejected(
+            "the Replicate webhook signature does not verify", code="invalid_signature"
+        )
+
+
+def unreachable(error: Exception, method: str, target: str) -> ProviderUnavailable:
+    """A call that timed out or never got an answer (a transport error)."""
+    if isinstance(error, TimeoutError | httpx.TimeoutException):
+        return ProviderUnavailable(
+            f"Replicate timed out on {method} {target}", code="upstream_timeout"
+        )
+    return ProviderUnavailable(
+        f"Replicate is unreachable ({method} {target}): {error}", code="unreachable"
+    )
+
+
+def http_error(response: httpx.Response) -> ProviderError:
+    """A failed call (`{title, detail, status}`): 408/409/429/5xx retryable, other 4xx not."""
+    body, status = parse_json(response.content), response.status_code
+    detail = body.get("detail") if isinstance(body, dict) else None
+    title = body.get("title") if isinstance(body, dict) else None
+    text = detail or title or response.text[:200] or response.reason_phrase
+    message = f"Replicate answered HTTP {status}: {text}"
+    if status in (408, 409, 429) or status >= 500:
+        code = "rate_limited" if status == 429 else "upstream_error"
+        return ProviderUnavailable(
+            message, code=code, retry_after=_retry_after(response.headers.get("retry-after"))
+        )
+    known = {401: "unauthorized", 402: "insufficient_credit", 404: "not_found"}
+    return ProviderRejected(message, code=known.get(status, f"upstream_{status}"))
+
+
+def json_object(response: httpx.Response) -> Json:
+    """The JSON object a Replicate answer must carry."""
+    data = parse_json(response.content)
+    if not isinstance(data, dict):
+        raise ProviderUnavailable("Replicate answered with a malformed body", code="malformed")
+    return data
+
+
+def _ratio(size: Any) -> str | None:
+    """The aspect ratio nearest to a `WxH` size."""
+    found = re.fullmatch(r"(\d+)x(\d+)", str(size or ""))
+    if not found or not int(found.group(1)) or not int(found.group(2)):
+        return None
+    want = math.log(int(found.group(1)) / int(found.group(2)))
+
+    def distance(ratio: str) -> float:
+        width, height = ratio.split(":")
+        return abs(math.log(int(width) / int(height)) - want)
+
+    return min(RATIOS, key=distance)
+
+
+def _retry_after(value: str | None) -> float | None:
+    """A `Retry-After` header (seconds or an HTTP date) in seconds from now."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None

@@ -1,0 +1,244 @@
+"""Runway adapter: the tasks API (`https://api.dev.runwayml.com/v1`, X-Runway-Version 2024-11-06).
+
+A job is one task: `POST /image_to_video` when the request has an image, else
+`POST /text_to_video`; the upstream id is the task id (a UUID). Runway sends no webhooks: the
+gateway polls `GET /tasks/{id}`, and `parse_webhook` refuses. `cancel` is `DELETE /tasks/{id}`
+(a task already gone, 404, counts as cancelled). `download` re-reads the task (output URLs
+expire within 24-48 h) and fetches the first output without the API key (presigned URLs).
+
+Our request → Runway body:
+  upstream_model → model;  prompt → promptText (left out when empty);  params.seconds →
+  duration (whole seconds);  params.ratio ("1280:720") → ratio, else params.size "WxH" →
+  "W:H", else params.aspect_ratio "16:9"/"9:16" → "1280:720"/"720:1280" (default "1280:720");
+  params.seed → seed;  inputs.image → promptImage: its https `url`, or a data URI built from a
+  base64 `data` field or a stored `sha256` read through `read_input`.
+
+Status: PENDING and THROTTLED → queued; RUNNING → in_progress with progress 0-1 as a percent;
+SUCCEEDED → completed (`output_url` = output[0]); FAILED → failed (`content_filtered` for
+failure codes naming SAFETY/MODERATION, else `generation_failed`; failureCode kept in extra);
+CANCELLED → canceled. Errors: timeouts, transport errors, 408/409/425/429/5xx and malformed
+answers raise ProviderUnavailable (`retry_after` from Retry-After); 401/403 → ProviderRejected
+`upstream_auth`, 404 → `not_found`, other 4xx → `invalid_request`, with Runway's message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from service.providers.base import (
+    DispatchRequest,
+    ProviderRejected,
+    ProviderUnavailable,
+    Submission,
+    UpstreamStatus,
+)
+from service.providers.veo_base import _number, _sniff, _write
+
+Json = dict[str, Any]
+RETRYABLE = frozenset({408, 409, 425, 429})
+STATES = {"PENDING": "queued", "THROTTLED": "queued", "RUNNING": "in_progress",
+          "SUCCEEDED": "completed", "FAILED": "failed", "CANCELLED": "canceled"}  # fmt: skip
+SAFETY_WORDS = ("SAFETY", "MODERATION")
+ASPECTS = {"16:9": "1280:720", "9:16": "720:1280"}
+
+
+class RunwayProvider:
+    name = "runway"
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        api_key: str,
+        base_url: str = "https://api.dev.runwayml.com/v1",
+        version: str = "2024-11-06",
+        timeout: float = 30.0,
+        download_timeout: float = 600.0,
+        read_input: Callable[[str], bytes] | None = None,
+    ) -> None:
+        self.http, self.api_key, self.base_url = http, api_key, base_url.rstrip("/")
+        self.version, self.timeout, self.download_timeout = version, timeout, download_timeout
+        self.read_input = read_input
+
+    async def submit(self, request: DispatchRequest) -> Submission:
+        body = await self._body(request)
+        endpoint = "image_to_video" if "promptImage" in body else "text_to_video"
+        answer = await self._call("POST", f"{self.base_url}/{endpoint}", body)
+        if not isinstance(answer.get("id"), str) or not answer["id"]:
+            raise ProviderUnavailable(f"Runway answered no task id: {answer!r:.200}",
+                                      code="upstream_malformed")  # fmt: skip
+        return Submission(upstream_id=answer["id"])
+
+    async def status(self, upstream_id: str) -> UpstreamStatus:
+        task = await self._task(upstream_id)
+        raw = task["status"]
+        state = STATES[raw]
+        if raw == "RUNNING":
+            progress = _number(task.get("progress"))
+            percent = None if progress is None else max(0, min(100, round(progress * 100)))
+            return UpstreamStatus(state, raw, progress=percent)
+        if raw == "SUCCEEDED":
+            outputs = task.get("output")
+            if not isinstance(outputs, list) or not outputs or not isinstance(outputs[0], str):
+                return UpstreamStatus(
+                    "failed", raw, None, None, "no_output", "Runway made no video"
+                )
+            extra = {"outputs": len(outputs), "cost": task.get("cost")}
+            return UpstreamStatus(state, raw, output_url=outputs[0], extra=extra)
+        if raw == "FAILED":
+            failure_code = str(task.get("failureCode") or "")
+            message = str(task.get("failure") or "Runway reported a failure")
+            safety = any(word in failure_code.upper() for word in SAFETY_WORDS)
+            code = "content_filtered" if safety else "generation_failed"
+            return UpstreamStatus(state, raw, None, None, code, message,
+                                  {"failure_code": failure_code or None})  # fmt: skip
+        return UpstreamStatus(state, raw)
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> UpstreamStatus:
+        raise ProviderRejected("Runway sends no webhooks")
+
+    async def cancel(self, upstream_id: str) -> None:
+        try:
+            await self._call("DELETE", f"{self.base_url}/tasks/{_checked(upstream_id)}")
+        except ProviderRejected as error:
+            if error.code != "not_found":
+                raise
+
+    async def download(self, upstream_id: str, dest: Path) -> Path:
+        status = await self.status(upstream_id)
+        if status.state in ("queued", "in_progress"):
+            raise ProviderUnavailable("the Runway task has not finished yet", code="not_ready")
+        if status.output_url is None:
+            raise ProviderRejected(f"the Runway task has no video ({status.raw_status})",
+                                   code="no_output")  # fmt: skip
+        try:
+            async with (
+                asyncio.timeout(self.download_timeout),
+                self.http.stream("GET", status.output_url, timeout=self.timeout) as response,
+            ):
+                if response.status_code != 200:
+                    raise ProviderUnavailable(
+                        f"the Runway output answered HTTP {response.status_code}"
+                    )
+                return await _write(response.aiter_bytes(), dest)
+        except (TimeoutError, httpx.TimeoutException):
+            raise ProviderUnavailable("the Runway download timed out",
+                                      code="upstream_timeout") from None  # fmt: skip
+        except httpx.HTTPError as error:
+            raise ProviderUnavailable(f"the Runway download failed: {error}") from None
+
+    async def _task(self, upstream_id: str) -> Json:
+        task = await self._call("GET", f"{self.base_url}/tasks/{_checked(upstream_id)}")
+        if task.get("status") not in STATES:
+            raise ProviderUnavailable(f"Runway answered a malformed task: {task!r:.300}",
+                                      code="upstream_malformed")  # fmt: skip
+        return task
+
+    async def _body(self, request: DispatchRequest) -> Json:
+        params = request.params
+        body: Json = {"model": request.upstream_model, "ratio": _ratio(params)}
+        if request.prompt:
+            body["promptText"] = request.prompt
+        if params.get("seconds") not in (None, ""):
+            seconds = _number(params["seconds"])
+            if seconds is None or not seconds.is_integer():
+                raise ProviderRejected(f"Runway takes whole seconds, not {params['seconds']!r}",
+                                       code="invalid_request")  # fmt: skip
+            body["duration"] = int(seconds)
+        if params.get("seed") is not None:
+            body["seed"] = int(params["seed"])
+        if request.inputs.get("image"):
+            body["promptImage"] = await self._image(request.inputs["image"])
+        return body
+
+    async def _image(self, image: Mapping[str, Any]) -> str:
+        if isinstance(image.get("url"), str) and image["url"].startswith("https://"):
+            return str(image["url"])
+        if image.get("data"):
+            try:
+                data = base64.b64decode(str(image["data"]), validate=True)
+            except binascii.Error:
+                raise ProviderRejected("inputs.image.data is not base64",
+                                       code="invalid_input") from None  # fmt: skip
+        elif image.get("sha256") and self.read_input is not None:
+            data = await asyncio.to_thread(self.read_input, str(image["sha256"]))
+        else:
+            raise ProviderRejected("Runway needs inputs.image as an https `url` or base64 "
+                                   "`data`", code="invalid_input")  # fmt: skip
+        mime = image.get("content_type") or image.get("mime_type") or _sniff(data)
+        return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+
+    async def _call(self, method: str, url: str, body: Json | None = None) -> Json:
+        headers = {"Authorization": f"Bearer {self.api_key}", "X-Runway-Version": self.version}
+        try:
+            async with asyncio.timeout(self.timeout):
+                response = await self.http.request(
+                    method, url, json=body, headers=headers, timeout=self.timeout
+                )
+        except (TimeoutError, httpx.TimeoutException):
+            raise ProviderUnavailable("Runway did not answer in time",
+                                      code="upstream_timeout") from None  # fmt: skip
+        except httpx.HTTPError as error:
+            raise ProviderUnavailable(f"Runway is unreachable: {error}") from None
+        _raise_for_status(response)
+        if method == "DELETE":
+            return {}
+        with contextlib.suppress(ValueError):
+            answer = response.json()
+            if isinstance(answer, dict):
+                return answer
+        raise ProviderUnavailable(f"Runway answered malformed JSON: {response.text[:200]!r}",
+                                  code="upstream_malformed")  # fmt: skip
+
+
+def _raise_for_status(response: httpx.Response) -> None:
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    error: Any = None
+    with contextlib.suppress(ValueError, AttributeError):
+        error = response.json().get("error")
+    text = str(error or response.text[:200] or response.reason_phrase)
+    message = f"Runway answered HTTP {status}: {text}"
+    if status >= 500 or status in RETRYABLE:
+        code = "rate_limited" if status == 429 else "provider_unavailable"
+        retry = _number(response.headers.get("retry-after"))
+        retry_after = None if retry is None else max(0.0, retry)
+        raise ProviderUnavailable(message, code=code, retry_after=retry_after)
+    if status in (401, 403):
+        raise ProviderRejected(message, code="upstream_auth")
+    raise ProviderRejected(message, code="not_found" if status == 404 else "invalid_request")
+
+
+def _checked(upstream_id: str) -> str:
+    try:
+        return str(uuid.UUID(upstream_id))
+    except ValueError:
+        raise ProviderRejected(f"not a Runway task id: {upstream_id!r}",
+                               code="not_found") from None  # fmt: skip
+
+
+def _ratio(params: Mapping[str, Any]) -> str:
+    if params.get("ratio"):
+        return str(params["ratio"])
+    if params.get("size"):
+        try:
+            width, height = (int(side) for side in str(params["size"]).lower().split("x"))
+        except ValueError:
+            raise ProviderRejected(f"size must be WIDTHxHEIGHT, not {params['size']!r}",
+                                   code="invalid_request") from None  # fmt: skip
+        return f"{width}:{height}"
+    aspect = params.get("aspect_ratio")
+    if aspect and aspect not in ASPECTS:
+        raise ProviderRejected(f"Runway takes aspect_ratio 16:9 or 9:16, not {aspect!r}",
+                               code="invalid_request")  # fmt: skip
+    return ASPECTS[aspect] if aspect else ASPECTS["16:9"]
