@@ -26,11 +26,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import anyio
 import httpx
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from service.providers import http as shared
 from service.providers.base import (
     DispatchRequest,
     ProviderRejected,
@@ -153,22 +153,9 @@ class FalProvider:
         is never sent with them."""
         app, rid = split_upstream_id(upstream_id)
         url = video_url(json_object(await self._send("GET", f"/{app}/requests/{rid}")))
-        part = anyio.Path(dest.with_name(f".{dest.name}.part"))
-        try:
-            with anyio.fail_after(self.timeout * 10):  # TODO(wiring): through the SSRF guard
-                async with self.http.stream("GET", url, timeout=self.timeout) as response:
-                    if not response.is_success:
-                        await response.aread()
-                        raise http_error(response)
-                    async with await anyio.open_file(part, "wb") as out:
-                        async for chunk in response.aiter_bytes():
-                            await out.write(chunk)
-            await part.replace(dest)
-        except (TimeoutError, httpx.HTTPError) as error:
-            raise unreachable(error, "GET", url) from None
-        finally:
-            await part.unlink(missing_ok=True)
-        return dest
+        return await shared.stream_to_file(
+            self.http, url, dest, deadline=self.timeout, who="fal", refused=http_error
+        )
 
     async def refresh_keys(self) -> None:
         """Fetch fal's webhook signing keys (JWKS) into the cache."""
@@ -222,13 +209,10 @@ class FalProvider:
         an absolute URL (the JWKS): fal's key only ever goes to fal's queue host."""
         url = self.base_url + path if auth else path
         headers = {"Authorization": f"Key {self.key}"} if auth else {}
-        try:  # ASGI and mock transports ignore httpx timeouts: enforce our own deadline too
-            with anyio.fail_after(self.timeout):
-                return await self.http.request(
-                    method, url, headers=headers, timeout=self.timeout, **kw
-                )
-        except (TimeoutError, httpx.HTTPError) as error:
-            raise unreachable(error, method, path) from None
+        return await shared.request(
+            self.http, method, url, headers=headers, deadline=self.timeout,
+            fail=lambda error: unreachable(error, method, path), **kw,
+        )  # fmt: skip
 
     async def _send(self, method: str, path: str, auth: bool = True, **kw: Any) -> httpx.Response:
         """`_call`, raising fal's error when the answer is not a success."""

@@ -5,15 +5,13 @@ schema, fal's answers and errors → `UpstreamStatus` / `ProviderError`. No I/O;
 
 from __future__ import annotations
 
-import json
 import math
 import re
-import time
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
+from service.providers import http as shared
 from service.providers.base import (
     DispatchRequest,
     ProviderError,
@@ -21,6 +19,7 @@ from service.providers.base import (
     ProviderUnavailable,
     UpstreamStatus,
 )
+from service.providers.http import parse_json as parse_json
 
 NAMESPACES = ("workflows", "comfy")  # app ids with three segments (fal-client's AppId)
 RATIOS = ("16:9", "9:16", "1:1", "4:3", "3:4", "21:9", "9:21")
@@ -69,11 +68,7 @@ def split_upstream_id(upstream_id: str) -> tuple[str, str]:
 
 def unreachable(error: Exception, method: str, target: str) -> ProviderUnavailable:
     """A call that timed out or never got an answer (a transport error)."""
-    if isinstance(error, TimeoutError | httpx.TimeoutException):
-        return ProviderUnavailable(f"fal timed out on {method} {target}", code="upstream_timeout")
-    return ProviderUnavailable(
-        f"fal is unreachable ({method} {target}): {error}", code="unreachable"
-    )
+    return shared.unreachable(error, "fal", method, target)
 
 
 def http_error(response: httpx.Response) -> ProviderError:
@@ -82,7 +77,7 @@ def http_error(response: httpx.Response) -> ProviderError:
     status = response.status_code
     text = f"fal answered HTTP {status}: {message or response.text[:200] or response.reason_phrase}"
     if status in (408, 409, 429) or status >= 500:
-        retry_after = _retry_after(response.headers.get("retry-after"))
+        retry_after = shared.retry_after(response.headers.get("retry-after"))
         fallback = "rate_limited" if status == 429 else "upstream_error"
         return ProviderUnavailable(text, code=code or fallback, retry_after=retry_after)
     return ProviderRejected(text, code=code or f"upstream_{status}")
@@ -164,30 +159,6 @@ def _ratio(size: Any) -> str | None:
     )
 
 
-def _retry_after(value: str | None) -> float | None:
-    """A `Retry-After` header (seconds or an HTTP date) in seconds from now."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None
-
-
-def parse_json(content: bytes) -> Any:
-    """The JSON in `content`, or None if it is not JSON."""
-    try:
-        return json.loads(content)
-    except ValueError:
-        return None
-
-
 def json_object(response: httpx.Response) -> Json:
     """The JSON object a fal answer must carry."""
-    data = parse_json(response.content)
-    if not isinstance(data, dict):
-        raise ProviderUnavailable("fal answered with a malformed body", code="malformed")
-    return data
+    return shared.json_object(response, "fal")

@@ -20,18 +20,16 @@ Callbacks are unsigned (Kling documents no signature): `parse_webhook` returns a
 from __future__ import annotations
 
 import base64
-import binascii
-import json
 import re
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import anyio
 import httpx
 import jwt
 
+from service.providers import http as shared
 from service.providers.base import (
     DispatchRequest,
     ProviderError,
@@ -40,6 +38,7 @@ from service.providers.base import (
     Submission,
     UpstreamStatus,
 )
+from service.providers.http import parse_json as _loads
 
 Json = dict[str, Any]
 STATES = {"submitted": "queued", "processing": "in_progress", "succeed": "completed",
@@ -123,33 +122,18 @@ class KlingProvider:
         status = await self.status(upstream_id)
         if status.state != "completed" or not status.output_url:
             raise ProviderRejected(f"the Kling task is {status.raw_status}", code="not_ready")
-        url, part = status.output_url, anyio.Path(dest.with_name(f".{dest.name}.part"))
-        try:
-            with anyio.fail_after(self.timeout * 10):  # TODO(wiring): through the SSRF guard
-                async with self.http.stream("GET", url, timeout=self.timeout) as response:
-                    if not response.is_success:
-                        await response.aread()
-                        raise kling_error(response, None, "")
-                    async with await anyio.open_file(part, "wb") as out:
-                        async for chunk in response.aiter_bytes():
-                            await out.write(chunk)
-            await part.replace(dest)
-        except (TimeoutError, httpx.HTTPError) as error:
-            raise unreachable(error, "GET", "the video URL") from None
-        finally:
-            await part.unlink(missing_ok=True)
-        return dest
+        return await shared.stream_to_file(
+            self.http, status.output_url, dest, deadline=self.timeout, who="Kling",
+            refused=lambda response: kling_error(response, None, ""), target="the video URL",
+        )  # fmt: skip
 
     async def _api(self, method: str, path: str, **kw: Any) -> Json:
         """One API call: its `data` object, after the HTTP status and `code` checks."""
         headers = {"Authorization": f"Bearer {self.token()}"}
-        try:  # ASGI and mock transports ignore httpx timeouts: enforce our own deadline too
-            with anyio.fail_after(self.timeout):
-                response = await self.http.request(
-                    method, self.base_url + path, headers=headers, timeout=self.timeout, **kw
-                )
-        except (TimeoutError, httpx.HTTPError) as error:
-            raise unreachable(error, method, path) from None
+        response = await shared.request(
+            self.http, method, self.base_url + path, headers=headers, deadline=self.timeout,
+            fail=lambda error: unreachable(error, method, path), **kw,
+        )  # fmt: skip
         body = _loads(response.content)
         code = body.get("code") if isinstance(body, dict) else None
         if not isinstance(code, int) or isinstance(code, bool):
@@ -239,10 +223,7 @@ def kling_error(response: httpx.Response, code: int | None, message: str) -> Pro
 
 
 def unreachable(error: Exception, method: str, target: str) -> ProviderUnavailable:
-    if isinstance(error, TimeoutError | httpx.TimeoutException):
-        return ProviderUnavailable(f"Kling timed out on {method} {target}", code="upstream_timeout")
-    return ProviderUnavailable(f"Kling is unreachable ({method} {target}): {error}",
-                               code="unreachable")  # fmt: skip
+    return shared.unreachable(error, "Kling", method, target)
 
 
 def _image(name: str, image: Mapping[str, Any]) -> str:
@@ -252,10 +233,7 @@ def _image(name: str, image: Mapping[str, Any]) -> str:
     if not image.get("data"):
         raise ProviderRejected(f"Kling needs inputs.{name} as a URL or bytes (a base64 `data` "
                                "field)", code="image_upload_unsupported")  # fmt: skip
-    try:
-        data = base64.b64decode(str(image["data"]), validate=True)
-    except binascii.Error:
-        raise ProviderRejected(f"inputs.{name}.data is not base64", code="invalid_input") from None
+    data = shared.decode_base64(image["data"], f"inputs.{name}.data is not base64")
     return base64.b64encode(data).decode()
 
 
@@ -266,10 +244,3 @@ def _ratio(size: Any) -> str | None:
         return None
     aspect = int(found.group(1)) / int(found.group(2))
     return min(RATIOS, key=lambda name: abs(RATIOS[name] - aspect))
-
-
-def _loads(content: bytes) -> Any:
-    try:
-        return json.loads(content)
-    except ValueError:
-        return None

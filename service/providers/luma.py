@@ -16,18 +16,15 @@ re-fetch with `status()` before acting on it (the dispatcher does: webhooks only
 
 from __future__ import annotations
 
-import json
 import math
 import re
-import time
 from collections.abc import Mapping
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
-import anyio
 import httpx
 
+from service.providers import http as shared
 from service.providers.base import (
     DispatchRequest,
     ProviderError,
@@ -36,6 +33,7 @@ from service.providers.base import (
     Submission,
     UpstreamStatus,
 )
+from service.providers.http import parse_json as _json
 
 __all__ = ["DURATIONS", "RATIOS", "RESOLUTIONS", "LumaProvider", "luma_body"]
 
@@ -112,32 +110,17 @@ class LumaProvider:
         if status.state != "completed" or not status.output_url:
             raise ProviderRejected(f"the Luma generation is {status.raw_status}, not completed",
                                    code="not_completed")  # fmt: skip
-        url, part = status.output_url, anyio.Path(dest.with_name(f".{dest.name}.part"))
-        try:
-            with anyio.fail_after(self.timeout * 10):  # TODO(wiring): through the SSRF guard
-                async with self.http.stream("GET", url, timeout=self.timeout) as response:
-                    if not response.is_success:
-                        await response.aread()
-                        raise _http_error(response)
-                    async with await anyio.open_file(part, "wb") as out:
-                        async for chunk in response.aiter_bytes():
-                            await out.write(chunk)
-            await part.replace(dest)
-        except (TimeoutError, httpx.HTTPError) as error:
-            raise _unreachable(error, "GET", url) from None
-        finally:
-            await part.unlink(missing_ok=True)
-        return dest
+        return await shared.stream_to_file(
+            self.http, status.output_url, dest, deadline=self.timeout, who="Luma",
+            refused=_http_error,
+        )  # fmt: skip
 
     async def _call(self, method: str, path: str, **kw: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.api_key}", "Accept": "application/json"}
-        try:  # ASGI and mock transports ignore httpx timeouts: enforce our own deadline too
-            with anyio.fail_after(self.timeout):
-                return await self.http.request(
-                    method, self.base_url + path, headers=headers, timeout=self.timeout, **kw
-                )
-        except (TimeoutError, httpx.HTTPError) as error:
-            raise _unreachable(error, method, path) from None
+        return await shared.request(
+            self.http, method, self.base_url + path, headers=headers, deadline=self.timeout,
+            fail=lambda error: _unreachable(error, method, path), **kw,
+        )  # fmt: skip
 
     async def _send(self, method: str, path: str, **kw: Any) -> httpx.Response:
         response = await self._call(method, path, **kw)
@@ -245,10 +228,7 @@ def _checked(upstream_id: str) -> str:
 
 
 def _unreachable(error: Exception, method: str, target: str) -> ProviderUnavailable:
-    if isinstance(error, TimeoutError | httpx.TimeoutException):
-        return ProviderUnavailable(f"Luma timed out on {method} {target}", code="upstream_timeout")
-    return ProviderUnavailable(f"Luma is unreachable ({method} {target}): {error}",
-                               code="unreachable")  # fmt: skip
+    return shared.unreachable(error, "Luma", method, target)
 
 
 def _http_error(response: httpx.Response) -> ProviderError:
@@ -259,37 +239,14 @@ def _http_error(response: httpx.Response) -> ProviderError:
         detail = "; ".join(str(d.get("msg", d)) if isinstance(d, dict) else str(d) for d in detail)
     status = response.status_code
     text = f"Luma answered HTTP {status}: {detail or response.text[:200] or response.reason_phrase}"
-    if status in (408, 409, 429) or status >= 500:
-        code = "rate_limited" if status == 429 else "upstream_error"
-        return ProviderUnavailable(text, code=code, retry_after=_retry_after(response))
+    retry = shared.retryable(status, text, shared.retry_after(response.headers.get("retry-after")))
+    if retry is not None:
+        return retry
     if status == 404:
         return ProviderRejected(text, code="not_found")
     return ProviderRejected(text, code={401: "unauthorized", 403: "forbidden"}.get(status,
                             f"upstream_{status}"))  # fmt: skip
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None
-
-
-def _json(content: bytes) -> Any:
-    try:
-        return json.loads(content)
-    except ValueError:
-        return None
-
-
 def _object(response: httpx.Response) -> Json:
-    data = _json(response.content)
-    if not isinstance(data, dict):
-        raise ProviderUnavailable("Luma answered with a malformed body", code="malformed")
-    return data
+    return shared.json_object(response, "Luma")

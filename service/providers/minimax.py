@@ -18,17 +18,14 @@ MiniMax has no cancel endpoint: `cancel` is a documented no-op and the task runs
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import anyio
 import httpx
 
+from service.providers import http as shared
 from service.providers.base import (
     DispatchRequest,
     ProviderError,
@@ -37,6 +34,8 @@ from service.providers.base import (
     Submission,
     UpstreamStatus,
 )
+from service.providers.http import IMAGE_MAGIC as IMAGE_MAGIC
+from service.providers.http import parse_json as _loads
 
 Json = dict[str, Any]
 STATES = {"Preparing": "queued", "Queueing": "queued", "Processing": "in_progress",
@@ -46,7 +45,6 @@ RETRYABLE = {1000: "upstream_error", 1001: "upstream_timeout", 1002: "rate_limit
 PERMANENT = {1004: "upstream_auth", 2049: "upstream_auth", 1008: "insufficient_balance",
              1026: "sensitive_input", 1027: "sensitive_output", 2013: "invalid_params"}  # fmt: skip
 RESOLUTIONS = (512, 768, 1080)
-IMAGE_MAGIC = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg", b"RIFF": "image/webp"}
 
 
 class MiniMaxProvider:
@@ -128,34 +126,19 @@ class MiniMaxProvider:
         status = await self.status(upstream_id)
         if status.state != "completed" or not status.output_url:
             raise ProviderRejected(f"the MiniMax task is {status.raw_status}", code="not_ready")
-        url, part = status.output_url, anyio.Path(dest.with_name(f".{dest.name}.part"))
-        try:
-            with anyio.fail_after(self.timeout * 10):  # TODO(wiring): through the SSRF guard
-                async with self.http.stream("GET", url, timeout=self.timeout) as response:
-                    if not response.is_success:
-                        await response.aread()
-                        raise http_error(response)
-                    async with await anyio.open_file(part, "wb") as out:
-                        async for chunk in response.aiter_bytes():
-                            await out.write(chunk)
-            await part.replace(dest)
-        except (TimeoutError, httpx.HTTPError) as error:
-            raise unreachable(error, "GET", "the download URL") from None
-        finally:
-            await part.unlink(missing_ok=True)
-        return dest
+        return await shared.stream_to_file(
+            self.http, status.output_url, dest, deadline=self.timeout, who="MiniMax",
+            refused=http_error, target="the download URL",
+        )  # fmt: skip
 
     async def _api(self, method: str, path: str, failed_ok: bool = False, **kw: Any) -> Json:
         """One API call: its JSON object, after the HTTP status and `base_resp` checks (with
         `failed_ok`, a Fail status keeps its base_resp for the caller to read)."""
         headers = {"Authorization": f"Bearer {self.api_key}"}
-        try:  # ASGI and mock transports ignore httpx timeouts: enforce our own deadline too
-            with anyio.fail_after(self.timeout):
-                response = await self.http.request(
-                    method, self.base_url + path, headers=headers, timeout=self.timeout, **kw
-                )
-        except (TimeoutError, httpx.HTTPError) as error:
-            raise unreachable(error, method, path) from None
+        response = await shared.request(
+            self.http, method, self.base_url + path, headers=headers, deadline=self.timeout,
+            fail=lambda error: unreachable(error, method, path), **kw,
+        )  # fmt: skip
         if not response.is_success:
             raise http_error(response)
         data = _loads(response.content)
@@ -221,21 +204,16 @@ def http_error(response: httpx.Response) -> ProviderError:
     """A non-2xx answer (MiniMax's edge, not MiniMax): 408/409/429/5xx retryable."""
     status = response.status_code
     text = f"MiniMax answered HTTP {status}: {response.text[:200] or response.reason_phrase}"
-    if status in (408, 409, 429) or status >= 500:
-        retry_after = response.headers.get("retry-after", "")
-        seconds = float(retry_after) if re.fullmatch(r"\d+(\.\d+)?", retry_after) else None
-        code = "rate_limited" if status == 429 else "upstream_error"
-        return ProviderUnavailable(text, code=code, retry_after=seconds)
+    retry_after = response.headers.get("retry-after", "")
+    seconds = float(retry_after) if re.fullmatch(r"\d+(\.\d+)?", retry_after) else None
+    retry = shared.retryable(status, text, seconds)
+    if retry is not None:
+        return retry
     return ProviderRejected(text, code=f"upstream_{status}")
 
 
 def unreachable(error: Exception, method: str, target: str) -> ProviderUnavailable:
-    if isinstance(error, TimeoutError | httpx.TimeoutException):
-        return ProviderUnavailable(
-            f"MiniMax timed out on {method} {target}", code="upstream_timeout"
-        )
-    return ProviderUnavailable(f"MiniMax is unreachable ({method} {target}): {error}",
-                               code="unreachable")  # fmt: skip
+    return shared.unreachable(error, "MiniMax", method, target)
 
 
 def _image(name: str, image: Mapping[str, Any]) -> str:
@@ -245,14 +223,8 @@ def _image(name: str, image: Mapping[str, Any]) -> str:
     if not image.get("data"):
         raise ProviderRejected(f"MiniMax needs inputs.{name} as a URL or bytes (a base64 "
                                "`data` field)", code="image_upload_unsupported")  # fmt: skip
-    try:
-        data = base64.b64decode(str(image["data"]), validate=True)
-    except binascii.Error:
-        raise ProviderRejected(f"inputs.{name}.data is not base64", code="invalid_input") from None
-    mime = image.get("content_type") or next(
-        (mime for magic, mime in IMAGE_MAGIC.items() if data.startswith(magic)), "image/png"
-    )
-    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+    data = shared.decode_base64(image["data"], f"inputs.{name}.data is not base64")
+    return shared.data_uri(data, image.get("content_type") or shared.sniff(data))
 
 
 def _resolution(value: Any) -> str | None:
@@ -269,10 +241,3 @@ def _from_size(size: Any) -> str | None:
         return None
     short = min(int(found.group(1)), int(found.group(2)))
     return f"{min(RESOLUTIONS, key=lambda r: abs(r - short))}P"
-
-
-def _loads(content: bytes) -> Any:
-    try:
-        return json.loads(content)
-    except ValueError:
-        return None

@@ -19,9 +19,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import anyio
 import httpx
 
+from service.providers import http as shared
 from service.providers.base import (
     DispatchRequest,
     ProviderRejected,
@@ -29,7 +29,7 @@ from service.providers.base import (
     Submission,
     UpstreamStatus,
 )
-from service.providers.fal_mapping import parse_json
+from service.providers.http import parse_json
 from service.providers.replicate_mapping import (
     STATES,
     TOLERANCE,
@@ -91,22 +91,9 @@ class ReplicateProvider:
         """Stream the output video to `dest` (atomically). Replicate's delivery URLs are
         public: our token is never sent with them."""
         url = output_url((await self._prediction("GET", upstream_id)).get("output"))
-        part = anyio.Path(dest.with_name(f".{dest.name}.part"))
-        try:
-            with anyio.fail_after(self.timeout * 10):  # TODO(wiring): through the SSRF guard
-                async with self.http.stream("GET", url, timeout=self.timeout) as response:
-                    if not response.is_success:
-                        await response.aread()
-                        raise http_error(response)
-                    async with await anyio.open_file(part, "wb") as out:
-                        async for chunk in response.aiter_bytes():
-                            await out.write(chunk)
-            await part.replace(dest)
-        except (TimeoutError, httpx.HTTPError) as error:
-            raise unreachable(error, "GET", url) from None
-        finally:
-            await part.unlink(missing_ok=True)
-        return dest
+        return await shared.stream_to_file(
+            self.http, url, dest, deadline=self.timeout, who="Replicate", refused=http_error
+        )
 
     async def refresh_webhook_secret(self) -> str:
         """Fetch the account's webhook signing secret (`whsec_…`)."""
@@ -141,13 +128,10 @@ class ReplicateProvider:
     async def _send(self, method: str, path: str, **kw: Any) -> httpx.Response:
         """One API call (`path` under base_url), raising Replicate's error unless it succeeds."""
         headers = {"Authorization": f"Bearer {self.token}"}
-        try:  # ASGI and mock transports ignore httpx timeouts: enforce our own deadline too
-            with anyio.fail_after(self.timeout):
-                response = await self.http.request(
-                    method, self.base_url + path, headers=headers, timeout=self.timeout, **kw
-                )
-        except (TimeoutError, httpx.HTTPError) as error:
-            raise unreachable(error, method, path) from None
+        response = await shared.request(
+            self.http, method, self.base_url + path, headers=headers, deadline=self.timeout,
+            fail=lambda error: unreachable(error, method, path), **kw,
+        )  # fmt: skip
         if not response.is_success:
             raise http_error(response)
         return response

@@ -10,12 +10,11 @@ import binascii
 import hmac
 import math
 import re
-import time
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
+from service.providers import http as shared
 from service.providers.base import (
     DispatchRequest,
     ProviderError,
@@ -23,7 +22,8 @@ from service.providers.base import (
     ProviderUnavailable,
     UpstreamStatus,
 )
-from service.providers.fal_mapping import RATIOS, Json, parse_json
+from service.providers.fal_mapping import RATIOS, Json
+from service.providers.http import parse_json
 from service.signing import sign
 
 STATES = {"starting": "queued", "processing": "in_progress", "succeeded": "completed",
@@ -128,13 +128,7 @@ def verify(headers: dict[str, str], body: bytes, secret: str, now: float) -> Non
 
 def unreachable(error: Exception, method: str, target: str) -> ProviderUnavailable:
     """A call that timed out or never got an answer (a transport error)."""
-    if isinstance(error, TimeoutError | httpx.TimeoutException):
-        return ProviderUnavailable(
-            f"Replicate timed out on {method} {target}", code="upstream_timeout"
-        )
-    return ProviderUnavailable(
-        f"Replicate is unreachable ({method} {target}): {error}", code="unreachable"
-    )
+    return shared.unreachable(error, "Replicate", method, target)
 
 
 def http_error(response: httpx.Response) -> ProviderError:
@@ -144,21 +138,18 @@ def http_error(response: httpx.Response) -> ProviderError:
     title = body.get("title") if isinstance(body, dict) else None
     text = detail or title or response.text[:200] or response.reason_phrase
     message = f"Replicate answered HTTP {status}: {text}"
-    if status in (408, 409, 429) or status >= 500:
-        code = "rate_limited" if status == 429 else "upstream_error"
-        return ProviderUnavailable(
-            message, code=code, retry_after=_retry_after(response.headers.get("retry-after"))
-        )
+    retry = shared.retryable(
+        status, message, shared.retry_after(response.headers.get("retry-after"))
+    )
+    if retry is not None:
+        return retry
     known = {401: "unauthorized", 402: "insufficient_credit", 404: "not_found"}
     return ProviderRejected(message, code=known.get(status, f"upstream_{status}"))
 
 
 def json_object(response: httpx.Response) -> Json:
     """The JSON object a Replicate answer must carry."""
-    data = parse_json(response.content)
-    if not isinstance(data, dict):
-        raise ProviderUnavailable("Replicate answered with a malformed body", code="malformed")
-    return data
+    return shared.json_object(response, "Replicate")
 
 
 def _ratio(size: Any) -> str | None:
@@ -173,16 +164,3 @@ def _ratio(size: Any) -> str | None:
         return abs(math.log(int(width) / int(height)) - want)
 
     return min(RATIOS, key=distance)
-
-
-def _retry_after(value: str | None) -> float | None:
-    """A `Retry-After` header (seconds or an HTTP date) in seconds from now."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None

@@ -23,9 +23,6 @@ answers raise ProviderUnavailable (`retry_after` from Retry-After); 401/403 → 
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import binascii
 import contextlib
 import uuid
 from collections.abc import Callable, Mapping
@@ -34,6 +31,7 @@ from typing import Any
 
 import httpx
 
+from service.providers import http as shared
 from service.providers.base import (
     DispatchRequest,
     ProviderRejected,
@@ -41,7 +39,7 @@ from service.providers.base import (
     Submission,
     UpstreamStatus,
 )
-from service.providers.veo_base import _number, _sniff, _write
+from service.providers.http import number as _number
 
 Json = dict[str, Any]
 RETRYABLE = frozenset({408, 409, 425, 429})
@@ -120,21 +118,10 @@ class RunwayProvider:
         if status.output_url is None:
             raise ProviderRejected(f"the Runway task has no video ({status.raw_status})",
                                    code="no_output")  # fmt: skip
-        try:
-            async with (
-                asyncio.timeout(self.download_timeout),
-                self.http.stream("GET", status.output_url, timeout=self.timeout) as response,
-            ):
-                if response.status_code != 200:
-                    raise ProviderUnavailable(
-                        f"the Runway output answered HTTP {response.status_code}"
-                    )
-                return await _write(response.aiter_bytes(), dest)
-        except (TimeoutError, httpx.TimeoutException):
-            raise ProviderUnavailable("the Runway download timed out",
-                                      code="upstream_timeout") from None  # fmt: skip
-        except httpx.HTTPError as error:
-            raise ProviderUnavailable(f"the Runway download failed: {error}") from None
+        return await shared.fetch_to_file(
+            self.http, status.output_url, dest, deadline=self.timeout,
+            total=self.download_timeout, who="Runway", item="output",
+        )  # fmt: skip
 
     async def _task(self, upstream_id: str) -> Json:
         task = await self._call("GET", f"{self.base_url}/tasks/{_checked(upstream_id)}")
@@ -163,41 +150,24 @@ class RunwayProvider:
     async def _image(self, image: Mapping[str, Any]) -> str:
         if isinstance(image.get("url"), str) and image["url"].startswith("https://"):
             return str(image["url"])
-        if image.get("data"):
-            try:
-                data = base64.b64decode(str(image["data"]), validate=True)
-            except binascii.Error:
-                raise ProviderRejected("inputs.image.data is not base64",
-                                       code="invalid_input") from None  # fmt: skip
-        elif image.get("sha256") and self.read_input is not None:
-            data = await asyncio.to_thread(self.read_input, str(image["sha256"]))
-        else:
-            raise ProviderRejected("Runway needs inputs.image as an https `url` or base64 "
-                                   "`data`", code="invalid_input")  # fmt: skip
-        mime = image.get("content_type") or image.get("mime_type") or _sniff(data)
-        return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+        data = await shared.image_bytes(
+            image, self.read_input,
+            not_base64="inputs.image.data is not base64",
+            missing="Runway needs inputs.image as an https `url` or base64 `data`",
+        )  # fmt: skip
+        mime = shared.image_mime(image, data)
+        return shared.data_uri(data, mime)
 
     async def _call(self, method: str, url: str, body: Json | None = None) -> Json:
         headers = {"Authorization": f"Bearer {self.api_key}", "X-Runway-Version": self.version}
-        try:
-            async with asyncio.timeout(self.timeout):
-                response = await self.http.request(
-                    method, url, json=body, headers=headers, timeout=self.timeout
-                )
-        except (TimeoutError, httpx.TimeoutException):
-            raise ProviderUnavailable("Runway did not answer in time",
-                                      code="upstream_timeout") from None  # fmt: skip
-        except httpx.HTTPError as error:
-            raise ProviderUnavailable(f"Runway is unreachable: {error}") from None
+        response = await shared.request(
+            self.http, method, url, json=body, headers=headers, deadline=self.timeout,
+            fail=shared.lost("Runway"),
+        )  # fmt: skip
         _raise_for_status(response)
         if method == "DELETE":
             return {}
-        with contextlib.suppress(ValueError):
-            answer = response.json()
-            if isinstance(answer, dict):
-                return answer
-        raise ProviderUnavailable(f"Runway answered malformed JSON: {response.text[:200]!r}",
-                                  code="upstream_malformed")  # fmt: skip
+        return shared.json_answer(response, "Runway")
 
 
 def _raise_for_status(response: httpx.Response) -> None:
@@ -211,8 +181,7 @@ def _raise_for_status(response: httpx.Response) -> None:
     message = f"Runway answered HTTP {status}: {text}"
     if status >= 500 or status in RETRYABLE:
         code = "rate_limited" if status == 429 else "provider_unavailable"
-        retry = _number(response.headers.get("retry-after"))
-        retry_after = None if retry is None else max(0.0, retry)
+        retry_after = shared.retry_seconds(response.headers.get("retry-after"))
         raise ProviderUnavailable(message, code=code, retry_after=retry_after)
     if status in (401, 403):
         raise ProviderRejected(message, code="upstream_auth")

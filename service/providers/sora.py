@@ -21,17 +21,16 @@ import base64
 import binascii
 import hmac
 import io
-import json
 import re
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import anyio
 import httpx
 from PIL import ImageOps
 
+from service.providers import http as shared
 from service.providers.base import (
     DispatchRequest,
     ProviderError,
@@ -40,6 +39,7 @@ from service.providers.base import (
     Submission,
     UpstreamStatus,
 )
+from service.providers.http import parse_json as _json
 from service.render import ImageUnreadable, decode_image
 from service.signing import sign
 
@@ -107,25 +107,11 @@ class SoraProvider:
     async def download(self, upstream_id: str, dest: Path) -> Path:
         """Stream the MP4 (`/content`, with our key) to `dest` (atomically)."""
         url = f"{self.base_url}/videos/{_checked(upstream_id)}/content"
-        part = anyio.Path(dest.with_name(f".{dest.name}.part"))
         headers = {"Authorization": f"Bearer {self.api_key}", "Accept": "application/binary"}
-        try:
-            with anyio.fail_after(self.timeout * 10):
-                async with self.http.stream(
-                    "GET", url, params={"variant": "video"}, headers=headers, timeout=self.timeout
-                ) as response:
-                    if not response.is_success:
-                        await response.aread()
-                        raise http_error(response)
-                    async with await anyio.open_file(part, "wb") as out:
-                        async for chunk in response.aiter_bytes():
-                            await out.write(chunk)
-            await part.replace(dest)
-        except (TimeoutError, httpx.HTTPError) as error:
-            raise _unreachable(error, "GET", url) from None
-        finally:
-            await part.unlink(missing_ok=True)
-        return dest
+        return await shared.stream_to_file(
+            self.http, url, dest, deadline=self.timeout, who="OpenAI", refused=http_error,
+            params={"variant": "video"}, headers=headers,
+        )  # fmt: skip
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> UpstreamStatus:
         """Verify a project webhook; its state is a hint (`extra["video_id"]`: fetch status)."""
@@ -151,13 +137,10 @@ class SoraProvider:
     async def _send(self, method: str, path: str, **kw: Any) -> httpx.Response:
         """One API call (`path` under base_url), raising OpenAI's error unless it succeeds."""
         headers = {"Authorization": f"Bearer {self.api_key}"}
-        try:  # ASGI and mock transports ignore httpx timeouts: enforce our own deadline too
-            with anyio.fail_after(self.timeout):
-                response = await self.http.request(
-                    method, self.base_url + path, headers=headers, timeout=self.timeout, **kw
-                )
-        except (TimeoutError, httpx.HTTPError) as error:
-            raise _unreachable(error, method, path) from None
+        response = await shared.request(
+            self.http, method, self.base_url + path, headers=headers, deadline=self.timeout,
+            fail=lambda error: _unreachable(error, method, path), **kw,
+        )  # fmt: skip
         if not response.is_success:
             raise http_error(response)
         return response
@@ -231,9 +214,9 @@ def http_error(response: httpx.Response) -> ProviderError:
     err = body.get("error") if isinstance(body, dict) else None
     text = err.get("message") if isinstance(err, dict) else None
     message = f"OpenAI answered HTTP {status}: {text or response.text[:200] or status}"
-    if status in (408, 409, 429) or status >= 500:
-        code = "rate_limited" if status == 429 else "upstream_error"
-        return ProviderUnavailable(message, code=code, retry_after=_retry_after(response))
+    retry = shared.retryable(status, message, _retry_after(response))
+    if retry is not None:
+        return retry
     known = {401: "unauthorized", 403: "forbidden", 404: "not_found"}
     return ProviderRejected(message, code=known.get(status, f"upstream_{status}"))
 
@@ -266,18 +249,8 @@ def _retry_after(response: httpx.Response) -> float | None:
     return None
 
 
-def _json(content: bytes) -> Any:
-    try:
-        return json.loads(content)
-    except ValueError:
-        return None
-
-
 def _object(response: httpx.Response) -> Json:
-    data = _json(response.content)
-    if not isinstance(data, dict):
-        raise ProviderUnavailable("OpenAI answered with a malformed body", code="malformed")
-    return data
+    return shared.json_object(response, "OpenAI")
 
 
 def _checked(upstream_id: str) -> str:
@@ -287,9 +260,4 @@ def _checked(upstream_id: str) -> str:
 
 
 def _unreachable(error: Exception, method: str, target: str) -> ProviderUnavailable:
-    if isinstance(error, TimeoutError | httpx.TimeoutException):
-        return ProviderUnavailable(
-            f"OpenAI timed out on {method} {target}", code="upstream_timeout"
-        )
-    return ProviderUnavailable(f"OpenAI is unreachable ({method} {target}): {error}",
-                               code="unreachable")  # fmt: skip
+    return shared.unreachable(error, "OpenAI", method, target)

@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from service.providers.base import ProviderRejected, ProviderUnavailable
+from service.providers.http import write_atomically as _write
 from service.providers.veo_base import (
     IMAGE_MAGIC,
     OPERATION_NAME,
@@ -45,7 +46,6 @@ from service.providers.veo_base import (
     _once,
     _raise_for_status,
     _Veo,
-    _write,
 )
 from service.providers.veo_vertex import GcsFetch, VertexVeoProvider
 

@@ -7,13 +7,10 @@ calls) and the helpers for Google's errors, image sniffing and atomic video writ
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import contextlib
-import os
 import re
-import secrets
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
@@ -21,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from service.providers import http as shared
 from service.providers.base import (
     DispatchRequest,
     ProviderRejected,
@@ -28,12 +26,13 @@ from service.providers.base import (
     Submission,
     UpstreamStatus,
 )
+from service.providers.http import IMAGE_MAGIC as IMAGE_MAGIC
+from service.providers.http import number as _number
 
 Json = dict[str, Any]
 RETRYABLE = frozenset({408, 409, 425, 429})
 OPERATION_NAME = re.compile(r"^[\w.\-]+(/[\w.\-]+)*/operations/[\w.\-]+$")
 RAI_WORDS = ("responsible ai", "safety", "usage guidelines", "sensitive")
-IMAGE_MAGIC = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg", b"RIFF": "image/webp"}
 
 
 class _Veo(ABC):
@@ -148,37 +147,24 @@ class _Veo(ABC):
         return instance
 
     async def _image(self, name: str, image: Mapping[str, Any]) -> Json:
-        if image.get("data"):
-            try:
-                data = base64.b64decode(str(image["data"]), validate=True)
-            except binascii.Error:
-                raise ProviderRejected(f"inputs.{name}.data is not base64",
-                                       code="invalid_input") from None  # fmt: skip
-        elif image.get("sha256") and self.read_input is not None:
-            data = await asyncio.to_thread(self.read_input, str(image["sha256"]))
-        else:
-            raise ProviderRejected(f"Veo needs inputs.{name} as bytes (a base64 `data` field); "
-                                   "it fetches no image URLs", code="invalid_input")  # fmt: skip
-        mime = image.get("content_type") or image.get("mime_type") or _sniff(data)
+        data = await shared.image_bytes(
+            image, self.read_input,
+            not_base64=f"inputs.{name}.data is not base64",
+            missing=f"Veo needs inputs.{name} as bytes (a base64 `data` field); "
+            "it fetches no image URLs",
+        )  # fmt: skip
+        mime = shared.image_mime(image, data)
         return {"bytesBase64Encoded": base64.b64encode(data).decode(), "mimeType": mime}
 
     async def _call(self, method: str, url: str, body: Json | None = None) -> Json:
-        try:
-            async with asyncio.timeout(self.timeout):
-                response = await self.http.request(
-                    method, url, json=body, headers=self._headers(), timeout=self.timeout
-                )
-        except (TimeoutError, httpx.TimeoutException):
-            raise ProviderUnavailable(
-                "Veo did not answer in time", code="upstream_timeout"
-            ) from None
-        except httpx.HTTPError as error:
-            raise ProviderUnavailable(f"Veo is unreachable: {error}") from None
+        response = await shared.request(
+            self.http, method, url, json=body, headers=self._headers(), deadline=self.timeout,
+            fail=shared.lost("Veo"),
+        )  # fmt: skip
         _raise_for_status(response)
-        with contextlib.suppress(ValueError):
-            answer = response.json()
-            if isinstance(answer, dict) and isinstance(answer.get("name"), str):
-                return answer  # a google.longrunning.Operation always has its name
+        answer = shared.json_answer(response, "Veo")
+        if isinstance(answer.get("name"), str):
+            return answer  # a google.longrunning.Operation always has its name
         raise ProviderUnavailable(f"Veo answered malformed JSON: {response.text[:200]!r}",
                                   code="upstream_malformed")  # fmt: skip
 
@@ -211,13 +197,7 @@ def _retry_after(response: httpx.Response, details: list[Json]) -> float | None:
     """Retry-After in seconds, else Google's RetryInfo `retryDelay` ("37s")."""
     delays = [response.headers.get("retry-after")]
     delays += [str(d.get("retryDelay", "")).removesuffix("s") for d in details]
-    return next((max(0.0, n) for n in map(_number, delays) if n is not None), None)
-
-
-def _number(value: Any) -> float | None:
-    with contextlib.suppress(TypeError, ValueError):
-        return float(value)
-    return None
+    return next((n for n in map(shared.retry_seconds, delays) if n is not None), None)
 
 
 def _from_size(size: Any) -> tuple[str | None, str | None]:
@@ -238,11 +218,6 @@ def _is_rai(message: str) -> bool:
     return any(word in message.lower() for word in RAI_WORDS)
 
 
-def _sniff(data: bytes) -> str:
-    return next((mime for magic, mime in IMAGE_MAGIC.items() if data.startswith(magic)),
-                "image/png")  # fmt: skip
-
-
 def _decode(data: str) -> bytes:
     try:
         return base64.b64decode(data, validate=True)
@@ -253,20 +228,3 @@ def _decode(data: str) -> bytes:
 
 async def _once(data: bytes) -> AsyncIterator[bytes]:
     yield data
-
-
-async def _write(chunks: AsyncIterator[bytes], dest: Path) -> Path:
-    """Stream chunks into dest atomically (a temp file next to it, then a rename)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(6)}.tmp")
-    handle = await asyncio.to_thread(tmp.open, "wb")
-    try:
-        async for chunk in chunks:
-            await asyncio.to_thread(handle.write, chunk)
-        await asyncio.to_thread(handle.close)
-        await asyncio.to_thread(os.replace, tmp, dest)
-    except BaseException:
-        handle.close()
-        tmp.unlink(missing_ok=True)
-        raise
-    return dest

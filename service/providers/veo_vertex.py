@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 
 from service.providers.base import DispatchRequest, ProviderRejected, ProviderUnavailable
-from service.providers.veo_base import Json, _decode, _once, _Veo, _write
+from service.providers.http import write_atomically as _write
+from service.providers.veo_base import Json, _decode, _once, _Veo
 
 GcsFetch = Callable[[str, Path], Awaitable[Path]]
 

@@ -6,22 +6,18 @@ import hashlib
 import json
 import time
 import uuid
-from dataclasses import replace
 
 import anyio
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from service.emulators.fal import create_app, public_jwks
 from service.emulators.knobs import Knobs
 from service.providers.base import DispatchRequest, ProviderRejected, ProviderUnavailable
 from service.providers.fal import FalProvider, app_id
 from service.render import probe_video
+from tests.contract.helpers import Receiver, asgi_client, dispatch_request, finish, provider_factory
 from tests.contract.provider_contract import FakeClock, ProviderContract, wait_for_state
 
 BASE = "https://queue.fal.run"
@@ -32,72 +28,38 @@ I2V = "fal-ai/kling-video/v2.1/standard/image-to-video"
 HOOK = "https://gateway.test/hooks/fal"
 
 
-class Receiver:
-    """Records the webhooks the emulator posts; `fail` answers the next ones with a 500."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[dict[str, str], bytes, float]] = []
-        self.fail = 0
-        self.app = Starlette(routes=[Route("/hooks/fal", self.hook, methods=["POST"])])
-
-    async def hook(self, request: Request) -> Response:
-        self.calls.append((dict(request.headers), await request.body(), time.monotonic()))
-        if self.fail:
-            self.fail -= 1
-            return Response(status_code=500)
-        return Response("ok")
-
-    async def wait(self, count: int, within: float = 5.0) -> None:
-        with anyio.fail_after(within):
-            while len(self.calls) < count:  # noqa: ASYNC110
-                await anyio.sleep(0.01)
-
-
 def dispatch(model: str = T2V, **changes) -> DispatchRequest:
-    base = DispatchRequest(
-        job_id=uuid.uuid4(),
-        model="kling-2.5",
-        upstream_model=model,
-        prompt="a red fox in snow",
-        params={"seconds": "2", "size": "1280x720"},
-        inputs={},
-    )
-    return replace(base, **changes)
+    return dispatch_request("kling-2.5", model, {"seconds": "2", "size": "1280x720"}, **changes)
 
 
 class TestFal(ProviderContract):
     @pytest.fixture
     def receiver(self) -> Receiver:
-        return Receiver()
+        return Receiver("/hooks/fal")
 
     @pytest.fixture
     async def emulator(self, emulator_knobs, clock, tmp_path, receiver):
-        hooks = httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver.app))
-        app = create_app(
-            emulator_knobs,
-            data_dir=tmp_path / "fal",
-            base_url=BASE,
-            user_id=USER,
-            clock=clock,
-            webhook_client=hooks,
-            webhook_retry_delays=(0.05, 0.05),
-        )
-        yield app
-        await app.state.emulator.aclose()
-        await hooks.aclose()
+        async with asgi_client(receiver.app) as hooks:
+            app = create_app(
+                emulator_knobs,
+                data_dir=tmp_path / "fal",
+                base_url=BASE,
+                user_id=USER,
+                clock=clock,
+                webhook_client=hooks,
+                webhook_retry_delays=(0.05, 0.05),
+            )
+            yield app
+            await app.state.emulator.aclose()
 
     @pytest.fixture
     async def make_provider(self, emulator, clock):
-        clients: list[httpx.AsyncClient] = []
-
-        def factory(transport, timeout, **options):
-            clients.append(httpx.AsyncClient(transport=transport))
+        def build(http, timeout, **options):
             settings = dict(key="test-key", user_id=USER, jwks_url=JWKS, clock=clock)
-            return FalProvider(clients[-1], timeout=timeout, **{**settings, **options})
+            return FalProvider(http, timeout=timeout, **{**settings, **options})
 
-        yield factory
-        for client in clients:
-            await client.aclose()
+        async with provider_factory(build) as factory:
+            yield factory
 
     @pytest.fixture
     def model(self) -> str:
@@ -117,15 +79,10 @@ class TestFal(ProviderContract):
 
     @pytest.fixture
     async def raw(self, emulator):
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=emulator), headers={"Authorization": "Key k"}
-        ) as client:
+        async with asgi_client(emulator, headers={"Authorization": "Key k"}) as client:
             yield client
 
-    async def finish(self, provider, clock, request, state="completed"):
-        submission = await provider.submit(request)
-        clock.advance(60.0)
-        return submission, await wait_for_state(provider, submission.upstream_id, {state})
+    finish = staticmethod(finish)
 
     # --- the queue protocol ---------------------------------------------------------------
 

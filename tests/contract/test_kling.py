@@ -2,62 +2,35 @@
 
 from __future__ import annotations
 
-import base64
 import json
-import time
-import uuid
-from dataclasses import replace
 
 import anyio
 import httpx
 import jwt
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from service.emulators.kling import create_app
 from service.providers.base import DispatchRequest, ProviderRejected, ProviderUnavailable
 from service.providers.kling import KlingProvider, kling_input
 from service.render import probe_video
+from tests.contract.helpers import STUB_PNG as PNG
+from tests.contract.helpers import (
+    Receiver,
+    asgi_client,
+    dispatch_request,
+    finish,
+    provider_factory,
+)
 from tests.contract.provider_contract import ProviderContract, wait_for_state
 
 BASE = "https://api-singapore.klingai.com"
 AK, SK = "ak-test", "sk-test-secret-0123456789abcdef0123"
 MODEL = "kling-v2-5-turbo"
 HOOK = "https://gateway.test/hooks/kling"
-PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 16).decode()
-
-
-class Receiver:
-    def __init__(self) -> None:
-        self.calls: list[tuple[dict[str, object], float]] = []
-        self.app = Starlette(routes=[Route("/hooks/kling", self.hook, methods=["POST"])])
-
-    async def hook(self, request: Request) -> Response:
-        self.calls.append((json.loads(await request.body()), time.monotonic()))
-        return Response("ok")
-
-    def statuses(self) -> list[object]:
-        return [body["task_status"] for body, _ in self.calls]
-
-    async def wait(self, count: int, within: float = 5.0) -> None:
-        with anyio.fail_after(within):
-            while len(self.calls) < count:  # noqa: ASYNC110
-                await anyio.sleep(0.01)
 
 
 def dispatch(model: str = MODEL, **changes) -> DispatchRequest:
-    base = DispatchRequest(
-        job_id=uuid.uuid4(),
-        model="kling-2.5-turbo",
-        upstream_model=model,
-        prompt="a red fox in snow",
-        params={"seconds": "5"},
-        inputs={},
-    )
-    return replace(base, **changes)
+    return dispatch_request("kling-2.5-turbo", model, {"seconds": "5"}, **changes)
 
 
 def token(now: float, secret: str = SK, **claims) -> str:
@@ -68,31 +41,26 @@ def token(now: float, secret: str = SK, **claims) -> str:
 class TestKling(ProviderContract):
     @pytest.fixture
     def receiver(self) -> Receiver:
-        return Receiver()
+        return Receiver("/hooks/kling", state_field="task_status")
 
     @pytest.fixture
     async def emulator(self, emulator_knobs, clock, tmp_path, receiver):
-        hooks = httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver.app))
-        app = create_app(emulator_knobs, data_dir=tmp_path / "kling", base_url=BASE,
-                         access_key=AK, secret_key=SK, clock=clock, callback_client=hooks,
-                         fps=4)  # fmt: skip
-        yield app
-        await app.state.emulator.aclose()
-        await hooks.aclose()
+        async with asgi_client(receiver.app) as hooks:
+            app = create_app(emulator_knobs, data_dir=tmp_path / "kling", base_url=BASE,
+                             access_key=AK, secret_key=SK, clock=clock, callback_client=hooks,
+                             fps=4)  # fmt: skip
+            yield app
+            await app.state.emulator.aclose()
 
     @pytest.fixture
     async def make_provider(self, emulator, clock):
-        clients: list[httpx.AsyncClient] = []
-
-        def factory(transport, timeout, **options):
-            clients.append(httpx.AsyncClient(transport=transport))
+        def build(http, timeout, **options):
             settings = {"access_key": AK, "secret_key": SK, "base_url": BASE,
                         "timeout": timeout, "clock": clock, **options}  # fmt: skip
-            return KlingProvider(clients[-1], **settings)
+            return KlingProvider(http, **settings)
 
-        yield factory
-        for client in clients:
-            await client.aclose()
+        async with provider_factory(build) as factory:
+            yield factory
 
     @pytest.fixture
     def model(self) -> str:
@@ -112,13 +80,10 @@ class TestKling(ProviderContract):
 
     @pytest.fixture
     async def raw(self, emulator):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=emulator)) as client:
+        async with asgi_client(emulator) as client:
             yield client
 
-    async def finish(self, provider, clock, request, state="completed"):
-        submission = await provider.submit(request)
-        clock.advance(60.0)
-        return submission, await wait_for_state(provider, submission.upstream_id, {state})
+    finish = staticmethod(finish)
 
     # --- overridden contract tests -------------------------------------------------------------
 
@@ -339,8 +304,8 @@ class TestKling(ProviderContract):
         request = dispatch(callback_url=HOOK)
         submission, done = await self.finish(provider, clock, request)
         await receiver.wait(2)
-        assert receiver.statuses() == ["processing", "succeed"]
-        last = receiver.calls[-1][0]
+        assert receiver.states() == ["processing", "succeed"]
+        last = json.loads(receiver.calls[-1][1])
         assert last["task_id"] == submission.upstream_id.split(":")[1]
         assert last["task_result"]["videos"][0]["url"] == done.output_url
         hint = provider.parse_webhook({}, json.dumps(last).encode())
@@ -352,7 +317,7 @@ class TestKling(ProviderContract):
         emulator_knobs.fail_rate = 1.0
         _, polled = await self.finish(provider, clock, dispatch(callback_url=HOOK), "failed")
         await receiver.wait(2)
-        pushed = provider.parse_webhook({}, json.dumps(receiver.calls[-1][0]).encode())
+        pushed = provider.parse_webhook({}, receiver.calls[-1][1])
         assert (pushed.state, pushed.error_message) == ("failed", polled.error_message)
 
     @pytest.mark.parametrize("body", [b"[]", b"{}", b'{"task_id": "1", "task_status": "done"}'])
@@ -368,4 +333,4 @@ class TestKling(ProviderContract):
         emulator_knobs.webhook_loss, emulator_knobs.webhook_duplicate = 0.0, 1.0
         await self.finish(provider, clock, dispatch(callback_url=HOOK))
         await receiver.wait(4)
-        assert receiver.statuses() == ["processing"] * 2 + ["succeed"] * 2
+        assert receiver.states() == ["processing"] * 2 + ["succeed"] * 2

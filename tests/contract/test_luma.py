@@ -6,21 +6,23 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from dataclasses import replace
 
 import anyio
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from service.emulators.knobs import Knobs
 from service.emulators.luma import API_PREFIX, create_app
 from service.providers.base import DispatchRequest, ProviderRejected
 from service.providers.luma import LumaProvider, luma_body
 from service.render import probe_video
+from tests.contract.helpers import (
+    Receiver,
+    asgi_client,
+    dispatch_request,
+    finish,
+    provider_factory,
+)
 from tests.contract.provider_contract import ProviderContract, wait_for_state
 
 ORIGIN = "https://api.lumalabs.ai"
@@ -28,72 +30,35 @@ BASE = ORIGIN + API_PREFIX
 HOOK = "https://gateway.test/hooks/luma"
 
 
-class Receiver:
-    """Records the callbacks the emulator posts; `fail` answers the next ones with a 500."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[dict[str, str], bytes, float]] = []
-        self.fail = 0
-        self.app = Starlette(routes=[Route("/hooks/luma", self.hook, methods=["POST"])])
-
-    async def hook(self, request: Request) -> Response:
-        self.calls.append((dict(request.headers), await request.body(), time.monotonic()))
-        if self.fail:
-            self.fail -= 1
-            return Response(status_code=500)
-        return Response("ok")
-
-    async def wait(self, count: int, within: float = 5.0) -> None:
-        with anyio.fail_after(within):
-            while len(self.calls) < count:  # noqa: ASYNC110
-                await anyio.sleep(0.01)
-
-    def states(self) -> list[str]:
-        return [json.loads(body)["state"] for _, body, _ in self.calls]
-
-
 def dispatch(**changes) -> DispatchRequest:
-    base = DispatchRequest(
-        job_id=uuid.uuid4(),
-        model="ray-2",
-        upstream_model="ray-2",
-        prompt="a red fox in snow",
-        params={"seconds": "5", "size": "1280x720"},
-        inputs={},
-    )
-    return replace(base, **changes)
+    return dispatch_request("ray-2", "ray-2", {"seconds": "5", "size": "1280x720"}, **changes)
 
 
 class TestLuma(ProviderContract):
     @pytest.fixture
     def receiver(self) -> Receiver:
-        return Receiver()
+        return Receiver("/hooks/luma")
 
     @pytest.fixture
     async def emulator(self, emulator_knobs, clock, tmp_path, receiver):
-        hooks = httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver.app))
-        app = create_app(
-            emulator_knobs,
-            data_dir=tmp_path / "luma",
-            base_url=ORIGIN,
-            clock=clock,
-            webhook_client=hooks,
-        )
-        yield app
-        await app.state.emulator.aclose()
-        await hooks.aclose()
+        async with asgi_client(receiver.app) as hooks:
+            app = create_app(
+                emulator_knobs,
+                data_dir=tmp_path / "luma",
+                base_url=ORIGIN,
+                clock=clock,
+                webhook_client=hooks,
+            )
+            yield app
+            await app.state.emulator.aclose()
 
     @pytest.fixture
     async def make_provider(self, emulator, clock):
-        clients: list[httpx.AsyncClient] = []
+        def build(http, timeout):
+            return LumaProvider(http, api_key="luma-test-key", timeout=timeout)
 
-        def factory(transport, timeout):
-            clients.append(httpx.AsyncClient(transport=transport))
-            return LumaProvider(clients[-1], api_key="luma-test-key", timeout=timeout)
-
-        yield factory
-        for client in clients:
-            await client.aclose()
+        async with provider_factory(build) as factory:
+            yield factory
 
     @pytest.fixture
     def model(self) -> str:
@@ -113,15 +78,10 @@ class TestLuma(ProviderContract):
 
     @pytest.fixture
     async def raw(self, emulator):
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=emulator), headers={"Authorization": "Bearer k"}
-        ) as client:
+        async with asgi_client(emulator, headers={"Authorization": "Bearer k"}) as client:
             yield client
 
-    async def finish(self, provider, clock, request, state="completed"):
-        submission = await provider.submit(request)
-        clock.advance(60.0)
-        return submission, await wait_for_state(provider, submission.upstream_id, {state})
+    finish = staticmethod(finish)
 
     # --- the generations protocol -----------------------------------------------------------
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import time
-import uuid
-from dataclasses import replace
 
 import anyio
 import httpx
@@ -20,13 +17,20 @@ from service.emulators.minimax import create_app
 from service.providers.base import DispatchRequest, ProviderRejected, ProviderUnavailable
 from service.providers.minimax import MiniMaxProvider, challenge_response, minimax_input
 from service.render import probe_video
+from tests.contract.helpers import STUB_PNG as PNG
+from tests.contract.helpers import (
+    asgi_client,
+    dispatch_request,
+    finish,
+    provider_factory,
+    wait_until,
+)
 from tests.contract.provider_contract import ProviderContract, wait_for_state
 
 BASE = "https://api.minimax.io"
 KEY = "mm-test-key"
 MODEL = "MiniMax-Hailuo-02"
 HOOK = "https://gateway.test/hooks/minimax"
-PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 16).decode()
 
 
 class Receiver:
@@ -51,21 +55,12 @@ class Receiver:
         return [body for body, _ in self.calls if "challenge" not in body]
 
     async def wait(self, pushes: int, within: float = 5.0) -> None:
-        with anyio.fail_after(within):
-            while len(self.pushes()) < pushes:  # noqa: ASYNC110
-                await anyio.sleep(0.01)
+        await wait_until(lambda: len(self.pushes()) >= pushes, within)
 
 
 def dispatch(model: str = MODEL, **changes) -> DispatchRequest:
-    base = DispatchRequest(
-        job_id=uuid.uuid4(),
-        model="hailuo-02",
-        upstream_model=model,
-        prompt="a red fox in snow",
-        params={"seconds": "6", "resolution": "768P"},
-        inputs={},
-    )
-    return replace(base, **changes)
+    params = {"seconds": "6", "resolution": "768P"}
+    return dispatch_request("hailuo-02", model, params, **changes)
 
 
 class TestMiniMax(ProviderContract):
@@ -75,33 +70,28 @@ class TestMiniMax(ProviderContract):
 
     @pytest.fixture
     async def emulator(self, emulator_knobs, clock, tmp_path, receiver):
-        hooks = httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver.app))
-        app = create_app(
-            emulator_knobs,
-            data_dir=tmp_path / "minimax",
-            base_url=BASE,
-            api_key=KEY,
-            clock=clock,
-            callback_client=hooks,
-            challenge_timeout=0.3,
-            fps=4,
-        )
-        yield app
-        await app.state.emulator.aclose()
-        await hooks.aclose()
+        async with asgi_client(receiver.app) as hooks:
+            app = create_app(
+                emulator_knobs,
+                data_dir=tmp_path / "minimax",
+                base_url=BASE,
+                api_key=KEY,
+                clock=clock,
+                callback_client=hooks,
+                challenge_timeout=0.3,
+                fps=4,
+            )
+            yield app
+            await app.state.emulator.aclose()
 
     @pytest.fixture
     async def make_provider(self, emulator, clock):
-        clients: list[httpx.AsyncClient] = []
-
-        def factory(transport, timeout, **options):
-            clients.append(httpx.AsyncClient(transport=transport))
+        def build(http, timeout, **options):
             settings = {"api_key": KEY, "base_url": BASE, "timeout": timeout, **options}
-            return MiniMaxProvider(clients[-1], **settings)
+            return MiniMaxProvider(http, **settings)
 
-        yield factory
-        for client in clients:
-            await client.aclose()
+        async with provider_factory(build) as factory:
+            yield factory
 
     @pytest.fixture
     def model(self) -> str:
@@ -121,15 +111,10 @@ class TestMiniMax(ProviderContract):
 
     @pytest.fixture
     async def raw(self, emulator):
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=emulator), headers={"Authorization": f"Bearer {KEY}"}
-        ) as client:
+        async with asgi_client(emulator, headers={"Authorization": f"Bearer {KEY}"}) as client:
             yield client
 
-    async def finish(self, provider, clock, request, state="completed"):
-        submission = await provider.submit(request)
-        clock.advance(60.0)
-        return submission, await wait_for_state(provider, submission.upstream_id, {state})
+    finish = staticmethod(finish)
 
     # --- overridden contract tests -------------------------------------------------------------
 

@@ -5,23 +5,26 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
-from dataclasses import replace
 
 import anyio
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from service.emulators.knobs import Knobs
 from service.emulators.replicate import create_app, version_of
 from service.providers.base import DispatchRequest, ProviderRejected, ProviderUnavailable
 from service.providers.replicate import ReplicateProvider, log_progress
 from service.render import probe_video
-from service.signing import SecretDeriver, sign
+from service.signing import SecretDeriver
+from tests.contract.helpers import (
+    WEBHOOK_ATTACKS,
+    Receiver,
+    asgi_client,
+    attack_webhook,
+    dispatch_request,
+    finish,
+    provider_factory,
+)
 from tests.contract.provider_contract import ProviderContract, wait_for_state
 
 HOST = "https://api.replicate.com"
@@ -30,73 +33,39 @@ HOOK = "https://gateway.test/hooks/replicate"
 SECRET = SecretDeriver("test-server-secret").secret("replicate", 0)
 
 
-class Receiver:
-    """Records the webhooks the emulator posts; `fail` answers the next ones with a 500."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[dict[str, str], bytes, float]] = []
-        self.fail = 0
-        self.app = Starlette(routes=[Route("/hooks/replicate", self.hook, methods=["POST"])])
-
-    async def hook(self, request: Request) -> Response:
-        self.calls.append((dict(request.headers), await request.body(), time.monotonic()))
-        if self.fail:
-            self.fail -= 1
-            return Response(status_code=500)
-        return Response("ok")
-
-    async def wait(self, count: int, within: float = 5.0) -> None:
-        with anyio.fail_after(within):
-            while len(self.calls) < count:  # noqa: ASYNC110
-                await anyio.sleep(0.01)
-
-
 def dispatch(model: str = MODEL, **changes) -> DispatchRequest:
-    base = DispatchRequest(
-        job_id=uuid.uuid4(),
-        model="kling-2.1",
-        upstream_model=model,
-        prompt="a red fox in snow",
-        params={"seconds": "2", "size": "1280x720"},
-        inputs={},
-    )
-    return replace(base, **changes)
+    return dispatch_request("kling-2.1", model, {"seconds": "2", "size": "1280x720"}, **changes)
 
 
 class TestReplicate(ProviderContract):
     @pytest.fixture
     def receiver(self) -> Receiver:
-        return Receiver()
+        return Receiver("/hooks/replicate")
 
     @pytest.fixture
     async def emulator(self, emulator_knobs, clock, tmp_path, receiver):
-        hooks = httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver.app))
-        app = create_app(
-            emulator_knobs,
-            data_dir=tmp_path / "replicate",
-            base_url=HOST,
-            webhook_secret=SECRET,
-            clock=clock,
-            webhook_client=hooks,
-            webhook_retry_delays=(0.05, 0.05),
-            wait_bound=1.0,
-        )
-        yield app
-        await app.state.emulator.aclose()
-        await hooks.aclose()
+        async with asgi_client(receiver.app) as hooks:
+            app = create_app(
+                emulator_knobs,
+                data_dir=tmp_path / "replicate",
+                base_url=HOST,
+                webhook_secret=SECRET,
+                clock=clock,
+                webhook_client=hooks,
+                webhook_retry_delays=(0.05, 0.05),
+                wait_bound=1.0,
+            )
+            yield app
+            await app.state.emulator.aclose()
 
     @pytest.fixture
     async def make_provider(self, emulator, clock):
-        clients: list[httpx.AsyncClient] = []
-
-        def factory(transport, timeout, **options):
-            clients.append(httpx.AsyncClient(transport=transport))
+        def build(http, timeout, **options):
             settings = dict(token="r8_test", base_url=f"{HOST}/v1", clock=clock)
-            return ReplicateProvider(clients[-1], timeout=timeout, **{**settings, **options})
+            return ReplicateProvider(http, timeout=timeout, **{**settings, **options})
 
-        yield factory
-        for client in clients:
-            await client.aclose()
+        async with provider_factory(build) as factory:
+            yield factory
 
     @pytest.fixture
     def model(self) -> str:
@@ -116,17 +85,11 @@ class TestReplicate(ProviderContract):
 
     @pytest.fixture
     async def raw(self, emulator):
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=emulator),
-            base_url=f"{HOST}/v1",
-            headers={"Authorization": "Bearer r8_test"},
-        ) as client:
+        headers = {"Authorization": "Bearer r8_test"}
+        async with asgi_client(emulator, base_url=f"{HOST}/v1", headers=headers) as client:
             yield client
 
-    async def finish(self, provider, clock, request, state="completed"):
-        submission = await provider.submit(request)
-        clock.advance(60.0)
-        return submission, await wait_for_state(provider, submission.upstream_id, {state})
+    finish = staticmethod(finish)
 
     # --- the predictions protocol ---------------------------------------------------------
 
@@ -225,25 +188,14 @@ class TestReplicate(ProviderContract):
         )  # fmt: skip
         assert status == done
 
-    @pytest.mark.parametrize("attack", ["forged", "stale", "future", "tampered", "unsigned"])
+    @pytest.mark.parametrize("attack", WEBHOOK_ATTACKS)
     async def test_bad_webhooks_are_rejected(self, provider, receiver, clock, attack):
         provider.webhook_secret = SECRET
         await self.finish(provider, clock, dispatch(callback_url=HOOK))
         await receiver.wait(2)
         headers, body, _ = receiver.calls[-1]
-        if attack == "forged":
-            other = SecretDeriver("attacker").raw("replicate", 0)
-            stamp = int(headers["webhook-timestamp"])
-            headers["webhook-signature"] = sign(headers["webhook-id"], stamp, body, [other])
-        elif attack == "stale":
-            clock.advance(301)
-        elif attack == "future":
-            clock.advance(-301)
-        elif attack == "tampered":
-            body = body.replace(b'"succeeded"', b'"failed"')
-        else:
-            del headers["webhook-signature"]
-        expected = "stale" if attack in ("stale", "future") else "invalid_signature"
+        tamper = (b'"succeeded"', b'"failed"')
+        body, expected = attack_webhook(attack, headers, body, clock, "replicate", tamper)
         with pytest.raises(ProviderRejected) as raised:
             provider.parse_webhook(headers, body)
         assert raised.value.code == expected
@@ -328,8 +280,8 @@ class TestReplicateSdkFidelity:
     @pytest.fixture
     async def sdk(self, tmp_path):
         replicate = pytest.importorskip("replicate")
-        receiver = Receiver()
-        hooks = httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver.app))
+        receiver = Receiver("/hooks/replicate")
+        hooks = asgi_client(receiver.app)
         app = create_app(
             Knobs(latency=0.3), data_dir=tmp_path, base_url=HOST, webhook_secret=SECRET,
             webhook_client=hooks,

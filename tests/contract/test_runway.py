@@ -5,10 +5,7 @@ fidelity: the official `runwayml` SDK driving the emulator on a real uvicorn on 
 from __future__ import annotations
 
 import base64
-import io
 import random
-import socket
-import threading
 import time
 import uuid
 from dataclasses import replace
@@ -18,8 +15,6 @@ import anyio
 import httpx
 import pytest
 import runwayml
-import uvicorn
-from PIL import Image
 from runwayml.lib import polling
 
 from service.emulators.knobs import Knobs
@@ -27,6 +22,14 @@ from service.emulators.runway import create_app, tiny_size
 from service.providers.base import DispatchRequest, ProviderRejected
 from service.providers.runway import RunwayProvider
 from service.render import probe_video
+from tests.contract.helpers import (
+    dispatch_request,
+    finish,
+    live_server,
+    png,
+    png_input,
+    provider_factory,
+)
 from tests.contract.provider_contract import ProviderContract, wait_for_state
 
 ROOT = "https://api.dev.runwayml.com"
@@ -35,21 +38,8 @@ HEADERS = {"Authorization": f"Bearer {KEY}", "X-Runway-Version": "2024-11-06"}
 
 
 def dispatch(model: str = "gen4_turbo", **changes) -> DispatchRequest:
-    base = DispatchRequest(
-        job_id=uuid.uuid4(),
-        model="runway-gen4-turbo",
-        upstream_model=model,
-        prompt="a red fox in snow",
-        params={"seconds": "5", "size": "1280x720"},
-        inputs={"image": {"data": base64.b64encode(png()).decode(), "content_type": "image/png"}},
-    )
-    return replace(base, **changes)
-
-
-def png(width: int = 32, height: int = 18) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (width, height), (200, 40, 40)).save(out, format="PNG")
-    return out.getvalue()
+    params = {"seconds": "5", "size": "1280x720"}
+    return dispatch_request("runway-gen4-turbo", model, params, {"image": png_input()}, **changes)
 
 
 def data_uri() -> str:
@@ -68,16 +58,12 @@ class TestRunway(ProviderContract):
 
     @pytest.fixture
     async def make_provider(self, emulator, clock):
-        clients: list[httpx.AsyncClient] = []
-
-        def factory(transport, timeout, **options):
-            clients.append(httpx.AsyncClient(transport=transport))
+        def build(http, timeout, **options):
             options = {"api_key": KEY, "base_url": f"{ROOT}/v1", **options}
-            return RunwayProvider(clients[-1], timeout=timeout, **options)
+            return RunwayProvider(http, timeout=timeout, **options)
 
-        yield factory
-        for client in clients:
-            await client.aclose()
+        async with provider_factory(build) as factory:
+            yield factory
 
     @pytest.fixture
     def model(self) -> str:
@@ -91,10 +77,7 @@ class TestRunway(ProviderContract):
     def unknown_upstream_id(self) -> str:
         return str(uuid.uuid4())
 
-    async def finish(self, provider, clock, request, state="completed"):
-        submission = await provider.submit(request)
-        clock.advance(60.0)
-        return submission, await wait_for_state(provider, submission.upstream_id, {state})
+    finish = staticmethod(finish)
 
     async def test_running_reports_progress_as_a_percent(self, provider, clock, emulator_knobs):
         submission = await provider.submit(dispatch())
@@ -259,23 +242,12 @@ class TestRunway(ProviderContract):
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
     knobs = Knobs(latency=0.3, rng=random.Random(3))
-    app = create_app(knobs, data_dir=tmp_path_factory.mktemp("runway-live"), base_url=base,
-                     api_keys={KEY})  # fmt: skip
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    yield base, knobs
-    server.should_exit = True
-    thread.join(timeout=5)
-    sock.close()
+    data_dir = tmp_path_factory.mktemp("runway-live")
+    with live_server(
+        lambda base: create_app(knobs, data_dir=data_dir, base_url=base, api_keys={KEY})
+    ) as base:
+        yield base, knobs
 
 
 @pytest.fixture

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import base64
-import io
 import json
-import uuid
 from dataclasses import replace
 
 import httpx
 import pytest
-from PIL import Image
 
 from service.emulators.seedance import create_app, tiny_size
 from service.emulators.seedance_rules import parse_flags
 from service.providers.base import DispatchRequest, ProviderRejected
 from service.providers.seedance import SeedanceProvider
 from service.render import probe_video
+from tests.contract.helpers import dispatch_request, finish, png, png_input, provider_factory
 from tests.contract.provider_contract import ProviderContract, wait_for_state
 
 ROOT = "https://ark.ap-southeast.bytepluses.com"
@@ -24,19 +21,9 @@ KEY = "ark-" + "0" * 32
 MODEL = "seedance-1-0-pro-250528"
 
 
-def png() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (32, 18), (200, 40, 40)).save(out, format="PNG")
-    return out.getvalue()
-
-
 def dispatch(model: str = MODEL, **changes) -> DispatchRequest:
-    base = DispatchRequest(
-        job_id=uuid.uuid4(), model="seedance-pro", upstream_model=model,
-        prompt="a red fox in snow", params={"seconds": 5, "aspect_ratio": "16:9"},
-        inputs={"image": {"data": base64.b64encode(png()).decode(), "content_type": "image/png"}},
-    )  # fmt: skip
-    return replace(base, **changes)
+    params = {"seconds": 5, "aspect_ratio": "16:9"}
+    return dispatch_request("seedance-pro", model, params, {"image": png_input()}, **changes)
 
 
 class TestSeedance(ProviderContract):
@@ -51,16 +38,12 @@ class TestSeedance(ProviderContract):
 
     @pytest.fixture
     async def make_provider(self, emulator, clock):
-        clients: list[httpx.AsyncClient] = []
-
-        def factory(transport, timeout, **options):
-            clients.append(httpx.AsyncClient(transport=transport))
+        def build(http, timeout, **options):
             options = {"api_key": KEY, "base_url": f"{ROOT}/api/v3", **options}
-            return SeedanceProvider(clients[-1], timeout=timeout, **options)
+            return SeedanceProvider(http, timeout=timeout, **options)
 
-        yield factory
-        for client in clients:
-            await client.aclose()
+        async with provider_factory(build) as factory:
+            yield factory
 
     @pytest.fixture
     def model(self) -> str:
@@ -74,10 +57,7 @@ class TestSeedance(ProviderContract):
     def unknown_upstream_id(self) -> str:
         return "cgt-20250101000000-abcde"
 
-    async def finish(self, provider, clock, request, state="completed"):
-        submission = await provider.submit(request)
-        clock.advance(60.0)
-        return submission, await wait_for_state(provider, submission.upstream_id, {state})
+    finish = staticmethod(finish)
 
     async def test_parameters_map_onto_ark_fields(self, provider, state, clock, tmp_path):
         params = {"seconds": 10, "aspect_ratio": "9:16", "resolution": "480p", "seed": 7}

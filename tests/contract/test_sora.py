@@ -7,9 +7,7 @@ import base64
 import io
 import json
 import time
-import uuid
 import warnings
-from dataclasses import replace
 
 import anyio
 import httpx
@@ -21,57 +19,51 @@ from service.emulators.sora import create_app
 from service.providers.base import DispatchRequest, ProviderRejected, ProviderUnavailable
 from service.providers.sora import SoraProvider
 from service.render import probe_video
-from service.signing import SecretDeriver, sign
-from tests.contract.provider_contract import ProviderContract, wait_for_state
-from tests.contract.test_replicate import Receiver
+from service.signing import SecretDeriver
+from tests.contract.helpers import (
+    WEBHOOK_ATTACKS,
+    Receiver,
+    asgi_client,
+    attack_webhook,
+    dispatch_request,
+    finish,
+    png,
+    provider_factory,
+)
+from tests.contract.provider_contract import ProviderContract
 
 BASE = "https://api.openai.com/v1"
-HOOK = "https://gateway.test/hooks/replicate"  # the path Receiver serves
+HOOK = "https://gateway.test/hooks/sora"
 SECRET = SecretDeriver("test-server-secret").secret("sora", 0)
 
 
 def dispatch(model: str = "sora-2", **changes) -> DispatchRequest:
-    base = DispatchRequest(
-        job_id=uuid.uuid4(), model="sora-2", upstream_model=model, prompt="a red fox in snow",
-        params={"seconds": "4", "size": "1280x720"}, inputs={},
-    )  # fmt: skip
-    return replace(base, **changes)
-
-
-def png(width: int, height: int) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (width, height), (200, 40, 40)).save(out, format="PNG")
-    return out.getvalue()
+    return dispatch_request("sora-2", model, {"seconds": "4", "size": "1280x720"}, **changes)
 
 
 class TestSora(ProviderContract):
     @pytest.fixture
     def receiver(self) -> Receiver:
-        return Receiver()
+        return Receiver("/hooks/sora")
 
     @pytest.fixture
     async def emulator(self, emulator_knobs, clock, tmp_path, receiver):
-        hooks = httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver.app))
-        app = create_app(
-            emulator_knobs, data_dir=tmp_path / "sora", webhook_url=HOOK, webhook_secret=SECRET,
-            clock=clock, webhook_client=hooks, webhook_retry_delays=(0.05, 0.05),
-        )  # fmt: skip
-        yield app
-        await app.state.emulator.aclose()
-        await hooks.aclose()
+        async with asgi_client(receiver.app) as hooks:
+            app = create_app(
+                emulator_knobs, data_dir=tmp_path / "sora", webhook_url=HOOK, webhook_secret=SECRET,
+                clock=clock, webhook_client=hooks, webhook_retry_delays=(0.05, 0.05),
+            )  # fmt: skip
+            yield app
+            await app.state.emulator.aclose()
 
     @pytest.fixture
     async def make_provider(self, emulator, clock):
-        clients: list[httpx.AsyncClient] = []
-
-        def factory(transport, timeout, **options):
-            clients.append(httpx.AsyncClient(transport=transport))
+        def build(http, timeout, **options):
             settings = dict(api_key="sk-test", base_url=BASE, clock=clock, webhook_secret=SECRET)
-            return SoraProvider(clients[-1], timeout=timeout, **{**settings, **options})
+            return SoraProvider(http, timeout=timeout, **{**settings, **options})
 
-        yield factory
-        for client in clients:
-            await client.aclose()
+        async with provider_factory(build) as factory:
+            yield factory
 
     @pytest.fixture
     def model(self) -> str:
@@ -87,16 +79,11 @@ class TestSora(ProviderContract):
 
     @pytest.fixture
     async def raw(self, emulator):
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=emulator), base_url=BASE,
-            headers={"Authorization": "Bearer sk-test"},
-        ) as client:  # fmt: skip
+        headers = {"Authorization": "Bearer sk-test"}
+        async with asgi_client(emulator, base_url=BASE, headers=headers) as client:
             yield client
 
-    async def finish(self, provider, clock, request, state="completed"):
-        submission = await provider.submit(request)
-        clock.advance(60.0)
-        return submission, await wait_for_state(provider, submission.upstream_id, {state})
+    finish = staticmethod(finish)
 
     async def test_submit_maps_parameters_and_an_image_and_downloads(
         self, provider, emulator, raw, clock, tmp_path
@@ -181,24 +168,13 @@ class TestSora(ProviderContract):
         assert hint.state == outcome
         assert hint.extra["video_id"] == submission.upstream_id
 
-    @pytest.mark.parametrize("attack", ["forged", "stale", "future", "tampered", "unsigned"])
+    @pytest.mark.parametrize("attack", WEBHOOK_ATTACKS)
     async def test_bad_webhooks_are_rejected(self, provider, receiver, clock, attack):
         await self.finish(provider, clock, dispatch())
         await receiver.wait(1)
         headers, body, _ = receiver.calls[0]
-        if attack == "forged":
-            other = SecretDeriver("attacker").raw("sora", 0)
-            stamp = int(headers["webhook-timestamp"])
-            headers["webhook-signature"] = sign(headers["webhook-id"], stamp, body, [other])
-        elif attack == "stale":
-            clock.advance(301)
-        elif attack == "future":
-            clock.advance(-301)
-        elif attack == "tampered":
-            body = body.replace(b"video.completed", b"video.failed")
-        else:
-            del headers["webhook-signature"]
-        expected = "stale" if attack in ("stale", "future") else "invalid_signature"
+        tamper = (b"video.completed", b"video.failed")
+        body, expected = attack_webhook(attack, headers, body, clock, "sora", tamper)
         with pytest.raises(ProviderRejected) as raised:
             provider.parse_webhook(headers, body)
         assert raised.value.code == expected
@@ -221,11 +197,11 @@ class TestSoraSdkFidelity:
 
     async def test_create_retrieve_download_and_unwrap(self, tmp_path):
         openai = pytest.importorskip("openai")
-        receiver = Receiver()
-        hooks = httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver.app))
+        receiver = Receiver("/hooks/sora")
+        hooks = asgi_client(receiver.app)
         app = create_app(Knobs(latency=0.3), data_dir=tmp_path, webhook_url=HOOK,
                          webhook_secret=SECRET, webhook_client=hooks)  # fmt: skip
-        transport = httpx.AsyncClient(transport=httpx.ASGITransport(app=app))
+        transport = asgi_client(app)
         client = openai.AsyncOpenAI(api_key="sk-test", base_url=BASE, http_client=transport)
         try:
             with warnings.catch_warnings():

@@ -6,13 +6,10 @@ and with raw httpx for the Gemini API flow, plus the Gemini adapter over that so
 from __future__ import annotations
 
 import random
-import socket
-import threading
 import time
 
 import httpx
 import pytest
-import uvicorn
 from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
@@ -22,34 +19,23 @@ from service.emulators.knobs import Knobs
 from service.emulators.veo import create_app
 from service.providers.veo import GeminiVeoProvider
 from service.render import probe_video
+from tests.contract.helpers import live_server, png
 from tests.contract.provider_contract import wait_for_state
-from tests.contract.veo_fixtures import KEY, MODEL, TOKEN, VERTEX_SCOPE, dispatch, png
+from tests.contract.veo_fixtures import KEY, MODEL, TOKEN, VERTEX_SCOPE, dispatch
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory) -> str:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
     knobs = Knobs(latency=0.3, rng=random.Random(3))
-    app = create_app(
-        knobs,
-        data_dir=tmp_path_factory.mktemp("veo-live"),
-        base_url=base,
-        api_keys={KEY},
-        access_tokens={TOKEN},
-    )
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    yield base
-    server.should_exit = True
-    thread.join(timeout=5)
-    sock.close()
+    data_dir = tmp_path_factory.mktemp("veo-live")
+
+    def build(base: str):
+        return create_app(
+            knobs, data_dir=data_dir, base_url=base, api_keys={KEY}, access_tokens={TOKEN}
+        )
+
+    with live_server(build) as base:
+        yield base
 
 
 @pytest.fixture

@@ -8,19 +8,15 @@ test_veo_vertex.py (adapters over httpx.ASGITransport against the emulator, no s
 
 from __future__ import annotations
 
-import base64
-import io
-import uuid
-from dataclasses import replace
 from pathlib import Path
 
 import httpx
 import pytest
-from PIL import Image
 
 from service.emulators.veo import create_app
 from service.providers.base import DispatchRequest, ProviderRejected, ProviderUnavailable
 from service.render import probe_video
+from tests.contract.helpers import dispatch_request, finish, png, png_input, provider_factory
 from tests.contract.provider_contract import ProviderContract, wait_for_state
 
 GEMINI = "https://generativelanguage.googleapis.com"
@@ -31,21 +27,8 @@ VERTEX_SCOPE = "projects/proj/locations/us-central1/publishers/google/models"
 
 
 def dispatch(model: str = MODEL, **changes) -> DispatchRequest:
-    base = DispatchRequest(
-        job_id=uuid.uuid4(),
-        model="veo-3.1-fast",
-        upstream_model=model,
-        prompt="a red fox in snow",
-        params={"seconds": "4", "size": "1280x720"},
-        inputs={},
-    )
-    return replace(base, **changes)
-
-
-def png(width: int = 32, height: int = 18) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (width, height), (200, 40, 40)).save(out, format="PNG")
-    return out.getvalue()
+    params = {"seconds": "4", "size": "1280x720"}
+    return dispatch_request("veo-3.1-fast", model, params, **changes)
 
 
 class VeoContract(ProviderContract):
@@ -70,15 +53,11 @@ class VeoContract(ProviderContract):
 
     @pytest.fixture
     async def make_provider(self, emulator, clock):
-        clients: list[httpx.AsyncClient] = []
+        def build(http, timeout, **options):
+            return self.build(http, timeout=timeout, **options)
 
-        def factory(transport, timeout, **options):
-            clients.append(httpx.AsyncClient(transport=transport))
-            return self.build(clients[-1], timeout=timeout, **options)
-
-        yield factory
-        for client in clients:
-            await client.aclose()
+        async with provider_factory(build) as factory:
+            yield factory
 
     def build(self, http, **options):
         raise NotImplementedError
@@ -91,10 +70,7 @@ class VeoContract(ProviderContract):
     def request_for(self):
         return dispatch
 
-    async def finish(self, provider, clock, request, state="completed"):
-        submission = await provider.submit(request)
-        clock.advance(60.0)
-        return submission, await wait_for_state(provider, submission.upstream_id, {state})
+    finish = staticmethod(finish)
 
     # Veo has no cancel on either API: the contract's "ends canceled" cannot hold.
     async def test_cancel_ends_the_job_canceled(self, provider, request_for, model, clock):
@@ -150,7 +126,7 @@ class VeoContract(ProviderContract):
 
     async def test_image_bytes_go_inline(self, provider, state, clock, tmp_path):
         image = png()
-        inputs = {"image": {"data": base64.b64encode(image).decode(), "content_type": "image/png"}}
+        inputs = {"image": png_input()}
         submission, _ = await self.finish(provider, clock, dispatch(inputs=inputs))
         assert state.operations[submission.upstream_id].request.image == image
         info = probe_video(await provider.download(submission.upstream_id, tmp_path / "i.mp4"))
