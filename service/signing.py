@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Sequence
 
 from itsdangerous import Signer
-from itsdangerous.encoding import base64_decode
+from itsdangerous.encoding import base64_decode, base64_encode
 from itsdangerous.signer import HMACAlgorithm
 
 SECRET_PREFIX = "whsec_"
@@ -35,6 +35,24 @@ def sign(msg_id: str, timestamp: int, body: bytes, keys: Sequence[bytes]) -> str
     """The `webhook-signature` header: one `v1,<base64>` per active key, space-separated."""
     content = f"{msg_id}.{timestamp}.".encode() + body
     return " ".join(f"v1,{_signature(key, content)}" for key in keys)
+
+
+def verifies(msg_id: str, timestamp: int, body: bytes, key: bytes, header: str) -> bool:
+    """Whether any `v1,` entry of a `webhook-signature` header is ours for `key`.
+
+    itsdangerous compares in constant time; only the base64 alphabet is converted back.
+    """
+    content = f"{msg_id}.{timestamp}.".encode() + body
+    signer = Signer(key, digest_method=hashlib.sha256, key_derivation="none")
+    for entry in header.split():
+        version, _, given = entry.partition(",")
+        try:
+            raw = base64.b64decode(given, validate=True)
+        except ValueError:
+            continue
+        if version == "v1" and signer.verify_signature(content, base64_encode(raw)):
+            return True
+    return False
 
 
 def _signature(key: bytes, content: bytes) -> str:

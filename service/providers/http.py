@@ -25,6 +25,7 @@ import anyio
 import httpx
 
 from service.providers.base import ProviderError, ProviderRejected, ProviderUnavailable
+from service.signing import verifies
 
 Json = dict[str, Any]
 IMAGE_MAGIC = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg", b"RIFF": "image/webp"}
@@ -220,3 +221,27 @@ async def image_bytes(
 def data_uri(data: bytes, mime: str) -> str:
     """`data` as a base64 `data:` URI."""
     return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+
+
+WEBHOOK_TOLERANCE = 300  # seconds a webhook timestamp may be off, either way
+
+
+def verify_standard_webhook(
+    headers: Mapping[str, str], body: bytes, secret: str, now: float, who: str
+) -> None:
+    """Check an upstream's Standard Webhooks signature (`whsec_…` secret, ±5 minutes)."""
+    msg_id, stamp, signatures = (
+        headers.get(f"webhook-{n}", "") for n in ("id", "timestamp", "signature")
+    )
+    if not (msg_id and stamp and signatures):
+        raise ProviderRejected(f"not a signed {who} webhook", code="invalid_signature")
+    if not stamp.isdigit() or abs(now - int(stamp)) > WEBHOOK_TOLERANCE:
+        raise ProviderRejected(f"the {who} webhook timestamp is too old or new", code="stale")
+    try:
+        key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+    except ValueError:
+        raise ProviderUnavailable(f"the {who} webhook secret is malformed") from None
+    if not verifies(msg_id, int(stamp), body, key, signatures):
+        raise ProviderRejected(
+            f"the {who} webhook signature does not verify", code="invalid_signature"
+        )

@@ -5,11 +5,9 @@ schema Replicate's video models share, prediction objects and errors → `Upstre
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
 import math
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -23,12 +21,11 @@ from service.providers.base import (
     UpstreamStatus,
 )
 from service.providers.fal_mapping import RATIOS, Json
-from service.providers.http import parse_json
-from service.signing import sign
+from service.providers.http import WEBHOOK_TOLERANCE, parse_json, verify_standard_webhook
 
 STATES = {"starting": "queued", "processing": "in_progress", "succeeded": "completed",
           "failed": "failed", "canceled": "canceled", "aborted": "failed"}  # fmt: skip
-TOLERANCE = 300  # seconds a webhook timestamp may be off, either way
+TOLERANCE = WEBHOOK_TOLERANCE  # seconds a webhook timestamp may be off, either way
 
 
 def target(upstream_model: str) -> tuple[str, str | None]:
@@ -107,23 +104,9 @@ def log_progress(logs: Any) -> int | None:
     return min(99, int(found[-1])) if found else None
 
 
-def verify(headers: dict[str, str], body: bytes, secret: str, now: float) -> None:
-    """Check a Standard Webhooks signature (`whsec_…` secret, ±TOLERANCE seconds)."""
-    names = ("id", "timestamp", "signature")
-    msg_id, stamp, signatures = (headers.get(f"webhook-{name}", "") for name in names)
-    if not (msg_id and stamp and signatures):
-        raise ProviderRejected("not a signed Replicate webhook", code="invalid_signature")
-    if not stamp.isdigit() or abs(now - int(stamp)) > TOLERANCE:
-        raise ProviderRejected("the Replicate webhook timestamp is too old or new", code="stale")
-    try:
-        key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
-    except (binascii.Error, ValueError):
-        raise ProviderUnavailable("the Replicate webhook secret is malformed") from None
-    expected = sign(msg_id, int(stamp), body, [key]).encode()
-    if not any(hmac.compare_digest(expected, given.encode()) for given in signatures.split()):
-        raise ProviderRejected(
-            "the Replicate webhook signature does not verify", code="invalid_signature"
-        )
+def verify(headers: Mapping[str, str], body: bytes, secret: str, now: float) -> None:
+    """Check the Replicate webhook's Standard Webhooks signature."""
+    verify_standard_webhook(headers, body, secret, now, "Replicate")
 
 
 def unreachable(error: Exception, method: str, target: str) -> ProviderUnavailable:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 import io
 import re
 import time
@@ -39,9 +38,9 @@ from service.providers.base import (
     Submission,
     UpstreamStatus,
 )
+from service.providers.http import WEBHOOK_TOLERANCE, verify_standard_webhook
 from service.providers.http import parse_json as _json
 from service.render import ImageUnreadable, decode_image
-from service.signing import sign
 
 __all__ = ["SECONDS", "TOLERANCE", "SoraProvider", "sora_fields"]
 
@@ -52,7 +51,7 @@ SECONDS = (4, 8, 12)
 SIZES = {"sora-2": ("720x1280", "1280x720"),
          "sora-2-pro": ("720x1280", "1280x720", "1024x1792", "1792x1024")}  # fmt: skip
 EVENTS = {"video.completed": "completed", "video.failed": "failed"}
-TOLERANCE = 300  # seconds a webhook timestamp may be off, either way
+TOLERANCE = WEBHOOK_TOLERANCE  # seconds a webhook timestamp may be off, either way
 DELETED_MEMORY = 10_000  # how many deleted ids the adapter remembers as canceled
 
 
@@ -191,21 +190,8 @@ def video_status(data: Json, base_url: str) -> UpstreamStatus:
 
 
 def verify(headers: Mapping[str, str], body: bytes, secret: str, now: float) -> None:
-    """Check a Standard Webhooks signature (`whsec_…` secret, ±TOLERANCE seconds)."""
-    names = ("id", "timestamp", "signature")
-    msg_id, stamp, signatures = (headers.get(f"webhook-{name}", "") for name in names)
-    if not (msg_id and stamp and signatures):
-        raise ProviderRejected("not a signed OpenAI webhook", code="invalid_signature")
-    if not stamp.isdigit() or abs(now - int(stamp)) > TOLERANCE:
-        raise ProviderRejected("the OpenAI webhook timestamp is too old or new", code="stale")
-    try:
-        key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
-    except (binascii.Error, ValueError):
-        raise ProviderUnavailable("the OpenAI webhook secret is malformed") from None
-    expected = sign(msg_id, int(stamp), body, [key]).encode()
-    if not any(hmac.compare_digest(expected, given.encode()) for given in signatures.split()):
-        raise ProviderRejected("the OpenAI webhook signature does not verify",
-                               code="invalid_signature")  # fmt: skip
+    """Check the OpenAI webhook's Standard Webhooks signature."""
+    verify_standard_webhook(headers, body, secret, now, "OpenAI")
 
 
 def http_error(response: httpx.Response) -> ProviderError:

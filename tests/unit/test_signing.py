@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from service.signing import SecretDeriver, endpoint_scope, sign, tenant_scope
+from service.signing import SecretDeriver, endpoint_scope, sign, tenant_scope, verifies
 
 DERIVER = SecretDeriver("server-secret")
 SCOPE = endpoint_scope("0f0e0d0c0b0a09080706050403020100")
@@ -145,3 +145,21 @@ def test_any_key_and_body_sign_exactly_like_plain_hmac(key, body, msg_id, timest
     content = f"{msg_id}.{timestamp}.".encode() + body
     digest = hmac.new(key, content, hashlib.sha256).digest()
     assert header == "v1," + base64.b64encode(digest).decode()
+
+
+def test_verifies_accepts_any_of_several_signatures_and_nothing_forged():
+    old, new = b"o" * 32, b"n" * 32
+    header = sign("msg_1", 1700000000, b"{}", [new, old])
+    assert verifies("msg_1", 1700000000, b"{}", old, header)
+    assert verifies("msg_1", 1700000000, b"{}", new, header)
+    assert not verifies("msg_1", 1700000000, b"{ }", new, header)
+    assert not verifies("msg_2", 1700000000, b"{}", new, header)
+    assert not verifies("msg_1", 1700000001, b"{}", new, header)
+    assert not verifies("msg_1", 1700000000, b"{}", b"x" * 32, header)
+
+
+def test_verifies_ignores_malformed_and_foreign_entries():
+    key = b"k" * 32
+    good = sign("m", 1, b"b", [key])
+    assert verifies("m", 1, b"b", key, f"v1,!!notbase64 v1a,{good[3:]} {good}")
+    assert not verifies("m", 1, b"b", key, f"v2,{good[3:]} garbage v1,")
