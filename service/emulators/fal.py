@@ -16,14 +16,12 @@ importable from here too.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -32,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
+from service.emulators.common import BackgroundTasks, emulator_app
 from service.emulators.fal_jobs import Job, progress_logs, render, result_of
 from service.emulators.fal_protocol import (
     CANCELED,
@@ -86,18 +85,11 @@ class FalEmulator:
             knobs, user_id, signing_key, clock, webhook_client, retry_delays
         )
         self.jobs: dict[str, Job] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.background = BackgroundTasks()
 
     async def aclose(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.background.aclose()
         await self.webhooks.aclose()
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     async def submit(self, request: Request) -> Response:
         if (refusal := await self._gate(request)) is not None:
@@ -127,7 +119,7 @@ class FalEmulator:
         if not problems and self.knobs.chance(self.knobs.fail_rate):
             job.problem_code, kind, message = self.knobs.rng.choice(FAILURES)
             job.problems = [{"loc": ["body"], "msg": message, "type": kind}]
-        self._spawn(self._run(job))
+        self.background.spawn(self._run(job))
         return job
 
     async def status(self, request: Request) -> Response:
@@ -196,7 +188,7 @@ class FalEmulator:
     def _finish(self, job: Job, outcome: tuple[int, Json]) -> None:
         job.outcome = outcome
         if job.webhook:
-            self._spawn(self.webhooks.deliver(job.id, job.webhook, outcome))
+            self.background.spawn(self.webhooks.deliver(job.id, job.webhook, outcome))
 
     async def _gate(self, request: Request) -> Response | None:
         """The error knobs, then fal's `Authorization: Key …` check."""
@@ -257,11 +249,6 @@ def create_app(
     async def jwks(request: Request) -> Response:
         return reply(200, public_jwks(emu.key))
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        await emu.aclose()
-
     requests = "/{app:path}/requests/{request_id}"
     routes = [
         Route("/.well-known/jwks.json", jwks, methods=["GET"]),
@@ -271,6 +258,4 @@ def create_app(
         Route(requests, emu.result, methods=["GET"]),
         Route("/{endpoint:path}", emu.submit, methods=["POST"]),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
-    app.state.emulator = emu
-    return app
+    return emulator_app(emu, routes)

@@ -21,14 +21,12 @@ the answer for unknown tasks (404 + 1203), a Retry-After header on 1302, failure
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 from starlette.applications import Starlette
@@ -36,6 +34,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
+from service.emulators.common import BackgroundTasks, emulator_app
 from service.emulators.kling_rules import (
     ERRORS,
     FAILURES,
@@ -88,19 +87,12 @@ class KlingEmulator:
         self.keys, self.clock, self.callbacks, self.fps = keys, clock, callbacks, fps
         self.tasks: dict[str, Task] = {}
         self.external: dict[str, Task] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self.background = BackgroundTasks()
         self._ids = int(clock() * 1000) % 10**12 * 10**6  # Kling ids are long digit strings
 
     async def aclose(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.background.aclose()
         await self.callbacks.aclose()
-
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     def _next_id(self) -> str:
         self._ids += 1 + self.knobs.rng.randrange(99_991)
@@ -130,7 +122,7 @@ class KlingEmulator:
         self.tasks[task.id] = task
         if external is not None:
             self.external[external] = task
-        self._spawn(self._run(task))
+        self.background.spawn(self._run(task))
         fields = ("task_id", "task_status", "task_info", "created_at", "updated_at")
         return reply({key: self._report(task)[key] for key in fields})
 
@@ -208,7 +200,7 @@ class KlingEmulator:
                 task.status, task.updated = step, now
                 url = task.input.get("callback_url")
                 if isinstance(url, str) and url:
-                    self._spawn(self.callbacks.deliver(url, self._report(task)))
+                    self.background.spawn(self.callbacks.deliver(url, self._report(task)))
 
     async def _gate(self, request: Request) -> Response | None:
         """The error knobs, then the JWT check."""
@@ -245,17 +237,10 @@ def create_app(
     callbacks = CallbackSender(knobs, callback_client, 0.0)
     emu = KlingEmulator(knobs, data_dir, base_url, keys, clock, callbacks, fps)
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        await emu.aclose()
-
     routes = [
         Route("/v1/videos/text2video", emu.create, methods=["POST"]),
         Route("/v1/videos/image2video", emu.create, methods=["POST"]),
         Route("/v1/videos/{kind}/{id}", emu.query, methods=["GET"]),
         Route("/videos/{name}", emu.video, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
-    app.state.emulator = emu
-    return app
+    return emulator_app(emu, routes)

@@ -18,14 +18,12 @@ Choices where Luma's behaviour is undocumented are marked "unverified".
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import httpx
 from starlette.applications import Starlette
@@ -33,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
+from service.emulators.common import BackgroundTasks, emulator_app
 from service.emulators.knobs import Knobs
 from service.emulators.luma_protocol import (
     CALLBACK_RETRY_DELAYS,
@@ -83,18 +82,11 @@ class LumaEmulator:
         self.clock, self.fps = clock, fps
         self.callbacks = CallbackSender(knobs, webhook_client, retry_delays)
         self.generations: dict[str, Generation] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.background = BackgroundTasks()
 
     async def aclose(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.background.aclose()
         await self.callbacks.aclose()
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     async def create(self, request: Request) -> Response:
         if (refusal := await self._gate(request)) is not None:
@@ -115,7 +107,7 @@ class LumaEmulator:
         if self.knobs.chance(self.knobs.fail_rate):
             gen.failure = self.knobs.rng.choice(FAILURES)
         self.generations[gen_id] = gen
-        self._spawn(self._run(gen))
+        self.background.spawn(self._run(gen))
         return reply(201, self._body(gen))  # unverified: 201 vs 200 (the SDK takes either)
 
     async def get(self, request: Request) -> Response:
@@ -193,7 +185,7 @@ class LumaEmulator:
     def _change(self, gen: Generation, state: str) -> None:
         gen.state = state
         if gen.callback_url:
-            self._spawn(self.callbacks.deliver(gen.callback_url, self._body(gen)))
+            self.background.spawn(self.callbacks.deliver(gen.callback_url, self._body(gen)))
 
     def _body(self, gen: Generation) -> Json:
         return generation_body(gen, self.base_url)
@@ -240,11 +232,6 @@ def create_app(
     data_dir.mkdir(parents=True, exist_ok=True)
     emu = LumaEmulator(knobs, data_dir, base_url, clock, webhook_client, fps, callback_retry_delays)
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        await emu.aclose()
-
     api = API_PREFIX
     routes = [
         Route(f"{api}/generations", emu.create, methods=["POST"]),
@@ -254,6 +241,4 @@ def create_app(
         Route(f"{api}/generations/{{id}}", emu.delete, methods=["DELETE"]),
         Route("/files/{name}", emu.file, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
-    app.state.emulator = emu
-    return app
+    return emulator_app(emu, routes)

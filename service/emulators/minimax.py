@@ -19,14 +19,12 @@ here), the Fail base_resp, the file id types (string in the query, integer in th
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 from starlette.applications import Starlette
@@ -34,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
+from service.emulators.common import BackgroundTasks, emulator_app
 from service.emulators.knobs import Knobs
 from service.emulators.minimax_callbacks import CHALLENGE_TIMEOUT, REORDER_HOLD, CallbackSender
 from service.emulators.minimax_rules import (
@@ -92,20 +91,12 @@ class MiniMaxEmulator:
         self.api_key, self.clock, self.callbacks, self.fps = api_key, clock, callbacks, fps
         self.tasks: dict[str, Task] = {}
         self.files: dict[int, Task] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self.background = BackgroundTasks()
         self._ids = int(clock() * 1000) % 10**12 * 1000  # MiniMax ids are long digit strings
 
     async def aclose(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.background.aclose()
         await self.callbacks.aclose()
-
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
 
     def _next_id(self) -> int:
         self._ids += 1 + self.knobs.rng.randrange(997)
@@ -129,8 +120,8 @@ class MiniMaxEmulator:
             task.failure = self.knobs.rng.choice(FAILURES)
         self.tasks[task.id] = task
         if isinstance(url := settled.get("callback_url"), str) and url:
-            task.verified = self._spawn(self.callbacks.verify(url))
-        self._spawn(self._run(task))
+            task.verified = self.background.spawn(self.callbacks.verify(url))
+        self.background.spawn(self._run(task))
         return reply({"task_id": task.id, "base_resp": OK})
 
     async def query(self, request: Request) -> Response:
@@ -204,7 +195,7 @@ class MiniMaxEmulator:
         if status != task.status:
             task.status = status
             if status in ("Processing", *TERMINAL) and task.verified is not None:
-                self._spawn(self._push(task, self._report(task)))
+                self.background.spawn(self._push(task, self._report(task)))
 
     async def _push(self, task: Task, body: Json) -> None:
         body = {key: body[key] for key in ("task_id", "status", "file_id", "base_resp")}
@@ -248,17 +239,10 @@ def create_app(
     callbacks = CallbackSender(knobs, callback_client, challenge_timeout)
     emu = MiniMaxEmulator(knobs, data_dir, base_url, api_key, clock, callbacks, fps)
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        await emu.aclose()
-
     routes = [
         Route("/v1/video_generation", emu.submit, methods=["POST"]),
         Route("/v1/query/video_generation", emu.query, methods=["GET"]),
         Route("/v1/files/retrieve", emu.retrieve, methods=["GET"]),
         Route("/download/{name}", emu.download, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
-    app.state.emulator = emu
-    return app
+    return emulator_app(emu, routes)

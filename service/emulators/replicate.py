@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import json
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
+from service.emulators.common import BackgroundTasks, emulator_app
 from service.emulators.fal_protocol import SIZES
 from service.emulators.knobs import Knobs
 from service.emulators.replicate_protocol import (
@@ -79,18 +79,11 @@ class ReplicateEmulator:
         self.webhooks = WebhookSender(knobs, key, clock, webhook_client, retry_delays)
         self.predictions: dict[str, Prediction] = {}
         self.versions = {version_of(model): model for model in MODELS}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.background = BackgroundTasks()
 
     async def aclose(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.background.aclose()
         await self.webhooks.aclose()
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     async def create_for_model(self, request: Request) -> Response:
         if (refusal := await self._gate(request)) is not None:
@@ -139,7 +132,7 @@ class ReplicateEmulator:
         )  # fmt: skip
         if self.knobs.chance(self.knobs.fail_rate):
             p.error = self.knobs.rng.choice(FAILURES)
-        self._spawn(self._run(p))
+        self.background.spawn(self._run(p))
         deadline = time.monotonic() + wait_seconds(request.headers.get("prefer"), self.wait_bound)
         while p.status is None and time.monotonic() < deadline:
             await asyncio.sleep(TICK)
@@ -196,11 +189,11 @@ class ReplicateEmulator:
         if p.announced == "starting":
             p.announced = "processing"
             if "start" in p.events:
-                self._spawn(self.webhooks.deliver(p.webhook, self._json_of(p), False))
+                self.background.spawn(self.webhooks.deliver(p.webhook, self._json_of(p), False))
         logs = tqdm_logs(p, now)
         if "logs" in p.events and logs != p.logs_sent and now - p.logs_sent_at >= LOGS_EVERY:
             p.logs_sent, p.logs_sent_at = logs, now
-            self._spawn(self.webhooks.deliver(p.webhook, self._json_of(p), False))
+            self.background.spawn(self.webhooks.deliver(p.webhook, self._json_of(p), False))
 
     def _advance(self, p: Prediction) -> None:
         """End the prediction if the clock says it is done (called by pollers and by _run)."""
@@ -211,9 +204,9 @@ class ReplicateEmulator:
     def _finish(self, p: Prediction, status: str) -> None:
         p.status, p.completed = status, max(self.clock(), p.created)
         if p.webhook and status == "succeeded" and "output" in p.events:
-            self._spawn(self.webhooks.deliver(p.webhook, self._json_of(p), False))
+            self.background.spawn(self.webhooks.deliver(p.webhook, self._json_of(p), False))
         if p.webhook and "completed" in p.events:
-            self._spawn(self.webhooks.deliver(p.webhook, self._json_of(p), True))
+            self.background.spawn(self.webhooks.deliver(p.webhook, self._json_of(p), True))
 
     def _json_of(self, p: Prediction) -> Json:
         return prediction_json(p, self.clock(), self.base_url)
@@ -271,11 +264,6 @@ def create_app(
     emu = ReplicateEmulator(knobs, data_dir, base_url, secret, clock, webhook_client, fps,
                             webhook_retry_delays, wait_bound)  # fmt: skip
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        await emu.aclose()
-
     routes = [
         Route("/v1/models/{owner}/{name}/predictions", emu.create_for_model, methods=["POST"]),
         Route("/v1/predictions", emu.create, methods=["POST"]),
@@ -284,6 +272,4 @@ def create_app(
         Route("/v1/webhooks/default/secret", emu.default_secret, methods=["GET"]),
         Route("/files/{name}", emu.file, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
-    app.state.emulator = emu
-    return app
+    return emulator_app(emu, routes)

@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import json
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from service.emulators.common import BackgroundTasks, emulator_app
 from service.emulators.knobs import Knobs
 from service.emulators.replicate_webhooks import RETRY_DELAYS, WebhookSender
 from service.emulators.sora_protocol import (
@@ -72,18 +72,11 @@ class SoraEmulator:
         key = base64.b64decode(secret.removeprefix("whsec_"))
         self.webhooks = WebhookSender(knobs, key, clock, webhook_client, retry_delays)
         self.videos: dict[str, Video] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.background = BackgroundTasks()
 
     async def aclose(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.background.aclose()
         await self.webhooks.aclose()
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     async def create(self, request: Request) -> Response:
         if (refusal := await self._gate(request)) is not None:
@@ -106,7 +99,7 @@ class SoraEmulator:
         self.videos[video.id] = video
         if self.knobs.chance(self.knobs.fail_rate):
             video.error = self.knobs.rng.choice(FAILURES)
-        self._spawn(self._run(video))
+        self.background.spawn(self._run(video))
         return JSONResponse(video_json(video, now))
 
     async def get(self, request: Request) -> Response:
@@ -196,7 +189,7 @@ class SoraEmulator:
                 event = {"id": f"evt_{secrets.token_hex(24)}", "object": "event",
                          "created_at": int(self.clock()), "type": f"video.{video.status}",
                          "data": {"id": video.id}}  # fmt: skip
-                self._spawn(self.webhooks.deliver(self.webhook_url, event, True))
+                self.background.spawn(self.webhooks.deliver(self.webhook_url, event, True))
 
     async def _fields(self, request: Request) -> Json | Response:
         """The create fields, from JSON or multipart form data."""
@@ -285,11 +278,6 @@ def create_app(
     emu = SoraEmulator(knobs, data_dir, webhook_url, secret, clock, webhook_client, fps,
                        webhook_retry_delays, poll_after_ms)  # fmt: skip
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        await emu.aclose()
-
     routes = [
         Route("/v1/videos", emu.create, methods=["POST"]),
         Route("/v1/videos", emu.list, methods=["GET"]),
@@ -297,6 +285,4 @@ def create_app(
         Route("/v1/videos/{id}", emu.delete, methods=["DELETE"]),
         Route("/v1/videos/{id}/content", emu.content, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
-    app.state.emulator = emu
-    return app
+    return emulator_app(emu, routes)
