@@ -24,7 +24,12 @@ from typing import Any
 import anyio
 import httpx
 
-from service.providers.base import ProviderError, ProviderRejected, ProviderUnavailable
+from service.providers.base import (
+    ProviderError,
+    ProviderRejected,
+    ProviderUnavailable,
+    UpstreamStatus,
+)
 from service.signing import verifies
 
 Json = dict[str, Any]
@@ -245,3 +250,13 @@ def verify_standard_webhook(
         raise ProviderRejected(
             f"the {who} webhook signature does not verify", code="invalid_signature"
         )
+
+
+def finished_output(status: UpstreamStatus, who: str, task: str = "task") -> str:
+    """The output URL of a finished job, or why there is none yet (retryable) or ever."""
+    if status.state in ("queued", "in_progress"):
+        raise ProviderUnavailable(f"the {who} {task} has not finished yet", code="not_ready")
+    if status.state != "completed" or not status.output_url:
+        raise ProviderRejected(f"the {who} {task} has no video ({status.raw_status})",
+                               code="no_output")  # fmt: skip
+    return status.output_url

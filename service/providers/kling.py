@@ -119,11 +119,9 @@ class KlingProvider:
     async def download(self, upstream_id: str, dest: Path) -> Path:
         """Stream the result video to `dest` (atomically). Kling's video URLs are public CDN
         links: no token is sent with them."""
-        status = await self.status(upstream_id)
-        if status.state != "completed" or not status.output_url:
-            raise ProviderRejected(f"the Kling task is {status.raw_status}", code="not_ready")
+        url = shared.finished_output(await self.status(upstream_id), "Kling")
         return await shared.stream_to_file(
-            self.http, status.output_url, dest, deadline=self.timeout, who="Kling",
+            self.http, url, dest, deadline=self.timeout, who="Kling",
             refused=lambda response: kling_error(response, None, ""), target="the video URL",
         )  # fmt: skip
 

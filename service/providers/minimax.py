@@ -123,11 +123,9 @@ class MiniMaxProvider:
     async def download(self, upstream_id: str, dest: Path) -> Path:
         """Stream the result video to `dest` (atomically). The download URL is a signed link:
         our key is never sent with it."""
-        status = await self.status(upstream_id)
-        if status.state != "completed" or not status.output_url:
-            raise ProviderRejected(f"the MiniMax task is {status.raw_status}", code="not_ready")
+        url = shared.finished_output(await self.status(upstream_id), "MiniMax")
         return await shared.stream_to_file(
-            self.http, status.output_url, dest, deadline=self.timeout, who="MiniMax",
+            self.http, url, dest, deadline=self.timeout, who="MiniMax",
             refused=http_error, target="the download URL",
         )  # fmt: skip
 

@@ -112,14 +112,9 @@ class SeedanceProvider:
                 raise
 
     async def download(self, upstream_id: str, dest: Path) -> Path:
-        status = await self.status(upstream_id)
-        if status.state in ("queued", "in_progress"):
-            raise ProviderUnavailable("the Ark task has not finished yet", code="not_ready")
-        if status.output_url is None:
-            raise ProviderRejected(f"the Ark task has no video ({status.raw_status})",
-                                   code="no_output")  # fmt: skip
+        url = shared.finished_output(await self.status(upstream_id), "Ark")
         return await shared.fetch_to_file(
-            self.http, status.output_url, dest, deadline=self.timeout,
+            self.http, url, dest, deadline=self.timeout,
             total=self.download_timeout, who="Ark", item="video",
         )  # fmt: skip
 
