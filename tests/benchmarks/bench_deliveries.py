@@ -56,7 +56,15 @@ from bench_submit import (
 from loadgen import _percentile
 from rich.markup import escape
 from rich.table import Table
-from servers import HOST, Server, ServerFailed, free_port, running
+from servers import (
+    HOST,
+    PostgresUnavailable,
+    Server,
+    ServerFailed,
+    free_port,
+    fresh_schema,
+    running,
+)
 
 SCENARIOS = ("ceiling", "sqlite", "postgres")
 LABELS = {
@@ -576,31 +584,15 @@ def _sqlite(outcome: Outcome, args: argparse.Namespace) -> None:
 
 def _postgres(outcome: Outcome, args: argparse.Namespace) -> None:
     try:
-        import psycopg
-        from psycopg import sql
-    except ImportError:
-        outcome.skipped = "psycopg is not installed"
-        console.print(f"[yellow]SKIPPED:[/yellow] {escape(outcome.skipped)}")
-        return
-    url = args.postgres_url
-    try:
-        psycopg.connect(url, connect_timeout=3, autocommit=True).close()
-    except psycopg.Error as error:
-        outcome.skipped = f"PostgreSQL not reachable at {url} ({str(error).strip()})"
-        console.print(f"[yellow]SKIPPED:[/yellow] {escape(outcome.skipped)}")
-        return
-    schema = f"bench_{secrets.token_hex(6)}"
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    console.print(f"schema {schema} created in {url}")
-    try:
-        with tempfile.TemporaryDirectory(prefix="vidgate-bench-") as tmp:
-            env = {"VIDGATE_DATABASE_URL": url, "VIDGATE_DATABASE_SCHEMA": schema}
+        with (
+            fresh_schema(args.postgres_url, console.print) as schema,
+            tempfile.TemporaryDirectory(prefix="vidgate-bench-") as tmp,
+        ):
+            env = {"VIDGATE_DATABASE_URL": args.postgres_url, "VIDGATE_DATABASE_SCHEMA": schema}
             _store_run(outcome, args, Path(tmp), env)
-    finally:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
-        console.print(f"schema {schema} dropped")
+    except PostgresUnavailable as reason:
+        outcome.skipped = str(reason)
+        console.print(f"[yellow]SKIPPED:[/yellow] {escape(outcome.skipped)}")
 
 
 # the report

@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import platform
-import secrets
 import sqlite3
 import sys
 import tempfile
@@ -37,7 +36,16 @@ from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
-from servers import HOST, Server, ServerFailed, free_port, post_once, running
+from servers import (
+    HOST,
+    PostgresUnavailable,
+    Server,
+    ServerFailed,
+    free_port,
+    fresh_schema,
+    post_once,
+    running,
+)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -238,42 +246,26 @@ def _sqlite(outcome: Outcome, load: Load, args: argparse.Namespace) -> None:
 
 
 def _postgres(outcome: Outcome, load: Load, args: argparse.Namespace) -> None:
-    try:
-        import psycopg
-        from psycopg import sql
-    except ImportError:
-        outcome.skipped = "psycopg is not installed"
-        console.print(f"[yellow]SKIPPED:[/yellow] {escape(outcome.skipped)}")
-        return
     url = args.postgres_url
     try:
-        psycopg.connect(url, connect_timeout=3, autocommit=True).close()
-    except psycopg.Error as error:
-        outcome.skipped = f"PostgreSQL not reachable at {url} ({str(error).strip()})"
+        with fresh_schema(url, console.print) as schema:
+
+            def count() -> int:
+                import psycopg
+                from psycopg import sql
+
+                with psycopg.connect(url, autocommit=True) as conn:
+                    table = sql.SQL("SELECT count(*) FROM {}.vidgate_events")
+                    row = conn.execute(table.format(sql.Identifier(schema))).fetchone()
+                    return int(row[0]) if row else 0
+
+            with tempfile.TemporaryDirectory(prefix="vidgate-bench-") as tmp:
+                env = _vidgate_env(Path(tmp) / "var")
+                env.update(VIDGATE_DATABASE_URL=url, VIDGATE_DATABASE_SCHEMA=schema)
+                _durable_run(outcome, load, args, env, Path(tmp) / "server.log", count)
+    except PostgresUnavailable as reason:
+        outcome.skipped = str(reason)
         console.print(f"[yellow]SKIPPED:[/yellow] {escape(outcome.skipped)}")
-        return
-    schema = f"bench_{secrets.token_hex(6)}"
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    console.print(f"schema {schema} created in {url}")
-    try:
-
-        def count() -> int:
-            with psycopg.connect(url, autocommit=True) as conn:
-                query = sql.SQL("SELECT count(*) FROM {}.vidgate_events").format(
-                    sql.Identifier(schema)
-                )
-                row = conn.execute(query).fetchone()
-                return int(row[0]) if row else 0
-
-        with tempfile.TemporaryDirectory(prefix="vidgate-bench-") as tmp:
-            env = _vidgate_env(Path(tmp) / "var")
-            env.update(VIDGATE_DATABASE_URL=url, VIDGATE_DATABASE_SCHEMA=schema)
-            _durable_run(outcome, load, args, env, Path(tmp) / "server.log", count)
-    finally:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
-        console.print(f"schema {schema} dropped")
 
 
 def _durable_run(

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,3 +118,33 @@ def post_once(url: str, body: bytes, headers: Mapping[str, str]) -> tuple[int, b
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()
+
+
+class PostgresUnavailable(Exception):
+    """Why a PostgreSQL run is skipped (driver missing or server unreachable)."""
+
+
+@contextlib.contextmanager
+def fresh_schema(url: str, say: Callable[[str], None]) -> Iterator[str]:
+    """A new schema for one run, dropped afterwards (raises PostgresUnavailable)."""
+    try:
+        import psycopg
+        from psycopg import sql
+    except ImportError:
+        raise PostgresUnavailable("psycopg is not installed") from None
+    try:
+        psycopg.connect(url, connect_timeout=3, autocommit=True).close()
+    except psycopg.Error as error:
+        raise PostgresUnavailable(
+            f"PostgreSQL not reachable at {url} ({str(error).strip()})"
+        ) from None
+    schema = f"bench_{secrets.token_hex(6)}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    say(f"schema {schema} created in {url}")
+    try:
+        yield schema
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+        say(f"schema {schema} dropped")
