@@ -69,13 +69,15 @@ def test_text_render_matches_spec(tmp_path: Path) -> None:
     assert sorted(p.name for p in dest.parent.iterdir()) == ["out.mp4"]
 
 
-def test_same_spec_gives_identical_frames_and_seed_changes_them(tmp_path: Path) -> None:
+def test_same_spec_gives_the_same_picture_and_seed_changes_it(tmp_path: Path) -> None:
     first = _frames(render_video(SPEC, tmp_path / "a.mp4").path)
     again = _frames(render_video(SPEC, tmp_path / "b.mp4").path)
     other = _frames(render_video(dataclasses.replace(SPEC, seed=8), tmp_path / "c.mp4").path)
-    for x, y in zip(first, again, strict=True):
-        np.testing.assert_array_equal(x, y)
-    assert all(_diff(x, z) > 5 for x, z in zip(first, other, strict=True))
+    # Not bit-exact: libx264's output depends on uninitialised heap memory (the same frames
+    # encode to different bytes under MALLOC_PERTURB_=1 and =170), so two encodes of one
+    # scene may differ by a few levels in some blocks. A different seed is a different scene.
+    assert all(_diff(x, y) < 3 for x, y in zip(first, again, strict=True))  # seen: <= 1.1
+    assert all(_diff(x, z) > 10 for x, z in zip(first, other, strict=True))  # seen: ~40
 
 
 def test_text_scene_moves_and_tolerates_odd_prompts(tmp_path: Path) -> None:
