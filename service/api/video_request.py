@@ -1,49 +1,43 @@
-"""Validates a create-video request against the catalog, naming the offending field."""
+"""Validates a create-video request against the catalog, naming the offending field.
+
+The model decides what a request may ask: its modes (an image sent to a text-only model
+switches to the model's image-to-video `twin`, or is refused), frames and clip lengths
+(`video_shape`), prompt length, and whether it takes a seed, a negative prompt, audio or an
+end frame. Whatever the request leaves out is filled from the model's defaults, so the
+recorded parameters are always concrete.
+"""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from service.api import webhook_fields
 from service.api.errors import ApiError, invalid
-from service.catalog import ASPECT_RATIOS, RESOLUTIONS, Catalog, ModelSpec
-from service.render import ImageUnreadable, decode_image
+from service.api.video_images import (
+    MAX_IMAGE_BYTES,
+    ImageInput,
+    Upload,
+    end_frame,
+    first_frame,
+    first_frame_param,
+)
+from service.api.video_shape import as_int, shape
+from service.catalog import Catalog, ModelSpec
+
+__all__ = [
+    "FIELDS", "MAX_IMAGE_BYTES", "MAX_SEED", "ImageInput", "Upload", "VideoRequest",
+    "parse_video_request",
+]  # fmt: skip
 
 FIELDS = frozenset({
-    "model", "prompt", "seconds", "size", "input_reference", "image_url", "aspect_ratio",
-    "resolution", "fps", "seed", "negative_prompt", "webhook_url", "webhook_events",
+    "model", "prompt", "seconds", "size", "input_reference", "image_url", "end_image_url",
+    "aspect_ratio", "resolution", "fps", "seed", "negative_prompt", "audio", "webhook_url",
+    "webhook_events",
 })  # fmt: skip
-MAX_IMAGE_BYTES = 20 * 1024 * 1024
 MAX_SEED = 2**32 - 1
-SIZE_PATTERN = re.compile(r"([0-9]{1,5})x([0-9]{1,5})")  # fullmatch: no "160x90\n"
-DATA_URI = re.compile(
-    r"^data:(?P<type>[\w.+-]+/[\w.+-]+)?(?P<params>(;[^,;]*)*?),(?P<data>.*)$", re.S
-)
-
-
-@dataclass(frozen=True)
-class Upload:
-    """A file that came in a multipart request."""
-
-    data: bytes
-    content_type: str | None
-    filename: str | None
-
-
-@dataclass(frozen=True)
-class ImageInput:
-    """The reference image: its bytes (uploaded or a `data:` URI) or an http(s) URL."""
-
-    data: bytes | None = None
-    url: str | None = None
-    content_type: str | None = None
-    filename: str | None = None
+BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
 
 
 @dataclass(frozen=True)
@@ -58,19 +52,26 @@ class VideoRequest:
     negative_prompt: str | None = None
     aspect_ratio: str | None = None
     resolution: str | None = None
+    audio: bool = False
     image: ImageInput | None = None
+    end_image: ImageInput | None = None
     webhook: dict[str, Any] | None = None
 
     @property
     def size(self) -> str:
         return f"{self.width}x{self.height}"
 
+    @property
+    def cost_estimate(self) -> float:
+        """The model's list price at this resolution × seconds, in USD."""
+        return round(self.model.price_for(self.resolution) * self.seconds, 4)
+
     def params(self) -> dict[str, Any]:
         """The normalised parameters, as recorded in the `Submitted` event."""
         return {
             "seconds": str(self.seconds), "size": self.size, "fps": self.fps, "seed": self.seed,
             "negative_prompt": self.negative_prompt, "aspect_ratio": self.aspect_ratio,
-            "resolution": self.resolution,
+            "resolution": self.resolution, "audio": self.audio,
             "mode": "image-to-video" if self.image else "text-to-video",
         }  # fmt: skip
 
@@ -80,26 +81,42 @@ def parse_video_request(fields: Mapping[str, Any], catalog: Catalog) -> VideoReq
     unknown = sorted(set(fields) - FIELDS)
     if unknown:
         raise invalid(unknown[0], f"unknown parameter {unknown[0]!r}", "unknown_parameter")
-    model = _model(fields.get("model"), catalog)
-    prompt = _text(fields, "prompt", model.prompt_max_chars, required=True) or ""
-    width, height = _size(fields, model)
-    image = _image(fields)
-    if image is not None and "image-to-video" not in model.modes:
-        raise invalid("input_reference", f"model {model.id!r} does not take an input image")
+    image, end_image = first_frame(fields), end_frame(fields)
+    model = _model_for(fields, catalog, image)
+    _check_end_frame(model, image, end_image)
+    prompt = _text(fields, "prompt", model, required=True) or ""
+    frame = shape(fields, model)
     return VideoRequest(
         model=model,
         prompt=prompt,
-        seconds=_int(fields, "seconds", model.seconds_range, model.default_seconds),
-        width=width,
-        height=height,
-        fps=_int(fields, "fps", model.fps_range, model.default_fps),
-        seed=_optional_int(fields, "seed", (0, MAX_SEED)) if model.seed else None,
-        negative_prompt=_text(fields, "negative_prompt", model.prompt_max_chars),
-        aspect_ratio=_choice(fields, "aspect_ratio", model.aspect_ratios),
-        resolution=_choice(fields, "resolution", model.resolutions),
+        seconds=frame.seconds,
+        width=frame.width,
+        height=frame.height,
+        fps=frame.fps,
+        seed=_seed(fields, model),
+        negative_prompt=_negative_prompt(fields, model),
+        aspect_ratio=frame.aspect_ratio,
+        resolution=frame.resolution,
+        audio=_audio(fields, model),
         image=image,
+        end_image=end_image,
         webhook=_webhook(fields),
     )
+
+
+def _model_for(fields: Mapping[str, Any], catalog: Catalog, image: ImageInput | None) -> ModelSpec:
+    """The model asked for — or, given an image, its image-to-video twin."""
+    model = _model(fields.get("model"), catalog)
+    if image is not None and not model.takes_image:
+        twin = catalog.twin_of(model)
+        if twin is None:
+            raise invalid(first_frame_param(fields), f"{model.id} takes no image: it is a "
+                          "text-to-video model", "unsupported_parameter")  # fmt: skip
+        return twin
+    if image is None and not model.takes_text:
+        raise invalid("input_reference", f"{model.id} is an image-to-video model: give "
+                      "input_reference or image_url", "missing_required_parameter")  # fmt: skip
+    return model
 
 
 def _model(value: Any, catalog: Catalog) -> ModelSpec:
@@ -115,8 +132,21 @@ def _model(value: Any, catalog: Catalog) -> ModelSpec:
     return model
 
 
-def _text(fields: Mapping[str, Any], name: str, limit: int, required: bool = False) -> str | None:
-    value = fields.get(name)
+def _check_end_frame(model: ModelSpec, image: ImageInput | None, end: ImageInput | None) -> None:
+    if end is None:
+        return
+    if not model.end_frame:
+        raise invalid("end_image_url", f"{model.id} takes no end frame (end_image_url)",
+                      "unsupported_parameter")  # fmt: skip
+    if image is None:
+        raise invalid("end_image_url", "end_image_url needs a first frame too: give "
+                      "input_reference or image_url")  # fmt: skip
+
+
+def _text(
+    fields: Mapping[str, Any], name: str, model: ModelSpec, required: bool = False
+) -> str | None:
+    value, limit = fields.get(name), model.prompt_max_chars
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise invalid(name, f"{name} is required", "missing_required_parameter")
@@ -124,152 +154,49 @@ def _text(fields: Mapping[str, Any], name: str, limit: int, required: bool = Fal
     if not isinstance(value, str):
         raise invalid(name, f"{name} must be a string")
     if len(value) > limit:
-        raise invalid(name, f"{name} is {len(value)} characters; the limit is {limit}", "too_long")
+        raise invalid(name, f"{name} is {len(value)} characters; the limit is {limit} for "
+                      f"{model.id}", "too_long")  # fmt: skip
     if "\x00" in value:  # PostgreSQL text columns (the jobs view) cannot hold NUL
         raise invalid(name, f"{name} must not contain NUL (\\u0000) characters")
     return value
 
 
-def _as_int(name: str, value: Any) -> int:
-    if isinstance(value, bool):
-        raise invalid(name, f"{name} must be an integer")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and re.fullmatch(r"\s*-?\d{1,12}\s*", value):
-        return int(value)
-    raise invalid(name, f"{name} must be an integer, got {value!r}")
+def _supported(model: ModelSpec, name: str, value: Any) -> Any:
+    """`value`, if the model takes the parameter `name` (else a 400 when one was given)."""
+    if value is not None and not getattr(model, name):
+        raise invalid(name, f"{model.id} does not take {name}", "unsupported_parameter")
+    return value
 
 
-def _optional_int(fields: Mapping[str, Any], name: str, bounds: tuple[int, int]) -> int | None:
-    value = fields.get(name)
+def _negative_prompt(fields: Mapping[str, Any], model: ModelSpec) -> str | None:
+    value = _text(fields, "negative_prompt", model)
+    return str(_supported(model, "negative_prompt", value)) if value is not None else None
+
+
+def _seed(fields: Mapping[str, Any], model: ModelSpec) -> int | None:
+    value = fields.get("seed")
     if value is None or value == "":
         return None
-    number = _as_int(name, value)
-    low, high = bounds
-    if not low <= number <= high:
-        raise invalid(name, f"{name} must be between {low} and {high}, got {number}")
-    return number
+    number = as_int("seed", value)
+    if not 0 <= number <= MAX_SEED:
+        raise invalid("seed", f"seed must be between 0 and {MAX_SEED}, got {number}")
+    return int(_supported(model, "seed", number))
 
 
-def _int(fields: Mapping[str, Any], name: str, bounds: tuple[int, int], default: int) -> int:
-    number = _optional_int(fields, name, bounds)
-    return default if number is None else number
-
-
-def _choice(fields: Mapping[str, Any], name: str, allowed: tuple[str, ...]) -> str | None:
-    value = fields.get(name)
+def _audio(fields: Mapping[str, Any], model: ModelSpec) -> bool:
+    """Whether to generate sound: as asked, else the model's default."""
+    value = fields.get("audio")
     if value is None or value == "":
-        return None
-    if value not in allowed:
-        raise invalid(name, f"{name} must be one of {', '.join(allowed)}; got {value!r}")
-    return str(value)
-
-
-def _size(fields: Mapping[str, Any], model: ModelSpec) -> tuple[int, int]:
-    explicit = _parse_size(fields.get("size"), model)
-    default = _parse_size(model.default_size, model) or (1280, 720)
-    derived = _derived_size(
-        _choice(fields, "resolution", model.resolutions),
-        _choice(fields, "aspect_ratio", model.aspect_ratios),
-        explicit or default,
-    )
-    if explicit and derived and explicit != derived:
-        got = "x".join(map(str, explicit))
-        raise invalid("size", f"size {got} disagrees with resolution/aspect_ratio; give one")
-    if derived and not explicit:
-        w, h = derived
-        if max(w, h) > model.max_side or w * h > model.max_pixels:
-            limits = f"sides ≤ {model.max_side}, ≤ {model.max_pixels} px"
-            raise invalid("resolution", f"resolution/aspect_ratio give {w}x{h}, larger than "
-                          f"{model.id} renders ({limits})")  # fmt: skip
-    return explicit or derived or default
-
-
-def _parse_size(value: Any, model: ModelSpec) -> tuple[int, int] | None:
-    if value is None or value == "":
-        return None
-    match = SIZE_PATTERN.fullmatch(value) if isinstance(value, str) else None
-    if match is None:
-        raise invalid("size", f"size must look like 1280x720, got {value!r}")
-    width, height = int(match[1]), int(match[2])
-    if width % 2 or height % 2 or min(width, height) < 16 or max(width, height) > model.max_side:
-        raise invalid("size", f"size sides must be even and between 16 and {model.max_side}")
-    if width * height > model.max_pixels:
-        raise invalid("size", f"size {value} exceeds {model.max_pixels} pixels for {model.id}")
-    return width, height
-
-
-def _derived_size(
-    resolution: str | None, aspect: str | None, fallback: tuple[int, int]
-) -> tuple[int, int] | None:
-    if resolution is None and aspect is None:
-        return None
-    short = RESOLUTIONS[resolution] if resolution else min(fallback)
-    w, h = ASPECT_RATIOS[aspect] if aspect else (fallback[0], fallback[1])
-    long_side = round(short * max(w, h) / min(w, h) / 2) * 2
-    return (long_side, short) if w >= h else (short, long_side)
-
-
-def _image(fields: Mapping[str, Any]) -> ImageInput | None:
-    reference, url = fields.get("input_reference"), fields.get("image_url")
-    if reference is not None and url is not None:
-        raise invalid("image_url", "give either input_reference or image_url, not both")
-    if isinstance(reference, Upload):
-        data = _checked(reference.data, "input_reference")
-        return ImageInput(data, content_type=reference.content_type, filename=reference.filename)
-    if isinstance(reference, Mapping):
-        if "file_id" in reference:
-            message = "file_id references are not supported; upload the file or give "
-            raise invalid("input_reference", message + "input_reference.image_url",
-                          "unsupported_parameter")  # fmt: skip
-        return _image_url(reference.get("image_url"), "input_reference.image_url")
-    if reference is not None:
-        raise invalid("input_reference", 'input_reference must be a file or {"image_url": …}')
-    return None if url is None else _image_url(url, "image_url")
-
-
-def _image_url(value: Any, param: str) -> ImageInput:
-    if not isinstance(value, str) or not value:
-        raise invalid(param, f"{param} must be an http(s) URL or a data: URI")
-    if value.startswith("data:"):
-        content_type, data = _data_uri(value, param)
-        return ImageInput(_checked(data, param), content_type=content_type)
-    if len(value) > 2048 or not _is_web_url(value):
-        raise invalid(param, f"{param} must be an http(s) URL (≤ 2048 chars) or a data: URI")
-    return ImageInput(url=value)
-
-
-def _is_web_url(value: str) -> bool:
-    """An absolute http(s) URL with a host and no control characters (any scheme case)."""
-    try:
-        parts = urlsplit(value)
-        host = parts.hostname
-    except ValueError:  # e.g. "http://[::1" or a bad port
-        return False
-    return parts.scheme.lower() in ("http", "https") and bool(host) and value.isprintable()
-
-
-def _data_uri(value: str, param: str) -> tuple[str | None, bytes]:
-    match = DATA_URI.match(value)
-    if match is None or ";base64" not in (match["params"] or ""):
-        raise invalid(param, f"{param} must be a base64 data: URI (data:image/png;base64,…)")
-    try:
-        return match["type"], base64.b64decode(match["data"], validate=True)
-    except (binascii.Error, ValueError):
-        raise invalid(param, f"{param} is not valid base64") from None
-
-
-def _checked(data: bytes, param: str) -> bytes:
-    """The image bytes, if they are a readable image of sane size."""
-    if len(data) > MAX_IMAGE_BYTES:
-        raise invalid(param, f"image is {len(data)} bytes; the limit is {MAX_IMAGE_BYTES}")
-    try:
-        decode_image(data)
-    except ImageUnreadable as error:
-        raise invalid(param, f"unreadable image: {error}", "invalid_image") from None
-    return data
+        return model.default_audio
+    wanted = value if isinstance(value, bool) else None
+    if isinstance(value, str):  # a multipart form sends text
+        wanted = BOOLEANS.get(value.strip().lower())
+    if wanted is None:
+        raise invalid("audio", f"audio must be true or false, got {value!r}")
+    if wanted and not model.audio:
+        raise invalid("audio", f"{model.id} generates no audio; audio must be false or omitted",
+                      "unsupported_parameter")  # fmt: skip
+    return wanted
 
 
 def _webhook(fields: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -114,7 +114,8 @@ class FalEmulator:
         (or, by `fail_rate` chance, fail it)."""
         now, rid, latency = self.clock(), str(uuid.uuid4()), max(0.0, self.knobs.latency)
         problems, start = validate(endpoint, data), now + latency * QUEUE_SHARE
-        done = start if problems else now + latency  # the model refuses bad input at once
+        # the model refuses bad input at once
+        done = start if problems else now + self.knobs.finish_after()
         job = self.jobs[rid] = Job(rid, app, data, webhook, now, start, done, problems)
         if not problems and self.knobs.chance(self.knobs.fail_rate):
             job.problem_code, kind, message = self.knobs.rng.choice(FAILURES)

@@ -4,13 +4,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from service.emulators.fal_protocol import SIZES, Json, duration_seconds
-from service.render import RenderSpec, render_video
+from service.emulators.renders import render_once
+from service.render import RenderSpec
 
 
 @dataclass
@@ -36,7 +36,7 @@ async def render(job: Job, data_dir: Path, fps: int) -> None:
     seed = job.input.get("seed")
     spec = RenderSpec(width, height, seconds, fps, str(job.input["prompt"]), seed)
     try:
-        await asyncio.to_thread(render_video, spec, data_dir / f"{job.id}.mp4")
+        await render_once(spec, data_dir / f"{job.id}.mp4")
         job.rendered = True
     except Exception as error:  # the emulated model crashed: a 500 model error
         job.problem_code = 500

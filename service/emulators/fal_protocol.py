@@ -14,8 +14,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from starlette.responses import JSONResponse, Response
 
+from service.emulators.fal_models import Family, family_of
+
 SIZES = {"16:9": (160, 90), "9:16": (90, 160), "1:1": (96, 96), "4:3": (128, 96),
-         "3:4": (96, 128), "21:9": (224, 96), "9:21": (96, 224)}  # fmt: skip
+         "3:4": (96, 128), "3:2": (144, 96), "2:3": (96, 144), "21:9": (224, 96),
+         "9:21": (96, 224)}  # fmt: skip
 NAMESPACES = ("workflows", "comfy")  # these app ids have three segments (fal-client AppId)
 Json = dict[str, Any]
 CANCELED = (499, {"detail": "Request cancelled by the client", "error_type": "client_cancelled"})
@@ -65,18 +68,20 @@ def validate(endpoint: str, data: Json) -> list[Json]:
 
 def _checks(endpoint: str, data: Json) -> tuple[tuple[str, str, str, bool], ...]:
     """(field, error type, message, failed?) for each rule of the input schema, in order."""
-    prompt, url, seed = data.get("prompt"), data.get("image_url"), data.get("seed")
-    i2v = "image-to-video" in endpoint or endpoint.endswith("/i2v")
+    prompt, seed = data.get("prompt"), data.get("seed")
+    family = family_of(endpoint) or Family()
+    image_field = family.image
+    url = data.get(image_field)
+    i2v = "image-to-video" in endpoint or "frame-to-video" in endpoint or endpoint.endswith("/i2v")
     return (
         ("prompt", "missing", "Field required", prompt is None),
         ("prompt", "string_type", "Input should be a valid string", not isinstance(prompt, str)),
         ("prompt", "string_too_long", "String should have at most 2500 characters",
          isinstance(prompt, str) and len(prompt) > 2500),
-        ("image_url", "missing", "Field required", i2v and url is None),
-        ("image_url", "url_parsing", "Input should be a valid URL",
-         i2v and not str(url).startswith(("http://", "https://", "data:"))),
-        ("duration", "literal_error", "Input should be a duration of 1 to 20 seconds",
-         "duration" in data and duration_seconds(data["duration"], 0.0) == 0.0),
+        (image_field, "missing", "Field required", i2v and url is None),
+        (image_field, "url_parsing", "Input should be a valid URL",
+         (i2v or url is not None) and not _is_url(url)),
+        *_family_checks(family, data),
         ("aspect_ratio", "literal_error", f"Input should be one of {', '.join(SIZES)}",
          data.get("aspect_ratio", "auto") not in (*SIZES, "auto")),
         ("seed", "int_type", "Input should be a valid integer",
@@ -84,6 +89,32 @@ def _checks(endpoint: str, data: Json) -> tuple[tuple[str, str, str, bool], ...]
         ("negative_prompt", "string_type", "Input should be a valid string",
          not isinstance(data.get("negative_prompt", ""), str)),
     )  # fmt: skip
+
+
+def _family_checks(family: Family, data: Json) -> tuple[tuple[str, str, str, bool], ...]:
+    """The duration, resolution and last-frame rules of the endpoint's family."""
+    duration, resolution = data.get("duration"), data.get("resolution")
+    if family.durations is None:
+        wrong_duration = "duration" in data and duration_seconds(duration, 0.0) == 0.0
+        allowed = "a duration of 1 to 20 seconds"
+    else:
+        wrong_duration = "duration" in data and (
+            isinstance(duration, bool) or duration not in family.durations
+        )
+        allowed = ", ".join(map(repr, family.durations))
+    end = family.end_image
+    return (
+        ("duration", "literal_error", f"Input should be {allowed}", wrong_duration),
+        ("resolution", "literal_error",
+         f"Input should be one of {', '.join(family.resolutions or ())}",
+         "resolution" in data and resolution not in (family.resolutions or ())),
+        (end or "end_image_url", "url_parsing", "Input should be a valid URL",
+         end is not None and end in data and not _is_url(data[end])),
+    )  # fmt: skip
+
+
+def _is_url(value: Any) -> bool:
+    return str(value).startswith(("http://", "https://", "data:"))
 
 
 def duration_seconds(value: object, default: float = 5.0) -> float:

@@ -48,7 +48,8 @@ from service.emulators.kling_rules import (
 )
 from service.emulators.knobs import Knobs
 from service.emulators.minimax_callbacks import CallbackSender
-from service.render import RenderSpec, render_video
+from service.emulators.renders import render_once
+from service.render import RenderSpec
 
 __all__ = ["ERRORS", "FAILURES", "HANG", "QUEUE_SHARE", "KlingEmulator", "Task", "create_app"]
 
@@ -115,7 +116,7 @@ class KlingEmulator:
         if external is not None and external in self.external:
             return refusal(1201, f"invalid params: external_task_id {external!r} already exists")
         now = self.clock()
-        task = Task(self._next_id(), kind, settled, now, now + max(0.0, self.knobs.latency))
+        task = Task(self._next_id(), kind, settled, now, now + self.knobs.finish_after())
         task.updated = now
         if self.knobs.chance(self.knobs.fail_rate):
             task.failure = self.knobs.rng.choice(FAILURES)
@@ -175,7 +176,7 @@ class KlingEmulator:
         spec = RenderSpec(width, height, seconds, self.fps, prompt, seed, negative)
         video_id = f"{task.id}-0"
         try:
-            await asyncio.to_thread(render_video, spec, self.data_dir / f"{video_id}.mp4")
+            await render_once(spec, self.data_dir / f"{video_id}.mp4")
         except Exception as error:  # the emulated model crashed: the task fails
             task.failure = f"video generation failed: {error}"
             return

@@ -20,10 +20,12 @@ PROMPT_LIMIT = 2500
 KINDS = ("text2video", "image2video")
 MODES, RATIOS, DURATIONS = ("std", "pro"), ("16:9", "9:16", "1:1"), ("5", "10")
 T2V_MODELS = ("kling-v1", "kling-v1-6", "kling-v2-master", "kling-v2-1-master",
-              "kling-v2-5-turbo", "kling-v2-6")  # fmt: skip
+              "kling-v2-5-turbo", "kling-v2-6", "kling-v3")  # fmt: skip
 # kling-v1-5 and kling-v2-1 are image-to-video only (unverified beyond the mirrored docs)
 I2V_MODELS = (*T2V_MODELS, "kling-v1-5", "kling-v2-1")
-SOUND_MODELS = ("kling-v2-6",)  # `sound` is "V2.6 and later" only
+SOUND_MODELS = ("kling-v2-6", "kling-v3")  # `sound` is "V2.6 and later" only
+# Kling 3 renders 3 to 15 seconds (public client code; the docs mirrored here predate it)
+MODEL_DURATIONS = {"kling-v3": tuple(str(s) for s in range(3, 16))}
 # Kling's business codes and the HTTP status each comes with (the docs' error table)
 HTTP_STATUS = {
     1000: 401, 1001: 401, 1002: 401, 1003: 401, 1004: 401,
@@ -115,7 +117,8 @@ def settle(kind: str, data: Json) -> Json | str:
         (tail is not None and not _image(tail), "image_tail must be a URL or bare base64"),
         (mode not in MODES, f"mode {mode!r} is not one of std, pro"),
         (ratio not in RATIOS, f"aspect_ratio {ratio!r} is not supported"),
-        (duration not in DURATIONS, f"duration {duration!r} is not \"5\" or \"10\""),
+        (duration not in MODEL_DURATIONS.get(name, DURATIONS),
+         f"duration {duration!r} is not one of {', '.join(MODEL_DURATIONS.get(name, DURATIONS))}"),
         (isinstance(cfg, bool) or not isinstance(cfg, int | float) or not 0 <= cfg <= 1,
          "cfg_scale must be within [0, 1]"),
         (sound is not None and (sound not in ("on", "off") or name not in SOUND_MODELS),

@@ -49,7 +49,8 @@ from service.emulators.luma_protocol import (
     reply,
     validate,
 )
-from service.render import RenderSpec, render_thumbnail, render_video
+from service.emulators.renders import render_once
+from service.render import RenderSpec, render_thumbnail
 
 __all__ = [
     "API_PREFIX",
@@ -102,7 +103,7 @@ class LumaEmulator:
         request_body = {k: v for k, v in data.items() if k != "generation_type"}
         gen = Generation(
             gen_id, request_body, data.get("callback_url") or None,
-            now, now + latency * QUEUE_SHARE, now + latency,
+            now, now + latency * QUEUE_SHARE, now + self.knobs.finish_after(),
         )  # fmt: skip
         if self.knobs.chance(self.knobs.fail_rate):
             gen.failure = self.knobs.rng.choice(FAILURES)
@@ -163,7 +164,7 @@ class LumaEmulator:
         spec = RenderSpec(width, height, seconds, self.fps, str(gen.request.get("prompt", "")))
         video = self.data_dir / f"{gen.id}.mp4"
         try:
-            await asyncio.to_thread(render_video, spec, video)
+            await render_once(spec, video)
             await asyncio.to_thread(render_thumbnail, video, self.data_dir / f"{gen.id}.jpg")
         except Exception as error:  # the emulated model crashed
             gen.failure = f"Generation failed due to an internal error: {error}"

@@ -48,7 +48,8 @@ from service.emulators.minimax_rules import (
     reply,
     settle,
 )
-from service.render import RenderSpec, render_video
+from service.emulators.renders import render_once
+from service.render import RenderSpec
 
 __all__ = [
     "CHALLENGE_TIMEOUT", "ERRORS", "FAILURES", "HANG", "MODELS", "PREPARE_SHARE", "QUEUE_SHARE",
@@ -114,8 +115,8 @@ class MiniMaxEmulator:
         settled = settle(data)
         if isinstance(settled, str):
             return refusal(2013, settled, task_id="")
-        now, latency = self.clock(), max(0.0, self.knobs.latency)
-        task = Task(str(self._next_id()), settled, now, now + latency)
+        now = self.clock()
+        task = Task(str(self._next_id()), settled, now, now + self.knobs.finish_after())
         if self.knobs.chance(self.knobs.fail_rate):
             task.failure = self.knobs.rng.choice(FAILURES)
         self.tasks[task.id] = task
@@ -172,11 +173,12 @@ class MiniMaxEmulator:
 
     async def _render(self, task: Task) -> None:
         width, height = render_size(task.input["resolution"])
-        spec = RenderSpec(width, height, task.input["duration"], self.fps, task.input.get("prompt")
-                          or "MiniMax Hailuo", self.knobs.rng.randrange(2**31))  # fmt: skip
+        # MiniMax takes no seed: the same prompt renders the same video (and is rendered once).
+        prompt = task.input.get("prompt") or "MiniMax Hailuo"
+        spec = RenderSpec(width, height, task.input["duration"], self.fps, prompt)
         file_id = self._next_id()
         try:
-            await asyncio.to_thread(render_video, spec, self.data_dir / f"{file_id}.mp4")
+            await render_once(spec, self.data_dir / f"{file_id}.mp4")
         except Exception as error:  # the emulated model crashed: the task fails
             task.failure = (1000, f"video generation failed: {error}")
             return

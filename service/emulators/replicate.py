@@ -37,6 +37,7 @@ from starlette.routing import Route
 from service.emulators.common import BackgroundTasks, emulator_app
 from service.emulators.fal_protocol import SIZES
 from service.emulators.knobs import Knobs
+from service.emulators.renders import render_once
 from service.emulators.replicate_protocol import (
     ERRORS,
     EVENTS,
@@ -54,7 +55,7 @@ from service.emulators.replicate_protocol import (
     wait_seconds,
 )
 from service.emulators.replicate_webhooks import RETRY_DELAYS, WebhookSender
-from service.render import RenderSpec, render_video
+from service.render import RenderSpec
 from service.signing import SecretDeriver
 
 __all__ = ["HANG", "QUEUE_SHARE", "TICK", "ReplicateEmulator", "create_app", "version_of"]
@@ -114,7 +115,7 @@ class ReplicateEmulator:
             return problem(400, "Invalid request body", "The request body must be a JSON object")
         data, webhook = body.get("input"), body.get("webhook")
         events = body.get("webhook_events_filter")
-        if (problems := input_problems(data)) or not isinstance(data, dict):
+        if (problems := input_problems(data, model)) or not isinstance(data, dict):
             text = "\n".join(f"- input: {p['description']}" for p in problems)
             return problem(422, "Input validation failed", text, invalid_fields=problems)
         if events is not None and not (
@@ -128,7 +129,7 @@ class ReplicateEmulator:
         pid = base64.b32encode(secrets.token_bytes(16)).decode().lower().rstrip("=")
         p = self.predictions[pid] = Prediction(
             pid, model, version, data, webhook, frozenset(EVENTS if events is None else events),
-            now, now + latency * QUEUE_SHARE, now + latency,
+            now, now + latency * QUEUE_SHARE, now + self.knobs.finish_after(),
         )  # fmt: skip
         if self.knobs.chance(self.knobs.fail_rate):
             p.error = self.knobs.rng.choice(FAILURES)
@@ -171,12 +172,14 @@ class ReplicateEmulator:
             await asyncio.sleep(TICK)
 
     async def _render(self, p: Prediction) -> None:
-        width, height = SIZES[p.input.get("aspect_ratio", "16:9")]
-        seed = p.input.get("seed")
-        spec = RenderSpec(width, height, float(p.input.get("duration", 5)), self.fps,
+        aspect = str(p.input.get("aspect_ratio", "16:9"))
+        aspect = {"portrait": "9:16", "landscape": "16:9"}.get(aspect, aspect)  # Sora's words
+        width, height = SIZES.get(aspect, SIZES["16:9"])
+        seed, seconds = p.input.get("seed"), p.input.get("duration", p.input.get("seconds")) or 5
+        spec = RenderSpec(width, height, float(seconds), self.fps,
                           p.input["prompt"], seed if isinstance(seed, int) else None)  # fmt: skip
         try:
-            await asyncio.to_thread(render_video, spec, self.data_dir / f"{p.id}.mp4")
+            await render_once(spec, self.data_dir / f"{p.id}.mp4")
             p.rendered = True
         except Exception as error:  # the emulated model crashed
             p.error = f"Prediction failed: {error}"

@@ -109,8 +109,11 @@ def version_of(model: str) -> str:
     return hashlib.sha256(f"replicate-emulator:{model}".encode()).hexdigest()
 
 
-def input_problems(data: Any) -> list[Json]:
-    """What the model's input schema says about `input` (Replicate checks it at create)."""
+def input_problems(data: Any, model: str = "") -> list[Json]:
+    """What the model's input schema says about `input` (Replicate checks it at create).
+
+    Most video models share `duration` (whole seconds) and `aspect_ratio`; OpenAI's Sora
+    takes `seconds` (4, 8 or 12) and `aspect_ratio` "portrait" / "landscape" instead."""
     if not isinstance(data, dict):
         return [{"type": "type", "field": "input", "description": "input must be an object"}]
     problems, prompt = [], data.get("prompt")
@@ -118,12 +121,19 @@ def input_problems(data: Any) -> list[Json]:
         problems.append(
             {"type": "required", "field": "prompt", "description": "prompt is required"}
         )
-    duration = data.get("duration", 5)
-    if isinstance(duration, bool) or not isinstance(duration, int) or not 1 <= duration <= 20:
-        problems.append({"type": "number_one_of", "field": "duration",
-                         "description": "duration must be an integer from 1 to 20"})  # fmt: skip
-    if data.get("aspect_ratio", "16:9") not in SIZES:
-        text = f"aspect_ratio must be one of {', '.join(SIZES)}"
+    sora = model.startswith("openai/sora")
+    name, allowed = ("seconds", (4, 8, 12)) if sora else ("duration", tuple(range(1, 21)))
+    duration = data.get(name, allowed[0])
+    if isinstance(duration, bool) or duration not in allowed:
+        text = (
+            "seconds must be one of 4, 8, 12"
+            if sora
+            else "duration must be an integer from 1 to 20"
+        )
+        problems.append({"type": "number_one_of", "field": name, "description": text})
+    ratios = ("portrait", "landscape") if sora else tuple(SIZES)
+    if data.get("aspect_ratio", ratios[0]) not in ratios:
+        text = f"aspect_ratio must be one of {', '.join(ratios)}"
         problems.append({"type": "enum", "field": "aspect_ratio", "description": text})
     return problems
 

@@ -32,6 +32,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from service.emulators.knobs import Knobs
+from service.emulators.renders import render_once
 from service.emulators.runway_rules import (
     MODELS,
     ApiError,
@@ -39,7 +40,7 @@ from service.emulators.runway_rules import (
     RunwayRequest,
     parse_request,
 )
-from service.render import RenderSpec, render_video
+from service.render import RenderSpec
 
 __all__ = ["FAILURES", "MODELS", "VERSION", "RunwayEmulator", "RunwayRequest", "create_app"]
 
@@ -93,7 +94,7 @@ class RunwayEmulator:
         elif self.knobs.chance(self.safety_rate):
             outcome = "moderated"
         now = self.clock()
-        task = _Task(str(uuid.uuid4()), parsed, now, now + self.knobs.latency, outcome,
+        task = _Task(str(uuid.uuid4()), parsed, now, now + self.knobs.finish_after(), outcome,
                      self.knobs.chance(self.throttle_rate))  # fmt: skip
         self.tasks[task.id] = task
         return JSONResponse({"id": task.id})
@@ -161,7 +162,7 @@ class RunwayEmulator:
                 spec = RenderSpec(width, height, float(request.seconds), self.render_fps,
                                   request.prompt, request.seed, None, request.image)  # fmt: skip
                 dest = self.data_dir / f"runway_{task.id}.mp4"
-                task.video = (await asyncio.to_thread(render_video, spec, dest)).path
+                task.video = await render_once(spec, dest)
                 task.token = secrets.token_urlsafe(16)  # presigned; Runway's expire in 24-48 h
             return task.video
 

@@ -33,8 +33,9 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from service.emulators.knobs import Knobs
+from service.emulators.renders import render_once
 from service.emulators.seedance_rules import ApiError, Json, SeedanceRequest, parse_request
-from service.render import RenderSpec, render_video
+from service.render import RenderSpec
 
 __all__ = ["FAILURES", "SeedanceEmulator", "create_app", "tiny_size"]
 
@@ -88,7 +89,7 @@ class SeedanceEmulator:
         now = self.clock()
         stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(now))
         task_id = f"cgt-{stamp}-{secrets.token_hex(3)[:5]}"
-        self.tasks[task_id] = _Task(task_id, parsed, now, now + self.knobs.latency, outcome)
+        self.tasks[task_id] = _Task(task_id, parsed, now, now + self.knobs.finish_after(), outcome)
         return JSONResponse({"id": task_id})
 
     async def retrieve(self, request: Request) -> Response:
@@ -175,7 +176,7 @@ class SeedanceEmulator:
                 spec = RenderSpec(width, height, float(request.duration), self.render_fps,
                                   request.prompt, seed, None, image)  # fmt: skip
                 dest = self.data_dir / f"seedance_{task.id}.mp4"
-                task.video = (await asyncio.to_thread(render_video, spec, dest)).path
+                task.video = await render_once(spec, dest)
                 task.token = secrets.token_urlsafe(16)
             return task.video
 

@@ -9,7 +9,8 @@ Generation parameters come as top-level fields (`resolution`, `ratio`, `duration
 flags weakly (a bad value falls back to the default) and lose to a top-level field naming the
 same parameter. Unverified: that weak/strict split and the precedence (recalled from the
 Volcengine docs, not re-read), the per-model duration/resolution tables and defaults, error
-codes and wordings. Model ids: the BytePlus spellings; the Volcengine `doubao-` ones also pass.
+codes and wordings. Model ids: the BytePlus spellings (`dreamina-` for 2.0); the Volcengine
+`doubao-` ones also pass.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ class Model:
     roles: tuple[str, ...]  # image roles it takes ("" = none)
     durations: tuple[int, ...]
     default_resolution: str
+    audio: bool = False  # takes `generate_audio`
 
 
 _LONG = tuple(range(2, 13))
@@ -76,7 +78,14 @@ MODELS = {
         False, ("first_frame", "last_frame", "reference_image"), (5, 10), "720p"
     ),
     "seedance-1-5-pro-251215": Model(
-        True, ("first_frame", "last_frame"), tuple(range(4, 13)), "720p"
+        True, ("first_frame", "last_frame"), tuple(range(4, 13)), "720p", audio=True
+    ),
+    # Seedance 2.0 (public client code; durations and roles unverified beyond first/last)
+    "seedance-2-0-260128": Model(
+        True, ("first_frame", "last_frame"), tuple(range(4, 16)), "720p", audio=True
+    ),
+    "seedance-2-0-fast-260128": Model(
+        True, ("first_frame", "last_frame"), tuple(range(4, 16)), "720p", audio=True
     ),
 }
 
@@ -114,7 +123,7 @@ def parse_request(body: Any) -> SeedanceRequest:
     """Check a create body the way Ark would, or raise ApiError."""
     if not isinstance(body, dict):
         raise ApiError(400, "InvalidParameter", "The request body must be a JSON object.")
-    name = str(body.get("model") or "").removeprefix("doubao-")
+    name = str(body.get("model") or "").removeprefix("doubao-").removeprefix("dreamina-")
     spec = MODELS.get(name)
     if spec is None:
         raise ApiError(404, "InvalidEndpointOrModel.NotFound",
@@ -123,6 +132,9 @@ def parse_request(body: Any) -> SeedanceRequest:
     for key in body:
         if key not in TOP_LEVEL:
             invalid(key, "unknown field.")
+    audio = body.get("generate_audio")
+    if "generate_audio" in body and (not spec.audio or not isinstance(audio, bool)):
+        invalid("generate_audio", f"is not accepted by {name}.")
     content = body.get("content")
     if not isinstance(content, list) or not content:
         invalid("content", "must be a non-empty array.")

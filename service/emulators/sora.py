@@ -35,6 +35,7 @@ from starlette.routing import Route
 
 from service.emulators.common import BackgroundTasks, emulator_app
 from service.emulators.knobs import Knobs
+from service.emulators.renders import render_once
 from service.emulators.replicate_webhooks import RETRY_DELAYS, WebhookSender
 from service.emulators.sora_protocol import (
     ERRORS,
@@ -49,7 +50,7 @@ from service.emulators.sora_protocol import (
     error,
     video_json,
 )
-from service.render import ImageUnreadable, RenderSpec, decode_image, render_thumbnail, render_video
+from service.render import ImageUnreadable, RenderSpec, decode_image, render_thumbnail
 from service.signing import SecretDeriver
 
 __all__ = ["HANG", "QUEUE_SHARE", "SoraEmulator", "create_app"]
@@ -94,7 +95,7 @@ class SoraEmulator:
         video = Video(
             f"video_{secrets.token_hex(24)}", MODELS[str(fields.get("model", "sora-2"))],
             str(fields["prompt"]), str(fields.get("seconds", "4")), size, image,
-            now, now + latency * QUEUE_SHARE, now + latency,
+            now, now + latency * QUEUE_SHARE, now + self.knobs.finish_after(),
         )  # fmt: skip
         self.videos[video.id] = video
         if self.knobs.chance(self.knobs.fail_rate):
@@ -174,7 +175,7 @@ class SoraEmulator:
         spec = RenderSpec(width, height, float(video.seconds), self.fps, video.prompt,
                           image=video.image)  # fmt: skip
         try:
-            await asyncio.to_thread(render_video, spec, self.data_dir / f"{video.id}.mp4")
+            await render_once(spec, self.data_dir / f"{video.id}.mp4")
             video.rendered = True
         except Exception as crash:  # the emulated model crashed
             video.error = ("video_generation_failed", f"Video generation failed: {crash}")

@@ -32,6 +32,7 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from service.emulators.knobs import Knobs
+from service.emulators.renders import render_once
 from service.emulators.veo_rules import (
     ASPECT_RATIOS,
     GEMINI_PARAMETERS,
@@ -49,7 +50,7 @@ from service.emulators.veo_rules import (
     parse_request,
 )
 from service.emulators.veo_vertex import VERTEX_TYPE, VERTEX_VERSIONS, VertexEndpoint
-from service.render import RenderSpec, render_video
+from service.render import RenderSpec
 
 __all__ = [
     "ASPECT_RATIOS",
@@ -146,7 +147,8 @@ class VeoEmulator(VertexEndpoint):
             _not_found()
         if request.query_params.get("alt") != "media":
             _invalid("Download requires `alt=media`.")
-        if not request.url.path.startswith("/download/"):  # Google redirects (target unverified)
+        route = request.scope["path"].removeprefix(request.scope.get("root_path", ""))
+        if not route.startswith("/download/"):  # Google redirects (target unverified)
             target = f"{self.base_url}/download/v1beta/files/{file_id}:download?alt=media"
             return RedirectResponse(target, status_code=302)
         return FileResponse(operation.video, media_type="video/mp4")
@@ -172,7 +174,7 @@ class VeoEmulator(VertexEndpoint):
             outcome = "failed"
         elif self.knobs.chance(self.safety_filter_rate):
             outcome = "filtered"
-        due = self.clock() + self.knobs.latency
+        due = self.clock() + self.knobs.finish_after()
         self.operations[name] = _Operation(name, api, request, due, outcome)
         return JSONResponse({"name": name})  # proto3 JSON leaves `done: false` out
 
@@ -209,7 +211,7 @@ class VeoEmulator(VertexEndpoint):
                                   request.prompt, request.seed, request.negative_prompt,
                                   request.image)  # fmt: skip
                 dest = self.data_dir / f"veo_{secrets.token_hex(8)}.mp4"
-                operation.video = (await asyncio.to_thread(render_video, spec, dest)).path
+                operation.video = await render_once(spec, dest)
                 if operation.api == "gemini":  # every sample is the same file here
                     operation.files = [_short_id() for _ in range(request.samples)]
                     self.files.update(dict.fromkeys(operation.files, operation))

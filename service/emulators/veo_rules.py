@@ -49,7 +49,7 @@ class _Model:
     last_frame: bool = False  # first+last frame interpolation
 
 
-_V31 = _Model((4, 6, 8), ("720p", "1080p"), 1, last_frame=True)
+_V31 = _Model((4, 6, 8), ("720p", "1080p", "4k"), 1, last_frame=True)
 _V30 = _Model((4, 6, 8), ("720p", "1080p"), 1)
 MODELS = {
     "veo-3.1-generate-preview": _V31,
@@ -110,8 +110,8 @@ def parse_request(model: str, body: Json, *, api: str) -> VeoRequest:
     resolution = (
         _choice(params, "resolution", spec.resolutions, None) if "resolution" in params else None
     )
-    if resolution == "1080p" and seconds != 8:
-        _invalid("`resolution` 1080p needs `durationSeconds` 8.")
+    if resolution in ("1080p", "4k") and seconds != 8:
+        _invalid(f"`resolution` {resolution} needs `durationSeconds` 8.")
     _choice(params, "personGeneration", PERSON_GENERATION, "allow_adult")
     samples = _integer(params, "sampleCount", 4 if api == "vertex" else spec.gemini_samples)
     seed = _integer(params, "seed", 2**32 - 1, low=0)

@@ -44,6 +44,7 @@ from service.providers.fal_mapping import (
     app_id,
     completed_status,
     failed_status,
+    fal_endpoint,
     fal_error,
     fal_input,
     http_error,
@@ -96,7 +97,7 @@ class FalProvider:
         self._refetched_at = -math.inf
 
     async def submit(self, request: DispatchRequest) -> Submission:
-        endpoint = request.upstream_model.strip("/")
+        endpoint = fal_endpoint(request)
         app, body = app_id(endpoint), fal_input(request)
         query = {"fal_webhook": request.callback_url} if request.callback_url else None
         data = json_object(await self._send("POST", f"/{endpoint}", json=body, params=query))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from service.providers.base import (
     ProviderUnavailable,
     UpstreamStatus,
 )
+from service.providers.fal_schemas import FalSchema, schema_for
 from service.providers.http import parse_json as parse_json
 
 NAMESPACES = ("workflows", "comfy")  # app ids with three segments (fal-client's AppId)
@@ -35,27 +37,74 @@ def app_id(endpoint: str) -> str:
     return "/".join(parts[:size])
 
 
+def fal_endpoint(request: DispatchRequest) -> str:
+    """The endpoint to submit to: the recorded one, or — for a first and a last frame, on a
+    family that serves those elsewhere (Veo 3.1) — its first-last-frame endpoint."""
+    endpoint = request.upstream_model.strip("/")
+    frames = schema_for(endpoint).frames_endpoint
+    if frames and _end_frame(request.inputs) and endpoint.endswith("/image-to-video"):
+        return endpoint.removesuffix("image-to-video") + frames[0]
+    return endpoint
+
+
 def fal_input(request: DispatchRequest) -> Json:
-    """Our job parameters in the input schema fal's video models share."""
-    params, body = request.params, {"prompt": request.prompt}
-    if params.get("seconds") is not None:
-        body["duration"] = f"{float(params['seconds']):g}"  # Kling & co. take "5" / "10"
+    """Our job parameters in the input schema of the endpoint's family (`fal_schemas`)."""
+    params, body = request.params, Json(prompt=request.prompt)
+    endpoint = fal_endpoint(request)
+    schema = schema_for(endpoint)
+    if params.get("seconds") is not None and schema.duration is not None:
+        body["duration"] = schema.duration(round(float(params["seconds"])))
     ratio = params.get("aspect_ratio") or _ratio(params.get("size"))
-    if ratio:
+    if ratio and schema.aspect_ratio:
         body["aspect_ratio"] = ratio
+    resolution = params.get("resolution")
+    if resolution and schema.resolution:
+        renames = schema.resolution if isinstance(schema.resolution, Mapping) else {}
+        body["resolution"] = renames.get(resolution, resolution)
     for name in ("seed", "negative_prompt"):
         if params.get(name) is not None:
             body[name] = params[name]
-    image = request.inputs.get("image")
-    if image and image.get("url"):
-        body["image_url"] = image["url"]
-    elif image:
-        raise ProviderRejected(
-            "fal fetches input images from a URL; uploaded images (sha256) are not supported "
-            "by the fal provider yet: pass the image as image_url",
-            code="image_upload_unsupported",
-        )
+    if schema.audio and params.get("audio") is not None:
+        body[schema.audio] = bool(params["audio"])
+    if schema.fps and params.get("fps") is not None:
+        body["fps"] = int(params["fps"])
+    _images(request.inputs, schema, endpoint, body)
     return body
+
+
+def _images(inputs: Mapping[str, Any], schema: FalSchema, endpoint: str, body: Json) -> None:
+    """The first and last frames, under the field names the endpoint's family uses."""
+    image, end = inputs.get("image"), _end_frame(inputs)
+    if image and end and schema.frames_endpoint and endpoint.endswith(schema.frames_endpoint[0]):
+        _, first_field, last_field = schema.frames_endpoint
+        body.update({first_field: _image_url(image), last_field: _image_url(end)})
+        return
+    if image:
+        body[schema.image] = _image_url(image)
+    if end and schema.end_image is None:
+        raise ProviderRejected(f"the fal endpoint {endpoint} takes no end frame",
+                               code="unsupported_input")  # fmt: skip
+    if end and schema.end_image:
+        body[schema.end_image] = _image_url(end)
+
+
+def _end_frame(inputs: Mapping[str, Any]) -> Any:
+    return inputs.get("end_image") or inputs.get("last_frame")
+
+
+def _image_url(image: Mapping[str, Any]) -> str:
+    """An input image as fal fetches it: its URL, or its bytes as a `data:` URI (fal's file
+    inputs take both)."""
+    if image.get("url"):
+        return str(image["url"])
+    if image.get("data"):
+        data = shared.decode_base64(image["data"], "the input image data is not base64")
+        return shared.data_uri(data, shared.image_mime(image, data))
+    raise ProviderRejected(
+        "fal fetches input images from a URL; uploaded images (sha256) are not supported "
+        "by the fal provider yet: pass the image as image_url",
+        code="image_upload_unsupported",
+    )
 
 
 def split_upstream_id(upstream_id: str) -> tuple[str, str]:

@@ -54,6 +54,7 @@ PERMANENT = {
     1304: "ip_not_allowed",
 }  # fmt: skip
 RATIOS = {"16:9": 16 / 9, "9:16": 9 / 16, "1:1": 1.0}
+GENERATION_MODES = ("text-to-video", "image-to-video", "video-to-video")
 TOKEN_LIFETIME = 1800
 
 
@@ -183,7 +184,10 @@ def kling_input(request: DispatchRequest) -> Json:
         body["negative_prompt"] = str(params["negative_prompt"])
     if params.get("cfg_scale") is not None:
         body["cfg_scale"] = float(params["cfg_scale"])
-    mode = params.get("mode") or ("pro" if "1080" in str(params.get("resolution", "")) else None)
+    mode = params.get("mode")
+    if mode in GENERATION_MODES:  # the gateway's record of t2v/i2v, not Kling's std/pro
+        mode = None
+    mode = mode or ("pro" if "1080" in str(params.get("resolution", "")) else None)
     if mode:
         body["mode"] = str(mode)
     ratio = params.get("aspect_ratio") or _ratio(params.get("size"))
@@ -192,9 +196,10 @@ def kling_input(request: DispatchRequest) -> Json:
     if params.get("seconds") is not None:
         body["duration"] = f"{float(params['seconds']):g}"  # "5" | "10"
     sound = params.get("sound", params.get("audio"))
-    if sound is not None:
+    if sound is not None and sound is not False:  # off is Kling's default: leave it unsaid
         body["sound"] = sound if sound in ("on", "off") else ("on" if sound else "off")
-    for ours, theirs in (("image", "image"), ("last_frame", "image_tail")):
+    for ours, theirs in (("image", "image"), ("last_frame", "image_tail"),
+                         ("end_image", "image_tail")):  # fmt: skip
         if request.inputs.get(ours):
             body[theirs] = _image(ours, request.inputs[ours])
     if request.callback_url:

@@ -153,18 +153,24 @@ def luma_body(request: DispatchRequest) -> Json:
         body["resolution"] = resolution
     if isinstance(params.get("loop"), bool):
         body["loop"] = params["loop"]
-    image = request.inputs.get("image")
-    if image and image.get("url"):
-        body["keyframes"] = {"frame0": {"type": "image", "url": image["url"]}}
-    elif image:
-        raise ProviderRejected(
-            "Luma fetches keyframe images from a URL; uploaded images (sha256) are not "
-            "supported by the Luma provider: pass the image as image_url",
-            code="image_upload_unsupported",
-        )
+    frames = {"frame0": request.inputs.get("image"), "frame1": request.inputs.get("end_image")}
+    keyframes = {key: _keyframe(image) for key, image in frames.items() if image}
+    if keyframes:
+        body["keyframes"] = keyframes
     if request.callback_url:
         body["callback_url"] = request.callback_url
     return body
+
+
+def _keyframe(image: Mapping[str, Any]) -> Json:
+    """An input image as a Luma keyframe: Luma fetches keyframes by URL only."""
+    if image.get("url"):
+        return {"type": "image", "url": image["url"]}
+    raise ProviderRejected(
+        "Luma fetches keyframe images from a URL; uploaded images (sha256) are not "
+        "supported by the Luma provider: pass the image as image_url",
+        code="image_upload_unsupported",
+    )
 
 
 def generation_status(data: Json) -> UpstreamStatus:

@@ -161,7 +161,8 @@ def minimax_input(request: DispatchRequest) -> Json:
         body["resolution"] = resolution
     if params.get("prompt_optimizer") is not None:
         body["prompt_optimizer"] = bool(params["prompt_optimizer"])
-    for ours, theirs in (("image", "first_frame_image"), ("last_frame", "last_frame_image")):
+    for ours, theirs in (("image", "first_frame_image"), ("last_frame", "last_frame_image"),
+                         ("end_image", "last_frame_image")):  # fmt: skip
         if request.inputs.get(ours):
             body[theirs] = _image(ours, request.inputs[ours])
     if request.callback_url:

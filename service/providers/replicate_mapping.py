@@ -22,6 +22,7 @@ from service.providers.base import (
 )
 from service.providers.fal_mapping import RATIOS, Json
 from service.providers.http import WEBHOOK_TOLERANCE, parse_json, verify_standard_webhook
+from service.providers.replicate_schemas import schema_for
 
 STATES = {"starting": "queued", "processing": "in_progress", "succeeded": "completed",
           "failed": "failed", "canceled": "canceled", "aborted": "failed"}  # fmt: skip
@@ -40,27 +41,50 @@ def target(upstream_model: str) -> tuple[str, str | None]:
 
 
 def replicate_input(request: DispatchRequest) -> Json:
-    """Our job parameters in the input schema Replicate's video models share."""
-    params = request.params
-    body: Json = {"prompt": request.prompt}
-    if params.get("seconds") is not None:
-        body["duration"] = round(float(params["seconds"]))
+    """Our job parameters in the input schema of the model's family (`replicate_schemas`)."""
+    params, body = request.params, Json(prompt=request.prompt)
+    schema = schema_for(target(request.upstream_model)[0])
+    if params.get("seconds") is not None and schema.duration:
+        body[schema.duration] = round(float(params["seconds"]))
     ratio = params.get("aspect_ratio") or _ratio(params.get("size"))
-    if ratio:
-        body["aspect_ratio"] = ratio
+    if ratio and schema.aspect_ratio:
+        body["aspect_ratio"] = _renamed(schema.aspect_ratio, ratio)
+    if params.get("resolution") and schema.resolution:
+        body["resolution"] = _renamed(schema.resolution, params["resolution"])
     for name in ("seed", "negative_prompt"):
         if params.get(name) is not None:
             body[name] = params[name]
-    image = request.inputs.get("image")
-    if image and image.get("url"):
-        body["image"] = image["url"]
-    elif image:
-        raise ProviderRejected(
-            "Replicate fetches input images from a URL; uploaded images (sha256) are not "
-            "supported by the replicate provider yet: pass the image as image_url",
-            code="image_upload_unsupported",
-        )
+    if schema.audio and params.get("audio") is not None:
+        body[schema.audio] = bool(params["audio"])
+    if schema.fps and params.get("fps") is not None:
+        body["fps"] = int(params["fps"])
+    image, end = request.inputs.get("image"), request.inputs.get("end_image")
+    if image:
+        body[schema.image] = _image_url(image)
+    if end and not schema.end_image:
+        raise ProviderRejected(f"the Replicate model {request.upstream_model} takes no end "
+                               "frame", code="unsupported_input")  # fmt: skip
+    if end and schema.end_image:
+        body[schema.end_image] = _image_url(end)
     return body
+
+
+def _renamed(names: Mapping[str, str] | bool, value: str) -> str:
+    return names.get(value, value) if isinstance(names, Mapping) else value
+
+
+def _image_url(image: Mapping[str, Any]) -> str:
+    """An input image as Replicate takes a file: its URL, or its bytes as a `data:` URI."""
+    if image.get("url"):
+        return str(image["url"])
+    if image.get("data"):
+        data = shared.decode_base64(image["data"], "the input image data is not base64")
+        return shared.data_uri(data, shared.image_mime(image, data))
+    raise ProviderRejected(
+        "Replicate fetches input images from a URL; uploaded images (sha256) are not "
+        "supported by the replicate provider yet: pass the image as image_url",
+        code="image_upload_unsupported",
+    )
 
 
 def prediction_status(data: Any) -> UpstreamStatus:

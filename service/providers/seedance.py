@@ -47,6 +47,7 @@ Json = dict[str, Any]
 RETRYABLE = frozenset({408, 409, 425, 429})
 STATES = {"queued": "queued", "running": "in_progress", "succeeded": "completed",
           "failed": "failed", "cancelled": "canceled", "expired": "failed"}  # fmt: skip
+AUDIO_MODELS = ("seedance-1-5", "seedance-2-0")  # model-id stems that generate sound
 FLAG_NAMES = {"resolution": "resolution", "ratio": "ratio", "duration": "duration",
               "seed": "seed", "camera_fixed": "camerafixed"}  # fmt: skip
 
@@ -125,11 +126,15 @@ class SeedanceProvider:
             flags = " ".join(f"--{FLAG_NAMES[key]} {_flag(value)}" for key, value in fields.items())
             text, fields = f"{text} {flags}".strip(), {}
         content: list[Json] = [{"type": "text", "text": text}] if text else []
-        for key, role in (("image", "first_frame"), ("last_frame", "last_frame")):
+        frames = (("image", "first_frame"), ("last_frame", "last_frame"),
+                  ("end_image", "last_frame"))  # fmt: skip
+        for key, role in frames:
             if request.inputs.get(key):
                 url = await self._image(request.inputs[key])
                 content.append({"type": "image_url", "image_url": {"url": url}, "role": role})
         body: Json = {"model": request.upstream_model, "content": content, **fields}
+        if request.params.get("audio") is not None and _makes_sound(request.upstream_model):
+            body["generate_audio"] = bool(request.params["audio"])
         if request.callback_url:
             body["callback_url"] = request.callback_url
         return body
@@ -202,6 +207,11 @@ def _parameters(params: Mapping[str, Any]) -> Json:
     if params.get("camera_fixed") is not None:
         fields["camera_fixed"] = bool(params["camera_fixed"])
     return fields
+
+
+def _makes_sound(model: str) -> bool:
+    """Whether the Ark model takes `generate_audio` (Seedance 1.5 Pro and 2.0 do)."""
+    return any(version in model for version in AUDIO_MODELS)
 
 
 def _flag(value: Any) -> str:

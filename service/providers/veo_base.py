@@ -129,11 +129,14 @@ class _Veo(ABC):
         aspect, resolution = _from_size(params.get("size"))
         if params.get("aspect_ratio") or aspect:
             out["aspectRatio"] = params.get("aspect_ratio") or aspect
-        if params.get("resolution") or resolution:
+        veo2 = request.upstream_model.startswith("veo-2")  # renders 720p, takes no resolution
+        if (params.get("resolution") or resolution) and not veo2:
             out["resolution"] = params.get("resolution") or resolution
         names = {"negative_prompt": "negativePrompt", "person_generation": "personGeneration"}
         if self.vertex:
             names |= {"seed": "seed", "generate_audio": "generateAudio"}
+            if request.upstream_model.startswith("veo-3"):  # Veo 3 makes sound unless told
+                names |= {"audio": "generateAudio"}
         for ours, theirs in names.items():
             if params.get(ours) is not None:
                 out[theirs] = int(params[ours]) if ours == "seed" else params[ours]
@@ -141,7 +144,8 @@ class _Veo(ABC):
 
     async def _instance(self, request: DispatchRequest) -> Json:
         instance: Json = {"prompt": request.prompt}
-        for ours, theirs in (("image", "image"), ("last_frame", "lastFrame")):
+        for ours, theirs in (("image", "image"), ("last_frame", "lastFrame"),
+                             ("end_image", "lastFrame")):  # fmt: skip
             if request.inputs.get(ours):
                 instance[theirs] = await self._image(ours, request.inputs[ours])
         return instance

@@ -131,6 +131,16 @@ class ProviderContract:
         assert failed.error_code
         assert failed.error_message
 
+    async def test_a_stalled_job_never_finishes(
+        self, provider, request_for, model, clock, emulator_knobs
+    ):
+        emulator_knobs.stall_rate = 1.0
+        submission = await provider.submit(request_for(model))
+        clock.advance(emulator_knobs.latency * 1000)
+        await anyio.sleep(0.05)
+        status = await provider.status(submission.upstream_id)
+        assert status.state in ("queued", "in_progress"), status
+
     @pytest.mark.parametrize(
         ("kind", "error"),
         [("4xx", ProviderRejected), ("5xx", ProviderUnavailable), ("429", ProviderUnavailable)],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from PIL import Image
 
 from service.api.errors import ApiError
 from service.api.video_request import FIELDS, Upload, VideoRequest, parse_video_request
-from service.catalog import default_catalog
+from service.catalog import Catalog, default_catalog
 
 CATALOG = default_catalog()
 BASE = {"prompt": "a red fox in snow"}
@@ -368,6 +369,7 @@ def test_params_record_the_normalised_request():
         "negative_prompt": None,
         "aspect_ratio": None,
         "resolution": None,
+        "audio": False,
         "mode": "text-to-video",
     }
 
@@ -379,6 +381,8 @@ SCALARS = (
     | st.floats(allow_nan=True, allow_infinity=True)
     | st.text(max_size=30)
     | st.sampled_from(["1", "20", "160x90", "480p", "9:16", "local", "http://x", "data:,"])
+    | st.sampled_from(["veo-3.1", "kling-3-pro", "wan-2.6", "hailuo-02", "sora-2-pro", "4k"])
+    | st.sampled_from(["1280x720", "1792x1024", "8", "10", "768p", "true", "false"])
     | st.builds(Upload, st.binary(max_size=40), st.none() | st.text(max_size=5), st.none())
 )
 VALUES = st.recursive(
@@ -401,5 +405,194 @@ def test_any_json_like_fields_either_parse_or_are_refused_naming_a_param(fields)
         assert isinstance(error.param, str) and error.param
     else:
         assert request.prompt.strip()
-        assert 1 <= request.seconds <= 20
+        assert request.seconds in request.model.durations_for(request.resolution)
         assert request.width % 2 == 0 and request.height % 2 == 0
+        assert request.image is not None or request.model.takes_text
+
+
+# catalog models: discrete frames and clip lengths, checked per model
+
+
+def test_a_catalog_model_fills_every_param_from_its_defaults():
+    request = parse(model="veo-3.1")
+    assert request.params() == {
+        "seconds": "8",
+        "size": "1280x720",
+        "fps": 24,
+        "seed": None,
+        "negative_prompt": None,
+        "aspect_ratio": "16:9",
+        "resolution": "720p",
+        "audio": True,
+        "mode": "text-to-video",
+    }
+
+
+def test_an_alias_from_another_seed_resolves_to_the_same_model():
+    assert parse(model="veo_3_1").model.id == "veo-3.1"
+    assert parse(model="kling-v2-5-turbo").model.id == "kling-2.5-turbo-pro"
+
+
+def test_seconds_outside_the_models_list_name_the_allowed_values():
+    error = refusal(model="veo-3.1", seconds=5)
+    assert error.param == "seconds"
+    assert error.message == "seconds must be one of 4, 6, 8 for veo-3.1; got 5"
+
+
+def test_seconds_allowed_only_at_some_resolutions_name_the_resolution():
+    error = refusal(model="veo-3.1", resolution="1080p", seconds=4)
+    assert error.message == "seconds must be one of 8 for veo-3.1 at 1080p; got 4"
+    assert parse(model="hailuo-02", resolution="768p", seconds=10).seconds == 10
+
+
+def test_a_long_run_of_seconds_is_spelled_as_a_range():
+    error = refusal(model="seedance-1-pro", seconds=13)
+    assert error.message == "seconds must be from 2 to 12 for seedance-1-pro; got 13"
+
+
+def test_a_resolution_the_model_lacks_lists_the_ones_it_has():
+    error = refusal(model="veo-3", resolution="4k")
+    assert (error.param, error.message) == (
+        "resolution",
+        "resolution must be one of 720p, 1080p for veo-3; got '4k'",
+    )
+
+
+def test_an_aspect_ratio_the_model_lacks_is_refused():
+    assert refused_param(model="veo-3.1", aspect_ratio="1:1") == "aspect_ratio"
+
+
+def test_resolution_and_aspect_ratio_give_the_models_frame():
+    request = parse(model="veo-3.1", resolution="1080p", aspect_ratio="9:16")
+    assert (request.size, request.seconds) == ("1080x1920", 8)
+
+
+def test_a_size_must_be_one_of_the_models_frames_which_are_listed():
+    error = refusal(model="sora-2", size="1792x1024")
+    assert error.param == "size"
+    assert error.message == "size must be one of 1280x720, 720x1280 for sora-2; got '1792x1024'"
+
+
+def test_a_size_picks_the_resolution_and_aspect_ratio():
+    request = parse(model="sora-2-pro", size="1024x1792")
+    assert (request.resolution, request.aspect_ratio) == ("1024p", "9:16")
+    assert request.cost_estimate == 0.5 * 4
+
+
+def test_a_size_that_disagrees_with_the_resolution_is_refused():
+    assert refused_param(model="veo-3.1", size="1280x720", resolution="1080p") == "size"
+
+
+def test_runway_frames_follow_runways_ratios():
+    request = parse(model="runway-gen4-turbo", aspect_ratio="4:3", image_url="https://x.io/a.png")
+    assert request.size == "1104x832"
+
+
+def test_fps_outside_the_models_list_is_refused():
+    error = refusal(model="ltx-2-fast", fps=30)
+    assert error.message == "fps must be one of 25, 50 for ltx-2-fast; got 30"
+
+
+def test_a_prompt_over_the_models_limit_names_the_limit_and_the_model():
+    error = refusal(model="hailuo-02", prompt="x" * 2345)
+    assert (error.param, error.code) == ("prompt", "too_long")
+    assert error.message == "prompt is 2345 characters; the limit is 2000 for hailuo-02"
+
+
+def test_the_cost_estimate_is_the_price_at_the_resolution_times_seconds():
+    assert parse(model="veo-3.1", resolution="4k").cost_estimate == 0.60 * 8
+    assert parse(model="veo-3.1").cost_estimate == 0.40 * 8
+    assert parse().cost_estimate == 0.0
+
+
+# images, twins and end frames
+
+
+def test_an_image_switches_a_text_only_model_to_its_twin():
+    request = parse(model="kling-3-pro", image_url="https://example.com/a.png")
+    assert request.model.id == "kling-3-pro-i2v"
+    assert request.params()["mode"] == "image-to-video"
+    assert parse(model="wan-2.6", image_url=data_uri(png())).model.id == "wan-2.6-i2v"
+
+
+def test_without_an_image_a_text_only_model_stays_itself():
+    assert parse(model="kling-3-pro").model.id == "kling-3-pro"
+
+
+def test_a_model_of_both_modes_keeps_its_id_when_given_an_image():
+    request = parse(model="kling-2.5-turbo-pro", image_url="https://example.com/a.png")
+    assert request.model.id == "kling-2.5-turbo-pro"
+
+
+@pytest.mark.parametrize("field", ["image_url", "input_reference"])
+def test_a_text_only_model_without_a_twin_refuses_an_image_naming_its_field(field):
+    text_only = replace(CATALOG.resolve("kling-3-pro"), twin=None)
+    catalog = Catalog([CATALOG.default, text_only])
+    url = "https://example.com/a.png"
+    image = {"image_url": url} if field == "input_reference" else url
+    with pytest.raises(ApiError) as caught:
+        parse_video_request({**BASE, "model": "kling-3-pro", field: image}, catalog)
+    assert (caught.value.param, caught.value.code) == (field, "unsupported_parameter")
+    assert "kling-3-pro takes no image" in caught.value.message
+
+
+def test_an_image_to_video_model_needs_an_image():
+    error = refusal(model="hailuo-2.3-fast")
+    assert (error.param, error.code) == ("input_reference", "missing_required_parameter")
+    assert "hailuo-2.3-fast" in error.message
+
+
+def test_an_end_frame_is_kept_for_a_model_that_takes_one():
+    request = parse(
+        model="veo-3.1", image_url=data_uri(png()), end_image_url="https://example.com/end.png"
+    )
+    assert request.end_image is not None
+    assert request.end_image.url == "https://example.com/end.png"
+
+
+def test_an_end_frame_for_a_model_without_one_is_refused():
+    error = refusal(model="veo-3", image_url=data_uri(png()), end_image_url=data_uri(png()))
+    assert (error.param, error.code) == ("end_image_url", "unsupported_parameter")
+    assert "veo-3" in error.message
+
+
+def test_an_end_frame_needs_a_first_frame():
+    assert refused_param(model="veo-3.1", end_image_url=data_uri(png())) == "end_image_url"
+
+
+@pytest.mark.parametrize("bad", ["ftp://x/a.png", "data:image/png;base64,@@", 7])
+def test_a_malformed_end_frame_is_refused(bad):
+    fields = {"model": "veo-3.1", "image_url": data_uri(png()), "end_image_url": bad}
+    assert refused_param(**fields) == "end_image_url"
+
+
+# audio, seed and negative prompt follow the model's capabilities
+
+
+@pytest.mark.parametrize(("given", "expected"), [(True, True), (False, False), ("false", False)])
+def test_audio_is_taken_as_asked_by_a_model_that_makes_sound(given, expected):
+    assert parse(model="kling-2.6", audio=given).audio is expected
+
+
+def test_audio_defaults_to_the_models_default():
+    assert (parse(model="veo-3").audio, parse(model="pixverse-v5.5").audio) == (True, False)
+    assert parse().audio is False
+
+
+def test_audio_for_a_silent_model_is_refused():
+    error = refusal(model="veo-2", audio=True)
+    assert (error.param, error.code) == ("audio", "unsupported_parameter")
+
+
+@pytest.mark.parametrize("audio", ["yes", 1, [True]])
+def test_audio_that_is_not_a_boolean_is_refused(audio):
+    assert refused_param(model="veo-3", audio=audio) == "audio"
+
+
+def test_a_seed_for_a_model_without_seeds_is_refused():
+    error = refusal(model="kling-2.6", seed=7)
+    assert (error.param, error.code) == ("seed", "unsupported_parameter")
+
+
+def test_a_negative_prompt_for_a_model_without_one_is_refused():
+    assert refused_param(model="sora-2", negative_prompt="blur") == "negative_prompt"
