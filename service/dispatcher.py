@@ -2,34 +2,35 @@
 
 Its position is tracked like a view's, so a job submitted just before a crash is
 dispatched after the restart; a job that is already dispatched or finished is skipped,
-so handling an event twice is harmless.
+so handling an event twice is harmless. Each job goes out with its signed callback URL
+(`service.callbacks`); providers without webhooks ignore it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Tracking, TrackingRecorder
-from eventsourcing.utils import get_topic
+from eventsourcing.persistence import TrackingRecorder
 
 from events.app import Gateway
 from events.job import Job
+from service.callbacks import CallbackTokens, InputLinks
 from service.providers.base import (
     DispatchRequest,
     Provider,
     ProviderRejected,
     ProviderUnavailable,
 )
-from service.waker import Waker
+from service.topic_follower import TopicFollower
 
 log = logging.getLogger(__name__)
 SOURCE = "dispatcher"
 SUBMIT_ATTEMPTS = 3
-BATCH = 100
 
 
 class Dispatcher:
@@ -39,51 +40,42 @@ class Dispatcher:
         tracking: TrackingRecorder,
         providers: Mapping[str, Provider],
         *,
+        callbacks: CallbackTokens | None = None,
+        links: InputLinks | None = None,
+        read_input: Callable[[str], bytes] | None = None,
         interval: float = 0.05,
         retry_base: float = 1.0,
     ) -> None:
-        self.gateway, self.tracking, self.providers = gateway, tracking, providers
-        self.interval, self.retry_base = interval, retry_base
-        self._topics = [get_topic(Job.Submitted)]
-        self._waker = Waker()
+        self.gateway, self.providers, self.callbacks = gateway, providers, callbacks
+        self.links, self.read_input = links, read_input
+        self._in_flight: set[UUID] = set()  # a sweep must not submit a job twice at once
+        self.retry_base = retry_base
+        self.follower = TopicFollower(
+            gateway, tracking, [Job.Submitted], self.dispatch, interval=interval, name="dispatcher"
+        )
 
     def wake(self) -> None:
         """Thread-safe: look for new submissions now."""
-        self._waker.wake()
+        self.follower.wake()
 
     async def run(self, stopping: asyncio.Event) -> None:
-        self._waker.bind()
-        while not stopping.is_set():
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("dispatcher pass failed; retrying")
-                await asyncio.sleep(1.0)
-            await self._waker.wait(self.interval)
+        await self.follower.run(stopping)
 
     async def run_once(self) -> int:
         """Dispatch every submission recorded so far; return how many were seen."""
-        seen = 0
-        while True:
-            position = await asyncio.to_thread(self.tracking.max_tracking_id, self.gateway.name)
-            notifications = await asyncio.to_thread(
-                self.gateway.recorder.select_notifications,
-                start=position or 0,
-                limit=BATCH,
-                topics=self._topics,
-                inclusive_of_start=False,
-            )
-            if not notifications:
-                return seen
-            await asyncio.gather(
-                *(self.dispatch(UUID(str(n.originator_id))) for n in notifications)
-            )
-            last = Tracking(self.gateway.name, notifications[-1].id)
-            await asyncio.to_thread(self.tracking.insert_tracking, last)
-            seen += len(notifications)
+        return await self.follower.run_once()
 
     async def dispatch(self, job_id: UUID) -> None:
         """Hand one job to its provider unless it is already dispatched or finished."""
+        if job_id in self._in_flight:
+            return
+        self._in_flight.add(job_id)
+        try:
+            await self._dispatch(job_id)
+        finally:
+            self._in_flight.discard(job_id)
+
+    async def _dispatch(self, job_id: UUID) -> None:
         job = await asyncio.to_thread(self.gateway.find_job, job_id)
         if job is None or job.is_terminal or job.is_dispatched:
             return
@@ -98,7 +90,10 @@ class Dispatcher:
         await self._submit(provider, job)
 
     async def _submit(self, provider: Provider, job: Job) -> None:
-        request = dispatch_request(job)
+        callback = self.callbacks.url(provider.name, job.id) if self.callbacks else None
+        request = await asyncio.to_thread(
+            dispatch_request, job, callback, links=self.links, read_input=self.read_input
+        )
         for attempt in range(1, SUBMIT_ATTEMPTS + 1):
             try:
                 submission = await provider.submit(request)
@@ -122,14 +117,45 @@ class Dispatcher:
         )
 
 
-def dispatch_request(job: Job, callback_url: str | None = None) -> DispatchRequest:
-    params: dict[str, Any] = dict(job.params)
+# Upstreams that take input images only as URLs: uploads go to them as signed links to us.
+FETCHES_INPUTS_BY_URL = frozenset({"fal", "replicate", "luma"})
+
+
+def dispatch_request(
+    job: Job,
+    callback_url: str | None = None,
+    *,
+    links: InputLinks | None = None,
+    read_input: Callable[[str], bytes] | None = None,
+) -> DispatchRequest:
+    """What the provider is asked: the job, with uploaded inputs made reachable for it."""
+    provider = job.provider
+    inputs = {name: _reachable(v, provider, links, read_input) for name, v in job.inputs.items()}
     return DispatchRequest(
         job_id=job.id,
         model=job.model,
         upstream_model=job.upstream_model,
         prompt=job.prompt,
-        params=params,
-        inputs=dict(job.inputs),
+        params=dict(job.params),
+        inputs=inputs,
         callback_url=callback_url,
     )
+
+
+def _reachable(
+    image: Any,
+    provider: str,
+    links: InputLinks | None,
+    read_input: Callable[[str], bytes] | None,
+) -> Any:
+    """An uploaded image (`sha256`) as a signed URL or inline base64, as the provider takes it."""
+    if not isinstance(image, dict):
+        return image
+    sha256 = image.get("sha256")
+    if not sha256 or image.get("url"):
+        return image
+    if provider in FETCHES_INPUTS_BY_URL and links is not None:
+        return {**image, "url": links.url(str(sha256), image.get("content_type"))}
+    if read_input is not None and provider != "local":
+        return {**image, "data": base64.b64encode(read_input(str(sha256))).decode()}
+    return image

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 from eventsourcing.persistence import TrackingRecorder
 from eventsourcing.postgres import PostgresTrackingRecorder
@@ -12,19 +13,28 @@ from eventsourcing.sqlite import SQLiteTrackingRecorder
 
 from events.apikey import DEFAULT_SCOPES
 from events.app import Gateway
+from projections.analytics_view import AnalyticsView
 from projections.deliveries_postgres import PostgresDeliveriesView
 from projections.deliveries_sqlite import SQLiteDeliveriesView
 from projections.deliveries_store import SQLDeliveriesView
+from projections.feed_postgres import PostgresFeedView
+from projections.feed_sqlite import SQLiteFeedView
+from projections.feed_view import FeedView
 from projections.jobs_postgres import PostgresJobsView
 from projections.jobs_sqlite import SQLiteJobsView
 from projections.jobs_view import JobsView
 from service.auth import Authenticator
+from service.callbacks import CallbackTokens, InputLinks
 from service.catalog import Catalog, default_catalog
+from service.generations import LiveView
 from service.keys import KeyHasher, key_hint, load_or_create_secret, new_api_key
+from service.metrics import Metrics
+from service.providers.registry import enabled_providers
 from service.settings import Settings
+from service.signals import Signals
 from service.signing import SecretDeriver
 from service.storage import Storage
-from service.stores import build_gateway, build_view
+from service.stores import build_analytics_view, build_gateway, build_live_view, build_view
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +50,13 @@ class Runtime:
     authenticator: Authenticator
     deliveries_view: SQLDeliveriesView
     deriver: SecretDeriver
+    callbacks: CallbackTokens
+    links: InputLinks
+    signals: Signals
+    metrics: Metrics
+    feed_view: FeedView  # the tenant event feed (GET /v1/events, vidgate export)
+    analytics_view: AnalyticsView  # per-job figures (GET /v1/analytics; vidgate replay)
+    enabled_providers: frozenset[str] = frozenset({"local"})
     wakers: list[Callable[[], None]] = field(default_factory=list)
 
     def wake_sender(self) -> None:
@@ -51,10 +68,15 @@ class Runtime:
         self.gateway.close()
         close_view(self.jobs_view)
         close_view(self.deliveries_view)
+        close_view(self.feed_view)
+        close_view(self.analytics_view)
 
 
 def close_view(view: object) -> None:
     """Close the connections of a view (a TrackingRecorder over its own datastore)."""
+    if isinstance(view, LiveView):  # a rebuildable view: every generation it opened
+        view.close_generations()
+        return
     datastore = getattr(view, "datastore", None)
     if datastore is not None:
         datastore.close()
@@ -62,12 +84,17 @@ def close_view(view: object) -> None:
 
 def build_runtime(settings: Settings) -> Runtime:
     gateway = build_gateway(settings)
+    # Rebuildable (vidgate replay): follows its live generation while the process runs.
+    jobs_view = cast(JobsView, build_live_view(settings, "jobs", SQLiteJobsView, PostgresJobsView))
+    metrics = Metrics()
+    metrics.count_jobs_with(jobs_view.count_by_state)
     secret = load_or_create_secret(settings.secret_key, settings.data_dir)
     hasher = KeyHasher(secret)
+    keys = [secret]  # the last key signs; earlier ones (after a rotation) still verify
     return Runtime(
         settings=settings,
         gateway=gateway,
-        jobs_view=build_view(settings, "jobs", SQLiteJobsView, PostgresJobsView),
+        jobs_view=jobs_view,
         storage=Storage(settings.data_dir),
         catalog=default_catalog(),
         hasher=hasher,
@@ -76,13 +103,25 @@ def build_runtime(settings: Settings) -> Runtime:
             settings, "deliveries", SQLiteDeliveriesView, PostgresDeliveriesView
         ),
         deriver=SecretDeriver(secret),
+        callbacks=CallbackTokens(keys, settings.base_url),
+        links=InputLinks(keys, settings.base_url),
+        signals=Signals(gateway, metrics),
+        metrics=metrics,
+        feed_view=build_view(settings, "feed", SQLiteFeedView, PostgresFeedView),
+        analytics_view=build_analytics_view(settings),
+        enabled_providers=enabled_providers(settings),
     )
 
 
 def build_dispatch_tracking(settings: Settings) -> TrackingRecorder:
     """Where the dispatcher keeps its position in the event log."""
+    return build_tracking(settings, "dispatcher")
+
+
+def build_tracking(settings: Settings, name: str) -> TrackingRecorder:
+    """Where a follower of the event log (dispatcher, mirror …) keeps its position."""
     view: TrackingRecorder = build_view(
-        settings, "dispatcher", SQLiteTrackingRecorder, PostgresTrackingRecorder
+        settings, name, SQLiteTrackingRecorder, PostgresTrackingRecorder
     )
     return view
 

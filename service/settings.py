@@ -4,12 +4,132 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 
 class SettingsError(ValueError):
     """An environment variable has a value vidgate cannot use (the message names it)."""
+
+
+@dataclass(frozen=True)
+class EmulatorSettings:
+    """How the emulators misbehave (`VIDGATE_EMULATE_*`); see `service.emulators.knobs`."""
+
+    latency: float = 3.0
+    fail_rate: float = 0.0
+    error_rate: float = 0.0
+    webhook_loss: float = 0.0
+    webhook_duplicate: float = 0.0
+    webhook_delay: float = 0.0
+    webhook_reorder: float = 0.0
+    stall_rate: float = 0.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> EmulatorSettings:
+        def chance(name: str) -> float:
+            return _float(env, f"VIDGATE_EMULATE_{name}", 0.0, 0.0, 1.0)
+
+        return cls(
+            latency=_float(env, "VIDGATE_EMULATE_LATENCY", 3.0, 0.0, 3600.0),
+            fail_rate=chance("FAIL_RATE"),
+            error_rate=chance("ERROR_RATE"),
+            webhook_loss=chance("WEBHOOK_LOSS"),
+            webhook_duplicate=chance("WEBHOOK_DUPLICATE"),
+            webhook_delay=_float(env, "VIDGATE_EMULATE_WEBHOOK_DELAY", 0.0, 0.0, 3600.0),
+            webhook_reorder=chance("WEBHOOK_REORDER"),
+            stall_rate=chance("STALL_RATE"),
+        )
+
+
+# Provider name → the prefix of its variables (`VIDGATE_<PREFIX>_BASE_URL`, credentials).
+ENV_PREFIXES = MappingProxyType(
+    {
+        "veo": "GEMINI",
+        "vertex-veo": "VERTEX",
+        "fal": "FAL",
+        "replicate": "REPLICATE",
+        "minimax": "MINIMAX",
+        "luma": "LUMA",
+        "runway": "RUNWAY",
+        "sora": "OPENAI",
+        "kling": "KLING",
+        "seedance": "ARK",
+    }
+)
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    """Upstream credentials; a provider is enabled when its credential is set.
+
+    `base_urls` maps a provider name to a `VIDGATE_<PREFIX>_BASE_URL` override, in the form its
+    adapter's `base_url` takes (Replicate, Runway, Sora: with `/v1`; Luma: with
+    `/dream-machine/v1`; Seedance: with `/api/v3`; the others: the bare origin).
+    """
+
+    gemini_api_key: str | None = None
+    vertex_api_key: str | None = None
+    vertex_project: str | None = None
+    vertex_location: str = "us-central1"
+    fal_key: str | None = None
+    fal_user_id: str | None = None
+    fal_jwks_url: str | None = None
+    replicate_api_token: str | None = None
+    replicate_webhook_secret: str | None = None
+    minimax_api_key: str | None = None
+    luma_api_key: str | None = None
+    runway_api_key: str | None = None
+    openai_api_key: str | None = None
+    openai_webhook_secret: str | None = None
+    kling_access_key: str | None = None
+    kling_secret_key: str | None = None
+    ark_api_key: str | None = None
+    base_urls: Mapping[str, str] = field(default_factory=dict)
+
+    def configured(self) -> frozenset[str]:
+        """The providers whose credentials are set."""
+        credentials = {
+            "veo": self.gemini_api_key, "vertex-veo": self.vertex_api_key, "fal": self.fal_key,
+            "replicate": self.replicate_api_token, "minimax": self.minimax_api_key,
+            "luma": self.luma_api_key, "runway": self.runway_api_key,
+            "sora": self.openai_api_key, "kling": self.kling_access_key,
+            "seedance": self.ark_api_key,
+        }  # fmt: skip
+        return frozenset(name for name, credential in credentials.items() if credential)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ProviderSettings:
+        def value(name: str) -> str | None:
+            return (env.get(f"VIDGATE_{name}") or "").strip() or None
+
+        _together(env, "VIDGATE_FAL_KEY", "VIDGATE_FAL_USER_ID")
+        _together(env, "VIDGATE_KLING_ACCESS_KEY", "VIDGATE_KLING_SECRET_KEY")
+        _together(env, "VIDGATE_KLING_SECRET_KEY", "VIDGATE_KLING_ACCESS_KEY")
+        _together(env, "VIDGATE_VERTEX_API_KEY", "VIDGATE_VERTEX_PROJECT")
+        overrides = {name: _url(env, f"VIDGATE_{prefix}_BASE_URL")
+                     for name, prefix in ENV_PREFIXES.items()}  # fmt: skip
+        return cls(
+            gemini_api_key=value("GEMINI_API_KEY"),
+            vertex_api_key=value("VERTEX_API_KEY"),
+            vertex_project=value("VERTEX_PROJECT"),
+            vertex_location=_location(env, "VIDGATE_VERTEX_LOCATION"),
+            fal_key=value("FAL_KEY"),
+            fal_user_id=value("FAL_USER_ID"),
+            fal_jwks_url=_url(env, "VIDGATE_FAL_JWKS_URL"),
+            replicate_api_token=value("REPLICATE_API_TOKEN"),
+            replicate_webhook_secret=_webhook_secret(env, "VIDGATE_REPLICATE_WEBHOOK_SECRET"),
+            minimax_api_key=value("MINIMAX_API_KEY"),
+            luma_api_key=value("LUMA_API_KEY"),
+            runway_api_key=value("RUNWAY_API_KEY"),
+            openai_api_key=value("OPENAI_API_KEY"),
+            openai_webhook_secret=_webhook_secret(env, "VIDGATE_OPENAI_WEBHOOK_SECRET"),
+            kling_access_key=value("KLING_ACCESS_KEY"),
+            kling_secret_key=value("KLING_SECRET_KEY"),
+            ark_api_key=value("ARK_API_KEY"),
+            base_urls={name: url for name, url in overrides.items() if url},
+        )
 
 
 @dataclass(frozen=True)
@@ -30,6 +150,15 @@ class Settings:
     public_url: str | None = None
     allowed_private_networks: str = ""
     delivery_lease_seconds: float = 60.0
+    poll_first: float = 10.0  # poll-only upstreams: first status call after dispatch
+    poll_grace: float = 60.0  # webhook upstreams: first fallback poll after dispatch
+    poll_cap: float = 120.0  # the longest wait between two status calls
+    job_deadline: float = 3600.0  # an upstream job not finished by then fails (timeout)
+    sandbox: bool = False
+    sandbox_port: int = 0
+    sandbox_url: str | None = None  # emulators run elsewhere (`vidgate emulate`)
+    emulate: EmulatorSettings = field(default_factory=EmulatorSettings)
+    providers: ProviderSettings = field(default_factory=ProviderSettings)
 
     @property
     def base_url(self) -> str:
@@ -63,6 +192,15 @@ class Settings:
             public_url=_url(env, "VIDGATE_PUBLIC_URL"),
             allowed_private_networks=_networks(env, "VIDGATE_ALLOWED_PRIVATE_NETWORKS"),
             delivery_lease_seconds=float(_int(env, "VIDGATE_DELIVERY_LEASE_SECONDS", 60, 1, 3600)),
+            poll_first=_int(env, "VIDGATE_POLL_FIRST_MS", 10_000, 10, 3_600_000) / 1000,
+            poll_grace=_int(env, "VIDGATE_POLL_GRACE_MS", 60_000, 10, 3_600_000) / 1000,
+            poll_cap=_int(env, "VIDGATE_POLL_CAP_MS", 120_000, 10, 3_600_000) / 1000,
+            job_deadline=float(_int(env, "VIDGATE_JOB_DEADLINE_S", 3600, 1, 7 * 86400)),
+            sandbox=_bool(env, "VIDGATE_SANDBOX", False),
+            sandbox_port=_int(env, "VIDGATE_SANDBOX_PORT", 0, 0, 65535),
+            sandbox_url=_url(env, "VIDGATE_SANDBOX_URL"),
+            emulate=EmulatorSettings.from_env(env),
+            providers=ProviderSettings.from_env(env),
         )
 
 
@@ -76,6 +214,19 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
     if not low <= value <= high:
         raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if not low <= value <= high:  # also refuses nan
+        raise SettingsError(f"{name} must be between {low:g} and {high:g}, got {raw}")
     return value
 
 
@@ -113,4 +264,23 @@ def _networks(env: Mapping[str, str], name: str) -> str:
             ipaddress.ip_network(entry, strict=False)
         except ValueError:
             raise SettingsError(f"{name}: {entry!r} is not a network like 127.0.0.0/8") from None
+    return raw
+
+
+def _together(env: Mapping[str, str], name: str, needed: str) -> None:
+    if (env.get(name) or "").strip() and not (env.get(needed) or "").strip():
+        raise SettingsError(f"{needed} must be set along with {name}")
+
+
+def _webhook_secret(env: Mapping[str, str], name: str) -> str | None:
+    raw = (env.get(name) or "").strip()
+    if raw and not raw.startswith("whsec_"):
+        raise SettingsError(f"{name} must be the whsec_… signing secret, got {raw[:6]!r}…")
+    return raw or None
+
+
+def _location(env: Mapping[str, str], name: str) -> str:
+    raw = (env.get(name) or "").strip() or "us-central1"
+    if not raw.replace("-", "").isalnum() or not raw.islower():
+        raise SettingsError(f"{name} must be a region like us-central1 or global, got {raw!r}")
     return raw

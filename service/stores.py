@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import unquote, urlsplit
 
+import psycopg
 from eventsourcing.persistence import InfrastructureFactory, TrackingRecorder
 from eventsourcing.utils import Environment
 
 from events.app import Gateway
+from projections.analytics_postgres import PostgresAnalyticsView
+from projections.analytics_sqlite import SQLiteAnalyticsView
+from projections.analytics_view import AnalyticsView
+from projections.inflight_postgres import PostgresInflightView
+from projections.inflight_sqlite import SQLiteInflightView
+from projections.inflight_view import InflightView
+from service.generations import LiveView, Pointer
 from service.settings import Settings, SettingsError
 
 T = TypeVar("T", bound=TrackingRecorder)
@@ -47,12 +58,69 @@ def _postgres_env(settings: Settings) -> dict[str, str]:
     }
 
 
+# A fixed key for pg_advisory_lock while creating tables: "vidgate ddl" (any constant works).
+DDL_LOCK_KEY = 0x76696467_0064646C
+
+
+@contextmanager
+def creating_tables(settings: Settings) -> Iterator[None]:
+    """Held while a store creates its tables. Two PostgreSQL processes running `CREATE TABLE
+    IF NOT EXISTS` at once can both create: the loser fails on `pg_type`'s unique index (seen
+    when two workers started together on a fresh schema). On SQLite both insert the library's
+    `__migration__` tracking row and the loser fails. So: an advisory lock, or a file lock."""
+    if not settings.uses_postgres:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        with open(Path(settings.data_dir) / "ddl.lock", "a") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # released when the file closes
+            yield
+        return
+    with psycopg.connect(str(settings.database_url), autocommit=True, connect_timeout=5) as conn:
+        scope = (DDL_LOCK_KEY >> 32, f"{settings.database_schema}:ddl")
+        conn.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", scope)
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", scope)
+
+
 def build_gateway(settings: Settings) -> Gateway:
-    return Gateway(env=store_env(settings, "events"))
+    with creating_tables(settings):
+        return Gateway(env=store_env(settings, "events"))
 
 
 def build_view(settings: Settings, name: str, sqlite_class: type[T], pg_class: type[T]) -> T:
     """A tracking recorder (view) called `name`, in its own SQLite file or PG tables."""
     env = Environment(name, store_env(settings, name))
     factory: Any = InfrastructureFactory.construct(env)
-    return factory.tracking_recorder(pg_class if settings.uses_postgres else sqlite_class)  # type: ignore[no-any-return]
+    with creating_tables(settings):
+        return factory.tracking_recorder(pg_class if settings.uses_postgres else sqlite_class)  # type: ignore[no-any-return]
+
+
+def build_inflight_view(settings: Settings) -> InflightView:
+    """The poller's work list: `inflight.sqlite` under the data dir, or the schema's tables."""
+    view: InflightView = build_view(settings, "inflight", SQLiteInflightView, PostgresInflightView)
+    return view
+
+
+# Rebuildable views (`vidgate replay`): opened through their generation pointer.
+
+
+def build_live_view(
+    settings: Settings, name: str, sqlite_class: type[T], pg_class: type[T], *, pinned: bool = False
+) -> LiveView:
+    """The live generation of view `name`, followed while the process runs (see
+    `service.generations`); `pinned` for a projection's writer."""
+    return LiveView(
+        name,
+        lambda generation: build_view(settings, generation, sqlite_class, pg_class),
+        Pointer(settings),
+        pinned=pinned,
+    )
+
+
+def build_analytics_view(settings: Settings, *, pinned: bool = False) -> AnalyticsView:
+    """Per-job analytics rows: `analytics.sqlite` (or a later generation) or PG tables."""
+    live = build_live_view(
+        settings, "analytics", SQLiteAnalyticsView, PostgresAnalyticsView, pinned=pinned
+    )
+    return cast(AnalyticsView, live)

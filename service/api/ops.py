@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from service.metrics import CONTENT_TYPE_LATEST
 from service.openapi import openapi_document
 from service.runtime import Runtime
 
@@ -34,8 +35,14 @@ async def openapi(request: Request) -> Response:
     return JSONResponse(openapi_document())
 
 
+async def metrics(request: Request) -> Response:
+    rt: Runtime = request.app.state.runtime
+    return Response(rt.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+
 routes = [
     Route("/healthz", healthz, methods=["GET"]),
     Route("/readyz", readyz, methods=["GET"]),
     Route("/openapi.json", openapi, methods=["GET"]),
+    Route("/metrics", metrics, methods=["GET"]),
 ]

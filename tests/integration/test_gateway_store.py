@@ -85,3 +85,30 @@ def test_a_second_follower_of_the_same_view_never_applies_an_event_twice(gateway
     second = Follower(gateway, JobsProjection(view=jobs_view))
     assert first.run_once() == 1
     assert second.run_once() == 0
+
+
+def test_processes_starting_together_on_a_fresh_store_all_get_their_tables(settings):
+    """Workers starting at once each create the same tables (`IF NOT EXISTS`); none fails."""
+    built: list[object] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def open_store() -> None:
+        try:
+            start.wait()
+            gateway = build_gateway(settings)
+            view = build_view(settings, "canceler", SQLiteJobsView, PostgresJobsView)
+            built.append((gateway, view))
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=open_store) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for gateway, view in built:  # type: ignore[misc]
+        gateway.close()
+        close_view(view)
+    assert errors == []
+    assert len(built) == 4

@@ -57,3 +57,73 @@ def test_the_generated_secret_is_kept_and_reused(tmp_path):
     assert load_or_create_secret(None, tmp_path) == first
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
     assert load_or_create_secret("configured", tmp_path) == "configured"
+
+
+def test_provider_credentials_sandbox_and_emulator_knobs_are_read():
+    settings = Settings.from_env(
+        {
+            "VIDGATE_FAL_KEY": "fal-key",
+            "VIDGATE_FAL_USER_ID": "user-1",
+            "VIDGATE_OPENAI_API_KEY": "sk-x",
+            "VIDGATE_OPENAI_WEBHOOK_SECRET": "whsec_abc",
+            "VIDGATE_OPENAI_BASE_URL": "http://127.0.0.1:8100/sora/v1/",
+            "VIDGATE_SANDBOX": "yes",
+            "VIDGATE_SANDBOX_PORT": "8200",
+            "VIDGATE_EMULATE_LATENCY": "0.5",
+            "VIDGATE_EMULATE_WEBHOOK_LOSS": "0.25",
+            "VIDGATE_EMULATE_STALL_RATE": "0.05",
+        }
+    )
+    providers = settings.providers
+    assert (providers.fal_key, providers.fal_user_id) == ("fal-key", "user-1")
+    assert providers.openai_webhook_secret == "whsec_abc"
+    assert providers.base_urls == {"sora": "http://127.0.0.1:8100/sora/v1"}
+    assert providers.configured() == {"fal", "sora"}
+    assert (settings.sandbox, settings.sandbox_port) == (True, 8200)
+    assert (settings.emulate.latency, settings.emulate.webhook_loss) == (0.5, 0.25)
+    assert settings.emulate.stall_rate == 0.05
+
+
+def test_the_new_settings_default_to_no_providers_and_a_three_second_emulator():
+    settings = Settings.from_env({})
+    assert settings.providers.configured() == frozenset()
+    assert (settings.sandbox, settings.sandbox_port) == (False, 0)
+    assert settings.providers.vertex_location == "us-central1"
+    assert settings.emulate.latency == 3.0 and settings.emulate.fail_rate == 0.0
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"VIDGATE_EMULATE_FAIL_RATE": "1.5"}, "VIDGATE_EMULATE_FAIL_RATE"),
+        ({"VIDGATE_EMULATE_ERROR_RATE": "often"}, "VIDGATE_EMULATE_ERROR_RATE"),
+        ({"VIDGATE_EMULATE_WEBHOOK_REORDER": "nan"}, "VIDGATE_EMULATE_WEBHOOK_REORDER"),
+        ({"VIDGATE_EMULATE_STALL_RATE": "2"}, "VIDGATE_EMULATE_STALL_RATE"),
+        ({"VIDGATE_EMULATE_WEBHOOK_DUPLICATE": "-0.1"}, "VIDGATE_EMULATE_WEBHOOK_DUPLICATE"),
+        ({"VIDGATE_EMULATE_LATENCY": "-1"}, "VIDGATE_EMULATE_LATENCY"),
+        ({"VIDGATE_EMULATE_WEBHOOK_DELAY": "soon"}, "VIDGATE_EMULATE_WEBHOOK_DELAY"),
+        ({"VIDGATE_SANDBOX": "maybe"}, "VIDGATE_SANDBOX"),
+        ({"VIDGATE_SANDBOX_PORT": "70000"}, "VIDGATE_SANDBOX_PORT"),
+        ({"VIDGATE_FAL_KEY": "k"}, "VIDGATE_FAL_USER_ID"),
+        ({"VIDGATE_KLING_ACCESS_KEY": "ak"}, "VIDGATE_KLING_SECRET_KEY"),
+        ({"VIDGATE_KLING_SECRET_KEY": "sk"}, "VIDGATE_KLING_ACCESS_KEY"),
+        ({"VIDGATE_VERTEX_API_KEY": "AIza"}, "VIDGATE_VERTEX_PROJECT"),
+        ({"VIDGATE_VERTEX_LOCATION": "us central"}, "VIDGATE_VERTEX_LOCATION"),
+        ({"VIDGATE_REPLICATE_WEBHOOK_SECRET": "secret"}, "VIDGATE_REPLICATE_WEBHOOK_SECRET"),
+        ({"VIDGATE_RUNWAY_BASE_URL": "api.dev.runwayml.com"}, "VIDGATE_RUNWAY_BASE_URL"),
+    ],
+)
+def test_a_bad_provider_or_emulator_setting_is_refused_naming_the_variable(env, named):
+    with pytest.raises(SettingsError, match=named):
+        Settings.from_env(env)
+
+
+def test_emulator_knobs_are_built_from_settings_or_the_environment():
+    from service.emulators.knobs import Knobs
+
+    env = {"VIDGATE_EMULATE_LATENCY": "0.3", "VIDGATE_EMULATE_FAIL_RATE": "0.1"}
+    from_settings = Knobs.from_settings(Settings.from_env(env))
+    assert (from_settings.latency, from_settings.fail_rate) == (0.3, 0.1)
+    assert (Knobs.from_env(env).latency, Knobs.from_env({}).latency) == (0.3, 3.0)
+    with pytest.raises(SettingsError, match="VIDGATE_EMULATE_FAIL_RATE"):
+        Knobs.from_env({"VIDGATE_EMULATE_FAIL_RATE": "2"})

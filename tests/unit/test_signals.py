@@ -1,0 +1,119 @@
+"""Upstream statuses become job events; late, duplicate and backwards ones become nothing."""
+
+from __future__ import annotations
+
+import random
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from events.job import Job
+from service.poller import PollPolicy
+from service.providers.base import UpstreamStatus
+from service.signals import apply_status
+
+
+def new_job() -> Job:
+    job = Job(
+        tenant="t", model="veo-3.1", provider="veo", upstream_model="veo-3.1-generate-preview",
+        prompt="p", params={}, inputs={}, webhook=None, idempotency_key=None,
+        request_hash="h", surface="openai", cost_estimate=None,
+    )  # fmt: skip
+    job.dispatch("veo", "op-1")
+    job.collect_events()
+    return job
+
+
+def kinds(job: Job) -> list[str]:
+    return [type(event).__name__ for event in job.collect_events()]
+
+
+def test_progress_then_completion_from_webhooks() -> None:
+    job = new_job()
+    apply_status(job, UpstreamStatus("in_progress", "IN_PROGRESS", progress=40), "webhook")
+    apply_status(job, UpstreamStatus("completed", "COMPLETED", output_url="https://x"), "webhook")
+    assert kinds(job) == ["Progressed", "Completed"]
+    assert job.status == "completed"
+    assert job.output == {
+        "url": f"/v1/videos/video_{job.id.hex}/content",
+        "content_type": "video/mp4",
+    }
+
+
+def test_the_upstream_url_stays_in_the_event_not_the_output() -> None:
+    job = new_job()
+    apply_status(job, UpstreamStatus("completed", "done", output_url="gs://b/v.mp4"), "poll")
+    (completed,) = job.collect_events()
+    assert isinstance(completed, Job.Completed)
+    assert completed.upstream_url == "gs://b/v.mp4" and completed.source == "poll"
+    assert "gs://" not in str(job.output)
+
+
+def test_in_progress_without_a_percent_still_shows_the_job_started() -> None:
+    job = new_job()
+    apply_status(job, UpstreamStatus("in_progress", "dreaming"), "poll")
+    apply_status(job, UpstreamStatus("in_progress", "dreaming"), "poll")
+    assert kinds(job) == ["Progressed"]
+    assert job.status == "in_progress"
+
+
+def test_queued_records_nothing() -> None:
+    job = new_job()
+    apply_status(job, UpstreamStatus("queued", "IN_QUEUE"), "poll")
+    assert kinds(job) == []
+
+
+def test_upstream_failure_keeps_its_code_and_raw_status() -> None:
+    job = new_job()
+    apply_status(job, UpstreamStatus("failed", "Fail", error_code="content_policy",
+                                     error_message="blocked"), "webhook")  # fmt: skip
+    (failed,) = job.collect_events()
+    assert isinstance(failed, Job.Failed)
+    assert (failed.code, failed.upstream_status, failed.source) == (
+        "content_policy",
+        "Fail",
+        "webhook",
+    )
+
+
+def test_an_upstream_cancel_cancels_the_job() -> None:
+    job = new_job()
+    apply_status(job, UpstreamStatus("canceled", "CANCELLED"), "poll")
+    assert kinds(job) == ["Canceled"]
+
+
+STATES = st.sampled_from(["queued", "in_progress", "completed", "failed", "canceled"])
+STATUSES = st.builds(
+    lambda state, percent: UpstreamStatus(state, state.upper(), progress=percent),
+    STATES,
+    st.one_of(st.none(), st.integers(0, 100)),
+)
+
+
+@given(st.lists(st.tuples(STATUSES, st.sampled_from(["webhook", "poll"])), max_size=30))
+def test_any_signal_sequence_leaves_a_valid_history(signals: list) -> None:  # type: ignore[type-arg]
+    job = new_job()
+    for status, source in signals:
+        apply_status(job, status, source)
+    events = job.collect_events()
+    terminal = [e for e in events if isinstance(e, Job.Completed | Job.Failed | Job.Canceled)]
+    assert len(terminal) <= 1
+    if terminal:
+        assert events[-1] is terminal[0]
+    percents = [e.percent for e in events if isinstance(e, Job.Progressed)]
+    assert percents == sorted(set(percents)) and all(0 < p < 100 for p in percents)
+
+
+def test_poll_policy_backs_off_to_its_cap_with_jitter() -> None:
+    policy = PollPolicy(webhook_providers=frozenset({"fal"}), first_poll=10, grace=60, cap=120)
+    rng = random.Random(1)
+    assert policy.first_delay("runway") == 10 and policy.first_delay("fal") == 60
+    delays = [policy.next_delay("runway", n, rng) for n in range(12)]
+    assert 8 <= delays[0] <= 12
+    assert all(d <= 120 * 1.2 for d in delays) and delays[-1] >= 120 * 0.8
+
+
+def test_per_model_deadlines_override_the_default() -> None:
+    policy = PollPolicy(deadline=3600, deadlines={"sora-2-pro": 7200})
+    assert policy.deadline_for("sora", "sora-2-pro") == 7200
+    assert policy.deadline_for("sora", "sora-2") == 3600
