@@ -36,6 +36,8 @@ lint: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	$(BIN)/python tests/benchmarks/bench_submit.py $(BENCH_ARGS)
 	$(BIN)/python tests/benchmarks/bench_deliveries.py $(BENCH_DELIVERIES_ARGS)
+	$(BIN)/python tests/benchmarks/bench_upstream.py $(BENCH_UPSTREAM_ARGS)
+	$(BIN)/python tests/benchmarks/bench_replay.py $(BENCH_REPLAY_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

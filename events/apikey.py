@@ -10,7 +10,10 @@ from events.ids import api_key_id
 
 VIDEOS_WRITE, VIDEOS_READ, ADMIN = "videos:write", "videos:read", "admin"
 WEBHOOKS_WRITE, WEBHOOKS_READ = "webhooks:write", "webhooks:read"
-SCOPES = (VIDEOS_WRITE, VIDEOS_READ, WEBHOOKS_WRITE, WEBHOOKS_READ, ADMIN)
+# NovaKit's one scope for its video routes ("Required scope: video"); they also accept
+# `videos:write` (create) and `videos:read` (read), so vidgate's default keys work there too.
+VIDEO = "video"
+SCOPES = (VIDEOS_WRITE, VIDEOS_READ, WEBHOOKS_WRITE, WEBHOOKS_READ, ADMIN, VIDEO)
 DEFAULT_SCOPES = (VIDEOS_WRITE, VIDEOS_READ, WEBHOOKS_WRITE, WEBHOOKS_READ)
 
 

@@ -15,8 +15,11 @@ from eventsourcing.utils import get_topic
 from events.apikey import ApiKey
 from events.endpoint import WebhookEndpoint
 from events.job import Job
+from events.upstream import UpstreamLink
 
 SAVE_ATTEMPTS = 6
+# Its own generator: the global one is shared with callers (and with Hypothesis in tests).
+_JITTER = random.Random()
 
 
 class JobContention(Exception):
@@ -71,11 +74,17 @@ class Gateway(Application[UUID]):
         job: Job = self._update(job_id, command)
         return job
 
-    def _update(self, aggregate_id: UUID, command: Callable[[Any], None]) -> Any:
+    def _update(
+        self,
+        aggregate_id: UUID,
+        command: Callable[[Any], None],
+        companions: Callable[[Any], Sequence[Any]] = lambda _: (),
+    ) -> Any:
         """Load the aggregate, run `command` on it, and save what it produced.
 
-        A concurrent writer makes the save fail as a whole; the aggregate is then reloaded
-        and the command re-run, so its guards see the latest state.
+        `companions` are new aggregates saved in the same transaction when it produced
+        something. A concurrent writer makes the save fail as a whole; the aggregate is then
+        reloaded and the command re-run, so its guards see the latest state.
         """
         for attempt in range(SAVE_ATTEMPTS):
             aggregate: Any = self.repository.get(aggregate_id)
@@ -83,15 +92,30 @@ class Gateway(Application[UUID]):
             if not aggregate.pending_events:
                 return aggregate  # nothing happened: no empty write transaction
             try:
-                self.save(aggregate)
+                self.save(aggregate, *companions(aggregate))
             except IntegrityError:
-                time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
+                time.sleep(_JITTER.uniform(0, 0.005 * (attempt + 1)))
                 continue
             return aggregate
         raise JobContention(f"{aggregate_id} changed {SAVE_ATTEMPTS} times under us")
 
     def record_dispatch(self, job_id: UUID, provider: str, upstream_id: str) -> Job:
-        return self.update_job(job_id, lambda job: job.dispatch(provider, upstream_id))
+        """`Dispatched`, and the upstream-id link to the job in the same transaction."""
+
+        def link(job: Job) -> list[UpstreamLink]:
+            new = UpstreamLink(provider=provider, upstream_id=upstream_id, job_id=job.id)
+            return [] if self.job_for_upstream(provider, upstream_id) else [new]
+
+        job: Job = self._update(job_id, lambda job: job.dispatch(provider, upstream_id), link)
+        return job
+
+    def job_for_upstream(self, provider: str, upstream_id: str) -> UUID | None:
+        """The job a provider's own id belongs to (see `events.upstream`)."""
+        try:
+            link: Any = self.repository.get(UpstreamLink.create_id(provider, upstream_id))
+        except AggregateNotFoundError:
+            return None
+        return link.job_id if isinstance(link, UpstreamLink) else None
 
     def record_progress(
         self, job_id: UUID, percent: int, source: str, upstream_status: str | None = None

@@ -2,7 +2,8 @@
 
 Rules (pure, no clock, no I/O in event bodies): terminal states absorb every later signal;
 progress never goes backwards; a duplicate or late upstream signal produces no event.
-Explicit topics keep stored events readable when modules move.
+Explicit topics keep stored events readable when modules move; a class version with its
+`upcast_vN_vN+1` methods reads records stored before a field existed (see `OutputStored`).
 """
 
 from __future__ import annotations
@@ -109,9 +110,18 @@ class Job(Aggregate):
         bytes: int
         sha256: str
         source: str
+        media: dict[str, Any] | None  # width, height, duration, fps: from the mirror
+        class_version = 2  # v2 added `media`
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            # Some v1 records already carry `media` (it was added before this version
+            # number was): keep theirs; the older ones had none.
+            state.setdefault("media", None)
 
         def apply(self, job: Job) -> None:
-            job.output = {**(job.output or {}), "url": self.url, "bytes": self.bytes}
+            media = self.media or {}
+            job.output = {**(job.output or {}), **media, "url": self.url, "bytes": self.bytes}
             job.output["sha256"] = self.sha256
             job.output_stored = True
 
@@ -236,13 +246,17 @@ class Job(Aggregate):
             raise JobAlreadyFinished(f"the job is already {self.status}")
         self.trigger_event(self.Canceled, by=by)
 
-    def store_output(self, url: str, size: int, sha256: str, source: str) -> None:
-        """Record where the output is kept for good."""
+    def store_output(
+        self, url: str, size: int, sha256: str, source: str, media: dict[str, Any] | None = None
+    ) -> None:
+        """Record where the output is kept for good (and, from the mirror, what it is)."""
         if self.status != COMPLETED:
             raise JobNotCompleted(f"the job is {self.status}")
         if self.output_stored and (self.output or {}).get("sha256") == sha256:
             return
-        self.trigger_event(self.OutputStored, url=url, bytes=size, sha256=sha256, source=source)
+        self.trigger_event(
+            self.OutputStored, url=url, bytes=size, sha256=sha256, source=source, media=media
+        )
 
     def delete(self, by: str) -> None:
         """Delete the job (canceling it first if it is still running)."""

@@ -112,6 +112,10 @@ class JobsView(TrackingRecorder):
     def unfinished_jobs(self, provider: str) -> list[JobRow]:
         """Non-terminal, not deleted jobs routed to `provider`, oldest first."""
 
+    @abstractmethod
+    def count_by_state(self) -> dict[tuple[str, str], int]:
+        """How many jobs each (provider, status) has, deleted ones included."""
+
 
 class JobsSQL:
     """The view's SQL with a backend's placeholder (`?` or `%s`) and table name."""
@@ -232,3 +236,11 @@ class SQLJobsView(JobsView):
         with self.datastore.transaction(commit=False) as c:
             c.execute(self.sql.select_unfinished, (provider,))
             return [JobRow.from_record(r) for r in c.fetchall()]
+
+    def count_by_state(self) -> dict[tuple[str, str], int]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT provider, status, COUNT(*) AS n FROM {self.sql.table} "
+                "GROUP BY provider, status"
+            )
+            return {(r["provider"], r["status"]): int(r["n"]) for r in c.fetchall()}

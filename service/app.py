@@ -11,11 +11,13 @@ import httpx
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 
-from service.api import models, ops, videos, webhooks
+from service.api import analytics, events_feed, hooks, inputs, models, ops, videos, webhooks
 from service.api.errors import HANDLERS
+from service.facades import concurred, novakit, task_api, v2
 from service.runtime import build_runtime, ensure_bootstrap_key
 from service.settings import Settings
 from service.ssrf import guarded_client, parse_networks
+from service.upstreams import upstream_providers
 from service.worker import Workers
 
 log = logging.getLogger(__name__)
@@ -37,8 +39,15 @@ def create_app(
         # Every URL a tenant gives us is fetched through the SSRF guard (tests may inject).
         allowed = parse_networks(settings.allowed_private_networks)
         client = httpx.AsyncClient(transport=transport) if transport else guarded_client(allowed)
-        async with client as http:
-            workers = Workers(rt, http) if settings.run_workers else None
+        upstreams = upstream_providers(
+            settings,
+            serve_sandbox=settings.run_workers,
+            transport=transport,
+            read_input=rt.storage.read_input,
+        )
+        async with client as http, upstreams as providers:
+            app.state.providers = providers  # the webhook receivers verify with them
+            workers = Workers(rt, http, providers) if settings.run_workers else None
             if workers is not None:
                 await workers.start()
             try:
@@ -49,7 +58,20 @@ def create_app(
         await run_in_threadpool(rt.close)
 
     return Starlette(
-        routes=[*ops.routes, *videos.routes, *webhooks.routes, *models.routes],
+        routes=[
+            *ops.routes,
+            *videos.routes,
+            *webhooks.routes,
+            *models.routes,
+            *hooks.routes,
+            *inputs.routes,
+            *concurred.routes,
+            *task_api.routes,
+            *v2.routes,
+            *novakit.routes,
+            *events_feed.routes,
+            *analytics.routes,
+        ],
         exception_handlers=HANDLERS,
         lifespan=lifespan,
     )

@@ -1,13 +1,16 @@
-"""The `vidgate` command: serve, worker, keys."""
+"""The `vidgate` command: serve, worker, emulate, keys."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 from collections.abc import Sequence
 
 from events.apikey import DEFAULT_SCOPES, SCOPES
+from service.export import add_export_command
+from service.replay import add_replay_command
 from service.settings import Settings, SettingsError
 
 
@@ -34,10 +37,20 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the API and the workers in one process")
     serve.add_argument("--host", help="interface to listen on (default: $HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default: $PORT or 8000)")
+    serve.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="point every provider at the built-in emulators (as VIDGATE_SANDBOX=true)",
+    )
     serve.set_defaults(handler=_serve)
 
     worker = commands.add_parser("worker", help="run the workers alone (dispatcher, renderer…)")
     worker.set_defaults(handler=_worker)
+
+    emulate = commands.add_parser("emulate", help="run every upstream emulator on loopback")
+    emulate.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1)")
+    emulate.add_argument("--port", type=int, default=8100, help="port (default: 8100)")
+    emulate.set_defaults(handler=_emulate)
 
     keys = commands.add_parser("keys", help="manage API keys").add_subparsers(title="keys")
     create = keys.add_parser("create", help="issue a new key and print it (shown once)")
@@ -53,6 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     revoke = keys.add_parser("revoke", help="revoke a key")
     revoke.add_argument("key", help="the key itself (vg_…)")
     revoke.set_defaults(handler=_keys_revoke)
+    add_export_command(commands)  # vidgate export events (service/export.py)
+    add_replay_command(commands)  # vidgate replay VIEW (service/replay.py)
     return parser
 
 
@@ -63,6 +78,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     host, port = args.host or settings.host, args.port or settings.port
+    # The gateway's own URL (webhook links, the sandbox's Sora hook) follows the flags.
+    settings = dataclasses.replace(
+        settings, host=host, port=port, sandbox=settings.sandbox or args.sandbox
+    )
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
     return 0
 
@@ -71,6 +90,22 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     from service.worker import main as worker_main
 
     worker_main()
+    return 0
+
+
+def _emulate(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    from service.sandbox import emulate
+    from service.sandbox_server import bind
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        sock = bind(args.host, args.port)
+    except OSError as error:  # the port is taken, or the address is not ours
+        print(f"vidgate: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
+        return 1
+    asyncio.run(emulate(settings, sock))
     return 0
 
 

@@ -32,6 +32,10 @@ MAX_RESPONSE_STORED = 20_000
 USER_AGENT = "vidgate-webhooks/0.1"
 
 
+# Its own generator: the global one is shared with callers (and with Hypothesis in tests).
+_JITTER = random.Random()
+
+
 class Sender:
     def __init__(
         self,
@@ -41,7 +45,7 @@ class Sender:
         http: httpx.AsyncClient,
         *,
         clock: Callable[[], float] = time.time,
-        rng: Callable[[], float] = random.random,
+        rng: Callable[[], float] = _JITTER.random,
         batch: int = 16,
         concurrency: int = 32,
         interval: float = 0.2,

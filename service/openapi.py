@@ -7,6 +7,8 @@ from typing import Any
 
 from events.apikey import ADMIN, VIDEOS_READ, VIDEOS_WRITE, WEBHOOKS_READ, WEBHOOKS_WRITE
 from events.job import STATUSES
+from service.api.events_feed import DEFAULT_LIMIT as FEED_LIMIT
+from service.api.events_feed import MAX_LIMIT as FEED_MAX_LIMIT
 from service.api.videos import MAX_IDEMPOTENCY_KEY
 from service.api.webhooks import MAX_BODY as WEBHOOK_MAX_BODY
 from service.delivery import MAX_RESPONSE_STORED, REQUEST_TIMEOUT, USER_AGENT
@@ -17,6 +19,9 @@ from service.delivery_policy import (
     PROGRESS_DELAYS,
     TERMINAL_DELAYS,
 )
+from service.facades.openapi_concurred import concurred_paths
+from service.facades.openapi_task_api import task_api_paths
+from service.facades.openapi_v2_novakit import v2_novakit_paths
 from service.openapi_schemas import MESSAGE_ID_PATTERN, ref, schemas
 
 Spec = dict[str, Any]
@@ -105,6 +110,72 @@ def _ops_paths() -> Spec:
         "/openapi.json": {"get": _op("getOpenApi", "This OpenAPI document", "ops", {
             "200": _json({"type": "object"}, "The OpenAPI 3.1 document."),
         }, security=[])},
+        "/metrics": {"get": _op("metrics", "Prometheus metrics", "ops", {
+            "200": {"description": "Prometheus text exposition format.",
+                    "content": {"text/plain": {"schema": {"type": "string"}}}},
+        }, security=[])},
+    }  # fmt: skip
+
+
+def _upstream_paths() -> Spec:
+    """What upstream providers call: no API key; signed tokens and signatures instead."""
+    hook = {
+        "type": "object",
+        "properties": {
+            "ok": {"type": "boolean"},
+            "outcome": {"type": "string"},
+            "error": {"type": "string"},
+        },
+    }
+    answers = {
+        "200": _json(
+            hook,
+            "Accepted (`outcome` accepted), or a duplicate that changed "
+            "nothing (`duplicate`). MiniMax's challenge is echoed back.",
+        ),
+        "202": _json(hook, "An unsigned hint whose status fetch failed; the poller follows up."),
+        "401": _json(
+            hook,
+            "Forged, expired or tampered token, bad provider signature, or "
+            "another job's webhook: nothing was appended.",
+        ),
+        "404": _json(hook, "The provider is not enabled, or the token names no job."),
+        "413": _json(hook, "The body is larger than 1 MiB."),
+        "503": _json(hook, "Our store is down or the dispatch is not recorded yet: retry."),
+    }
+    provider = {
+        "name": "provider",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+        "description": "fal, replicate, minimax, luma …",
+    }
+    token = {
+        "name": "token",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+        "description": "The signed, expiring token vidgate put in the callback URL.",
+    }
+    return {
+        "/hooks/{provider}/{token}": {"parameters": [provider, token], "post": _op(
+            "receiveUpstreamWebhook", "An upstream provider's webhook for one job", "upstream",
+            answers, security=[], description="Verified on the raw body before parsing: the "
+            "token, then the provider's own signature (fal ED25519 + user id, Replicate "
+            "Standard Webhooks). Unsigned callbacks (MiniMax, Luma, Kling) only trigger a "
+            "status fetch.")},
+        "/hooks/sora": {"post": _op(
+            "receiveOpenAIWebhook", "OpenAI's project webhook (video.completed/failed)",
+            "upstream", answers, security=[], description="Standard Webhooks signed with "
+            "VIDGATE_OPENAI_WEBHOOK_SECRET; the video id names the job.")},
+        "/v1/inputs/{token}": {"parameters": [{"name": "token", "in": "path", "required": True,
+                                               "schema": {"type": "string"}}],
+                               "get": _op("getInput", "An uploaded input image, for an upstream",
+                                          "upstream", {
+            "200": {"description": "The image.", "content": {"image/*": {}}},
+            "403": _json(ref("Error"), "The link is forged or expired."),
+            "404": _json(ref("Error"), "The input is no longer stored."),
+        }, security=[])},
     }  # fmt: skip
 
 
@@ -156,10 +227,16 @@ def _list_videos() -> Spec:
 
 
 def _video_paths() -> Spec:
+    at = _query("at", "Time travel: the video as it was at this version (1 is the submission; "
+                "see `version` in its events) or at this ISO 8601 time with a zone (its last "
+                "version recorded by then). Such a past state has no poll hint.",
+                {"type": "string", "examples": ["2", "2026-01-01T12:00:00Z"]})  # fmt: skip
     retrieve = _op("retrieveVideo", "Retrieve a video", "videos", {
         "200": _json(ref("Video"), "The video object.", POLL_AFTER),
-        **_error_responses(401, 403, 404),
-    }, scope=VIDEOS_READ)  # fmt: skip
+        **_error_responses((400, "`at` is not a version the video had (from 1 to its latest), "
+                                 "is a time before it existed, or is neither (`invalid_value`)."),
+                           401, 403, 404),
+    }, scope=VIDEOS_READ, parameters=[at])  # fmt: skip
     delete = _op("deleteVideo", "Delete a video", "videos", {
         "200": _json(ref("VideoDeleted"), "Deleted, with its files."),
         **_error_responses(401, 403, 404),
@@ -180,6 +257,54 @@ def _video_paths() -> Spec:
         "/v1/videos/{video_id}/cancel": {"parameters": [VIDEO_ID], "post": cancel},
         "/v1/videos/{video_id}/events": {"parameters": [VIDEO_ID], "get": events},
     }
+
+
+def _event_paths() -> Spec:
+    """The tenant event feed (`service.api.events_feed`)."""
+    parameters = [
+        _query("after", "Events after this position: 0 (the default) from the oldest, then "
+               "the previous page's `next_after`.", {"type": "integer", "minimum": 0,
+                                                     "default": 0}),
+        _query("limit", "Page size.", {"type": "integer", "minimum": 1,
+                                       "maximum": FEED_MAX_LIMIT, "default": FEED_LIMIT}),
+        _query("type", "Only events of these types: one, or several separated by commas, in "
+               "any case (the parameter may also repeat).",
+               {"type": "string", "examples": ["Completed,Failed"]}),
+    ]  # fmt: skip
+    feed = _op("listEvents", "The tenant's event feed", "events", {
+        "200": _json(ref("EventList"), "A page of the tenant's job events, oldest first."),
+        **_error_responses((400, "A bad `after`, `limit` or `type` (`invalid_value`), or a "
+                                 "parameter not listed here (`unknown_parameter`)."), 401, 403),
+    }, scope=VIDEOS_READ, parameters=parameters, description=(
+        "Every job event of the tenant, in the order the event log recorded them, each with "
+        "its `position` there: store the last `next_after` and ask again to tail the feed "
+        "into your own warehouse (a page never skips or repeats an event). The feed trails "
+        "the log by moments."))  # fmt: skip
+    return {"/v1/events": {"get": feed}}
+
+
+def _analytics_paths() -> Spec:
+    """The tenant's job figures (`service.api.analytics`)."""
+    day = {"type": "string", "format": "date", "examples": ["2025-11-25"]}
+    parameters = [
+        _query("group_by", "Group by any of `day`, `model`, `provider` (comma-separated, or "
+               "repeated), or `none` (the default): one group, the totals.",
+               {"type": "string", "examples": ["day", "model,provider"]}),
+        _query("from", "The first UTC day of submission counted.", day),
+        _query("to", "The last UTC day of submission counted (inclusive).", day),
+        _query("model", "Only this model's jobs (id or alias).", {"type": "string"}),
+        _query("provider", "Only this provider's jobs.", {"type": "string"}),
+    ]  # fmt: skip
+    figures = _op("getAnalytics", "The tenant's job figures", "analytics", {
+        "200": _json(ref("Analytics"), "Counts, failure codes, latency percentiles, output "
+                     "seconds, cost and signal sources, per group."),
+        **_error_responses((400, "A bad `group_by`, `from`, `to` or `provider` "
+                                 "(`invalid_value`), `from` after `to`, or a parameter not "
+                                 "listed here (`unknown_parameter`)."), 401, 403),
+    }, scope=VIDEOS_READ, parameters=parameters, description=(
+        "Jobs count on the UTC day they were submitted. Read from a view that trails the "
+        "event log by moments."))  # fmt: skip
+    return {"/v1/analytics": {"get": figures}}
 
 
 def _download_content() -> Spec:
@@ -426,9 +551,11 @@ INFO = {
     "description": (
         "Compatible with the OpenAI Videos API. Every `/v1` route needs "
         "`Authorization: Bearer vg_…`; keys carry the scopes `videos:read`, `videos:write`, "
-        "`webhooks:read`, `webhooks:write` and `admin` (which implies them all). Every error "
-        "body has the `Error` shape; an unexpected failure is a 500 with `error.code` "
-        "`internal_error`. Video events can be pushed to you as signed webhooks (`webhooks`)."
+        "`webhooks:read`, `webhooks:write`, `video` (NovaKit's) and `admin` (which implies "
+        "them all). Every error body of the canonical API has the `Error` shape (the "
+        "compatible surfaces keep their own: `x-surface`); an unexpected failure is a 500 "
+        "with `error.code` `internal_error`. Video events can be pushed to you as signed "
+        "webhooks (`webhooks`)."
     ),
     "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
 }
@@ -442,9 +569,12 @@ def openapi_document() -> dict[str, Any]:
         "info": INFO,
         "tags": [
             {"name": "videos", "description": "Generate, poll, download and manage videos."},
+            {"name": "events", "description": "The tenant's job events, for replay elsewhere."},
+            {"name": "analytics", "description": "Job figures per day, model and provider."},
             {"name": "webhooks", "description": "Video events pushed to your URLs, signed."},
             {"name": "models", "description": "The model catalog and its capabilities."},
             {"name": "ops", "description": "Probes and this document (no authentication)."},
+            {"name": "upstream", "description": "What upstream providers call back."},
         ],
         "security": [{"bearer": []}],
         "paths": {
@@ -453,6 +583,12 @@ def openapi_document() -> dict[str, Any]:
             **_endpoint_paths(),
             **_delivery_paths(),
             **_model_paths(),
+            **_upstream_paths(),
+            **_event_paths(),
+            **_analytics_paths(),
+            **concurred_paths(),
+            **task_api_paths(),
+            **v2_novakit_paths(),
         },
         "webhooks": _webhooks(),
         "components": {

@@ -7,11 +7,12 @@ from typing import Any
 
 from events.endpoint import EVENT_FILTERS
 from events.job import STATUSES
+from projections.analytics_view import DIMENSIONS
 from projections.deliveries_projection import STATUS as PAYLOAD_STATUS
 from projections.deliveries_view import ABANDONED, FAILED, PENDING, SUCCEEDED
 from service.api.video_request import MAX_IMAGE_BYTES, MAX_SEED
 from service.api.webhook_fields import DEFAULT_GRACE, MAX_DESCRIPTION, MAX_GRACE, MAX_URL
-from service.catalog import ASPECT_RATIOS, RESOLUTIONS
+from service.catalog import ASPECT_RATIOS, MODES, PROVIDERS, RESOLUTIONS
 
 Schema = dict[str, Any]
 
@@ -56,14 +57,6 @@ def _t(kind: str | list[str], description: str, **extra: Any) -> Schema:
 
 def _const(value: str) -> Schema:
     return {"type": "string", "const": value}
-
-
-def _range(description: str) -> Schema:
-    return _obj(description, {
-        "min": _t("integer", "Smallest value."),
-        "max": _t("integer", "Largest value."),
-        "default": _t("integer", "Value used when the field is omitted."),
-    })  # fmt: skip
 
 
 def error() -> Schema:
@@ -146,33 +139,61 @@ def _request_fields(form: bool) -> dict[str, Schema]:
     """The create-video fields; a form sends numbers as text and the image as a file."""
     return {
         "model": _t("string", "A model id or alias from `GET /v1/models`; the catalog's first "
-                    "model (`local-preview`) when omitted. Unknown → 400 `model_not_found`."),
+                    "model (`local-preview`) when omitted. Unknown → 400 `model_not_found`; no "
+                    "enabled provider serves it → 400 `model_unavailable`."),
         "prompt": _t("string", "What to render. Required and not blank; at most the model's "
-                     "`capabilities.prompt_max_chars` (4000 for local-preview).", pattern=r"\S"),
-        "seconds": _int_field(form, "Clip length, within the model's `capabilities.seconds` "
-                              "(local-preview: 1-20, default 4).", 1),
-        "size": _t("string", "Frame size `WIDTHxHEIGHT`: even sides from 16 to the model's "
-                   "`size.max_side`, at most `size.max_pixels` pixels; default `size.default`. "
-                   "Must agree with `resolution`/`aspect_ratio` if those are given.",
+                     "`capabilities.prompt_max_chars` (e.g. 4000; MiniMax 2000).", pattern=r"\S"),
+        "seconds": _int_field(form, "Clip length: one of the model's "
+                              "`capabilities.seconds.allowed` (some only at some resolutions: "
+                              "`seconds.by_resolution`); default `seconds.default`.", 1),
+        "size": _t("string", "Frame size `WIDTHxHEIGHT`: one of the model's "
+                   "`capabilities.size.allowed` (its resolutions × aspect ratios). For a model "
+                   "with free sizing (`local-preview`): even sides from 16 to `size.max_side`, "
+                   "at most `size.max_pixels` pixels. Must agree with `resolution`/"
+                   "`aspect_ratio` if those are given; derived from them when omitted.",
                    pattern=SIZE_PATTERN, examples=["1280x720"]),
-        "aspect_ratio": _t("string", "Derive the size from this ratio (with `resolution`, or "
-                           "the default size's short side); one of the model's "
-                           "`capabilities.aspect_ratios`.", enum=list(ASPECT_RATIOS)),
-        "resolution": _t("string", "Derive the size from this short side; one of the model's "
-                         "`capabilities.resolutions`.", enum=list(RESOLUTIONS)),
-        "fps": _int_field(form, "Frames per second, within the model's `capabilities.fps` "
-                          "(local-preview: 1-60, default 24).", 1),
-        "seed": _int_field(form, "Seed for a reproducible render; ignored when the model's "
-                           f"`capabilities.seed` is false. 0-{MAX_SEED}.", 0, MAX_SEED),
-        "negative_prompt": _t("string", "What to avoid; at most `capabilities.prompt_max_chars`."),
+        "aspect_ratio": _t("string", "One of the model's `capabilities.aspect_ratios`; default "
+                           "`capabilities.default_aspect_ratio`.", enum=list(ASPECT_RATIOS)),
+        "resolution": _t("string", "One of the model's `capabilities.resolutions` (the short "
+                         "side); default `capabilities.default_resolution`.",
+                         enum=list(RESOLUTIONS)),
+        "fps": _int_field(form, "Frames per second: one of the model's "
+                          "`capabilities.fps.allowed` (local-preview: 1-60, default 24).", 1),
+        "seed": _int_field(form, "Seed for a reproducible render, for models whose "
+                           f"`capabilities.seed` is true (else 400). 0-{MAX_SEED}.", 0, MAX_SEED),
+        "negative_prompt": _t("string", "What to avoid, for models whose "
+                              "`capabilities.negative_prompt` is true (else 400); at most "
+                              "`capabilities.prompt_max_chars`."),
+        "audio": _bool_field(form, "Generate a soundtrack; default "
+                             "`capabilities.audio_default`. `true` for a model without "
+                             "`capabilities.audio` → 400."),
         "input_reference": _image_reference(form),
         "image_url": ref("ImageUrl"),
+        "end_image_url": _end_image(form),
         "webhook_url": _webhook_url("Where to POST this video's events (see the `videoEvent` "
                                     "webhook), signed with the tenant's default secret "
                                     "(`GET /v1/webhooks/default/secret`)."),
         "webhook_events": _event_filter(form, "Which events go to `webhook_url` (needs it): "
                                         "any of the kinds; all of them when omitted or empty."),
     }  # fmt: skip
+
+
+def _bool_field(form: bool, description: str) -> Schema:
+    """A boolean: JSON true/false, or in a form the text "true"/"false"/"1"/"0"."""
+    text = {"type": "string", "enum": ["true", "false", "1", "0"]}
+    if form:
+        return {**text, "description": description}
+    return {"description": description, "anyOf": [{"type": "boolean"}, text]}
+
+
+def _end_image(form: bool) -> Schema:
+    """The last frame: an image URL (or, in a form, a file part too)."""
+    description = ("The last frame, for models whose `capabilities.end_frame` is true (else "
+                   "400); needs a first frame (`input_reference` or `image_url`).")  # fmt: skip
+    if form:
+        file = {"type": "string", "contentMediaType": "application/octet-stream"}
+        return {"description": description, "anyOf": [file, ref("ImageUrl")]}
+    return {"description": description, "allOf": [ref("ImageUrl")]}
 
 
 def _webhook_url(description: str) -> Schema:
@@ -199,7 +220,8 @@ def _event_filter(form: bool, description: str) -> Schema:
 
 def _image_reference(form: bool) -> Schema:
     """The first frame: a file part in a form, `{"image_url": …}` in JSON."""
-    needs = "Needs a model with the `image-to-video` mode."
+    needs = ("Needs a model with the `image-to-video` mode; a text-only model with a `twin` "
+             "switches to it (the video's `model` is the twin).")  # fmt: skip
     if form:
         return {"type": "string", "contentMediaType": "application/octet-stream",
                 "description": f"The first-frame image file (≤ {MAX_IMAGE_BYTES} bytes, any "
@@ -243,36 +265,161 @@ def video_event_list() -> Schema:
     })  # fmt: skip
 
 
-def model() -> Schema:
-    capabilities = _obj("What requests for this model may ask for.", {
+def feed_event() -> Schema:
+    """An item of the tenant event feed: a `VideoEvent` with its place in the event log."""
+    item = video_event()
+    head = {
+        "object": item["properties"]["object"],
+        "position": _t("integer", "The event's position in the event log: increasing, unique "
+                       "across tenants (so gaps are other tenants' events); the `after` cursor.",
+                       minimum=1),
+        "video_id": _t("string", "The video the event belongs to.", pattern=VIDEO_ID_PATTERN),
+    }  # fmt: skip
+    return _obj("One job event in the tenant's event feed.", {**head, **item["properties"]})
+
+
+def feed_event_list() -> Schema:
+    return _obj("A page of the tenant's event feed, in log order.", {
+        "object": _const("list"),
+        "data": {"type": "array", "items": ref("Event")},
+        "has_more": _t("boolean", "Whether more events follow `next_after` already."),
+        "next_after": _t("integer", "The `after` of the next page: the last event's position, "
+                         "or the `after` asked for when the page is empty.", minimum=0),
+    })  # fmt: skip
+
+
+def analytics() -> Schema:
+    """`GET /v1/analytics` (`service.api.analytics`)."""
+    return _obj("A tenant's job figures, per group.", {
+        "object": _const("analytics"),
+        "group_by": {"type": "array", "items": {"type": "string", "enum": list(DIMENSIONS)},
+                     "description": "The dimensions the groups are keyed by (empty: one "
+                     "group, the totals)."},
+        "from": _t(["string", "null"], "The first submission day counted.", format="date"),
+        "to": _t(["string", "null"], "The last submission day counted.", format="date"),
+        "model": _t(["string", "null"], "Only this model's jobs (its id, aliases resolved)."),
+        "provider": _t(["string", "null"], "Only this provider's jobs."),
+        "data": {"type": "array", "items": ref("AnalyticsGroup"),
+                 "description": "Ordered by the group keys."},
+    })  # fmt: skip
+
+
+def analytics_group() -> Schema:
+    count = {"type": "integer", "minimum": 0}
+    span = _obj("Seconds between two moments, over the group's jobs that have both.", {
+        "count": _t("integer", "How many jobs the percentiles cover.", minimum=0),
+        **{p: _t(["number", "null"], f"The {p[1:]}th percentile (`percentile_cont`), "
+                 "null without jobs.") for p in ("p50", "p90", "p99")},
+    })  # fmt: skip
+    latency = {
+        "submit_to_dispatch": {**span, "description": "Submission to the first dispatch."},
+        "dispatch_to_complete": {**span, "description": "First dispatch to completion."},
+        "submit_to_complete": {**span, "description": "Submission to completion."},
+    }
+    signals = _obj("State changes (Progressed, Completed, Failed) by where they came from.", {
+        "webhook": count, "poll": count,
+        "other": {**count, "description": "The local renderer, the dispatcher …"},
+        "webhook_share": _t(["number", "null"], "webhook / all (null: none).", minimum=0,
+                            maximum=1),
+        "poll_share": _t(["number", "null"], "poll / all (null: none).", minimum=0, maximum=1),
+    })  # fmt: skip
+    keys = {
+        "day": _t("string", "UTC day of submission (grouped by day).", format="date"),
+        "model": _t("string", "The model (grouped by model)."),
+        "provider": _t("string", "The provider the job was routed to (grouped by provider)."),
+    }
+    return _obj("One group's figures; its keys are present as grouped.", {
+        **keys,
+        "submitted": count, "completed": count, "failed": count, "canceled": count,
+        "unfinished": {**count, "description": "Submitted and not ended yet."},
+        "failures": {"type": "object", "additionalProperties": count,
+                     "description": "Failed jobs by failure code."},
+        "output_seconds": _t("number", "Completed jobs' output duration (else the seconds "
+                             "asked for).", minimum=0),
+        "estimated_cost": _t("number", "The estimates of every submitted job (USD)."),
+        "cost": _t("number", "Completed jobs: the upstream's reported cost where it gave "
+                   "one, else the estimate (USD)."),
+        "latency": _obj("Latency percentiles, seconds.", latency),
+        "signals": signals,
+    }, optional=keys)  # fmt: skip
+
+
+def _choices(description: str) -> Schema:
+    """Discrete integer choices (seconds, fps) with their default and bounds."""
+    integers = {"type": "array", "items": {"type": "integer"}}
+    return _obj(description, {
+        "allowed": {**integers, "description": "Every accepted value."},
+        "default": _t("integer", "Value used when the field is omitted."),
+        "min": _t("integer", "Smallest value."),
+        "max": _t("integer", "Largest value."),
+        "by_resolution": {"type": "object", "additionalProperties": integers,
+                          "description": "Resolutions that allow fewer values, and those."},
+    }, optional=("by_resolution",))  # fmt: skip
+
+
+def _model_capabilities() -> Schema:
+    strings = {"type": "array", "items": {"type": "string"}}
+    size = _obj("Frames: the allowed sizes, or (free sizing) the limits.", {
+        "allowed": {**strings, "description": "Every accepted `size` (WIDTHxHEIGHT)."},
+        "default": _t("string", "Size used when none is derived.", pattern=SIZE_PATTERN),
+        "max_side": _t("integer", "Longest allowed side in pixels."),
+        "max_pixels": _t("integer", "Largest allowed width times height."),
+    }, optional=("allowed", "default", "max_side", "max_pixels"))  # fmt: skip
+    return _obj("What requests for this model may ask for.", {
         "modes": {"type": "array", "description": "Generation modes offered.",
-                  "items": {"type": "string", "enum": ["text-to-video", "image-to-video"]}},
-        "seconds": _range("Clip length in seconds."),
+                  "items": {"type": "string", "enum": list(MODES)}},
+        "seconds": _choices("Clip lengths in seconds."),
         "resolutions": {"type": "array", "items": {"type": "string", "enum": list(RESOLUTIONS)}},
+        "default_resolution": _t("string", "Resolution used when none is given."),
         "aspect_ratios": {"type": "array",
                           "items": {"type": "string", "enum": list(ASPECT_RATIOS)}},
-        "size": _obj("Frame size limits.", {
-            "default": _t("string", "Size used when none is derived.", pattern=SIZE_PATTERN),
-            "max_side": _t("integer", "Longest allowed side in pixels."),
-            "max_pixels": _t("integer", "Largest allowed width times height."),
-        }),
-        "fps": _range("Frames per second."),
-        "seed": _t("boolean", "Whether `seed` is honoured."),
-        "negative_prompt": _t("boolean", "Whether `negative_prompt` is honoured."),
-        "audio": _t("boolean", "Whether the output has sound."),
-        "end_frame": _t("boolean", "Whether a last-frame image can be given."),
+        "default_aspect_ratio": _t("string", "Aspect ratio used when none is given."),
+        "size": size,
+        "fps": _choices("Frames per second."),
+        "audio": _t("boolean", "Whether the model can generate a soundtrack."),
+        "audio_default": _t("boolean", "Whether it does when `audio` is omitted."),
+        "end_frame": _t("boolean", "Whether a last-frame image (`end_image_url`) can be given."),
+        "negative_prompt": _t("boolean", "Whether `negative_prompt` is taken."),
+        "seed": _t("boolean", "Whether `seed` is taken."),
         "prompt_max_chars": _t("integer", "Longest accepted prompt."),
+        "twin": _t(["string", "null"], "For a text-only model: the image-to-video model a "
+                   "request with an image switches to."),
     })  # fmt: skip
-    return _obj("A catalog model (OpenAI's model object, plus capabilities and pricing).", {
+
+
+def model() -> Schema:
+    route = _obj("One way vidgate can run the model.", {
+        "provider": _t("string", "The provider adapter.", enum=list(PROVIDERS)),
+        "model": _t("string", "The upstream model or endpoint id."),
+        "image_model": _t(["string", "null"], "The upstream endpoint for requests with an "
+                          "image, where the upstream splits them."),
+    })  # fmt: skip
+    pricing = _obj("List-price estimate (the video's cost estimate is this × seconds).", {
+        "per_second_usd": _t("number", "USD per second of video at the default resolution."),
+        "currency": _const("USD"),
+        "per_second_usd_by_resolution": {"type": "object",
+                                         "additionalProperties": {"type": "number"},
+                                         "description": "USD per second at each resolution."},
+    })  # fmt: skip
+    return _obj("A catalog model (OpenAI's model object, plus capabilities, pricing and "
+                "routes).", {
         "id": _t("string", "The model's id."),
         "object": _const("model"),
         "created": _t("integer", "Unix seconds when the model joined the catalog."),
-        "owned_by": _t("string", "The provider serving it."),
+        "owned_by": _t("string", "Who makes the model, e.g. `google`, `kuaishou`."),
+        "name": _t("string", "A display name."),
         "description": _t("string", "What the model does."),
-        "aliases": {"type": "array", "items": {"type": "string"}, "description": "Other names."},
-        "providers": {"type": "array", "items": {"type": "string"}},
-        "capabilities": capabilities,
-        "pricing": _obj("Price estimate.", {"per_second_usd": _t("number", "USD per second.")}),
+        "aliases": {"type": "array", "items": {"type": "string"},
+                    "description": "Other names it answers to (other APIs' ids)."},
+        "capabilities": _model_capabilities(),
+        "pricing": pricing,
+        "routes": {"type": "array", "items": route,
+                   "description": "Routes in preference order: direct, then fal.ai, then "
+                   "Replicate."},
+        "providers": {"type": "array", "items": {"type": "string", "enum": list(PROVIDERS)}},
+        "available": _t("boolean", "Whether a provider for one of the routes is enabled."),
+        "provider": _t(["string", "null"], "The provider that would serve a request now.",
+                       enum=[*PROVIDERS, None]),
     })  # fmt: skip
 
 
@@ -482,6 +629,10 @@ def schemas() -> dict[str, Schema]:
         "ImageUrl": image_url(),
         "VideoEvent": video_event(),
         "VideoEventList": video_event_list(),
+        "Event": feed_event(),
+        "EventList": feed_event_list(),
+        "Analytics": analytics(),
+        "AnalyticsGroup": analytics_group(),
         "Model": model(),
         "ModelList": model_list(),
         "Health": health(),

@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from eventsourcing.persistence import PersistenceError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+
+from events.app import JobContention
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +73,14 @@ async def on_unexpected(request: Request, exc: Exception) -> Response:
     return JSONResponse(error.body(), status_code=500)
 
 
+async def on_store_unavailable(request: Request, exc: Exception) -> Response:
+    """The event store is down or too contended: nothing was written; try again shortly."""
+    log.warning("store unavailable on %s %s: %r", request.method, request.url.path, exc)
+    error = ApiError(503, "the store is unavailable; nothing was saved, retry shortly",
+                     code="store_unavailable")  # fmt: skip
+    return JSONResponse(error.body(), status_code=503, headers={"Retry-After": "2"})
+
+
 def _code(status: int) -> str:
     return {404: "not_found", 405: "method_not_allowed"}.get(status, "http_error")
 
@@ -77,5 +88,7 @@ def _code(status: int) -> str:
 HANDLERS: dict[Any, Any] = {
     ApiError: on_api_error,
     HTTPException: on_http_exception,
+    PersistenceError: on_store_unavailable,
+    JobContention: on_store_unavailable,
     Exception: on_unexpected,
 }

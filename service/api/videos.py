@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-from typing import Any
+import asyncio
 from uuid import UUID
 
 from starlette.concurrency import run_in_threadpool
@@ -19,12 +17,14 @@ from projections.jobs_view import JobQuery, UnknownCursor
 from service.api.body import read_fields
 from service.api.errors import ApiError, invalid, not_found
 from service.api.history import history_item
+from service.api.time_travel import job_at, parse_at
 from service.api.video_object import from_job, from_row
-from service.api.video_request import VideoRequest, parse_video_request
 from service.render import render_thumbnail
 from service.runtime import Runtime
+from service.submission import submit_video
 
 MAX_IDEMPOTENCY_KEY = 255
+CONTENT_WAIT = 20.0  # seconds a content request waits for the output mirror
 
 
 def runtime(request: Request) -> Runtime:
@@ -38,69 +38,11 @@ async def create_video(request: Request) -> Response:
     principal.require(VIDEOS_WRITE)
     idempotency_key = _idempotency_key(request)
     fields = await read_fields(request, rt.settings.max_body_bytes)
-    job, created = await run_in_threadpool(_submit, rt, principal.tenant, fields, idempotency_key)
+    job, created = await run_in_threadpool(
+        submit_video, rt, principal.tenant, fields, idempotency_key=idempotency_key
+    )
     body = from_job(job, str(request.base_url))
     return JSONResponse(body, status_code=202 if created else 200, headers=_poll_after(rt, job))
-
-
-def _submit(
-    rt: Runtime, tenant: str, fields: dict[str, Any], idempotency_key: str | None
-) -> tuple[Job, bool]:
-    video = parse_video_request(fields, rt.catalog)
-    inputs = _store_inputs(rt, video)
-    submission = {
-        "tenant": tenant,
-        "model": video.model.id,
-        "provider": video.model.provider,
-        "upstream_model": video.model.upstream_model,
-        "prompt": video.prompt,
-        "params": video.params(),
-        "inputs": inputs,
-        "webhook": video.webhook,
-        "idempotency_key": idempotency_key,
-        "surface": "openai",
-        "cost_estimate": video.model.price_per_second_usd * video.seconds,
-    }
-    request_hash = _fingerprint(submission)
-    job, created = rt.gateway.submit(**submission, request_hash=request_hash)
-    if not created and job.deleted:
-        raise ApiError(
-            409,
-            "the video created with this Idempotency-Key has been deleted",
-            code="video_deleted",
-            param="Idempotency-Key",
-        )
-    if not created and job.request_hash != request_hash:
-        raise ApiError(
-            409,
-            "this Idempotency-Key was already used with a different request",
-            code="idempotency_key_reused",
-            param="Idempotency-Key",
-        )
-    return job, created
-
-
-def _store_inputs(rt: Runtime, video: VideoRequest) -> dict[str, Any]:
-    image = video.image
-    if image is None:
-        return {}
-    if image.data is None:
-        return {"image": {"url": image.url}}
-    digest = rt.storage.save_input(image.data)
-    return {
-        "image": {
-            "sha256": digest,
-            "bytes": len(image.data),
-            "content_type": image.content_type,
-            "filename": image.filename,
-        }
-    }
-
-
-def _fingerprint(submission: dict[str, Any]) -> str:
-    """A hash of what was asked, to tell a retried request from a different one."""
-    canonical = json.dumps(submission, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _idempotency_key(request: Request) -> str | None:
@@ -130,6 +72,10 @@ async def _owned_job(request: Request, scope: str, *, deleted_ok: bool = False) 
 
 async def retrieve_video(request: Request) -> Response:
     job = await _owned_job(request, VIDEOS_READ)
+    at = request.query_params.get("at")
+    if at is not None:  # time travel: the video as it was then (see `time_travel`)
+        then = await run_in_threadpool(job_at, runtime(request).gateway, job, parse_at(at))
+        return JSONResponse(from_job(then, str(request.base_url)))
     body = from_job(job, str(request.base_url))
     return JSONResponse(body, headers=_poll_after(runtime(request), job))
 
@@ -197,6 +143,8 @@ async def download_content(request: Request) -> Response:
         raise invalid("variant", "variant must be video or thumbnail")
     if variant == "spritesheet":
         raise invalid("variant", "the spritesheet variant is not supported", "unsupported_variant")
+    if job.status == "completed" and not job.output_stored:
+        job = await _stored(runtime(request), job)
     if job.status != "completed" or not job.output_stored:
         raise ApiError(
             409,
@@ -215,6 +163,21 @@ async def download_content(request: Request) -> Response:
             await run_in_threadpool(render_thumbnail, path, thumb)
         return FileResponse(thumb, media_type="image/jpeg", filename=f"{video_id(job.id)}.jpg")
     return FileResponse(path, media_type="video/mp4", filename=f"{video_id(job.id)}.mp4")
+
+
+async def _stored(rt: Runtime, job: Job) -> Job:
+    """The job once the mirror has copied its output (upstream jobs: moments after
+    `Completed`), or as it is after `CONTENT_WAIT` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + CONTENT_WAIT
+    while not job.output_stored and loop.time() < deadline:
+        await asyncio.sleep(0.1)
+        job = await run_in_threadpool(_reload, rt, job)
+    return job
+
+
+def _reload(rt: Runtime, job: Job) -> Job:
+    return rt.gateway.find_job(job.id) or job
 
 
 async def cancel_video(request: Request) -> Response:

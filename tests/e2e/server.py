@@ -7,13 +7,16 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
+import uvicorn
 
 from service.settings import Settings
 
@@ -103,3 +106,28 @@ def _wait_healthy(handle: Process, timeout: float = 30.0) -> None:
             pass
         time.sleep(0.05)
     raise RuntimeError(f"vidgate did not become ready in {timeout}s:\n{handle.output()}")
+
+
+@contextmanager
+def serve_in_thread(build: Callable[[str], Any], timeout: float = 30.0) -> Iterator[str]:
+    """Serve `build(base_url)` (an ASGI app, lifespan included) on a real uvicorn on
+    127.0.0.1 in a thread of this process; yields the base URL. Cheaper than a process
+    when a test needs many short-lived gateways."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    config = uvicorn.Config(build(base), log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    try:
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the gateway did not start")
+            time.sleep(0.02)
+        yield base
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
+        sock.close()

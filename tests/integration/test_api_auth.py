@@ -108,8 +108,9 @@ def test_models_list_local_preview_with_its_capabilities(client):
     assert body["object"] == "list"
     (model,) = [m for m in body["data"] if m["id"] == "local-preview"]
     assert model["object"] == "model"
-    assert model["owned_by"] == "local"
-    assert model["capabilities"]["seconds"] == {"min": 1, "max": 20, "default": 4}
+    assert (model["owned_by"], model["provider"]) == ("vidgate", "local")
+    seconds = model["capabilities"]["seconds"]
+    assert (seconds["min"], seconds["max"], seconds["default"]) == (1, 20, 4)
     assert "image-to-video" in model["capabilities"]["modes"]
 
 
