@@ -50,24 +50,27 @@ class LocalProvider:
         *,
         concurrency: int = 2,
         frame_delay: float = 0.0,
+        dispatch_wait: float = 10.0,
     ) -> None:
         self.gateway, self.storage, self.http = gateway, storage, http
         self.frame_delay = frame_delay
+        self.dispatch_wait = dispatch_wait  # seconds a new render waits for `Dispatched`
         self._slots = asyncio.Semaphore(concurrency)
         self._stops: dict[UUID, threading.Event] = {}
         self._progress: dict[UUID, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def submit(self, request: DispatchRequest) -> Submission:
-        self.start(request)
+        self.start(request, after_dispatch=True)
         return Submission(upstream_id=f"local_{request.job_id.hex}")
 
-    def start(self, request: DispatchRequest) -> bool:
-        """Render the job in the background unless it is already rendering here."""
+    def start(self, request: DispatchRequest, *, after_dispatch: bool = False) -> bool:
+        """Render the job in the background unless it is already rendering here;
+        `after_dispatch`: first wait until the dispatcher has recorded `Dispatched`."""
         if request.job_id in self._stops:
             return False
         self._stops[request.job_id] = threading.Event()
-        task = asyncio.get_running_loop().create_task(self._run(request))
+        task = asyncio.get_running_loop().create_task(self._run(request, after_dispatch))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return True
@@ -104,9 +107,11 @@ class LocalProvider:
             stop.set()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def _run(self, request: DispatchRequest) -> None:
+    async def _run(self, request: DispatchRequest, after_dispatch: bool) -> None:
         job_id, stop = request.job_id, self._stops[request.job_id]
         try:
+            if after_dispatch:
+                await self._dispatched(job_id, stop)
             async with self._slots:
                 if not stop.is_set():
                     await self._render(request, stop)
@@ -152,6 +157,19 @@ class LocalProvider:
         job = await asyncio.to_thread(self.gateway.record_stored_completion, job_id, output, SOURCE)
         if job.status != "completed":  # canceled while the last frames were encoded
             self.storage.delete_outputs(job_id)
+
+    async def _dispatched(self, job_id: UUID, stop: threading.Event) -> None:
+        """Wait for the dispatcher to record `Dispatched` (it does so once `submit` returns):
+        a small render can otherwise record progress, even completion, before it, and the
+        job's history would say it progressed before it was dispatched. After `dispatch_wait`
+        (the dispatcher died in between) the render goes ahead, as it always did."""
+        deadline, pause = time.monotonic() + self.dispatch_wait, 0.005
+        while time.monotonic() < deadline and not stop.is_set():
+            job = await asyncio.to_thread(self.gateway.find_job, job_id)
+            if job is None or job.is_dispatched or job.is_terminal:
+                return
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.1)
 
     def _on_progress(self, job_id: UUID, percent: int, stop: threading.Event) -> None:
         self._progress[job_id] = percent

@@ -1,0 +1,64 @@
+"""The built-in `local` provider against a real store: a job's history never shows progress
+(or completion) before `Dispatched`, however fast the render and slow the dispatcher."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from events.job import Job
+from service.dispatcher import dispatch_request
+from service.providers.local import LocalProvider
+from service.storage import Storage
+from service.stores import build_gateway
+from tests.helpers import SUBMISSION
+
+pytestmark = pytest.mark.anyio
+TINY_JOB = {**SUBMISSION, "params": {"seconds": "1", "size": "160x90", "fps": 24}}
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def gateway(settings):
+    app = build_gateway(settings)
+    yield app
+    app.close()
+
+
+async def finished(gateway, job_id) -> Job:
+    async with asyncio.timeout(30):
+        while True:
+            job = gateway.find_job(job_id)
+            if job is not None and job.is_terminal:
+                return job
+            await asyncio.sleep(0.02)
+
+
+async def test_a_render_waits_for_its_dispatch_to_be_recorded(gateway, tmp_path):
+    job, _ = gateway.submit(**TINY_JOB, idempotency_key=None)
+    async with httpx.AsyncClient() as http:
+        provider = LocalProvider(gateway, Storage(tmp_path / "files"), http)
+        submission = await provider.submit(dispatch_request(job, None))
+        await asyncio.sleep(0.5)  # a 1 s 160x90 render takes less than this
+        assert [type(e).__name__ for e in gateway.history(job.id)] == ["Submitted"]
+        gateway.record_dispatch(job.id, "local", submission.upstream_id)  # the dispatcher, late
+        done = await finished(gateway, job.id)
+        await provider.close()
+    types = [type(e).__name__ for e in gateway.history(job.id)]
+    assert done.status == "completed"
+    assert types[:2] == ["Submitted", "Dispatched"] and types[-2:] == ["Completed", "OutputStored"]
+
+
+async def test_a_render_whose_dispatch_is_never_recorded_goes_ahead(gateway, tmp_path):
+    job, _ = gateway.submit(**TINY_JOB, idempotency_key=None)
+    async with httpx.AsyncClient() as http:
+        provider = LocalProvider(gateway, Storage(tmp_path / "files"), http, dispatch_wait=0.2)
+        await provider.submit(dispatch_request(job, None))
+        assert (await finished(gateway, job.id)).status == "completed"
+        await provider.close()
