@@ -167,6 +167,14 @@ def _request_fields(form: bool) -> dict[str, Schema]:
         "audio": _bool_field(form, "Generate a soundtrack; default "
                              "`capabilities.audio_default`. `true` for a model without "
                              "`capabilities.audio` → 400."),
+        "prompt_optimizer": _bool_field(form, "MiniMax models: let the upstream rewrite the "
+                                        "prompt (its default is on). For models whose "
+                                        "`capabilities.prompt_optimizer` is true (else 400)."),
+        "loop": _bool_field(form, "Luma models: make the last frame lead back into the first. "
+                            "For models whose `capabilities.loop` is true (else 400)."),
+        "user": _t("string", "Your end user's id, for audit and abuse monitoring: recorded "
+                   "in the job's `Submitted` event (`params.user`), never sent upstream. At "
+                   "most 256 characters.", maxLength=256),
         "input_reference": _image_reference(form),
         "image_url": ref("ImageUrl"),
         "end_image_url": _end_image(form),
@@ -381,6 +389,8 @@ def _model_capabilities() -> Schema:
         "end_frame": _t("boolean", "Whether a last-frame image (`end_image_url`) can be given."),
         "negative_prompt": _t("boolean", "Whether `negative_prompt` is taken."),
         "seed": _t("boolean", "Whether `seed` is taken."),
+        "prompt_optimizer": _t("boolean", "Whether `prompt_optimizer` is taken (MiniMax)."),
+        "loop": _t("boolean", "Whether `loop` is taken (Luma)."),
         "prompt_max_chars": _t("integer", "Longest accepted prompt."),
         "twin": _t(["string", "null"], "For a text-only model: the image-to-video model a "
                    "request with an image switches to."),

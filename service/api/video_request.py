@@ -33,10 +33,11 @@ __all__ = [
 
 FIELDS = frozenset({
     "model", "prompt", "seconds", "size", "input_reference", "image_url", "end_image_url",
-    "aspect_ratio", "resolution", "fps", "seed", "negative_prompt", "audio", "webhook_url",
-    "webhook_events",
+    "aspect_ratio", "resolution", "fps", "seed", "negative_prompt", "audio", "prompt_optimizer",
+    "loop", "user", "webhook_url", "webhook_events",
 })  # fmt: skip
 MAX_SEED = 2**32 - 1
+MAX_USER = 256
 BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
 
 
@@ -53,6 +54,9 @@ class VideoRequest:
     aspect_ratio: str | None = None
     resolution: str | None = None
     audio: bool = False
+    prompt_optimizer: bool | None = None  # None: the model's own default
+    loop: bool | None = None
+    user: str | None = None  # the client's end user: recorded for audit, never sent upstream
     image: ImageInput | None = None
     end_image: ImageInput | None = None
     webhook: dict[str, Any] | None = None
@@ -68,12 +72,15 @@ class VideoRequest:
 
     def params(self) -> dict[str, Any]:
         """The normalised parameters, as recorded in the `Submitted` event."""
-        return {
+        params = {
             "seconds": str(self.seconds), "size": self.size, "fps": self.fps, "seed": self.seed,
             "negative_prompt": self.negative_prompt, "aspect_ratio": self.aspect_ratio,
             "resolution": self.resolution, "audio": self.audio,
             "mode": "image-to-video" if self.image else "text-to-video",
         }  # fmt: skip
+        # Only when asked: the few models that take them keep their own defaults otherwise.
+        flags = {"prompt_optimizer": self.prompt_optimizer, "loop": self.loop, "user": self.user}
+        return params | {name: value for name, value in flags.items() if value is not None}
 
 
 def parse_video_request(fields: Mapping[str, Any], catalog: Catalog) -> VideoRequest:
@@ -98,6 +105,9 @@ def parse_video_request(fields: Mapping[str, Any], catalog: Catalog) -> VideoReq
         aspect_ratio=frame.aspect_ratio,
         resolution=frame.resolution,
         audio=_audio(fields, model),
+        prompt_optimizer=_flag(fields, "prompt_optimizer", model),
+        loop=_flag(fields, "loop", model),
+        user=_user(fields),
         image=image,
         end_image=end_image,
         webhook=_webhook(fields),
@@ -183,16 +193,39 @@ def _seed(fields: Mapping[str, Any], model: ModelSpec) -> int | None:
     return int(_supported(model, "seed", number))
 
 
-def _audio(fields: Mapping[str, Any], model: ModelSpec) -> bool:
-    """Whether to generate sound: as asked, else the model's default."""
-    value = fields.get("audio")
+def _boolean(fields: Mapping[str, Any], name: str) -> bool | None:
+    """A true/false field (a multipart form sends it as text), or None when not given."""
+    value = fields.get(name)
     if value is None or value == "":
-        return model.default_audio
+        return None
     wanted = value if isinstance(value, bool) else None
-    if isinstance(value, str):  # a multipart form sends text
+    if isinstance(value, str):
         wanted = BOOLEANS.get(value.strip().lower())
     if wanted is None:
-        raise invalid("audio", f"audio must be true or false, got {value!r}")
+        raise invalid(name, f"{name} must be true or false, got {value!r}")
+    return wanted
+
+
+def _user(fields: Mapping[str, Any]) -> str | None:
+    value = fields.get("user")
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > MAX_USER or "\x00" in value:
+        raise invalid("user", f"user must be a string of at most {MAX_USER} characters")
+    return value
+
+
+def _flag(fields: Mapping[str, Any], name: str, model: ModelSpec) -> bool | None:
+    """A model-specific switch (`prompt_optimizer`, `loop`): None leaves the model's default."""
+    value: bool | None = _supported(model, name, _boolean(fields, name))
+    return value
+
+
+def _audio(fields: Mapping[str, Any], model: ModelSpec) -> bool:
+    """Whether to generate sound: as asked, else the model's default."""
+    wanted = _boolean(fields, "audio")
+    if wanted is None:
+        return model.default_audio
     if wanted and not model.audio:
         raise invalid("audio", f"{model.id} generates no audio; audio must be false or omitted",
                       "unsupported_parameter")  # fmt: skip

@@ -24,6 +24,7 @@ from service.catalog.spec import I2V, T2V, ModelSpec, Route
 
 HAILUO: dict[str, Any] = dict(
     owned_by="minimax",
+    prompt_optimizer=True,
     durations=(6, 10),
     default_seconds=6,
     durations_by_resolution={"1080p": (6,)},
@@ -37,6 +38,7 @@ HAILUO: dict[str, Any] = dict(
 )
 VIDEO_01: dict[str, Any] = dict(
     owned_by="minimax",
+    prompt_optimizer=True,
     durations=(6,),
     default_seconds=6,
     resolutions=("720p",),

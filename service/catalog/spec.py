@@ -106,6 +106,8 @@ class ModelSpec:
     end_frame: bool = False  # takes a last-frame image
     negative_prompt: bool = False
     seed: bool = False
+    prompt_optimizer: bool = False  # MiniMax rewrites prompts unless this is turned off
+    loop: bool = False  # Luma: a clip whose last frame leads back into its first
     prompt_max_chars: int = 4000
     price_per_second_usd: float = 0.0
     price_by_resolution: Mapping[str, float] = field(default_factory=dict)
@@ -196,6 +198,8 @@ class ModelSpec:
             "end_frame": self.end_frame,
             "negative_prompt": self.negative_prompt,
             "seed": self.seed,
+            "prompt_optimizer": self.prompt_optimizer,
+            "loop": self.loop,
             "prompt_max_chars": self.prompt_max_chars,
             "twin": self.twin,
         }  # fmt: skip

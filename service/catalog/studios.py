@@ -26,6 +26,7 @@ from service.catalog.spec import I2V, ModelSpec, Route
 
 LUMA: dict[str, Any] = dict(
     owned_by="luma",
+    loop=True,
     durations=(5, 9),
     default_seconds=5,
     resolutions=("540p", "720p", "1080p"),

@@ -9,10 +9,9 @@ models that render only 6 s; so where a number doesn't fit the model:
   (ties go up); the answer says what was rendered.
 - `resolution` and `aspect_ratio`, when omitted, are 720p / 16:9 if the model has them, else
   its nearest resolution / its default ratio; when given, the model must have them (400).
-- `negative_prompt` and `seed` go to models that take them, and are dropped (still checked)
-  for the others, as NovaKit's model-specific fields are; `prompt_optimizer` (MiniMax) and
-  `loop` (Luma) likewise — but vidgate cannot pass them on yet, so a value that would change
-  the output of the model they belong to (`prompt_optimizer: false`, `loop: true`) is a 400.
+- `negative_prompt`, `seed`, `prompt_optimizer` (MiniMax) and `loop` (Luma) go to models that
+  take them, and are dropped (still checked) for the others, as NovaKit's model-specific
+  fields are.
 - `mode` follows `source_image` when omitted; `video_to_video` and `source_video` are a 400:
   no catalog model transforms a video.
 """
@@ -42,6 +41,7 @@ NAMES = {
     "prompt": "prompt", "model": "model", "seconds": "duration_seconds", "fps": "fps",
     "resolution": "resolution", "aspect_ratio": "aspect_ratio", "image_url": "source_image",
     "input_reference": "source_image", "negative_prompt": "negative_prompt", "seed": "seed",
+    "prompt_optimizer": "prompt_optimizer", "loop": "loop",
 }  # fmt: skip
 MAX_SECONDS, MAX_FPS = 60, 120
 SAME_RESOLUTION = {"4k": ("4k", "2160p"), "2160p": ("2160p", "4k")}
@@ -145,7 +145,8 @@ def _aspect_ratio(value: Any, model: ModelSpec) -> str:
 
 
 def _model_specific(body: Mapping[str, Any], model: ModelSpec) -> dict[str, Any]:
-    """`negative_prompt` and `seed` for the models that take them; the rest checked only."""
+    """`negative_prompt`, `seed`, `prompt_optimizer` and `loop` for the models that take them;
+    for the others they are checked only."""
     fields: dict[str, Any] = {}
     negative = body.get("negative_prompt")
     if negative is not None and not isinstance(negative, str):
@@ -158,15 +159,10 @@ def _model_specific(body: Mapping[str, Any], model: ModelSpec) -> dict[str, Any]
             raise invalid("seed", f"seed must be between 0 and {MAX_SEED}, got {seed}")
         if model.seed:
             fields["seed"] = seed
-    optimizer, loop = _flag(body, "prompt_optimizer"), _flag(body, "loop")
-    if optimizer is False and model.owned_by == "minimax":
-        message = "prompt_optimizer false is not supported yet (vidgate cannot turn MiniMax's "
-        message += "optimizer off): omit it or send true"
-        raise invalid("prompt_optimizer", message, "unsupported_parameter")
-    if loop is True and model.owned_by == "luma":
-        message = "loop true is not supported yet (vidgate cannot ask Luma for a looping "
-        message += "video): omit it or send false"
-        raise invalid("loop", message, "unsupported_parameter")
+    for name in ("prompt_optimizer", "loop"):
+        flag = _flag(body, name)
+        if flag is not None and getattr(model, name):
+            fields[name] = flag
     return fields
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from events.apikey import ADMIN, VIDEOS_READ, VIDEOS_WRITE
-from service.api.video_request import MAX_SEED
-from service.facades.task_api import MAX_USER, METADATA, STATUSES
+from service.api.video_request import MAX_SEED, MAX_USER
+from service.facades.task_api import METADATA, STATUSES
 from service.openapi_schemas import ref
 
 Spec = dict[str, Any]
@@ -63,7 +63,9 @@ def _request() -> Spec:
         "seed": number("For models that take one.", examples=[20231234], maximum=MAX_SEED),
         "n": number("Only 1.", examples=[1]),
         "response_format": {"enum": ["url", ""], "default": "url"},
-        "user": {**TEXT, "maxLength": MAX_USER, "description": "Checked, not used."},
+        "user": {**TEXT, "maxLength": MAX_USER,
+                 "description": "Your end user: recorded in the job's history (`params.user`), "
+                 "never sent upstream."},
         "metadata": metadata,
     }}  # fmt: skip
 

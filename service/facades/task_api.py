@@ -17,7 +17,8 @@ like every other surface. Where the document is thin:
   large (1280×720 on a 1080p-only model → 1920×1080); no such aspect ratio is a 400. Zero
   `duration`, `width`, `height` or `fps` count as omitted (Go clients send zeros).
 - `image` may be an http(s) URL, a data: URI, or bare base64 of a PNG, JPEG, WebP or GIF.
-- `n` must be 1, `response_format` `url`; `user` is checked (a string) and not used.
+- `n` must be 1, `response_format` `url`; `user` (at most 256 characters) is recorded
+  for audit as the job's `params.user` and never sent upstream.
 - `metadata` takes `negative_prompt`, `aspect_ratio`, `resolution` and `audio` (checked against
   the model like vidgate's own fields); any other key, e.g. `style` or `quality_level`, is a
   400 naming it, so nothing a client asks for is silently dropped.
@@ -62,7 +63,6 @@ RENAMED = {
     "seconds": "duration", "image_url": "image", "input_reference": "image",
     "size": "width/height", **{name: f"metadata.{name}" for name in METADATA},
 }  # fmt: skip
-MAX_USER = 256
 ASPECT_TOLERANCE = 0.01
 IMAGE_TYPES = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg", b"GIF8": "image/gif",
                b"RIFF": "image/webp"}  # fmt: skip
@@ -146,7 +146,8 @@ def canonical_fields(body: Mapping[str, Any], catalog: Catalog) -> dict[str, Any
     spec = _spec(catalog, model, image is not None)
     fields = {"model": model, "prompt": body.get("prompt"), "image_url": image,
               "seconds": _given(body.get("duration")), "fps": _hint_fps(body, spec),
-              "seed": _hint_seed(body, spec), **_metadata(body.get("metadata"))}  # fmt: skip
+              "seed": _hint_seed(body, spec), "user": body.get("user"),
+              **_metadata(body.get("metadata"))}  # fmt: skip
     dimensions = _dimensions(body)
     if dimensions:
         fields["size"] = frame(spec, *dimensions)
@@ -172,7 +173,7 @@ def _hint_seed(body: Mapping[str, Any], spec: ModelSpec | None) -> Any:
 
 
 def _check_unused(body: Mapping[str, Any]) -> None:
-    """`n`, `response_format` and `user` change nothing here, but only their valid values pass."""
+    """`n` and `response_format` change nothing here, but only their valid values pass."""
     n = body.get("n")
     if n is not None and as_int("n", n) != 1:
         raise invalid("n", f"only n=1 is supported (one task makes one video); got {n!r}",
@@ -181,9 +182,6 @@ def _check_unused(body: Mapping[str, Any]) -> None:
     if response_format not in (None, "", "url"):
         raise invalid("response_format", f"response_format must be url; got {response_format!r}",
                       "unsupported_value")  # fmt: skip
-    user = body.get("user")
-    if user is not None and (not isinstance(user, str) or len(user) > MAX_USER):
-        raise invalid("user", f"user must be a string of at most {MAX_USER} characters")
 
 
 def _given(value: Any) -> Any:

@@ -61,7 +61,9 @@ def fal_input(request: DispatchRequest) -> Json:
     if resolution and schema.resolution:
         renames = schema.resolution if isinstance(schema.resolution, Mapping) else {}
         body["resolution"] = renames.get(resolution, resolution)
-    for name in ("seed", "negative_prompt"):
+    # prompt_optimizer (MiniMax families) and loop (Luma) are recorded only for the models
+    # whose catalog entry takes them, and those families take them under these names.
+    for name in ("seed", "negative_prompt", "prompt_optimizer", "loop"):
         if params.get(name) is not None:
             body[name] = params[name]
     if schema.audio and params.get("audio") is not None:

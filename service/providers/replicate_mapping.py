@@ -51,7 +51,9 @@ def replicate_input(request: DispatchRequest) -> Json:
         body["aspect_ratio"] = _renamed(schema.aspect_ratio, ratio)
     if params.get("resolution") and schema.resolution:
         body["resolution"] = _renamed(schema.resolution, params["resolution"])
-    for name in ("seed", "negative_prompt"):
+    # prompt_optimizer (MiniMax families) and loop (Luma) are recorded only for the models
+    # whose catalog entry takes them, and those families take them under these names.
+    for name in ("seed", "negative_prompt", "prompt_optimizer", "loop"):
         if params.get(name) is not None:
             body[name] = params[name]
     if schema.audio and params.get("audio") is not None:

@@ -161,8 +161,8 @@ def inputs_for(variant: str, end_frame: bool) -> dict[str, Any]:
     return {"image": first, **({"end_image": last} if end_frame else {})}
 
 
-def dispatch_for(model: ModelSpec, route: Route, variant: str) -> DispatchRequest:
-    video = parse_video_request(fields_for(model, variant), CATALOG)
+def dispatch_for(model: ModelSpec, route: Route, variant: str, **extra: Any) -> DispatchRequest:
+    video = parse_video_request({**fields_for(model, variant), **extra}, CATALOG)
     assert video.model is model
     return DispatchRequest(
         job_id=uuid.uuid4(),
@@ -220,5 +220,52 @@ async def test_the_route_submits_what_the_api_records(model, route, variant, ups
     submission = await provider.submit(request)
     assert submission.upstream_id
     if route.provider == "fal":  # fal's models judge the input when the job starts
+        job = app.state.emulator.jobs[submission.upstream_id.rpartition(":")[2]]
+        assert job.problems == [], job.problems
+
+
+def received_input(provider: str, app: Any, upstream_id: str) -> dict[str, Any]:
+    """The input an emulator recorded for the job it created as `upstream_id`."""
+    emulator = app.state.emulator
+    if provider == "fal":
+        return dict(emulator.jobs[upstream_id.rpartition(":")[2]].input)
+    if provider == "replicate":
+        return dict(emulator.predictions[upstream_id].input)
+    if provider == "minimax":
+        return dict(emulator.tasks[upstream_id].input)
+    if provider == "luma":
+        return dict(emulator.generations[upstream_id].request)
+    raise AssertionError(f"no model-specific flags are expected on {provider}")
+
+
+FLAG_CASES = [
+    pytest.param(model, route, flag, value, id=f"{model.id}-{route.provider}-{flag}={value}")
+    for model in CATALOG.models
+    for flag in ("prompt_optimizer", "loop")
+    if getattr(model, flag)
+    for route in model.routes
+    for value in (True, False)
+]
+
+
+def test_the_model_specific_flags_belong_to_minimax_and_luma_models():
+    owners = {flag: {m.owned_by for m in CATALOG.models if getattr(m, flag)}
+              for flag in ("prompt_optimizer", "loop")}  # fmt: skip
+    assert owners == {"prompt_optimizer": {"minimax"}, "loop": {"luma"}}
+    assert len(FLAG_CASES) >= 20
+
+
+@pytest.mark.parametrize(("model", "route", "flag", "value"), FLAG_CASES)
+async def test_model_specific_flags_reach_the_upstream(model, route, flag, value, upstream):
+    """NovaKit's `prompt_optimizer` (MiniMax) and `loop` (Luma), on every route of the models
+    that take them, arrive under the upstream's own name and are accepted there."""
+    app, provider = upstream(route.provider)
+    request = dispatch_for(
+        model, route, "text" if model.takes_text else "image-url", **{flag: value}
+    )
+    assert request.params[flag] is value
+    submission = await provider.submit(request)
+    assert received_input(route.provider, app, submission.upstream_id)[flag] is value
+    if route.provider == "fal":
         job = app.state.emulator.jobs[submission.upstream_id.rpartition(":")[2]]
         assert job.problems == [], job.problems

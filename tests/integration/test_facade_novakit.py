@@ -213,18 +213,20 @@ def test_seed_defaults_to_random_and_goes_to_models_that_take_one(api):
         refused(api, "seed", seed=bad)
 
 
-def test_prompt_optimizer_defaults_to_true_for_minimax(api):
-    assert accepted(api, prompt_optimizer=True)["model"] == "minimax-video-01"
-    assert accepted(api, model="fal-ai/veo3", prompt_optimizer=False)["model"] == "veo-3"
-    error = refused(api, "prompt_optimizer", prompt_optimizer=False)  # cannot be honoured yet
-    assert error["code"] == "unsupported_parameter"
+def test_prompt_optimizer_goes_to_minimax_models_only(api):
+    assert accepted(api, prompt_optimizer=False)["params"]["prompt_optimizer"] is False
+    assert accepted(api, prompt_optimizer=True)["params"]["prompt_optimizer"] is True
+    assert "prompt_optimizer" not in accepted(api)["params"]  # MiniMax's own default (on)
+    veo = accepted(api, model="fal-ai/veo3", prompt_optimizer=False)
+    assert veo["model"] == "veo-3" and "prompt_optimizer" not in veo["params"]
     refused(api, "prompt_optimizer", prompt_optimizer="yes")
 
 
-def test_loop_defaults_to_false_for_luma(api):
-    assert accepted(api, model="luma-ray-2", loop=False)["model"] == "luma-ray-2"
-    assert accepted(api, loop=True)["model"] == "minimax-video-01"  # not Luma: not used
-    assert refused(api, "loop", model="luma-ray-2", loop=True)["code"] == "unsupported_parameter"
+def test_loop_goes_to_luma_models_only(api):
+    assert accepted(api, model="luma-ray-2", loop=True)["params"]["loop"] is True
+    assert accepted(api, model="luma-ray-2", loop=False)["params"]["loop"] is False
+    minimax = accepted(api, loop=True)
+    assert minimax["model"] == "minimax-video-01" and "loop" not in minimax["params"]
     refused(api, "loop", loop="forever")
 
 

@@ -225,10 +225,12 @@ def test_response_format_must_be_url(quiet):
     assert (error["param"], error["code"]) == ("response_format", "unsupported_value")
 
 
-def test_user_is_checked_and_not_used(quiet):
+def test_user_is_recorded_for_audit_and_checked(quiet):
     task = create(quiet, user="user-1234")
-    assert "user-1234" not in str(submitted(quiet, task))
+    assert submitted(quiet, task)["params"]["user"] == "user-1234"
+    assert "user" not in submitted(quiet, create(quiet))["params"]
     assert bad(quiet, user=1234)["param"] == "user"
+    assert bad(quiet, user="u" * 257)["param"] == "user"
 
 
 def test_metadata_takes_what_the_catalog_knows_and_refuses_the_rest(quiet):

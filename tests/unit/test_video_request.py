@@ -596,3 +596,53 @@ def test_a_seed_for_a_model_without_seeds_is_refused():
 
 def test_a_negative_prompt_for_a_model_without_one_is_refused():
     assert refused_param(model="sora-2", negative_prompt="blur") == "negative_prompt"
+
+
+# model-specific flags: prompt_optimizer (MiniMax), loop (Luma)
+
+
+@pytest.mark.parametrize(("model", "flag"), [("hailuo-02", "prompt_optimizer"),
+                                             ("minimax-video-01", "prompt_optimizer"),
+                                             ("luma-ray-2", "loop")])  # fmt: skip
+@pytest.mark.parametrize(("given", "expected"), [(True, True), (False, False), ("false", False),
+                                                 ("1", True)])  # fmt: skip
+def test_a_model_specific_flag_is_recorded_for_the_models_that_take_it(
+    model, flag, given, expected
+):
+    params = parse(model=model, **{flag: given}).params()
+    assert params[flag] is expected
+
+
+def test_a_model_specific_flag_left_out_is_not_recorded():
+    params = parse(model="hailuo-02").params()
+    assert "prompt_optimizer" not in params and "loop" not in params
+
+
+@pytest.mark.parametrize(
+    ("model", "flag"),
+    [
+        ("veo-3", "prompt_optimizer"),
+        ("luma-ray-2", "prompt_optimizer"),
+        ("hailuo-02", "loop"),
+        ("local-preview", "loop"),
+    ],
+)
+def test_a_model_specific_flag_for_another_model_is_refused(model, flag):
+    error = refusal(model=model, **{flag: True})
+    assert (error.param, error.code) == (flag, "unsupported_parameter")
+
+
+@pytest.mark.parametrize("value", ["yes", 1, [True], {}])
+def test_a_model_specific_flag_that_is_not_a_boolean_is_refused(value):
+    assert refused_param(model="hailuo-02", prompt_optimizer=value) == "prompt_optimizer"
+    assert refused_param(model="luma-ray-2", loop=value) == "loop"
+
+
+def test_the_end_user_is_recorded_for_audit():
+    assert parse(user="user-1234").params()["user"] == "user-1234"
+    assert "user" not in parse().params()
+
+
+@pytest.mark.parametrize("user", [1234, "u" * 257, ["a"], "a\x00b"])
+def test_an_end_user_that_is_not_a_short_string_is_refused(user):
+    assert refused_param(user=user) == "user"
