@@ -6,7 +6,9 @@ would both submit the same job upstream. So the dispatcher (and the local render
 resume) runs only in the process that holds this lock: a PostgreSQL session advisory lock,
 or an exclusive `flock` on a file in the data dir for SQLite. Both are released by the
 operating system or the server when the holder dies, even by SIGKILL, so another worker
-takes over.
+takes over. A PostgreSQL lock also ends with its connection (a network failure, a restarted
+server, `pg_terminate_backend`) while the holder lives on: `still_held` notices that, and the
+worker stops dispatching until it takes the lock again.
 """
 
 from __future__ import annotations
@@ -42,6 +44,20 @@ class LeaderLock:
         else:
             self._handle = self._file()
         return self._handle is not None
+
+    def still_held(self) -> bool:
+        """Whether the lock is still ours: for PostgreSQL, whether its session is alive (the
+        server drops a session lock with its connection). False also when never taken."""
+        if self._handle is None:
+            return False
+        if not isinstance(self._handle, psycopg.Connection):
+            return True  # a flock lasts as long as our open file
+        try:
+            self._handle.execute("SELECT 1")
+        except psycopg.Error:
+            self.release()
+            return False
+        return True
 
     def release(self) -> None:
         handle, self._handle = self._handle, None

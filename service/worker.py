@@ -50,6 +50,7 @@ from service.upstreams import upstream_providers
 log = logging.getLogger(__name__)
 CATCH_UP_TIMEOUT = 60.0
 LEADER_RETRY = 2.0  # seconds between attempts to take over dispatching
+LEADER_CHECK = 5.0  # seconds between checks that the leader still holds its lock
 
 
 class Workers:
@@ -96,6 +97,7 @@ class Workers:
             interval=settings.follow_interval,
         )
         self.leader = LeaderLock(settings)
+        self.leader_check = LEADER_CHECK
         self.mirror_tracking = build_tracking(settings, "mirror")
         self.mirror = OutputMirror(
             rt.gateway,
@@ -188,9 +190,32 @@ class Workers:
             if acquired:
                 log.info("this worker dispatches (it holds the dispatcher lock)")
                 await self._resume_local_jobs()
-                await self.dispatcher.run(self._stopping)
-                return
+                await self._dispatch_while_leading()
+                if self._stopping.is_set():
+                    return
+                # Another worker may hold the lock now and resume these renders itself.
+                log.warning("lost the dispatcher lock (its database session ended): this "
+                            "worker stops dispatching until it takes the lock again")  # fmt: skip
+                await self.local.close()
             await _sleep_unless(self._stopping, LEADER_RETRY)
+
+    async def _dispatch_while_leading(self) -> None:
+        """Run the dispatcher until the worker stops or the lock turns out to be lost."""
+        stop = asyncio.Event()
+
+        async def watch() -> None:
+            while not self._stopping.is_set():
+                await _sleep_unless(self._stopping, self.leader_check)
+                if not await asyncio.to_thread(self.leader.still_held):
+                    break
+            stop.set()
+
+        watcher = asyncio.create_task(watch())
+        try:
+            await self.dispatcher.run(stop)
+        finally:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
 
     def _follow(self, follower: Follower, name: str) -> None:
         """Run a projection's follower on its own thread (the event store is synchronous)."""

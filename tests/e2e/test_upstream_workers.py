@@ -22,6 +22,7 @@ from service.settings import Settings
 from tests.e2e.api import assert_clean_history, client, history
 from tests.e2e.server import free_port, run_vidgate, server_env
 from tests.e2e.test_upstream_faults import POLL_ONLY_MODELS, WEBHOOK_MODELS, submit, wait_ended
+from tests.helpers import end_session, lock_session
 
 pytestmark = pytest.mark.e2e
 FAST_POLLS = {
@@ -142,3 +143,46 @@ def test_two_workers_never_poll_one_job_at_once_and_finish_them_all(
             assert sum("holds the dispatcher lock" in text for text in logs) == 1
             # both polled (httpx logs each request): the work was shared, not one idle
             assert all("HTTP Request: GET" in text for text in logs)
+
+
+def wait_logged(workers: list[Any], text: str, count: int, timeout: float = 30) -> None:
+    """Until `text` appears `count` times across the workers' logs."""
+    deadline = time.monotonic() + timeout
+    while sum(worker.output().count(text) for worker in workers) < count:
+        assert time.monotonic() < deadline, [w.output()[-2000:] for w in workers]
+        time.sleep(0.1)
+
+
+def test_a_leader_whose_lock_session_ends_hands_dispatching_over(settings, store, tmp_path) -> None:
+    """The dispatcher lock's PostgreSQL session ends under a live worker (a network failure,
+    a restarted server): it stops dispatching, a worker takes the lock again, and every job
+    submitted afterwards is dispatched exactly once and finishes."""
+    if store != "postgres":
+        pytest.skip("several workers need PostgreSQL (SQLite runs one)")
+    web_port = free_port()
+    web_url = f"http://127.0.0.1:{web_port}"
+    models = list(POLL_ONLY_MODELS.values()) * 2
+    with emulators(settings, tmp_path, web_url, latency=1.0) as sandbox_url:
+        env = gateway_env(settings, sandbox_url)
+        web_env = {**env, "VIDGATE_RUN_WORKERS": "false"}
+        with (
+            run_vidgate(web_env, tmp_path / "web.log", port=web_port) as web,
+            run_vidgate(env, tmp_path / "worker1.log", "worker") as first,
+            run_vidgate(env, tmp_path / "worker2.log", "worker") as second,
+            client(web.url) as http,
+        ):
+            workers = [first, second]
+            wait_logged(workers, "holds the dispatcher lock", 1)
+            pid = lock_session(settings)
+            assert pid is not None
+            end_session(settings, pid)
+            wait_logged(workers, "lost the dispatcher lock", 1)
+            wait_logged(workers, "holds the dispatcher lock", 2)
+            assert lock_session(settings) not in (None, pid)
+            ids = submit(http, models)
+            ended = wait_ended(http, list(ids), timeout=60)
+            for vid, video in ended.items():
+                assert video["status"] == "completed", (ids[vid], video)
+                assert_clean_history(history(http, vid))  # one Dispatched each
+            for worker in workers:
+                assert worker.process.poll() is None, worker.output()[-3000:]

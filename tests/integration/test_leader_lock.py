@@ -6,8 +6,11 @@ import multiprocessing
 import os
 import signal
 
+import pytest
+
 from service.leader import LeaderLock
 from service.settings import Settings
+from tests.helpers import end_session, lock_session
 
 
 def test_only_one_holder_at_a_time_and_the_next_takes_over(settings: Settings) -> None:
@@ -51,3 +54,32 @@ def test_a_killed_holder_releases_the_lock(settings: Settings) -> None:
     finally:
         if holder.is_alive():
             holder.kill()
+
+
+def test_a_holder_knows_whether_it_still_holds_the_lock(settings: Settings) -> None:
+    lock = LeaderLock(settings)
+    assert not lock.still_held()  # never taken
+    assert lock.try_acquire()
+    try:
+        assert lock.still_held() and lock.still_held()
+    finally:
+        lock.release()
+    assert not lock.still_held()
+
+
+def test_a_holder_whose_database_session_ends_gives_the_lock_up(settings: Settings) -> None:
+    if not settings.uses_postgres:
+        pytest.skip("a file lock ends only with its process (see the SIGKILL test)")
+    holder, other = LeaderLock(settings), LeaderLock(settings)
+    try:
+        assert holder.try_acquire()
+        pid = lock_session(settings)
+        assert pid is not None
+        end_session(settings, pid)
+        assert not holder.still_held()
+        assert not holder.held
+        assert other.try_acquire()
+        assert lock_session(settings) not in (None, pid)
+    finally:
+        holder.release()
+        other.release()
