@@ -89,6 +89,27 @@ def test_killing_the_gateway_mid_flight_loses_and_duplicates_nothing(settings, t
                 assert_clean_history(history(http, vid))  # one Dispatched: no re-submission
 
 
+@contextmanager
+def web_and_two_workers(
+    settings: Settings, store: str, tmp: Path, latency: float
+) -> Iterator[tuple[str, httpx.Client, list[Any]]]:
+    """`vidgate emulate`, a web-only process and two worker processes on one PostgreSQL
+    schema: (the emulators' URL, a client of the web process, the two workers)."""
+    if store != "postgres":
+        pytest.skip("several workers need PostgreSQL (SQLite runs one)")
+    web_port = free_port()
+    with emulators(settings, tmp, f"http://127.0.0.1:{web_port}", latency) as sandbox_url:
+        env = gateway_env(settings, sandbox_url)
+        web_env = {**env, "VIDGATE_RUN_WORKERS": "false"}
+        with (
+            run_vidgate(web_env, tmp / "web.log", port=web_port) as web,
+            run_vidgate(env, tmp / "worker1.log", "worker") as first,
+            run_vidgate(env, tmp / "worker2.log", "worker") as second,
+            client(web.url) as http,
+        ):
+            yield sandbox_url, http, [first, second]
+
+
 def status_calls(requests: list[dict[str, Any]], upstream_id: str) -> list[dict[str, Any]]:
     """The emulator's log of GETs naming `upstream_id` (status calls and downloads)."""
     key = upstream_id.rpartition("/")[2].rpartition(":")[2]
@@ -98,51 +119,40 @@ def status_calls(requests: list[dict[str, Any]], upstream_id: str) -> list[dict[
 def test_two_workers_never_poll_one_job_at_once_and_finish_them_all(
     settings, store, tmp_path
 ) -> None:
-    if store != "postgres":
-        pytest.skip("several workers need PostgreSQL (SQLite runs one)")
-    web_port = free_port()
-    web_url = f"http://127.0.0.1:{web_port}"
     models = list(POLL_ONLY_MODELS.values()) * 5
-    with emulators(settings, tmp_path, web_url, latency=4.0) as sandbox_url:
-        env = gateway_env(settings, sandbox_url)
-        web_env = {**env, "VIDGATE_RUN_WORKERS": "false"}
-        with (
-            run_vidgate(web_env, tmp_path / "web.log", port=web_port) as web,
-            run_vidgate(env, tmp_path / "worker1.log", "worker") as first,
-            run_vidgate(env, tmp_path / "worker2.log", "worker") as second,
-            client(web.url) as http,
-        ):
-            ids = submit(http, models)
-            ended = wait_ended(http, list(ids), timeout=90)
-            requests = httpx.get(f"{sandbox_url}/_requests").json()["data"]
-            overlaps: dict[str, int] = defaultdict(int)
-            for vid, video in ended.items():
-                assert video["status"] == "completed", (ids[vid], video)
-                events = history(http, vid)
-                assert_clean_history(events)
-                upstream_id = events[1]["data"]["upstream_id"]
-                completed_at = next(
-                    datetime.fromisoformat(e["occurred_at"]).timestamp()
-                    for e in events
-                    if e["type"] == "Completed"
-                )
-                # until the job completed, only the pollers asked about it (then: the mirror)
-                calls = sorted(
-                    (c for c in status_calls(requests, upstream_id) if c["end"] <= completed_at),
-                    key=lambda c: c["start"],
-                )
-                assert calls, (ids[vid], upstream_id)
-                for before, after in itertools.pairwise(calls):
-                    if after["start"] < before["end"]:
-                        overlaps[vid] += 1
-            assert not overlaps, f"status calls overlapped: {dict(overlaps)}"
-            for worker in (first, second):  # both started together on a fresh schema
-                assert worker.process.poll() is None, worker.output()[-3000:]
-            # read while both run: once one stops, the other takes the lock over
-            logs = [worker.output() for worker in (first, second)]
-            assert sum("holds the dispatcher lock" in text for text in logs) == 1
-            # both polled (httpx logs each request): the work was shared, not one idle
-            assert all("HTTP Request: GET" in text for text in logs)
+    with web_and_two_workers(settings, store, tmp_path, latency=4.0) as started:
+        sandbox_url, http, (first, second) = started
+        ids = submit(http, models)
+        ended = wait_ended(http, list(ids), timeout=90)
+        requests = httpx.get(f"{sandbox_url}/_requests").json()["data"]
+        overlaps: dict[str, int] = defaultdict(int)
+        for vid, video in ended.items():
+            assert video["status"] == "completed", (ids[vid], video)
+            events = history(http, vid)
+            assert_clean_history(events)
+            upstream_id = events[1]["data"]["upstream_id"]
+            completed_at = next(
+                datetime.fromisoformat(e["occurred_at"]).timestamp()
+                for e in events
+                if e["type"] == "Completed"
+            )
+            # until the job completed, only the pollers asked about it (then: the mirror)
+            calls = sorted(
+                (c for c in status_calls(requests, upstream_id) if c["end"] <= completed_at),
+                key=lambda c: c["start"],
+            )
+            assert calls, (ids[vid], upstream_id)
+            for before, after in itertools.pairwise(calls):
+                if after["start"] < before["end"]:
+                    overlaps[vid] += 1
+        assert not overlaps, f"status calls overlapped: {dict(overlaps)}"
+        for worker in (first, second):  # both started together on a fresh schema
+            assert worker.process.poll() is None, worker.output()[-3000:]
+        # read while both run: once one stops, the other takes the lock over
+        logs = [worker.output() for worker in (first, second)]
+        assert sum("holds the dispatcher lock" in text for text in logs) == 1
+        # both polled (httpx logs each request): the work was shared, not one idle
+        assert all("HTTP Request: GET" in text for text in logs)
 
 
 def wait_logged(workers: list[Any], text: str, count: int, timeout: float = 30) -> None:
@@ -157,32 +167,19 @@ def test_a_leader_whose_lock_session_ends_hands_dispatching_over(settings, store
     """The dispatcher lock's PostgreSQL session ends under a live worker (a network failure,
     a restarted server): it stops dispatching, a worker takes the lock again, and every job
     submitted afterwards is dispatched exactly once and finishes."""
-    if store != "postgres":
-        pytest.skip("several workers need PostgreSQL (SQLite runs one)")
-    web_port = free_port()
-    web_url = f"http://127.0.0.1:{web_port}"
     models = list(POLL_ONLY_MODELS.values()) * 2
-    with emulators(settings, tmp_path, web_url, latency=1.0) as sandbox_url:
-        env = gateway_env(settings, sandbox_url)
-        web_env = {**env, "VIDGATE_RUN_WORKERS": "false"}
-        with (
-            run_vidgate(web_env, tmp_path / "web.log", port=web_port) as web,
-            run_vidgate(env, tmp_path / "worker1.log", "worker") as first,
-            run_vidgate(env, tmp_path / "worker2.log", "worker") as second,
-            client(web.url) as http,
-        ):
-            workers = [first, second]
-            wait_logged(workers, "holds the dispatcher lock", 1)
-            pid = lock_session(settings)
-            assert pid is not None
-            end_session(settings, pid)
-            wait_logged(workers, "lost the dispatcher lock", 1)
-            wait_logged(workers, "holds the dispatcher lock", 2)
-            assert lock_session(settings) not in (None, pid)
-            ids = submit(http, models)
-            ended = wait_ended(http, list(ids), timeout=60)
-            for vid, video in ended.items():
-                assert video["status"] == "completed", (ids[vid], video)
-                assert_clean_history(history(http, vid))  # one Dispatched each
-            for worker in workers:
-                assert worker.process.poll() is None, worker.output()[-3000:]
+    with web_and_two_workers(settings, store, tmp_path, latency=1.0) as (_, http, workers):
+        wait_logged(workers, "holds the dispatcher lock", 1)
+        pid = lock_session(settings)
+        assert pid is not None
+        end_session(settings, pid)
+        wait_logged(workers, "lost the dispatcher lock", 1)
+        wait_logged(workers, "holds the dispatcher lock", 2)
+        assert lock_session(settings) not in (None, pid)
+        ids = submit(http, models)
+        ended = wait_ended(http, list(ids), timeout=60)
+        for vid, video in ended.items():
+            assert video["status"] == "completed", (ids[vid], video)
+            assert_clean_history(history(http, vid))  # one Dispatched each
+        for worker in workers:
+            assert worker.process.poll() is None, worker.output()[-3000:]
