@@ -33,6 +33,10 @@ SOURCE = "dispatcher"
 SUBMIT_ATTEMPTS = 3
 
 
+class LeadershipLost(Exception):
+    """This process no longer holds the dispatcher lock."""
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -45,8 +49,13 @@ class Dispatcher:
         read_input: Callable[[str], bytes] | None = None,
         interval: float = 0.05,
         retry_base: float = 1.0,
+        may_dispatch: Callable[[], bool] | None = None,
     ) -> None:
         self.gateway, self.providers, self.callbacks = gateway, providers, callbacks
+        # Asked (in a thread) right before each upstream submit: whether this process still
+        # leads. The worker passes `LeaderLock.still_held`, so a leader whose lock session
+        # ended submits nothing more, even before its watcher stops it.
+        self.may_dispatch = may_dispatch
         self.links, self.read_input = links, read_input
         self._in_flight: set[UUID] = set()  # a sweep must not submit a job twice at once
         self.retry_base = retry_base
@@ -87,6 +96,9 @@ class Dispatcher:
                 f"provider {job.provider!r} is not enabled on this gateway",
             )
             return
+        if self.may_dispatch is not None and not await asyncio.to_thread(self.may_dispatch):
+            # Raised, not returned: the follower must not record this job as handled.
+            raise LeadershipLost(f"not dispatching {job_id}: this worker lost the lock")
         await self._submit(provider, job)
 
     async def _submit(self, provider: Provider, job: Job) -> None:

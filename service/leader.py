@@ -48,12 +48,13 @@ class LeaderLock:
     def still_held(self) -> bool:
         """Whether the lock is still ours: for PostgreSQL, whether its session is alive (the
         server drops a session lock with its connection). False also when never taken."""
-        if self._handle is None:
+        handle = self._handle  # one reference: dispatches ask from several threads
+        if handle is None:
             return False
-        if not isinstance(self._handle, psycopg.Connection):
+        if not isinstance(handle, psycopg.Connection):
             return True  # a flock lasts as long as our open file
         try:
-            self._handle.execute("SELECT 1")
+            handle.execute("SELECT 1")
         except psycopg.Error:
             self.release()
             return False

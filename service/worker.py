@@ -87,6 +87,8 @@ class Workers:
         )
         self.providers: dict[str, Provider] = {**(upstreams or {}), "local": self.local}
         self.dispatch_tracking = build_dispatch_tracking(settings)
+        self.leader = LeaderLock(settings)
+        self.leader_check = LEADER_CHECK
         self.dispatcher = Dispatcher(
             rt.gateway,
             self.dispatch_tracking,
@@ -95,9 +97,8 @@ class Workers:
             links=rt.links,
             read_input=rt.storage.read_input,
             interval=settings.follow_interval,
+            may_dispatch=self.leader.still_held,
         )
-        self.leader = LeaderLock(settings)
-        self.leader_check = LEADER_CHECK
         self.mirror_tracking = build_tracking(settings, "mirror")
         self.mirror = OutputMirror(
             rt.gateway,

@@ -1,5 +1,6 @@
-"""The built-in `local` provider against a real store: a job's history never shows progress
-(or completion) before `Dispatched`, however fast the render and slow the dispatcher."""
+"""The built-in `local` provider and the dispatcher against a real store: a job's history
+never shows progress (or completion) before `Dispatched`, however fast the render and slow
+the dispatcher; a dispatcher that no longer leads submits nothing."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import httpx
 import pytest
 
 from events.job import Job
-from service.dispatcher import dispatch_request
+from service.dispatcher import Dispatcher, LeadershipLost, dispatch_request
 from service.providers.local import LocalProvider
+from service.runtime import build_dispatch_tracking, close_view
 from service.storage import Storage
 from service.stores import build_gateway
 from tests.helpers import SUBMISSION
@@ -62,3 +64,25 @@ async def test_a_render_whose_dispatch_is_never_recorded_goes_ahead(gateway, tmp
         await provider.submit(dispatch_request(job, None))
         assert (await finished(gateway, job.id)).status == "completed"
         await provider.close()
+
+
+async def test_a_dispatcher_that_no_longer_leads_submits_nothing(gateway, settings, tmp_path):
+    """`may_dispatch` (the worker's `LeaderLock.still_held`) is asked before each submit; a
+    refusal leaves the job and the dispatcher's position for the next leader."""
+    job, _ = gateway.submit(**TINY_JOB, idempotency_key=None)
+    tracking = build_dispatch_tracking(settings)
+    leading = False
+    async with httpx.AsyncClient() as http:
+        provider = LocalProvider(gateway, Storage(tmp_path / "files"), http)
+        dispatcher = Dispatcher(
+            gateway, tracking, {"local": provider}, may_dispatch=lambda: leading
+        )
+        with pytest.raises(LeadershipLost):
+            await dispatcher.run_once()
+        assert [type(e).__name__ for e in gateway.history(job.id)] == ["Submitted"]
+        assert tracking.max_tracking_id(gateway.name) is None
+        leading = True
+        assert await dispatcher.run_once() == 1
+        assert (await finished(gateway, job.id)).status == "completed"
+        await provider.close()
+    close_view(tracking)
