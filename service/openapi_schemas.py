@@ -172,6 +172,9 @@ def _request_fields(form: bool) -> dict[str, Schema]:
                                         "`capabilities.prompt_optimizer` is true (else 400)."),
         "loop": _bool_field(form, "Luma models: make the last frame lead back into the first. "
                             "For models whose `capabilities.loop` is true (else 400)."),
+        "style": _t("string", "A named look, one of the model's `capabilities.styles` (e.g. "
+                    "Pixverse: anime, 3d_animation, clay, comic, cyberpunk); a model without "
+                    "styles → 400."),
         "user": _t("string", "Your end user's id, for audit and abuse monitoring: recorded "
                    "in the job's `Submitted` event (`params.user`), never sent upstream. At "
                    "most 256 characters.", maxLength=256),
@@ -391,6 +394,11 @@ def _model_capabilities() -> Schema:
         "seed": _t("boolean", "Whether `seed` is taken."),
         "prompt_optimizer": _t("boolean", "Whether `prompt_optimizer` is taken (MiniMax)."),
         "loop": _t("boolean", "Whether `loop` is taken (Luma)."),
+        "styles": {"type": "array", "items": {"type": "string"},
+                   "description": "The values `style` takes; empty: the model takes none."},
+        "quality_levels": {"type": "object", "additionalProperties": {"type": "string"},
+                           "description": "Quality tier (the vendor's name, e.g. Kling's "
+                           "std/pro) → the resolution that selects it."},
         "prompt_max_chars": _t("integer", "Longest accepted prompt."),
         "twin": _t(["string", "null"], "For a text-only model: the image-to-video model a "
                    "request with an image switches to."),

@@ -34,7 +34,7 @@ __all__ = [
 FIELDS = frozenset({
     "model", "prompt", "seconds", "size", "input_reference", "image_url", "end_image_url",
     "aspect_ratio", "resolution", "fps", "seed", "negative_prompt", "audio", "prompt_optimizer",
-    "loop", "user", "webhook_url", "webhook_events",
+    "loop", "style", "user", "webhook_url", "webhook_events",
 })  # fmt: skip
 MAX_SEED = 2**32 - 1
 MAX_USER = 256
@@ -56,6 +56,7 @@ class VideoRequest:
     audio: bool = False
     prompt_optimizer: bool | None = None  # None: the model's own default
     loop: bool | None = None
+    style: str | None = None  # one of the model's `styles`
     user: str | None = None  # the client's end user: recorded for audit, never sent upstream
     image: ImageInput | None = None
     end_image: ImageInput | None = None
@@ -79,7 +80,8 @@ class VideoRequest:
             "mode": "image-to-video" if self.image else "text-to-video",
         }  # fmt: skip
         # Only when asked: the few models that take them keep their own defaults otherwise.
-        flags = {"prompt_optimizer": self.prompt_optimizer, "loop": self.loop, "user": self.user}
+        flags = {"prompt_optimizer": self.prompt_optimizer, "loop": self.loop,
+                 "style": self.style, "user": self.user}  # fmt: skip
         return params | {name: value for name, value in flags.items() if value is not None}
 
 
@@ -107,6 +109,7 @@ def parse_video_request(fields: Mapping[str, Any], catalog: Catalog) -> VideoReq
         audio=_audio(fields, model),
         prompt_optimizer=_flag(fields, "prompt_optimizer", model),
         loop=_flag(fields, "loop", model),
+        style=_style(fields, model),
         user=_user(fields),
         image=image,
         end_image=end_image,
@@ -213,6 +216,18 @@ def _user(fields: Mapping[str, Any]) -> str | None:
     if not isinstance(value, str) or len(value) > MAX_USER or "\x00" in value:
         raise invalid("user", f"user must be a string of at most {MAX_USER} characters")
     return value
+
+
+def _style(fields: Mapping[str, Any], model: ModelSpec) -> str | None:
+    value = fields.get("style")
+    if value is None or value == "":
+        return None
+    if not model.styles:
+        raise invalid("style", f"{model.id} takes no style", "unsupported_parameter")
+    if value not in model.styles:
+        raise invalid("style", f"style must be one of {', '.join(model.styles)} for "
+                      f"{model.id}; got {value!r}")  # fmt: skip
+    return str(value)
 
 
 def _flag(fields: Mapping[str, Any], name: str, model: ModelSpec) -> bool | None:

@@ -32,6 +32,7 @@ KLING: dict[str, Any] = dict(
     aspect_ratios=("16:9", "9:16", "1:1"),
     negative_prompt=True,
     prompt_max_chars=2500,
+    quality_levels={"std": "720p", "pro": "1080p"},  # Kling's `mode`
 )
 V3: dict[str, Any] = {
     **KLING,

@@ -108,6 +108,10 @@ class ModelSpec:
     seed: bool = False
     prompt_optimizer: bool = False  # MiniMax rewrites prompts unless this is turned off
     loop: bool = False  # Luma: a clip whose last frame leads back into its first
+    styles: tuple[str, ...] = ()  # named looks the model renders in (Pixverse: anime, clay …)
+    # Quality tiers by their vendor's names, each the resolution that selects it (Kling:
+    # std = 720p, pro = 1080p); a model offers the tiers whose resolution it renders.
+    quality_levels: Mapping[str, str] = field(default_factory=dict)
     prompt_max_chars: int = 4000
     price_per_second_usd: float = 0.0
     price_by_resolution: Mapping[str, float] = field(default_factory=dict)
@@ -136,6 +140,10 @@ class ModelSpec:
     @property
     def default_audio(self) -> bool:
         return self.audio if self.audio_default is None else self.audio_default
+
+    def offered_quality_levels(self) -> dict[str, str]:
+        """Quality level → the resolution that selects it, for the resolutions offered."""
+        return {level: res for level, res in self.quality_levels.items() if res in self.resolutions}
 
     @property
     def takes_text(self) -> bool:
@@ -200,6 +208,8 @@ class ModelSpec:
             "seed": self.seed,
             "prompt_optimizer": self.prompt_optimizer,
             "loop": self.loop,
+            "styles": list(self.styles),
+            "quality_levels": self.offered_quality_levels(),
             "prompt_max_chars": self.prompt_max_chars,
             "twin": self.twin,
         }  # fmt: skip

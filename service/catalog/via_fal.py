@@ -7,7 +7,8 @@ durations 1-15 s and the aspect ratios are unverified.
 
 Pixverse v5.5: fal `fal-ai/pixverse/v5.5/{text,image}-to-video` (NovaKit's seed); 360p-1080p,
 5/8/10 s (10 s not at 1080p), audio off by default (`generate_audio_switch`, as other hosts
-spell it) — from the v5.5/v5.6 docs of other hosts; prices unverified.
+spell it) — from the v5.5/v5.6 docs of other hosts; prices unverified. `style` is one of
+anime, 3d_animation, clay, comic, cyberpunk (fal's Pixverse v4/v4.5 input schemas).
 
 LTX-2 Fast: fal `fal-ai/ltx-2/text-to-video/fast` (checked: 6/8/10 s at 1080p/1440p/2160p,
 25 or 50 fps, audio, $0.04/0.08/0.16 per second) and `fal-ai/ltx-2/image-to-video/fast`;
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 from service.catalog.spec import I2V, ModelSpec, Route
 
+PIXVERSE_STYLES = ("anime", "3d_animation", "clay", "comic", "cyberpunk")  # fal's `style`
 MODELS = [
     ModelSpec(
         id="grok-imagine-video",
@@ -72,6 +74,7 @@ MODELS = [
         audio_default=False,
         negative_prompt=True,
         seed=True,
+        styles=PIXVERSE_STYLES,
         prompt_max_chars=2048,
         price_per_second_usd=0.04,
         price_by_resolution={"360p": 0.03, "540p": 0.03, "1080p": 0.08},

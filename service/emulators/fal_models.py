@@ -27,6 +27,7 @@ class Family:
     resolutions: tuple[str, ...] | None = None  # None: the endpoint takes no resolution
     image: str = "image_url"
     end_image: str | None = None
+    styles: tuple[str, ...] | None = None  # None: the endpoint takes no style
 
 
 # Kling 2.x takes "5" or "10"; the emulator takes any whole-second string so that its own tests
@@ -63,7 +64,11 @@ FAMILIES: dict[str, Family] = {
     "wan/v2.6": Family(_texts(5, 10, 15), ("480p", "720p", "1080p")),
     "fal-ai/wan-pro": Family(),
     "xai/grok-imagine-video": Family(tuple(range(1, 16)), ("480p", "720p")),
-    "fal-ai/pixverse": Family(_texts(5, 8, 10), ("360p", "540p", "720p", "1080p")),
+    "fal-ai/pixverse": Family(
+        _texts(5, 8, 10),
+        ("360p", "540p", "720p", "1080p"),
+        styles=("anime", "3d_animation", "clay", "comic", "cyberpunk"),
+    ),
     "fal-ai/ltx-2": Family((6, 8, 10), ("1080p", "1440p", "2160p")),
 }
 _BY_LENGTH = sorted(FAMILIES, key=len, reverse=True)

@@ -110,6 +110,8 @@ def _family_checks(family: Family, data: Json) -> tuple[tuple[str, str, str, boo
          "resolution" in data and resolution not in (family.resolutions or ())),
         (end or "end_image_url", "url_parsing", "Input should be a valid URL",
          end is not None and end in data and not _is_url(data[end])),
+        ("style", "literal_error", f"Input should be one of {', '.join(family.styles or ())}",
+         family.styles is not None and "style" in data and data["style"] not in family.styles),
     )  # fmt: skip
 
 

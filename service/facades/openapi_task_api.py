@@ -41,8 +41,10 @@ def _request() -> Spec:
         return {**WHOLE, "description": description, **more}
 
     metadata = {"type": "object", "additionalProperties": False,
-                "description": "Model-specific fields; any other key (e.g. `style`, "
-                "`quality_level`) is a 400 naming it.",
+                "description": "Model-specific fields: `style` for models with "
+                "`capabilities.styles` (Pixverse), `quality_level` for models with "
+                "`capabilities.quality_levels` (Kling: std = 720p, pro = 1080p). A key the "
+                "model does not take, or any other key, is a 400 naming it.",
                 "properties": {name: {} for name in METADATA}}  # fmt: skip
     return {"type": "object", "required": ["model", "prompt"], "additionalProperties": False,
             "properties": {

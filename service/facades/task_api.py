@@ -19,9 +19,11 @@ like every other surface. Where the document is thin:
 - `image` may be an http(s) URL, a data: URI, or bare base64 of a PNG, JPEG, WebP or GIF.
 - `n` must be 1, `response_format` `url`; `user` (at most 256 characters) is recorded
   for audit as the job's `params.user` and never sent upstream.
-- `metadata` takes `negative_prompt`, `aspect_ratio`, `resolution` and `audio` (checked against
-  the model like vidgate's own fields); any other key, e.g. `style` or `quality_level`, is a
-  400 naming it, so nothing a client asks for is silently dropped.
+- `metadata` takes `negative_prompt`, `aspect_ratio`, `resolution`, `audio` and `style`
+  (checked against the model like vidgate's own fields: `style` is for the models that list
+  `styles`, e.g. Pixverse's anime or clay) and `quality_level`, the model's quality tier by
+  its vendor's name (Kling: `std` is 720p, `pro` 1080p; it selects the resolution). A key the
+  model does not take, or any other key, is a 400 naming it: nothing is silently dropped.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ FIELDS = (
     "model", "prompt", "image", "duration", "width", "height", "fps", "seed", "n",
     "response_format", "user", "metadata",
 )  # fmt: skip
-METADATA = ("negative_prompt", "aspect_ratio", "resolution", "audio")
+METADATA = ("negative_prompt", "aspect_ratio", "resolution", "audio", "style", "quality_level")
 STATUSES = {QUEUED: "queued", IN_PROGRESS: "processing", COMPLETED: "completed",
             FAILED: "failed", CANCELED: "failed"}  # fmt: skip
 # vidgate's parameter names in errors → this API's.
@@ -147,10 +149,10 @@ def canonical_fields(body: Mapping[str, Any], catalog: Catalog) -> dict[str, Any
     fields = {"model": model, "prompt": body.get("prompt"), "image_url": image,
               "seconds": _given(body.get("duration")), "fps": _hint_fps(body, spec),
               "seed": _hint_seed(body, spec), "user": body.get("user"),
-              **_metadata(body.get("metadata"))}  # fmt: skip
+              **_metadata(body.get("metadata"), spec)}  # fmt: skip
     dimensions = _dimensions(body)
     if dimensions:
-        fields["size"] = frame(spec, *dimensions)
+        fields["size"] = frame(spec, *dimensions, resolution=fields.get("resolution"))
     return fields
 
 
@@ -189,7 +191,7 @@ def _given(value: Any) -> Any:
     return None if not isinstance(value, bool) and value == 0 else value
 
 
-def _metadata(value: Any) -> dict[str, Any]:
+def _metadata(value: Any, spec: ModelSpec | None) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
@@ -198,7 +200,29 @@ def _metadata(value: Any) -> dict[str, Any]:
         if key not in METADATA:
             raise invalid(f"metadata.{key}", f"metadata.{key} is not supported; metadata takes "
                           f"{', '.join(METADATA)}", "unsupported_parameter")  # fmt: skip
-    return dict(value)
+    fields = dict(value)
+    level = fields.pop("quality_level", None)
+    if level is not None and level != "" and spec is not None:
+        resolution = quality_resolution(spec, level)
+        if fields.get("resolution") not in (None, "", resolution):
+            raise invalid("metadata.quality_level", f"quality_level {level} is {resolution}, "
+                          f"but metadata.resolution asks {fields['resolution']}")  # fmt: skip
+        fields["resolution"] = resolution
+    return fields
+
+
+def quality_resolution(spec: ModelSpec, level: Any) -> str:
+    """The resolution that selects quality tier `level` of the model, or a 400."""
+    offered = spec.offered_quality_levels()
+    if not offered:
+        raise invalid("metadata.quality_level", f"{spec.id} has no quality levels; choose "
+                      "its resolution (metadata.resolution) instead",
+                      "unsupported_parameter")  # fmt: skip
+    if level not in offered:
+        tiers = ", ".join(f"{name} ({res})" for name, res in offered.items())
+        raise invalid("metadata.quality_level", f"metadata.quality_level must be one of "
+                      f"{tiers} for {spec.id}; got {level!r}")  # fmt: skip
+    return offered[level]
 
 
 def _image(value: Any) -> Any:
@@ -247,20 +271,25 @@ def _spec(catalog: Catalog, model: Any, has_image: bool) -> ModelSpec | None:
     return spec
 
 
-def frame(model: ModelSpec | None, width: int, height: int) -> str:
+def frame(model: ModelSpec | None, width: int, height: int, resolution: str | None = None) -> str:
     """The `size` for width × height: itself if the model renders it (or any size), else the
-    model's frame of the same aspect ratio at the smallest resolution at least as large."""
+    model's frame of the same aspect ratio at `resolution` if one is asked for (and offered),
+    else at the smallest resolution at least as large."""
     asked = f"{width}x{height}"
     if model is None or model.free_size or asked in model.frame_sizes():
-        return asked
+        if model is None or model.free_size or resolution not in model.resolutions:
+            return asked
+        if model.frame_sizes()[asked][0] == resolution:
+            return asked
     aspect = next((name for name in model.aspect_ratios
                    if abs(width * ASPECT_RATIOS[name][1] / (height * ASPECT_RATIOS[name][0]) - 1)
                    <= ASPECT_TOLERANCE), None)  # fmt: skip
     if aspect is None:
         raise invalid("width/height", f"width/height {asked} has no aspect ratio {model.id} "
                       f"renders; allowed sizes: {', '.join(model.frame_sizes())}")  # fmt: skip
-    by_size = sorted(model.resolutions, key=RESOLUTIONS.__getitem__)
-    resolution = next((r for r in by_size if RESOLUTIONS[r] >= min(width, height)), by_size[-1])
+    if resolution not in model.resolutions:
+        by_size = sorted(model.resolutions, key=RESOLUTIONS.__getitem__)
+        resolution = next((r for r in by_size if RESOLUTIONS[r] >= min(width, height)), by_size[-1])
     frame_width, frame_height = model.size_for(resolution, aspect)
     return f"{frame_width}x{frame_height}"
 

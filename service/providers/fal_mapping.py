@@ -61,9 +61,9 @@ def fal_input(request: DispatchRequest) -> Json:
     if resolution and schema.resolution:
         renames = schema.resolution if isinstance(schema.resolution, Mapping) else {}
         body["resolution"] = renames.get(resolution, resolution)
-    # prompt_optimizer (MiniMax families) and loop (Luma) are recorded only for the models
-    # whose catalog entry takes them, and those families take them under these names.
-    for name in ("seed", "negative_prompt", "prompt_optimizer", "loop"):
+    # prompt_optimizer (MiniMax families), loop (Luma) and style (Pixverse) are recorded only
+    # for the models whose catalog entry takes them, and those families use these names.
+    for name in ("seed", "negative_prompt", "prompt_optimizer", "loop", "style"):
         if params.get(name) is not None:
             body[name] = params[name]
     if schema.audio and params.get("audio") is not None:

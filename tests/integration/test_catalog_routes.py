@@ -17,6 +17,7 @@ import base64
 import random
 import uuid
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -269,3 +270,39 @@ async def test_model_specific_flags_reach_the_upstream(model, route, flag, value
     if route.provider == "fal":
         job = app.state.emulator.jobs[submission.upstream_id.rpartition(":")[2]]
         assert job.problems == [], job.problems
+
+
+STYLE_CASES = [
+    pytest.param(model, route, style, id=f"{model.id}-{route.provider}-{style}")
+    for model in CATALOG.models
+    for route in model.routes
+    for style in model.styles
+]
+
+
+def test_styles_belong_to_pixverse():
+    assert {m.owned_by for m in CATALOG.models if m.styles} == {"pixverse"}
+    assert len(STYLE_CASES) >= 5
+
+
+@pytest.mark.parametrize(("model", "route", "style"), STYLE_CASES)
+async def test_a_style_reaches_the_upstream_and_is_accepted_there(model, route, style, upstream):
+    app, provider = upstream(route.provider)
+    request = dispatch_for(model, route, "text", style=style)
+    assert request.params["style"] == style
+    submission = await provider.submit(request)
+    assert received_input(route.provider, app, submission.upstream_id)["style"] == style
+    job = app.state.emulator.jobs[submission.upstream_id.rpartition(":")[2]]
+    assert job.problems == [], job.problems
+
+
+async def test_the_fal_emulator_refuses_a_style_pixverse_lacks(upstream):
+    """A style outside the model's list fails there as fal's pydantic schema would."""
+    model = CATALOG.resolve("pixverse-v5.5")
+    assert model is not None
+    app, provider = upstream("fal")
+    request = dispatch_for(model, model.routes[0], "text")
+    request = replace(request, params={**request.params, "style": "watercolor"})
+    submission = await provider.submit(request)
+    job = app.state.emulator.jobs[submission.upstream_id.rpartition(":")[2]]
+    assert [(p["loc"], p["type"]) for p in job.problems] == [(["body", "style"], "literal_error")]

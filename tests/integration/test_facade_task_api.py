@@ -238,15 +238,48 @@ def test_metadata_takes_what_the_catalog_knows_and_refuses_the_rest(quiet):
     assert event["params"]["negative_prompt"] == "blur"
     assert params(quiet, metadata={"aspect_ratio": "9:16"})["size"] == "720x1280"
     assert params(quiet, metadata={"resolution": "1080p", "audio": False})["audio"] is False
-    for key in ("style", "quality_level"):
+    for key in ("style", "quality_level"):  # Veo has neither
         error = bad(quiet, metadata={key: "cinematic"})
         assert (error["param"], error["code"]) == (f"metadata.{key}", "unsupported_parameter")
+    error = bad(quiet, metadata={"motion": "high"})
+    assert (error["param"], error["code"]) == ("metadata.motion", "unsupported_parameter")
     error = refused(quiet, {"model": "runway-gen4.5", "prompt": "x",
                             "metadata": {"negative_prompt": "blur"}})  # fmt: skip
     assert error["param"] == "metadata.negative_prompt"
     assert error["message"] == "runway-gen4.5 does not take metadata.negative_prompt"
     assert bad(quiet, metadata={"aspect_ratio": "4:3"})["param"] == "metadata.aspect_ratio"
     assert bad(quiet, metadata="style=cinematic")["param"] == "metadata"
+
+
+def test_metadata_style_goes_to_the_models_with_styles(quiet):
+    pixverse = {"model": "fal-ai/pixverse/v5.5/text-to-video", "prompt": "a fox"}
+    assert params(quiet, **pixverse, metadata={"style": "clay"})["style"] == "clay"
+    error = refused(quiet, {**pixverse, "metadata": {"style": "watercolor"}})
+    assert (error["param"], error["code"]) == ("metadata.style", "invalid_value")
+    assert "anime, 3d_animation, clay, comic, cyberpunk" in error["message"]
+    error = refused(quiet, {**DOC_EXAMPLE, "metadata": {"style": "anime"}})
+    assert (error["param"], error["code"]) == ("metadata.style", "unsupported_parameter")
+    assert error["message"] == "kling-2.5-turbo-pro takes no metadata.style"
+
+
+def test_metadata_quality_level_selects_the_kling_tier(quiet):
+    """Kling's std (720p) and pro (1080p) pick the resolution, and with it Kling's `mode`."""
+    turbo = {**DOC_EXAMPLE, "metadata": {"quality_level": "pro"}}
+    assert (params(quiet, **turbo)["resolution"], params(quiet, **turbo)["size"]) == (
+        "1080p", "1920x1080")  # fmt: skip
+    error = refused(quiet, {**DOC_EXAMPLE, "metadata": {"quality_level": "std"}})
+    assert error["param"] == "metadata.quality_level"
+    assert "pro (1080p)" in error["message"]
+    kling_21 = {"model": "kling-2.1", "prompt": "a fox", "image": DOC_EXAMPLE["image"],
+                "width": 1920, "height": 1080}  # fmt: skip
+    std = params(quiet, **kling_21, metadata={"quality_level": "std"})
+    assert (std["resolution"], std["size"]) == ("720p", "1280x720")
+    pro = params(quiet, **kling_21, metadata={"quality_level": "pro"})
+    assert (pro["resolution"], pro["size"]) == ("1080p", "1920x1080")
+    error = refused(quiet, {**kling_21, "metadata": {"quality_level": "pro", "resolution": "720p"}})
+    assert error["param"] == "metadata.quality_level"
+    error = refused(quiet, {**kling_21, "metadata": {"quality_level": "ultra"}})
+    assert "std (720p), pro (1080p)" in error["message"]
 
 
 def test_unknown_fields_and_bodies_that_are_no_json_object_are_refused(quiet):
@@ -321,6 +354,17 @@ def test_a_canceled_task_is_failed_with_code_canceled(quiet, doc):
     polled = check(doc, "get", TASK, quiet.get(f"/v1/video/generations/{task['task_id']}"))
     assert polled["status"] == "failed" and polled["completed_at"] is not None
     assert polled["error"] == {"code": "canceled", "message": "the video was canceled"}
+
+
+def test_model_specific_metadata_completes_on_the_emulated_upstreams(gateway):
+    """A Pixverse style (fal) and a Kling quality tier (Kling's API) are accepted upstream."""
+    bodies = [
+        {"model": "pixverse-v5.5", "prompt": "a fox", "metadata": {"style": "anime"}},
+        {**DOC_EXAMPLE, "image": png_data_uri(), "metadata": {"quality_level": "pro"}},
+    ]
+    for body in bodies:
+        task = gateway.post(CREATE, json=body).json()
+        assert finished(gateway, task["task_id"])["status"] == "completed", task
 
 
 def test_tasks_are_listed_by_vidgate_with_their_surface(gateway):
@@ -410,5 +454,6 @@ def test_the_documented_request_schema_takes_the_documents_example(doc):
     schema = doc["paths"][CREATE]["post"]["requestBody"]["content"]["application/json"]["schema"]
     validator = OAS31Validator({**schema, "components": doc["components"]})
     assert validator.is_valid({**DOC_EXAMPLE, "metadata": {"negative_prompt": "blur"}})
-    assert not validator.is_valid({**DOC_EXAMPLE, "metadata": {"style": "anime"}})
+    assert validator.is_valid({**DOC_EXAMPLE, "metadata": {"style": "anime"}})
+    assert not validator.is_valid({**DOC_EXAMPLE, "metadata": {"motion": "high"}})
     assert not validator.is_valid({**DOC_EXAMPLE, "size": "1280x720"})

@@ -638,6 +638,28 @@ def test_a_model_specific_flag_that_is_not_a_boolean_is_refused(value):
     assert refused_param(model="luma-ray-2", loop=value) == "loop"
 
 
+@pytest.mark.parametrize("style", ["anime", "3d_animation", "clay", "comic", "cyberpunk"])
+def test_a_style_the_model_offers_is_recorded(style):
+    assert parse(model="pixverse-v5.5", style=style).params()["style"] == style
+
+
+def test_a_style_left_out_is_not_recorded():
+    assert "style" not in parse(model="pixverse-v5.5").params()
+
+
+def test_a_style_for_a_model_without_styles_is_refused():
+    error = refusal(model="veo-3", style="anime")
+    assert (error.param, error.code) == ("style", "unsupported_parameter")
+    assert str(error) == "veo-3 takes no style"
+
+
+@pytest.mark.parametrize("style", ["watercolor", "Anime", 3, ["anime"], True])
+def test_a_style_the_model_lacks_is_refused_naming_the_allowed_ones(style):
+    error = refusal(model="pixverse-v5.5", style=style)
+    assert (error.param, error.code) == ("style", "invalid_value")
+    assert "anime, 3d_animation, clay, comic, cyberpunk" in str(error)
+
+
 def test_the_end_user_is_recorded_for_audit():
     assert parse(user="user-1234").params()["user"] == "user-1234"
     assert "user" not in parse().params()
