@@ -137,6 +137,10 @@ class Settings:
     data_dir: Path = Path("var")
     database_url: str | None = None
     database_schema: str = "public"
+    # Per store (events, each view): connections kept open, and how many more may open under
+    # load (the threadpool's 40 threads never queue on the pool at the default).
+    db_pool_size: int = 2
+    db_max_overflow: int = 40
     host: str = "127.0.0.1"
     port: int = 8000
     secret_key: str | None = None
@@ -179,6 +183,8 @@ class Settings:
             data_dir=Path(env.get("VIDGATE_DATA_DIR") or "var"),
             database_url=url,
             database_schema=env.get("VIDGATE_DATABASE_SCHEMA") or "public",
+            db_pool_size=_int(env, "VIDGATE_DB_POOL_SIZE", 2, 1, 100),
+            db_max_overflow=_int(env, "VIDGATE_DB_MAX_OVERFLOW", 40, 0, 1000),
             host=env.get("HOST") or "127.0.0.1",
             port=_int(env, "PORT", 8000, 1, 65535),
             secret_key=env.get("VIDGATE_SECRET_KEY") or None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import pytest
 
@@ -112,3 +113,14 @@ def test_processes_starting_together_on_a_fresh_store_all_get_their_tables(setti
         close_view(view)
     assert errors == []
     assert len(built) == 4
+
+
+@pytest.mark.parametrize("store", ["postgres"])
+def test_the_connection_pool_is_sized_by_the_settings(settings):
+    """`VIDGATE_DB_POOL_SIZE` + `VIDGATE_DB_MAX_OVERFLOW` bound each store's connections."""
+    app = build_gateway(replace(settings, db_pool_size=3, db_max_overflow=5))
+    try:
+        pool = app.recorder.datastore.pool  # type: ignore[attr-defined]
+        assert (pool.min_size, pool.max_size) == (3, 8)
+    finally:
+        app.close()

@@ -22,10 +22,13 @@ def test_environment_overrides_are_read():
             "VIDGATE_DATA_DIR": "/tmp/x",
             "VIDGATE_DATABASE_URL": "postgresql://u@h/db",
             "VIDGATE_RUN_WORKERS": "false",
+            "VIDGATE_DB_POOL_SIZE": "4",
+            "VIDGATE_DB_MAX_OVERFLOW": "0",
         }
     )
     assert (settings.port, settings.host, settings.data_dir) == (9001, "0.0.0.0", Path("/tmp/x"))
     assert settings.uses_postgres and not settings.run_workers
+    assert (settings.db_pool_size, settings.db_max_overflow) == (4, 0)
 
 
 @pytest.mark.parametrize(
@@ -36,6 +39,8 @@ def test_environment_overrides_are_read():
         ({"VIDGATE_DATABASE_URL": "mysql://x/y"}, "VIDGATE_DATABASE_URL"),
         ({"VIDGATE_RUN_WORKERS": "maybe"}, "VIDGATE_RUN_WORKERS"),
         ({"VIDGATE_BOOTSTRAP_API_KEY": "short"}, "VIDGATE_BOOTSTRAP_API_KEY"),
+        ({"VIDGATE_DB_POOL_SIZE": "0"}, "VIDGATE_DB_POOL_SIZE"),
+        ({"VIDGATE_DB_MAX_OVERFLOW": "-1"}, "VIDGATE_DB_MAX_OVERFLOW"),
     ],
 )
 def test_a_bad_setting_is_refused_naming_the_variable(env, named):
