@@ -198,7 +198,13 @@ REFUSED = {
     "a too-long prompt": ({"json": {**TINY, "prompt": "x" * 4001}}, 400, "prompt", "too_long"),
     "a NUL in the prompt": ({"json": {**TINY, "prompt": "a\x00b"}}, 400, "prompt", "invalid_value"),
     "a bad size": ({"json": {**TINY, "size": "161x90"}}, 400, "size", "invalid_value"),
-    "an unknown field": ({"json": {**TINY, "style": "noir"}}, 400, "style", "unknown_parameter"),
+    "an unknown field": ({"json": {**TINY, "motion": "high"}}, 400, "motion", "unknown_parameter"),
+    "a style on a model without styles": (
+        {"json": {**TINY, "style": "anime"}},
+        400,
+        "style",
+        "unsupported_parameter",
+    ),
     "an unreadable upload": (garbage_upload(), 400, "input_reference", "invalid_image"),
     "a file and a nested URL": (upload_and_nested_url(), 400, "input_reference", "invalid_value"),
 }
