@@ -218,7 +218,7 @@ def quality_resolution(spec: ModelSpec, level: Any) -> str:
         raise invalid("metadata.quality_level", f"{spec.id} has no quality levels; choose "
                       "its resolution (metadata.resolution) instead",
                       "unsupported_parameter")  # fmt: skip
-    if level not in offered:
+    if not isinstance(level, str) or level not in offered:
         tiers = ", ".join(f"{name} ({res})" for name, res in offered.items())
         raise invalid("metadata.quality_level", f"metadata.quality_level must be one of "
                       f"{tiers} for {spec.id}; got {level!r}")  # fmt: skip

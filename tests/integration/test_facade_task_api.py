@@ -278,8 +278,9 @@ def test_metadata_quality_level_selects_the_kling_tier(quiet):
     assert (pro["resolution"], pro["size"]) == ("1080p", "1920x1080")
     error = refused(quiet, {**kling_21, "metadata": {"quality_level": "pro", "resolution": "720p"}})
     assert error["param"] == "metadata.quality_level"
-    error = refused(quiet, {**kling_21, "metadata": {"quality_level": "ultra"}})
-    assert "std (720p), pro (1080p)" in error["message"]
+    for level in ("ultra", ["pro"], {"tier": "pro"}, 1):
+        error = refused(quiet, {**kling_21, "metadata": {"quality_level": level}})
+        assert "std (720p), pro (1080p)" in error["message"]
 
 
 def test_unknown_fields_and_bodies_that_are_no_json_object_are_refused(quiet):
@@ -432,8 +433,11 @@ values = st.one_of(
     st.none(), st.booleans(), st.integers(-10, 5000),
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=12), st.sampled_from([*DOC_MODELS, "url", "9:16", "1080p", "AAAA" * 5]),
-    st.dictionaries(st.sampled_from(["negative_prompt", "style", "aspect_ratio"]),
-                    st.text(max_size=5), max_size=2),
+    st.dictionaries(st.sampled_from(["negative_prompt", "style", "aspect_ratio", "resolution",
+                                     "quality_level"]),
+                    st.one_of(st.text(max_size=5), st.lists(st.text(max_size=3), max_size=2),
+                              st.sampled_from(["std", "pro", "1080p", "anime"])),
+                    max_size=3),
 )  # fmt: skip
 bodies = st.dictionaries(st.sampled_from([*FIELDS, "size"]), values, max_size=7)
 
