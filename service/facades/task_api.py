@@ -276,11 +276,11 @@ def frame(model: ModelSpec | None, width: int, height: int, resolution: str | No
     model's frame of the same aspect ratio at `resolution` if one is asked for (and offered),
     else at the smallest resolution at least as large."""
     asked = f"{width}x{height}"
-    if model is None or model.free_size or asked in model.frame_sizes():
-        if model is None or model.free_size or resolution not in model.resolutions:
-            return asked
-        if model.frame_sizes()[asked][0] == resolution:
-            return asked
+    if model is None or model.free_size:
+        return asked
+    rendered = model.frame_sizes().get(asked)  # (resolution, aspect ratio) if it renders it
+    if rendered and (resolution not in model.resolutions or rendered[0] == resolution):
+        return asked
     aspect = next((name for name in model.aspect_ratios
                    if abs(width * ASPECT_RATIOS[name][1] / (height * ASPECT_RATIOS[name][0]) - 1)
                    <= ASPECT_TOLERANCE), None)  # fmt: skip

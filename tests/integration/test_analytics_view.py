@@ -19,7 +19,7 @@ from projections.analytics_view import AnalyticsQuery, JobFacts
 from projections.follower import Follower
 from service.api.analytics import group_object
 from service.runtime import close_view
-from service.stores import build_gateway, build_view
+from service.stores import build_view
 from tests.analytics_support import (
     Plan,
     all_events,
@@ -30,13 +30,6 @@ from tests.analytics_support import (
 )
 
 APP = "vidgate"
-
-
-@pytest.fixture
-def gateway(settings):
-    app = build_gateway(settings)
-    yield app
-    app.close()
 
 
 @pytest.fixture

@@ -32,19 +32,12 @@ from projections.deliveries_view import (
 from projections.follower import Follower
 from service.delivery_policy import AttemptResult, decide
 from service.runtime import close_view
-from service.stores import build_gateway, build_view
+from service.stores import build_view
 from tests.helpers import SUBMISSION
 
 JOB_HOOK = "https://hooks.example/job"
 PUBLIC_URL = "https://videos.example.com/"
 LEASE = 60.0
-
-
-@pytest.fixture
-def gateway(settings):
-    app = build_gateway(settings)
-    yield app
-    app.close()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from uuid import UUID
 
-import pytest
 from eventsourcing.persistence import StoredEvent
 
 from events.job import Job
@@ -21,7 +20,7 @@ from projections.feed_sqlite import SQLiteFeedView
 from projections.feed_view import FeedQuery
 from projections.follower import Follower
 from service.runtime import close_view
-from service.stores import build_gateway, build_view
+from service.stores import build_view
 from tests.helpers import SUBMISSION
 
 OUTPUT_STORED = "vidgate:Job.OutputStored"
@@ -36,13 +35,6 @@ V1_WITH_MEDIA = (
     b'"url":"/v1/videos/x/content","bytes":9,"sha256":"ab","source":"mirror",'
     b'"media":{"width":160,"height":90}}'
 )
-
-
-@pytest.fixture
-def gateway(settings):
-    app = build_gateway(settings)
-    yield app
-    app.close()
 
 
 def completed_job(gateway) -> UUID:

@@ -16,17 +16,9 @@ import pytest
 
 from events.ids import video_id
 from service.export import add_export_command
-from service.stores import build_gateway
 from tests.helpers import SUBMISSION
 
 COLUMNS = ["position", "tenant", "video_id", "type", "version", "occurred_at", "actor", "data"]
-
-
-@pytest.fixture
-def gateway(settings):
-    app = build_gateway(settings)
-    yield app
-    app.close()
 
 
 @pytest.fixture

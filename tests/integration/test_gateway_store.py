@@ -18,13 +18,6 @@ from tests.helpers import SUBMISSION
 
 
 @pytest.fixture
-def gateway(settings):
-    app = build_gateway(settings)
-    yield app
-    app.close()
-
-
-@pytest.fixture
 def jobs_view(settings):
     view = build_view(settings, "jobs", SQLiteJobsView, PostgresJobsView)
     yield view

@@ -24,7 +24,7 @@ from projections.inflight_projection import InflightProjection
 from projections.inflight_sqlite import SQLiteInflightView
 from projections.inflight_view import InflightRow
 from service.runtime import close_view
-from service.stores import build_gateway, build_inflight_view, build_view
+from service.stores import build_inflight_view, build_view
 from tests.helpers import SUBMISSION
 
 APP = "vidgate"
@@ -44,13 +44,6 @@ def deadline(provider: str, model: str) -> float:
 
 def sec(n: float) -> timedelta:
     return timedelta(seconds=n)
-
-
-@pytest.fixture
-def gateway(settings):
-    app = build_gateway(settings)
-    yield app
-    app.close()
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from service.dispatcher import Dispatcher, LeadershipLost, dispatch_request
 from service.providers.local import LocalProvider
 from service.runtime import build_dispatch_tracking, close_view
 from service.storage import Storage
-from service.stores import build_gateway
 from tests.helpers import SUBMISSION
 
 pytestmark = pytest.mark.anyio
@@ -24,13 +23,6 @@ TINY_JOB = {**SUBMISSION, "params": {"seconds": "1", "size": "160x90", "fps": 24
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@pytest.fixture
-def gateway(settings):
-    app = build_gateway(settings)
-    yield app
-    app.close()
 
 
 async def finished(gateway, job_id) -> Job:
