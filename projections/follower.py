@@ -18,7 +18,7 @@ Two ways to hand events over:
 With `read_ahead`, a thread reads the next page while the current one is handled (for a
 replay's catch-up on PostgreSQL, whose reads mostly wait on the server).
 
-A view that can be rebuilt under a running process (`service.replay`) exposes
+A view that can be rebuilt under a running process (`service.admin.replay`) exposes
 `refresh_generation()`; the follower calls it between pages, never within one.
 """
 

@@ -11,14 +11,16 @@ import httpx
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 
-from service.api import analytics, events_feed, hooks, inputs, models, ops, videos, webhooks
-from service.api.errors import HANDLERS
-from service.facades import concurred, novakit, task_api, v2
+from service.providers.upstreams import upstream_providers
 from service.runtime import build_runtime, ensure_bootstrap_key
 from service.settings import Settings
-from service.ssrf import guarded_client, parse_networks
-from service.upstreams import upstream_providers
-from service.worker import Workers
+from service.surfaces import concurred, novakit, ops, task_api, v2
+from service.surfaces.errors import HANDLERS
+from service.surfaces.openai import analytics, events_feed, models, videos
+from service.surfaces.openai import webhook_endpoints as webhooks
+from service.surfaces.upstream import hooks, inputs
+from service.webhooks.ssrf import guarded_client, parse_networks
+from service.workers.role import Workers
 
 log = logging.getLogger(__name__)
 

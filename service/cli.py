@@ -9,8 +9,8 @@ import sys
 from collections.abc import Sequence
 
 from events.apikey import DEFAULT_SCOPES, SCOPES
-from service.export import add_export_command
-from service.replay import add_replay_command
+from service.admin.export import add_export_command
+from service.admin.replay import add_replay_command
 from service.settings import Settings, SettingsError
 
 
@@ -66,8 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     revoke = keys.add_parser("revoke", help="revoke a key")
     revoke.add_argument("key", help="the key itself (vg_…)")
     revoke.set_defaults(handler=_keys_revoke)
-    add_export_command(commands)  # vidgate export events (service/export.py)
-    add_replay_command(commands)  # vidgate replay VIEW (service/replay.py)
+    add_export_command(commands)  # vidgate export events (service/admin/export.py)
+    add_replay_command(commands)  # vidgate replay VIEW (service/admin/replay.py)
     return parser
 
 
@@ -87,7 +87,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
-    from service.worker import main as worker_main
+    from service.workers.role import main as worker_main
 
     worker_main()
     return 0
@@ -96,8 +96,8 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 def _emulate(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
 
-    from service.sandbox import emulate
-    from service.sandbox_server import bind
+    from service.sandbox.server import bind
+    from service.sandbox.suite import emulate
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:

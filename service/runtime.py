@@ -13,28 +13,33 @@ from eventsourcing.sqlite import SQLiteTrackingRecorder
 
 from events.apikey import DEFAULT_SCOPES
 from events.app import Gateway
-from projections.analytics_view import AnalyticsView
-from projections.deliveries_postgres import PostgresDeliveriesView
-from projections.deliveries_sqlite import SQLiteDeliveriesView
-from projections.deliveries_store import SQLDeliveriesView
-from projections.feed_postgres import PostgresFeedView
-from projections.feed_sqlite import SQLiteFeedView
-from projections.feed_view import FeedView
-from projections.jobs_postgres import PostgresJobsView
-from projections.jobs_sqlite import SQLiteJobsView
-from projections.jobs_view import JobsView
-from service.auth import Authenticator
-from service.callbacks import CallbackTokens, InputLinks
+from projections.analytics.view import AnalyticsView
+from projections.deliveries.postgres import PostgresDeliveriesView
+from projections.deliveries.sqlite import SQLiteDeliveriesView
+from projections.deliveries.store import SQLDeliveriesView
+from projections.feed.postgres import PostgresFeedView
+from projections.feed.sqlite import SQLiteFeedView
+from projections.feed.view import FeedView
+from projections.jobs.postgres import PostgresJobsView
+from projections.jobs.sqlite import SQLiteJobsView
+from projections.jobs.view import JobsView
+from service.auth.authenticator import Authenticator
+from service.auth.keys import KeyHasher, key_hint, load_or_create_secret, new_api_key
 from service.catalog import Catalog, default_catalog
-from service.generations import LiveView
-from service.keys import KeyHasher, key_hint, load_or_create_secret, new_api_key
 from service.metrics import Metrics
+from service.persistence.generations import LiveView
+from service.persistence.stores import (
+    build_analytics_view,
+    build_gateway,
+    build_live_view,
+    build_view,
+)
+from service.providers.callbacks import CallbackTokens, InputLinks
 from service.providers.registry import enabled_providers
 from service.settings import Settings
-from service.signals import Signals
-from service.signing import SecretDeriver
-from service.storage import Storage
-from service.stores import build_analytics_view, build_gateway, build_live_view, build_view
+from service.storage.local import Storage
+from service.videos.signals import Signals
+from service.webhooks.signing import SecretDeriver
 
 log = logging.getLogger(__name__)
 

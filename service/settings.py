@@ -15,7 +15,7 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class EmulatorSettings:
-    """How the emulators misbehave (`VIDGATE_EMULATE_*`); see `service.emulators.knobs`."""
+    """How the emulators misbehave (`VIDGATE_EMULATE_*`); see `service.sandbox.emulators.knobs`."""
 
     latency: float = 3.0
     fail_rate: float = 0.0
@@ -91,12 +91,17 @@ class ProviderSettings:
     def configured(self) -> frozenset[str]:
         """The providers whose credentials are set."""
         credentials = {
-            "veo": self.gemini_api_key, "vertex-veo": self.vertex_api_key, "fal": self.fal_key,
-            "replicate": self.replicate_api_token, "minimax": self.minimax_api_key,
-            "luma": self.luma_api_key, "runway": self.runway_api_key,
-            "sora": self.openai_api_key, "kling": self.kling_access_key,
+            "veo": self.gemini_api_key,
+            "vertex-veo": self.vertex_api_key,
+            "fal": self.fal_key,
+            "replicate": self.replicate_api_token,
+            "minimax": self.minimax_api_key,
+            "luma": self.luma_api_key,
+            "runway": self.runway_api_key,
+            "sora": self.openai_api_key,
+            "kling": self.kling_access_key,
             "seedance": self.ark_api_key,
-        }  # fmt: skip
+        }
         return frozenset(name for name, credential in credentials.items() if credential)
 
     @classmethod
@@ -108,8 +113,9 @@ class ProviderSettings:
         _together(env, "VIDGATE_KLING_ACCESS_KEY", "VIDGATE_KLING_SECRET_KEY")
         _together(env, "VIDGATE_KLING_SECRET_KEY", "VIDGATE_KLING_ACCESS_KEY")
         _together(env, "VIDGATE_VERTEX_API_KEY", "VIDGATE_VERTEX_PROJECT")
-        overrides = {name: _url(env, f"VIDGATE_{prefix}_BASE_URL")
-                     for name, prefix in ENV_PREFIXES.items()}  # fmt: skip
+        overrides = {
+            name: _url(env, f"VIDGATE_{prefix}_BASE_URL") for name, prefix in ENV_PREFIXES.items()
+        }
         return cls(
             gemini_api_key=value("GEMINI_API_KEY"),
             vertex_api_key=value("VERTEX_API_KEY"),

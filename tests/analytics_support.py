@@ -50,14 +50,24 @@ def events_of(plan: Plan) -> list[Job.Event]:
 
     history: list[Job.Event] = [
         Job.Submitted(
-            originator_id=plan.job_id, originator_version=1, timestamp=at(plan.at),
-            originator_topic="vidgate:Job", tenant=plan.tenant, model=plan.model,
-            provider=plan.provider, upstream_model=plan.model, prompt="a fox",
-            params={"seconds": plan.seconds, "size": "1280x720"}, inputs={}, webhook=None,
-            idempotency_key=None, request_hash="h", surface="openai",
+            originator_id=plan.job_id,
+            originator_version=1,
+            timestamp=at(plan.at),
+            originator_topic="vidgate:Job",
+            tenant=plan.tenant,
+            model=plan.model,
+            provider=plan.provider,
+            upstream_model=plan.model,
+            prompt="a fox",
+            params={"seconds": plan.seconds, "size": "1280x720"},
+            inputs={},
+            webhook=None,
+            idempotency_key=None,
+            request_hash="h",
+            surface="openai",
             cost_estimate=plan.estimate,
         )
-    ]  # fmt: skip
+    ]
 
     def add(event_class: type, when: float, **fields: Any) -> None:
         history.append(
@@ -69,26 +79,46 @@ def events_of(plan: Plan) -> list[Job.Event]:
             )
         )
 
-    steps: list[tuple[float, int, Any]] = [(t, 0, ("dispatch", n)) for n, t in
-                                            enumerate(plan.dispatches, 1)]  # fmt: skip
+    steps: list[tuple[float, int, Any]] = [
+        (t, 0, ("dispatch", n)) for n, t in enumerate(plan.dispatches, 1)
+    ]
     steps += [(t, 1, ("progress", source)) for t, source in plan.progress]
     if plan.end is not None:
         steps.append((plan.end[1], 2, plan.end))
     percent = 0
     for when, _, step in sorted(steps, key=lambda s: (s[0], s[1])):
         if step[0] == "dispatch":
-            add(Job.Dispatched, when, provider=plan.provider, upstream_id=f"up-{step[1]}",
-                attempt=step[1])  # fmt: skip
+            add(
+                Job.Dispatched,
+                when,
+                provider=plan.provider,
+                upstream_id=f"up-{step[1]}",
+                attempt=step[1],
+            )
         elif step[0] == "progress":
             percent += 10
             add(Job.Progressed, when, percent=percent, upstream_status="running", source=step[1])
         elif step[0] == "completed":
             output = {"url": "u", "bytes": 9} | ({"duration": step[3]} if step[3] else {})
-            add(Job.Completed, when, output=output, upstream_url=None, cost=step[4],
-                upstream_status="done", source=step[2])  # fmt: skip
+            add(
+                Job.Completed,
+                when,
+                output=output,
+                upstream_url=None,
+                cost=step[4],
+                upstream_status="done",
+                source=step[2],
+            )
         elif step[0] == "failed":
-            add(Job.Failed, when, code=step[3], message="no", retryable=False,
-                upstream_status=None, source=step[2])  # fmt: skip
+            add(
+                Job.Failed,
+                when,
+                code=step[3],
+                message="no",
+                retryable=False,
+                upstream_status=None,
+                source=step[2],
+            )
         else:
             add(Job.Canceled, when, by="api")
     return history
@@ -108,13 +138,19 @@ def mixed_plans(count: int = 60, seed: int = 7) -> list[Plan]:
         if n % 7 == 0 and dispatches:
             dispatches.append(dispatched + rng.uniform(1, 5))  # re-dispatched
         last = dispatches[-1] if dispatches else at
-        progress = [(last + rng.uniform(0.1, 20), rng.choice(SOURCES[:3])) for _ in
-                    range(rng.randint(0, 3))]  # fmt: skip
+        progress = [
+            (last + rng.uniform(0.1, 20), rng.choice(SOURCES[:3])) for _ in range(rng.randint(0, 3))
+        ]
         done = max([last, *(t for t, _ in progress)]) + rng.uniform(0.5, 90)
         kind = n % 6
         if kind in (0, 1, 2):
-            end = ("completed", done, rng.choice(SOURCES[:3]),
-                   rng.choice([None, 4.0, 8.5]), rng.choice([None, 0.25, 1.5]))  # fmt: skip
+            end = (
+                "completed",
+                done,
+                rng.choice(SOURCES[:3]),
+                rng.choice([None, 4.0, 8.5]),
+                rng.choice([None, 0.25, 1.5]),
+            )
         elif kind == 3:
             end = ("failed", done, rng.choice(SOURCES), rng.choice(FAILURES))
         elif kind == 4:
@@ -127,11 +163,17 @@ def mixed_plans(count: int = 60, seed: int = 7) -> list[Plan]:
             end = ("failed", at + 1, "dispatcher", "upstream_error")
         plans.append(
             Plan(
-                tenant=TENANTS[n % 5 == 4], model=model, provider=provider, at=at,
-                seconds=rng.choice(["4", 8, "5.5", None]), estimate=rng.choice([None, 0.4, 2.0]),
-                dispatches=dispatches, progress=progress, end=end,
+                tenant=TENANTS[n % 5 == 4],
+                model=model,
+                provider=provider,
+                at=at,
+                seconds=rng.choice(["4", 8, "5.5", None]),
+                estimate=rng.choice([None, 0.4, 2.0]),
+                dispatches=dispatches,
+                progress=progress,
+                end=end,
             )
-        )  # fmt: skip
+        )
     return plans
 
 
@@ -163,12 +205,17 @@ def expected(
     for e in events:
         if isinstance(e, Job.Submitted):
             jobs[e.originator_id] = {
-                "tenant": e.tenant, "model": e.model, "provider": e.provider,
+                "tenant": e.tenant,
+                "model": e.model,
+                "provider": e.provider,
                 "day": e.timestamp.astimezone(UTC).date().isoformat(),
-                "submitted": e.timestamp.timestamp(), "seconds": _num(e.params.get("seconds")),
-                "estimate": e.cost_estimate, "dispatched": None, "end": None,
+                "submitted": e.timestamp.timestamp(),
+                "seconds": _num(e.params.get("seconds")),
+                "estimate": e.cost_estimate,
+                "dispatched": None,
+                "end": None,
                 "signals": defaultdict(int),
-            }  # fmt: skip
+            }
             continue
         job = jobs.get(e.originator_id)
         if job is None:

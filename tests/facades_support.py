@@ -24,8 +24,8 @@ from PIL import Image
 from starlette.testclient import TestClient
 
 from service.app import create_app
-from service.openapi import openapi_document
 from service.settings import EmulatorSettings, Settings
+from service.surfaces.openapi.document import openapi_document
 from tests.conftest import ADMIN_KEY, PG_URL
 
 NOWHERE = "http://127.0.0.1:9"  # nothing listens here
@@ -43,9 +43,14 @@ PNG = png_data_uri()
 @contextmanager
 def store_settings(store: str, data_dir: Path) -> Iterator[Settings]:
     """Settings over a fresh store of the kind asked (a PostgreSQL schema of its own)."""
-    base = Settings(data_dir=data_dir, follow_interval=0.01, poll_after_ms=50,
-                    bootstrap_api_key=ADMIN_KEY, secret_key="test-secret",
-                    allowed_private_networks="127.0.0.0/8")  # fmt: skip
+    base = Settings(
+        data_dir=data_dir,
+        follow_interval=0.01,
+        poll_after_ms=50,
+        bootstrap_api_key=ADMIN_KEY,
+        secret_key="test-secret",
+        allowed_private_networks="127.0.0.0/8",
+    )
     if store == "sqlite":
         yield base
         return
@@ -63,15 +68,23 @@ def store_settings(store: str, data_dir: Path) -> Iterator[Settings]:
 
 def validating(settings: Settings) -> Settings:
     """Every model available, nothing dispatched: jobs stay queued. Bodies up to 2 MB."""
-    return replace(settings, sandbox=True, sandbox_url=NOWHERE, run_workers=False,
-                   max_body_bytes=2_000_000)  # fmt: skip
+    return replace(
+        settings, sandbox=True, sandbox_url=NOWHERE, run_workers=False, max_body_bytes=2_000_000
+    )
 
 
 def rendering(settings: Settings, **emulate: Any) -> Settings:
     """Every model renders in the emulators, fast; jobs complete by the fallback poll."""
     knobs = EmulatorSettings(**{"latency": 0.2, **emulate})
-    return replace(settings, sandbox=True, emulate=knobs, poll_first=0.1, poll_grace=0.2,
-                   poll_cap=0.3, public_url=NOWHERE)  # fmt: skip
+    return replace(
+        settings,
+        sandbox=True,
+        emulate=knobs,
+        poll_first=0.1,
+        poll_grace=0.2,
+        poll_cap=0.3,
+        public_url=NOWHERE,
+    )
 
 
 @contextmanager

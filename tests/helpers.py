@@ -10,9 +10,9 @@ import psycopg
 from starlette.testclient import TestClient
 
 from events.apikey import DEFAULT_SCOPES
-from service.leader import ADVISORY_KEY
 from service.runtime import Runtime, issue_key
 from service.settings import Settings
+from service.workers.leader import ADVISORY_KEY
 
 SUBMISSION = dict(
     tenant="acme",

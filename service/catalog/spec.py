@@ -9,13 +9,29 @@ from typing import Any
 T2V, I2V, V2V = "text-to-video", "image-to-video", "video-to-video"
 MODES = (T2V, I2V, V2V)
 ASPECT_RATIOS: dict[str, tuple[int, int]] = {
-    "16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1), "4:3": (4, 3), "3:4": (3, 4),
-    "3:2": (3, 2), "2:3": (2, 3), "21:9": (21, 9), "9:21": (9, 21),
-}  # fmt: skip
+    "16:9": (16, 9),
+    "9:16": (9, 16),
+    "1:1": (1, 1),
+    "4:3": (4, 3),
+    "3:4": (3, 4),
+    "3:2": (3, 2),
+    "2:3": (2, 3),
+    "21:9": (21, 9),
+    "9:21": (9, 21),
+}
 RESOLUTIONS: dict[str, int] = {  # name → short side in pixels
-    "360p": 360, "480p": 480, "512p": 512, "540p": 540, "720p": 720, "768p": 768,
-    "1024p": 1024, "1080p": 1080, "1440p": 1440, "2160p": 2160, "4k": 2160,
-}  # fmt: skip
+    "360p": 360,
+    "480p": 480,
+    "512p": 512,
+    "540p": 540,
+    "720p": 720,
+    "768p": 768,
+    "1024p": 1024,
+    "1080p": 1080,
+    "1440p": 1440,
+    "2160p": 2160,
+    "4k": 2160,
+}
 # Who can serve a route, and the settings that enable each (`service.settings` reads them).
 # Names are the adapters' (`Provider.name`): Vertex AI Veo is "vertex-veo".
 PROVIDER_KEYS: dict[str, tuple[str, ...]] = {
@@ -125,14 +141,16 @@ class ModelSpec:
     def __post_init__(self) -> None:
         problems = [
             (not set(self.modes) <= set(MODES), f"modes {self.modes}"),
-            (self.default_seconds not in self.durations_for(self.default_resolution),
-             "default_seconds"),
+            (
+                self.default_seconds not in self.durations_for(self.default_resolution),
+                "default_seconds",
+            ),
             (self.default_fps not in self.fps, "default_fps"),
             (self.default_resolution not in self.resolutions, "default_resolution"),
             (self.default_aspect_ratio not in self.aspect_ratios, "default_aspect_ratio"),
             (not set(self.resolutions) <= set(RESOLUTIONS), "resolutions"),
             (not set(self.aspect_ratios) <= set(ASPECT_RATIOS), "aspect_ratios"),
-        ]  # fmt: skip
+        ]
         bad = [what for failed, what in problems if failed]
         if bad:
             raise ValueError(f"catalog entry {self.id}: bad {', '.join(bad)}")
@@ -183,14 +201,21 @@ class ModelSpec:
         return tuple(dict.fromkeys(route.provider for route in self.routes))
 
     def capabilities(self) -> dict[str, Any]:
-        seconds = {"allowed": list(self.durations), "default": self.default_seconds,
-                   "min": min(self.durations), "max": max(self.durations)}  # fmt: skip
+        seconds = {
+            "allowed": list(self.durations),
+            "default": self.default_seconds,
+            "min": min(self.durations),
+            "max": max(self.durations),
+        }
         if self.durations_by_resolution:
             seconds["by_resolution"] = {r: list(d) for r, d in self.durations_by_resolution.items()}
         size: dict[str, Any] = {"allowed": list(self.frame_sizes())}
         if self.free_size:
-            size = {"default": self.default_size, "max_side": self.max_side,
-                    "max_pixels": self.max_pixels}  # fmt: skip
+            size = {
+                "default": self.default_size,
+                "max_side": self.max_side,
+                "max_pixels": self.max_pixels,
+            }
         return {
             "modes": list(self.modes),
             "seconds": seconds,
@@ -199,8 +224,12 @@ class ModelSpec:
             "aspect_ratios": list(self.aspect_ratios),
             "default_aspect_ratio": self.default_aspect_ratio,
             "size": size,
-            "fps": {"allowed": list(self.fps), "default": self.default_fps,
-                    "min": min(self.fps), "max": max(self.fps)},
+            "fps": {
+                "allowed": list(self.fps),
+                "default": self.default_fps,
+                "min": min(self.fps),
+                "max": max(self.fps),
+            },
             "audio": self.audio,
             "audio_default": self.default_audio,
             "end_frame": self.end_frame,
@@ -212,26 +241,35 @@ class ModelSpec:
             "quality_levels": self.offered_quality_levels(),
             "prompt_max_chars": self.prompt_max_chars,
             "twin": self.twin,
-        }  # fmt: skip
+        }
 
     def pricing(self) -> dict[str, Any]:
         by_resolution = {r: self.price_for(r) for r in self.resolutions}
-        return {"per_second_usd": self.price_per_second_usd, "currency": "USD",
-                "per_second_usd_by_resolution": by_resolution}  # fmt: skip
+        return {
+            "per_second_usd": self.price_per_second_usd,
+            "currency": "USD",
+            "per_second_usd_by_resolution": by_resolution,
+        }
 
     def as_json(self, enabled: Collection[str]) -> dict[str, Any]:
         """The OpenAI model object, plus capabilities, pricing and routes; `provider` is the
         route that would serve a request now (null when no provider for it is enabled)."""
         route = self.route(enabled)
         return {
-            "id": self.id, "object": "model", "created": self.created, "owned_by": self.owned_by,
-            "name": self.name, "description": self.description, "aliases": list(self.aliases),
-            "capabilities": self.capabilities(), "pricing": self.pricing(),
+            "id": self.id,
+            "object": "model",
+            "created": self.created,
+            "owned_by": self.owned_by,
+            "name": self.name,
+            "description": self.description,
+            "aliases": list(self.aliases),
+            "capabilities": self.capabilities(),
+            "pricing": self.pricing(),
             "routes": [r.as_json() for r in self.routes],
             "providers": list(self.providers),
             "available": route is not None,
             "provider": route.provider if route else None,
-        }  # fmt: skip
+        }
 
 
 def unavailable_message(spec: ModelSpec) -> str:
@@ -239,8 +277,10 @@ def unavailable_message(spec: ModelSpec) -> str:
     if not spec.routes:
         return f"{spec.id} has no upstream route: no provider vidgate speaks serves it yet"
     keys = [" + ".join(PROVIDER_KEYS[p]) for p in spec.providers if PROVIDER_KEYS[p]]
-    return (f"{spec.id} needs one of the providers {', '.join(spec.providers)}; none is "
-            f"configured (set {', '.join(keys)}, or run with VIDGATE_SANDBOX=1)")  # fmt: skip
+    return (
+        f"{spec.id} needs one of the providers {', '.join(spec.providers)}; none is "
+        f"configured (set {', '.join(keys)}, or run with VIDGATE_SANDBOX=1)"
+    )
 
 
 class Catalog:

@@ -210,9 +210,14 @@ class FalProvider:
         url = self.base_url + path if auth else path
         headers = {"Authorization": f"Key {self.key}"} if auth else {}
         return await shared.request(
-            self.http, method, url, headers=headers, deadline=self.timeout,
-            fail=lambda error: unreachable(error, method, path), **kw,
-        )  # fmt: skip
+            self.http,
+            method,
+            url,
+            headers=headers,
+            deadline=self.timeout,
+            fail=lambda error: unreachable(error, method, path),
+            **kw,
+        )
 
     async def _send(self, method: str, path: str, auth: bool = True, **kw: Any) -> httpx.Response:
         """`_call`, raising fal's error when the answer is not a success."""

@@ -84,8 +84,9 @@ def _images(inputs: Mapping[str, Any], schema: FalSchema, endpoint: str, body: J
     if image:
         body[schema.image] = _image_url(image)
     if end and schema.end_image is None:
-        raise ProviderRejected(f"the fal endpoint {endpoint} takes no end frame",
-                               code="unsupported_input")  # fmt: skip
+        raise ProviderRejected(
+            f"the fal endpoint {endpoint} takes no end frame", code="unsupported_input"
+        )
     if end and schema.end_image:
         body[schema.end_image] = _image_url(end)
 

@@ -30,7 +30,7 @@ from service.providers.base import (
     ProviderUnavailable,
     UpstreamStatus,
 )
-from service.signing import verifies
+from service.webhooks.signing import verifies
 
 Json = dict[str, Any]
 IMAGE_MAGIC = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg", b"RIFF": "image/webp"}
@@ -92,8 +92,9 @@ def json_answer(response: httpx.Response, who: str) -> Json:
         answer = response.json()
         if isinstance(answer, dict):
             return answer
-    raise ProviderUnavailable(f"{who} answered malformed JSON: {response.text[:200]!r}",
-                              code="upstream_malformed")  # fmt: skip
+    raise ProviderUnavailable(
+        f"{who} answered malformed JSON: {response.text[:200]!r}", code="upstream_malformed"
+    )
 
 
 def number(value: Any) -> float | None:
@@ -132,9 +133,16 @@ def retryable(status: int, message: str, retry: float | None) -> ProviderUnavail
 
 
 async def stream_to_file(
-    http: httpx.AsyncClient, url: str, dest: Path, *, deadline: float, who: str,
-    refused: Callable[[httpx.Response], ProviderError], target: str | None = None, **kw: Any,
-) -> Path:  # fmt: skip
+    http: httpx.AsyncClient,
+    url: str,
+    dest: Path,
+    *,
+    deadline: float,
+    who: str,
+    refused: Callable[[httpx.Response], ProviderError],
+    target: str | None = None,
+    **kw: Any,
+) -> Path:
     """GET `url` into `dest` atomically (via `.{name}.part`) within `deadline * 10`. Only the
     headers in `kw` are sent: public/presigned URLs get no API key. A non-2xx answer raises
     `refused(response)`; a timeout or transport error `unreachable` (naming `target`)."""
@@ -157,9 +165,15 @@ async def stream_to_file(
 
 
 async def fetch_to_file(
-    http: httpx.AsyncClient, url: str, dest: Path, *, deadline: float, total: float, who: str,
+    http: httpx.AsyncClient,
+    url: str,
+    dest: Path,
+    *,
+    deadline: float,
+    total: float,
+    who: str,
     item: str,
-) -> Path:  # fmt: skip
+) -> Path:
     """GET `url` (no API key: presigned URLs) into `dest` via `write_atomically`, within
     `total` seconds; anything but a 200 ("the {who} {item} answered HTTP …") or a failed
     transfer ("the {who} download …") is ProviderUnavailable."""
@@ -194,8 +208,9 @@ async def write_atomically(chunks: AsyncIterator[bytes], dest: Path) -> Path:
 
 def sniff(data: bytes) -> str:
     """An image's MIME type from its magic bytes (PNG when unknown)."""
-    return next((mime for magic, mime in IMAGE_MAGIC.items() if data.startswith(magic)),
-                "image/png")  # fmt: skip
+    return next(
+        (mime for magic, mime in IMAGE_MAGIC.items() if data.startswith(magic)), "image/png"
+    )
 
 
 def image_mime(image: Mapping[str, Any], data: bytes) -> Any:
@@ -212,9 +227,12 @@ def decode_base64(value: Any, message: str) -> bytes:
 
 
 async def image_bytes(
-    image: Mapping[str, Any], read_input: Callable[[str], bytes] | None, *, not_base64: str,
+    image: Mapping[str, Any],
+    read_input: Callable[[str], bytes] | None,
+    *,
+    not_base64: str,
     missing: str,
-) -> bytes:  # fmt: skip
+) -> bytes:
     """An input image's bytes: its base64 `data`, or a stored `sha256` through `read_input`."""
     if image.get("data"):
         return decode_base64(image["data"], not_base64)
@@ -257,6 +275,7 @@ def finished_output(status: UpstreamStatus, who: str, task: str = "task") -> str
     if status.state in ("queued", "in_progress"):
         raise ProviderUnavailable(f"the {who} {task} has not finished yet", code="not_ready")
     if status.state != "completed" or not status.output_url:
-        raise ProviderRejected(f"the {who} {task} has no video ({status.raw_status})",
-                               code="no_output")  # fmt: skip
+        raise ProviderRejected(
+            f"the {who} {task} has no video ({status.raw_status})", code="no_output"
+        )
     return status.output_url

@@ -41,18 +41,34 @@ from service.providers.base import (
 from service.providers.http import parse_json as _loads
 
 Json = dict[str, Any]
-STATES = {"submitted": "queued", "processing": "in_progress", "succeed": "completed",
-          "failed": "failed"}  # fmt: skip
+STATES = {
+    "submitted": "queued",
+    "processing": "in_progress",
+    "succeed": "completed",
+    "failed": "failed",
+}
 PROGRESS = {"submitted": 0, "processing": 50, "succeed": 100}  # synthesized, Kling has none
-RETRYABLE = {1302: "rate_limited", 1303: "rate_limited", 5000: "upstream_error",
-             5001: "upstream_unavailable", 5002: "upstream_timeout"}  # fmt: skip
+RETRYABLE = {
+    1302: "rate_limited",
+    1303: "rate_limited",
+    5000: "upstream_error",
+    5001: "upstream_unavailable",
+    5002: "upstream_timeout",
+}
 PERMANENT = {
     **dict.fromkeys((1000, 1001, 1002, 1003, 1004), "upstream_auth"),
-    1100: "account_error", 1101: "insufficient_balance", 1102: "insufficient_balance",
-    1103: "forbidden", 1200: "invalid_params", 1201: "invalid_params", 1202: "not_found",
-    1203: "not_found", 1300: "policy_violation", 1301: "sensitive_content",
+    1100: "account_error",
+    1101: "insufficient_balance",
+    1102: "insufficient_balance",
+    1103: "forbidden",
+    1200: "invalid_params",
+    1201: "invalid_params",
+    1202: "not_found",
+    1203: "not_found",
+    1300: "policy_violation",
+    1301: "sensitive_content",
     1304: "ip_not_allowed",
-}  # fmt: skip
+}
 RATIOS = {"16:9": 16 / 9, "9:16": 9 / 16, "1:1": 1.0}
 GENERATION_MODES = ("text-to-video", "image-to-video", "video-to-video")
 TOKEN_LIFETIME = 1800
@@ -122,17 +138,27 @@ class KlingProvider:
         links: no token is sent with them."""
         url = shared.finished_output(await self.status(upstream_id), "Kling")
         return await shared.stream_to_file(
-            self.http, url, dest, deadline=self.timeout, who="Kling",
-            refused=lambda response: kling_error(response, None, ""), target="the video URL",
-        )  # fmt: skip
+            self.http,
+            url,
+            dest,
+            deadline=self.timeout,
+            who="Kling",
+            refused=lambda response: kling_error(response, None, ""),
+            target="the video URL",
+        )
 
     async def _api(self, method: str, path: str, **kw: Any) -> Json:
         """One API call: its `data` object, after the HTTP status and `code` checks."""
         headers = {"Authorization": f"Bearer {self.token()}"}
         response = await shared.request(
-            self.http, method, self.base_url + path, headers=headers, deadline=self.timeout,
-            fail=lambda error: unreachable(error, method, path), **kw,
-        )  # fmt: skip
+            self.http,
+            method,
+            self.base_url + path,
+            headers=headers,
+            deadline=self.timeout,
+            fail=lambda error: unreachable(error, method, path),
+            **kw,
+        )
         body = _loads(response.content)
         code = body.get("code") if isinstance(body, dict) else None
         if not isinstance(code, int) or isinstance(code, bool):
@@ -152,8 +178,9 @@ def task_status(data: Json, *, hint: bool) -> UpstreamStatus:
     """A Kling task object (query `data` or callback body) as our status."""
     raw = data.get("task_status")
     if not isinstance(raw, str) or raw not in STATES:
-        raise ProviderUnavailable(f"Kling answered an unknown task_status {raw!r}",
-                                  code="malformed")  # fmt: skip
+        raise ProviderUnavailable(
+            f"Kling answered an unknown task_status {raw!r}", code="malformed"
+        )
     info = data.get("task_info")
     external = info.get("external_task_id") if isinstance(info, dict) else None
     extra: Json = {"task_id": data.get("task_id"), "external_task_id": external}
@@ -161,8 +188,9 @@ def task_status(data: Json, *, hint: bool) -> UpstreamStatus:
         extra["hint"] = True
     if raw == "failed":
         message = str(data.get("task_status_msg") or "Kling reported that the task failed")
-        return UpstreamStatus("failed", raw, error_code="generation_failed",
-                              error_message=message, extra=extra)  # fmt: skip
+        return UpstreamStatus(
+            "failed", raw, error_code="generation_failed", error_message=message, extra=extra
+        )
     url = None
     if raw == "succeed" and not hint:
         result = data.get("task_result")
@@ -172,8 +200,7 @@ def task_status(data: Json, *, hint: bool) -> UpstreamStatus:
         if not isinstance(url, str) or not url.startswith(("https://", "http://")):
             url = None
         extra["video"] = video
-    return UpstreamStatus(STATES[raw], raw, progress=PROGRESS.get(raw), output_url=url,
-                          extra=extra)  # fmt: skip
+    return UpstreamStatus(STATES[raw], raw, progress=PROGRESS.get(raw), output_url=url, extra=extra)
 
 
 def kling_input(request: DispatchRequest) -> Json:
@@ -198,8 +225,11 @@ def kling_input(request: DispatchRequest) -> Json:
     sound = params.get("sound", params.get("audio"))
     if sound is not None and sound is not False:  # off is Kling's default: leave it unsaid
         body["sound"] = sound if sound in ("on", "off") else ("on" if sound else "off")
-    for ours, theirs in (("image", "image"), ("last_frame", "image_tail"),
-                         ("end_image", "image_tail")):  # fmt: skip
+    for ours, theirs in (
+        ("image", "image"),
+        ("last_frame", "image_tail"),
+        ("end_image", "image_tail"),
+    ):
         if request.inputs.get(ours):
             body[theirs] = _image(ours, request.inputs[ours])
     if request.callback_url:
@@ -234,8 +264,10 @@ def _image(name: str, image: Mapping[str, Any]) -> str:
     if image.get("url"):
         return str(image["url"])
     if not image.get("data"):
-        raise ProviderRejected(f"Kling needs inputs.{name} as a URL or bytes (a base64 `data` "
-                               "field)", code="image_upload_unsupported")  # fmt: skip
+        raise ProviderRejected(
+            f"Kling needs inputs.{name} as a URL or bytes (a base64 `data` field)",
+            code="image_upload_unsupported",
+        )
     data = shared.decode_base64(image["data"], f"inputs.{name}.data is not base64")
     return base64.b64encode(data).decode()
 

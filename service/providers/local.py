@@ -20,14 +20,14 @@ import httpx
 
 from events.app import Gateway
 from events.ids import video_id
+from service.media.render import ImageUnreadable, RenderCanceled, RenderSpec, render_video
 from service.providers.base import (
     DispatchRequest,
     ProviderRejected,
     Submission,
     UpstreamStatus,
 )
-from service.render import ImageUnreadable, RenderCanceled, RenderSpec, render_video
-from service.storage import Storage
+from service.storage.local import Storage
 
 log = logging.getLogger(__name__)
 SOURCE = "local"

@@ -41,8 +41,12 @@ Json = dict[str, Any]
 DURATIONS = {5: "5s", 9: "9s"}
 RATIOS = ("16:9", "9:16", "1:1", "4:3", "3:4", "21:9", "9:21")
 RESOLUTIONS = {"540p": 540, "720p": 720, "1080p": 1080, "4k": 2160}
-STATES = {"queued": "queued", "dreaming": "in_progress", "completed": "completed",
-          "failed": "failed"}  # fmt: skip
+STATES = {
+    "queued": "queued",
+    "dreaming": "in_progress",
+    "completed": "completed",
+    "failed": "failed",
+}
 DELETED_MEMORY = 10_000  # how many deleted ids the adapter remembers as canceled
 
 
@@ -92,9 +96,14 @@ class LumaProvider:
         except ProviderUnavailable as error:
             raise ProviderRejected(str(error), code="malformed") from None
         return UpstreamStatus(
-            status.state, status.raw_status, status.progress, status.output_url,
-            status.error_code, status.error_message, {**status.extra, "verified": False},
-        )  # fmt: skip
+            status.state,
+            status.raw_status,
+            status.progress,
+            status.output_url,
+            status.error_code,
+            status.error_message,
+            {**status.extra, "verified": False},
+        )
 
     async def cancel(self, upstream_id: str) -> None:
         """Delete the generation (Luma's only way to stop one)."""
@@ -108,19 +117,29 @@ class LumaProvider:
         URLs: our key is never sent with them."""
         status = await self.status(upstream_id)
         if status.state != "completed" or not status.output_url:
-            raise ProviderRejected(f"the Luma generation is {status.raw_status}, not completed",
-                                   code="not_completed")  # fmt: skip
+            raise ProviderRejected(
+                f"the Luma generation is {status.raw_status}, not completed", code="not_completed"
+            )
         return await shared.stream_to_file(
-            self.http, status.output_url, dest, deadline=self.timeout, who="Luma",
+            self.http,
+            status.output_url,
+            dest,
+            deadline=self.timeout,
+            who="Luma",
             refused=_http_error,
-        )  # fmt: skip
+        )
 
     async def _call(self, method: str, path: str, **kw: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.api_key}", "Accept": "application/json"}
         return await shared.request(
-            self.http, method, self.base_url + path, headers=headers, deadline=self.timeout,
-            fail=lambda error: _unreachable(error, method, path), **kw,
-        )  # fmt: skip
+            self.http,
+            method,
+            self.base_url + path,
+            headers=headers,
+            deadline=self.timeout,
+            fail=lambda error: _unreachable(error, method, path),
+            **kw,
+        )
 
     async def _send(self, method: str, path: str, **kw: Any) -> httpx.Response:
         response = await self._call(method, path, **kw)
@@ -139,8 +158,10 @@ def luma_body(request: DispatchRequest) -> Json:
     ratio = params.get("aspect_ratio") or (size and _nearest_ratio(*size))
     if ratio:
         if ratio not in RATIOS:
-            raise ProviderRejected(f"Luma takes aspect ratios {', '.join(RATIOS)}, not {ratio!r}",
-                                   code="invalid_aspect_ratio")  # fmt: skip
+            raise ProviderRejected(
+                f"Luma takes aspect ratios {', '.join(RATIOS)}, not {ratio!r}",
+                code="invalid_aspect_ratio",
+            )
         body["aspect_ratio"] = ratio
     resolution = params.get("resolution") or (size and _nearest_resolution(*size))
     if resolution:
@@ -188,8 +209,9 @@ def generation_status(data: Json) -> UpstreamStatus:
         return UpstreamStatus(state, raw, progress=100, output_url=url, extra=extra)
     if state == "failed":
         reason = data.get("failure_reason") or "Luma reported a failure without a reason"
-        return UpstreamStatus(state, raw, error_code="generation_failed",
-                              error_message=str(reason), extra=extra)  # fmt: skip
+        return UpstreamStatus(
+            state, raw, error_code="generation_failed", error_message=str(reason), extra=extra
+        )
     return UpstreamStatus(state, raw, progress=0 if raw == "queued" else None, extra=extra)
 
 
@@ -250,8 +272,9 @@ def _http_error(response: httpx.Response) -> ProviderError:
         return retry
     if status == 404:
         return ProviderRejected(text, code="not_found")
-    return ProviderRejected(text, code={401: "unauthorized", 403: "forbidden"}.get(status,
-                            f"upstream_{status}"))  # fmt: skip
+    return ProviderRejected(
+        text, code={401: "unauthorized", 403: "forbidden"}.get(status, f"upstream_{status}")
+    )
 
 
 def _object(response: httpx.Response) -> Json:

@@ -38,12 +38,27 @@ from service.providers.http import IMAGE_MAGIC as IMAGE_MAGIC
 from service.providers.http import parse_json as _loads
 
 Json = dict[str, Any]
-STATES = {"Preparing": "queued", "Queueing": "queued", "Processing": "in_progress",
-          "Success": "completed", "Fail": "failed"}  # fmt: skip
-RETRYABLE = {1000: "upstream_error", 1001: "upstream_timeout", 1002: "rate_limited",
-             1013: "upstream_error"}  # fmt: skip
-PERMANENT = {1004: "upstream_auth", 2049: "upstream_auth", 1008: "insufficient_balance",
-             1026: "sensitive_input", 1027: "sensitive_output", 2013: "invalid_params"}  # fmt: skip
+STATES = {
+    "Preparing": "queued",
+    "Queueing": "queued",
+    "Processing": "in_progress",
+    "Success": "completed",
+    "Fail": "failed",
+}
+RETRYABLE = {
+    1000: "upstream_error",
+    1001: "upstream_timeout",
+    1002: "rate_limited",
+    1013: "upstream_error",
+}
+PERMANENT = {
+    1004: "upstream_auth",
+    2049: "upstream_auth",
+    1008: "insufficient_balance",
+    1026: "sensitive_input",
+    1027: "sensitive_output",
+    2013: "invalid_params",
+}
 RESOLUTIONS = (512, 768, 1080)
 
 
@@ -102,8 +117,9 @@ class MiniMaxProvider:
         if not isinstance(data, dict):
             raise ProviderRejected("the MiniMax callback body is malformed", code="malformed")
         if "challenge" in data:
-            raise ProviderRejected("a MiniMax callback challenge: answer challenge_response()",
-                                   code="challenge")  # fmt: skip
+            raise ProviderRejected(
+                "a MiniMax callback challenge: answer challenge_response()", code="challenge"
+            )
         task_id, raw = data.get("task_id"), data.get("status")
         if not isinstance(task_id, str | int) or not isinstance(raw, str) or raw not in STATES:
             raise ProviderRejected("the MiniMax callback body is malformed", code="malformed")
@@ -125,18 +141,28 @@ class MiniMaxProvider:
         our key is never sent with it."""
         url = shared.finished_output(await self.status(upstream_id), "MiniMax")
         return await shared.stream_to_file(
-            self.http, url, dest, deadline=self.timeout, who="MiniMax",
-            refused=http_error, target="the download URL",
-        )  # fmt: skip
+            self.http,
+            url,
+            dest,
+            deadline=self.timeout,
+            who="MiniMax",
+            refused=http_error,
+            target="the download URL",
+        )
 
     async def _api(self, method: str, path: str, failed_ok: bool = False, **kw: Any) -> Json:
         """One API call: its JSON object, after the HTTP status and `base_resp` checks (with
         `failed_ok`, a Fail status keeps its base_resp for the caller to read)."""
         headers = {"Authorization": f"Bearer {self.api_key}"}
         response = await shared.request(
-            self.http, method, self.base_url + path, headers=headers, deadline=self.timeout,
-            fail=lambda error: unreachable(error, method, path), **kw,
-        )  # fmt: skip
+            self.http,
+            method,
+            self.base_url + path,
+            headers=headers,
+            deadline=self.timeout,
+            fail=lambda error: unreachable(error, method, path),
+            **kw,
+        )
         if not response.is_success:
             raise http_error(response)
         data = _loads(response.content)
@@ -161,8 +187,11 @@ def minimax_input(request: DispatchRequest) -> Json:
         body["resolution"] = resolution
     if params.get("prompt_optimizer") is not None:
         body["prompt_optimizer"] = bool(params["prompt_optimizer"])
-    for ours, theirs in (("image", "first_frame_image"), ("last_frame", "last_frame_image"),
-                         ("end_image", "last_frame_image")):  # fmt: skip
+    for ours, theirs in (
+        ("image", "first_frame_image"),
+        ("last_frame", "last_frame_image"),
+        ("end_image", "last_frame_image"),
+    ):
         if request.inputs.get(ours):
             body[theirs] = _image(ours, request.inputs[ours])
     if request.callback_url:
@@ -220,8 +249,10 @@ def _image(name: str, image: Mapping[str, Any]) -> str:
     if image.get("url"):
         return str(image["url"])
     if not image.get("data"):
-        raise ProviderRejected(f"MiniMax needs inputs.{name} as a URL or bytes (a base64 "
-                               "`data` field)", code="image_upload_unsupported")  # fmt: skip
+        raise ProviderRejected(
+            f"MiniMax needs inputs.{name} as a URL or bytes (a base64 `data` field)",
+            code="image_upload_unsupported",
+        )
     data = shared.decode_base64(image["data"], f"inputs.{name}.data is not base64")
     return shared.data_uri(data, image.get("content_type") or shared.sniff(data))
 

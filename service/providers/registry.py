@@ -2,7 +2,7 @@
 
 A provider is enabled when its credential is set (`ProviderSettings.configured`); "local", the
 built-in renderer, always is. In sandbox mode every provider is enabled and points at the
-emulator suite (`service.sandbox`) with the credentials it was built with.
+emulator suite (`service.sandbox.suite`) with the credentials it was built with.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from service.providers.veo_vertex import VertexVeoProvider
 from service.settings import ProviderSettings, Settings
 
 if TYPE_CHECKING:  # the emulators are imported only where a sandbox runs
-    from service.sandbox import Sandbox
+    from service.sandbox.suite import Sandbox
 
 ReadInput = Callable[[str], bytes]  # a stored input's bytes by its sha256
 Builder = Callable[[httpx.AsyncClient, ProviderSettings, Mapping[str, Any]], Provider]
@@ -52,7 +52,9 @@ def build_providers(
     that can send stored images (Veo, Vertex, Runway, Seedance).
     """
     if settings.sandbox and sandbox is None:
-        raise ValueError("sandbox mode needs the running sandbox (service.sandbox.run_sandbox)")
+        raise ValueError(
+            "sandbox mode needs the running sandbox (service.sandbox.suite.run_sandbox)"
+        )
     config = sandbox.provider_settings() if sandbox is not None else settings.providers
     reads: dict[str, Any] = {} if read_input is None else {"read_input": read_input}
     return {name: BUILDERS[name](http, config, reads) for name in sorted(config.configured())}
@@ -66,8 +68,9 @@ def _base(config: ProviderSettings, name: str) -> dict[str, Any]:
 
 def _fal(http: httpx.AsyncClient, c: ProviderSettings, reads: Mapping[str, Any]) -> Provider:
     jwks: dict[str, Any] = {"jwks_url": c.fal_jwks_url} if c.fal_jwks_url else {}
-    return FalProvider(http, key=_set(c.fal_key), user_id=_set(c.fal_user_id),
-                       **_base(c, "fal"), **jwks)  # fmt: skip
+    return FalProvider(
+        http, key=_set(c.fal_key), user_id=_set(c.fal_user_id), **_base(c, "fal"), **jwks
+    )
 
 
 def _veo(http: httpx.AsyncClient, c: ProviderSettings, reads: Mapping[str, Any]) -> Provider:
@@ -76,16 +79,25 @@ def _veo(http: httpx.AsyncClient, c: ProviderSettings, reads: Mapping[str, Any])
 
 def _vertex(http: httpx.AsyncClient, c: ProviderSettings, reads: Mapping[str, Any]) -> Provider:
     # An API key means Vertex AI express mode (`x-goog-api-key`), not an OAuth token.
-    return VertexVeoProvider(http, project=_set(c.vertex_project), location=c.vertex_location,
-                             token_or_key=_set(c.vertex_api_key), express=True,
-                             **_base(c, "vertex-veo"), **reads)  # fmt: skip
+    return VertexVeoProvider(
+        http,
+        project=_set(c.vertex_project),
+        location=c.vertex_location,
+        token_or_key=_set(c.vertex_api_key),
+        express=True,
+        **_base(c, "vertex-veo"),
+        **reads,
+    )
 
 
 def _replicate(http: httpx.AsyncClient, c: ProviderSettings, reads: Mapping[str, Any]) -> Provider:
     # Without a configured secret the adapter fetches it (GET /webhooks/default/secret).
-    return ReplicateProvider(http, token=_set(c.replicate_api_token),
-                             webhook_secret=c.replicate_webhook_secret,
-                             **_base(c, "replicate"))  # fmt: skip
+    return ReplicateProvider(
+        http,
+        token=_set(c.replicate_api_token),
+        webhook_secret=c.replicate_webhook_secret,
+        **_base(c, "replicate"),
+    )
 
 
 def _minimax(http: httpx.AsyncClient, c: ProviderSettings, reads: Mapping[str, Any]) -> Provider:
@@ -101,13 +113,21 @@ def _runway(http: httpx.AsyncClient, c: ProviderSettings, reads: Mapping[str, An
 
 
 def _sora(http: httpx.AsyncClient, c: ProviderSettings, reads: Mapping[str, Any]) -> Provider:
-    return SoraProvider(http, api_key=_set(c.openai_api_key),
-                        webhook_secret=c.openai_webhook_secret, **_base(c, "sora"))  # fmt: skip
+    return SoraProvider(
+        http,
+        api_key=_set(c.openai_api_key),
+        webhook_secret=c.openai_webhook_secret,
+        **_base(c, "sora"),
+    )
 
 
 def _kling(http: httpx.AsyncClient, c: ProviderSettings, reads: Mapping[str, Any]) -> Provider:
-    return KlingProvider(http, access_key=_set(c.kling_access_key),
-                         secret_key=_set(c.kling_secret_key), **_base(c, "kling"))  # fmt: skip
+    return KlingProvider(
+        http,
+        access_key=_set(c.kling_access_key),
+        secret_key=_set(c.kling_secret_key),
+        **_base(c, "kling"),
+    )
 
 
 def _seedance(http: httpx.AsyncClient, c: ProviderSettings, reads: Mapping[str, Any]) -> Provider:
@@ -121,7 +141,14 @@ def _set(value: str | None) -> str:
 
 
 BUILDERS: dict[str, Builder] = {
-    "fal": _fal, "veo": _veo, "vertex-veo": _vertex, "replicate": _replicate,
-    "minimax": _minimax, "luma": _luma, "runway": _runway, "sora": _sora, "kling": _kling,
+    "fal": _fal,
+    "veo": _veo,
+    "vertex-veo": _vertex,
+    "replicate": _replicate,
+    "minimax": _minimax,
+    "luma": _luma,
+    "runway": _runway,
+    "sora": _sora,
+    "kling": _kling,
     "seedance": _seedance,
-}  # fmt: skip
+}

@@ -129,9 +129,14 @@ class ReplicateProvider:
         """One API call (`path` under base_url), raising Replicate's error unless it succeeds."""
         headers = {"Authorization": f"Bearer {self.token}"}
         response = await shared.request(
-            self.http, method, self.base_url + path, headers=headers, deadline=self.timeout,
-            fail=lambda error: unreachable(error, method, path), **kw,
-        )  # fmt: skip
+            self.http,
+            method,
+            self.base_url + path,
+            headers=headers,
+            deadline=self.timeout,
+            fail=lambda error: unreachable(error, method, path),
+            **kw,
+        )
         if not response.is_success:
             raise http_error(response)
         return response

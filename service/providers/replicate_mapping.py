@@ -24,8 +24,14 @@ from service.providers.fal_mapping import RATIOS, Json
 from service.providers.http import WEBHOOK_TOLERANCE, parse_json, verify_standard_webhook
 from service.providers.replicate_schemas import schema_for
 
-STATES = {"starting": "queued", "processing": "in_progress", "succeeded": "completed",
-          "failed": "failed", "canceled": "canceled", "aborted": "failed"}  # fmt: skip
+STATES = {
+    "starting": "queued",
+    "processing": "in_progress",
+    "succeeded": "completed",
+    "failed": "failed",
+    "canceled": "canceled",
+    "aborted": "failed",
+}
 TOLERANCE = WEBHOOK_TOLERANCE  # seconds a webhook timestamp may be off, either way
 
 
@@ -64,8 +70,10 @@ def replicate_input(request: DispatchRequest) -> Json:
     if image:
         body[schema.image] = _image_url(image)
     if end and not schema.end_image:
-        raise ProviderRejected(f"the Replicate model {request.upstream_model} takes no end "
-                               "frame", code="unsupported_input")  # fmt: skip
+        raise ProviderRejected(
+            f"the Replicate model {request.upstream_model} takes no end frame",
+            code="unsupported_input",
+        )
     if end and schema.end_image:
         body[schema.end_image] = _image_url(end)
     return body

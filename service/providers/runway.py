@@ -43,8 +43,14 @@ from service.providers.http import number as _number
 
 Json = dict[str, Any]
 RETRYABLE = frozenset({408, 409, 425, 429})
-STATES = {"PENDING": "queued", "THROTTLED": "queued", "RUNNING": "in_progress",
-          "SUCCEEDED": "completed", "FAILED": "failed", "CANCELLED": "canceled"}  # fmt: skip
+STATES = {
+    "PENDING": "queued",
+    "THROTTLED": "queued",
+    "RUNNING": "in_progress",
+    "SUCCEEDED": "completed",
+    "FAILED": "failed",
+    "CANCELLED": "canceled",
+}
 SAFETY_WORDS = ("SAFETY", "MODERATION")
 ASPECTS = {"16:9": "1280:720", "9:16": "720:1280"}
 
@@ -72,8 +78,9 @@ class RunwayProvider:
         endpoint = "image_to_video" if "promptImage" in body else "text_to_video"
         answer = await self._call("POST", f"{self.base_url}/{endpoint}", body)
         if not isinstance(answer.get("id"), str) or not answer["id"]:
-            raise ProviderUnavailable(f"Runway answered no task id: {answer!r:.200}",
-                                      code="upstream_malformed")  # fmt: skip
+            raise ProviderUnavailable(
+                f"Runway answered no task id: {answer!r:.200}", code="upstream_malformed"
+            )
         return Submission(upstream_id=answer["id"])
 
     async def status(self, upstream_id: str) -> UpstreamStatus:
@@ -97,8 +104,9 @@ class RunwayProvider:
             message = str(task.get("failure") or "Runway reported a failure")
             safety = any(word in failure_code.upper() for word in SAFETY_WORDS)
             code = "content_filtered" if safety else "generation_failed"
-            return UpstreamStatus(state, raw, None, None, code, message,
-                                  {"failure_code": failure_code or None})  # fmt: skip
+            return UpstreamStatus(
+                state, raw, None, None, code, message, {"failure_code": failure_code or None}
+            )
         return UpstreamStatus(state, raw)
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> UpstreamStatus:
@@ -114,15 +122,21 @@ class RunwayProvider:
     async def download(self, upstream_id: str, dest: Path) -> Path:
         url = shared.finished_output(await self.status(upstream_id), "Runway")
         return await shared.fetch_to_file(
-            self.http, url, dest, deadline=self.timeout,
-            total=self.download_timeout, who="Runway", item="output",
-        )  # fmt: skip
+            self.http,
+            url,
+            dest,
+            deadline=self.timeout,
+            total=self.download_timeout,
+            who="Runway",
+            item="output",
+        )
 
     async def _task(self, upstream_id: str) -> Json:
         task = await self._call("GET", f"{self.base_url}/tasks/{_checked(upstream_id)}")
         if task.get("status") not in STATES:
-            raise ProviderUnavailable(f"Runway answered a malformed task: {task!r:.300}",
-                                      code="upstream_malformed")  # fmt: skip
+            raise ProviderUnavailable(
+                f"Runway answered a malformed task: {task!r:.300}", code="upstream_malformed"
+            )
         return task
 
     async def _body(self, request: DispatchRequest) -> Json:
@@ -133,8 +147,9 @@ class RunwayProvider:
         if params.get("seconds") not in (None, ""):
             seconds = _number(params["seconds"])
             if seconds is None or not seconds.is_integer():
-                raise ProviderRejected(f"Runway takes whole seconds, not {params['seconds']!r}",
-                                       code="invalid_request")  # fmt: skip
+                raise ProviderRejected(
+                    f"Runway takes whole seconds, not {params['seconds']!r}", code="invalid_request"
+                )
             body["duration"] = int(seconds)
         if params.get("seed") is not None:
             body["seed"] = int(params["seed"])
@@ -146,19 +161,25 @@ class RunwayProvider:
         if isinstance(image.get("url"), str) and image["url"].startswith("https://"):
             return str(image["url"])
         data = await shared.image_bytes(
-            image, self.read_input,
+            image,
+            self.read_input,
             not_base64="inputs.image.data is not base64",
             missing="Runway needs inputs.image as an https `url` or base64 `data`",
-        )  # fmt: skip
+        )
         mime = shared.image_mime(image, data)
         return shared.data_uri(data, mime)
 
     async def _call(self, method: str, url: str, body: Json | None = None) -> Json:
         headers = {"Authorization": f"Bearer {self.api_key}", "X-Runway-Version": self.version}
         response = await shared.request(
-            self.http, method, url, json=body, headers=headers, deadline=self.timeout,
+            self.http,
+            method,
+            url,
+            json=body,
+            headers=headers,
+            deadline=self.timeout,
             fail=shared.lost("Runway"),
-        )  # fmt: skip
+        )
         _raise_for_status(response)
         if method == "DELETE":
             return {}
@@ -187,8 +208,7 @@ def _checked(upstream_id: str) -> str:
     try:
         return str(uuid.UUID(upstream_id))
     except ValueError:
-        raise ProviderRejected(f"not a Runway task id: {upstream_id!r}",
-                               code="not_found") from None  # fmt: skip
+        raise ProviderRejected(f"not a Runway task id: {upstream_id!r}", code="not_found") from None
 
 
 def _ratio(params: Mapping[str, Any]) -> str:
@@ -198,11 +218,13 @@ def _ratio(params: Mapping[str, Any]) -> str:
         try:
             width, height = (int(side) for side in str(params["size"]).lower().split("x"))
         except ValueError:
-            raise ProviderRejected(f"size must be WIDTHxHEIGHT, not {params['size']!r}",
-                                   code="invalid_request") from None  # fmt: skip
+            raise ProviderRejected(
+                f"size must be WIDTHxHEIGHT, not {params['size']!r}", code="invalid_request"
+            ) from None
         return f"{width}:{height}"
     aspect = params.get("aspect_ratio")
     if aspect and aspect not in ASPECTS:
-        raise ProviderRejected(f"Runway takes aspect_ratio 16:9 or 9:16, not {aspect!r}",
-                               code="invalid_request")  # fmt: skip
+        raise ProviderRejected(
+            f"Runway takes aspect_ratio 16:9 or 9:16, not {aspect!r}", code="invalid_request"
+        )
     return ASPECTS[aspect] if aspect else ASPECTS["16:9"]

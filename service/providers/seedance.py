@@ -45,11 +45,22 @@ from service.providers.http import number as _number
 
 Json = dict[str, Any]
 RETRYABLE = frozenset({408, 409, 425, 429})
-STATES = {"queued": "queued", "running": "in_progress", "succeeded": "completed",
-          "failed": "failed", "cancelled": "canceled", "expired": "failed"}  # fmt: skip
+STATES = {
+    "queued": "queued",
+    "running": "in_progress",
+    "succeeded": "completed",
+    "failed": "failed",
+    "cancelled": "canceled",
+    "expired": "failed",
+}
 AUDIO_MODELS = ("seedance-1-5", "seedance-2-0")  # model-id stems that generate sound
-FLAG_NAMES = {"resolution": "resolution", "ratio": "ratio", "duration": "duration",
-              "seed": "seed", "camera_fixed": "camerafixed"}  # fmt: skip
+FLAG_NAMES = {
+    "resolution": "resolution",
+    "ratio": "ratio",
+    "duration": "duration",
+    "seed": "seed",
+    "camera_fixed": "camerafixed",
+}
 
 
 class SeedanceProvider:
@@ -77,8 +88,9 @@ class SeedanceProvider:
     async def submit(self, request: DispatchRequest) -> Submission:
         answer = await self._call("POST", self.tasks_url, await self._body(request))
         if not isinstance(answer.get("id"), str) or not answer["id"]:
-            raise ProviderUnavailable(f"Ark answered no task id: {answer!r:.200}",
-                                      code="upstream_malformed")  # fmt: skip
+            raise ProviderUnavailable(
+                f"Ark answered no task id: {answer!r:.200}", code="upstream_malformed"
+            )
         return Submission(upstream_id=answer["id"])
 
     async def status(self, upstream_id: str) -> UpstreamStatus:
@@ -91,12 +103,17 @@ class SeedanceProvider:
             task = json.loads(body)
             status = task_status(task)
         except (ValueError, ProviderUnavailable):
-            raise ProviderRejected("the Ark callback body is malformed",
-                                   code="malformed") from None  # fmt: skip
+            raise ProviderRejected("the Ark callback body is malformed", code="malformed") from None
         extra = {**status.extra, "verified": False, "upstream_id": task["id"]}
-        return UpstreamStatus(status.state, status.raw_status, status.progress,
-                              status.output_url, status.error_code, status.error_message,
-                              extra)  # fmt: skip
+        return UpstreamStatus(
+            status.state,
+            status.raw_status,
+            status.progress,
+            status.output_url,
+            status.error_code,
+            status.error_message,
+            extra,
+        )
 
     async def cancel(self, upstream_id: str) -> None:
         try:
@@ -115,9 +132,14 @@ class SeedanceProvider:
     async def download(self, upstream_id: str, dest: Path) -> Path:
         url = shared.finished_output(await self.status(upstream_id), "Ark")
         return await shared.fetch_to_file(
-            self.http, url, dest, deadline=self.timeout,
-            total=self.download_timeout, who="Ark", item="video",
-        )  # fmt: skip
+            self.http,
+            url,
+            dest,
+            deadline=self.timeout,
+            total=self.download_timeout,
+            who="Ark",
+            item="video",
+        )
 
     async def _body(self, request: DispatchRequest) -> Json:
         fields = _parameters(request.params)
@@ -126,8 +148,11 @@ class SeedanceProvider:
             flags = " ".join(f"--{FLAG_NAMES[key]} {_flag(value)}" for key, value in fields.items())
             text, fields = f"{text} {flags}".strip(), {}
         content: list[Json] = [{"type": "text", "text": text}] if text else []
-        frames = (("image", "first_frame"), ("last_frame", "last_frame"),
-                  ("end_image", "last_frame"))  # fmt: skip
+        frames = (
+            ("image", "first_frame"),
+            ("last_frame", "last_frame"),
+            ("end_image", "last_frame"),
+        )
         for key, role in frames:
             if request.inputs.get(key):
                 url = await self._image(request.inputs[key])
@@ -143,19 +168,25 @@ class SeedanceProvider:
         if isinstance(image.get("url"), str) and image["url"].startswith(("https://", "http://")):
             return str(image["url"])
         data = await shared.image_bytes(
-            image, self.read_input,
+            image,
+            self.read_input,
             not_base64="the image data is not base64",
             missing="Ark needs an image as an http(s) `url` or base64 `data`",
-        )  # fmt: skip
+        )
         mime = shared.image_mime(image, data)
         return shared.data_uri(data, mime)
 
     async def _call(self, method: str, url: str, body: Json | None = None) -> Json:
         headers = {"Authorization": f"Bearer {self.api_key}"}
         response = await shared.request(
-            self.http, method, url, json=body, headers=headers, deadline=self.timeout,
+            self.http,
+            method,
+            url,
+            json=body,
+            headers=headers,
+            deadline=self.timeout,
             fail=shared.lost("Ark"),
-        )  # fmt: skip
+        )
         _raise_for_status(response)
         if method == "DELETE":
             return {}
@@ -165,11 +196,15 @@ class SeedanceProvider:
 def task_status(task: Any) -> UpstreamStatus:
     """An Ark task object mapped to our states (ProviderUnavailable when malformed)."""
     if not isinstance(task, dict) or task.get("status") not in STATES:
-        raise ProviderUnavailable(f"Ark answered a malformed task: {task!r:.300}",
-                                  code="upstream_malformed")  # fmt: skip
+        raise ProviderUnavailable(
+            f"Ark answered a malformed task: {task!r:.300}", code="upstream_malformed"
+        )
     raw = str(task["status"])
-    extra = {key: task[key] for key in ("usage", "seed", "resolution", "ratio", "duration")
-             if key in task}  # fmt: skip
+    extra = {
+        key: task[key]
+        for key in ("usage", "seed", "resolution", "ratio", "duration")
+        if key in task
+    }
     if raw == "succeeded":
         content = task.get("content")
         url = content.get("video_url") if isinstance(content, dict) else None
@@ -184,8 +219,9 @@ def task_status(task: Any) -> UpstreamStatus:
         upstream_code = str(error.get("code") or "")
         code = "content_filtered" if "Sensitive" in upstream_code else "generation_failed"
         message = str(error.get("message") or "Ark reported a failure")
-        return UpstreamStatus("failed", raw, None, None, code, message,
-                              {"failure_code": upstream_code or None})  # fmt: skip
+        return UpstreamStatus(
+            "failed", raw, None, None, code, message, {"failure_code": upstream_code or None}
+        )
     return UpstreamStatus(STATES[raw], raw)
 
 
@@ -199,8 +235,9 @@ def _parameters(params: Mapping[str, Any]) -> Json:
     if params.get("seconds") not in (None, ""):
         seconds = _number(params["seconds"])
         if seconds is None or not seconds.is_integer():
-            raise ProviderRejected(f"Ark takes whole seconds, not {params['seconds']!r}",
-                                   code="invalid_request")  # fmt: skip
+            raise ProviderRejected(
+                f"Ark takes whole seconds, not {params['seconds']!r}", code="invalid_request"
+            )
         fields["duration"] = int(seconds)
     if params.get("seed") is not None:
         fields["seed"] = int(params["seed"])

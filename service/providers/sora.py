@@ -29,6 +29,7 @@ from typing import Any
 import httpx
 from PIL import ImageOps
 
+from service.media.render import ImageUnreadable, decode_image
 from service.providers import http as shared
 from service.providers.base import (
     DispatchRequest,
@@ -40,16 +41,21 @@ from service.providers.base import (
 )
 from service.providers.http import WEBHOOK_TOLERANCE, verify_standard_webhook
 from service.providers.http import parse_json as _json
-from service.render import ImageUnreadable, decode_image
 
 __all__ = ["SECONDS", "TOLERANCE", "SoraProvider", "sora_fields"]
 
 Json = dict[str, Any]
-STATES = {"queued": "queued", "in_progress": "in_progress", "completed": "completed",
-          "failed": "failed"}  # fmt: skip
+STATES = {
+    "queued": "queued",
+    "in_progress": "in_progress",
+    "completed": "completed",
+    "failed": "failed",
+}
 SECONDS = (4, 8, 12)
-SIZES = {"sora-2": ("720x1280", "1280x720"),
-         "sora-2-pro": ("720x1280", "1280x720", "1024x1792", "1792x1024")}  # fmt: skip
+SIZES = {
+    "sora-2": ("720x1280", "1280x720"),
+    "sora-2-pro": ("720x1280", "1280x720", "1024x1792", "1792x1024"),
+}
 EVENTS = {"video.completed": "completed", "video.failed": "failed"}
 TOLERANCE = WEBHOOK_TOLERANCE  # seconds a webhook timestamp may be off, either way
 DELETED_MEMORY = 10_000  # how many deleted ids the adapter remembers as canceled
@@ -76,8 +82,9 @@ class SoraProvider:
         fields = sora_fields(request)
         image = request.inputs.get("image")
         if image:
-            upload = {"input_reference": ("reference.png", _image_png(image, fields["size"]),
-                                          "image/png")}  # fmt: skip
+            upload = {
+                "input_reference": ("reference.png", _image_png(image, fields["size"]), "image/png")
+            }
             response = await self._send("POST", "/videos", data=fields, files=upload)
         else:
             response = await self._send("POST", "/videos", json=fields)
@@ -92,8 +99,12 @@ class SoraProvider:
             return video_status(_object(await self._send("GET", path)), self.base_url)
         except ProviderRejected as refused:
             if refused.code == "not_found" and upstream_id in self._deleted:
-                return UpstreamStatus("canceled", "deleted", error_code="canceled",
-                                      error_message="the video was deleted (canceled)")  # fmt: skip
+                return UpstreamStatus(
+                    "canceled",
+                    "deleted",
+                    error_code="canceled",
+                    error_message="the video was deleted (canceled)",
+                )
             raise
 
     async def cancel(self, upstream_id: str) -> None:
@@ -108,15 +119,22 @@ class SoraProvider:
         url = f"{self.base_url}/videos/{_checked(upstream_id)}/content"
         headers = {"Authorization": f"Bearer {self.api_key}", "Accept": "application/binary"}
         return await shared.stream_to_file(
-            self.http, url, dest, deadline=self.timeout, who="OpenAI", refused=http_error,
-            params={"variant": "video"}, headers=headers,
-        )  # fmt: skip
+            self.http,
+            url,
+            dest,
+            deadline=self.timeout,
+            who="OpenAI",
+            refused=http_error,
+            params={"variant": "video"},
+            headers=headers,
+        )
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> UpstreamStatus:
         """Verify a project webhook; its state is a hint (`extra["video_id"]`: fetch status)."""
         if self.webhook_secret is None:
-            raise ProviderUnavailable("the OpenAI webhook secret is not configured",
-                                      code="webhook_secret_missing")  # fmt: skip
+            raise ProviderUnavailable(
+                "the OpenAI webhook secret is not configured", code="webhook_secret_missing"
+            )
         lower = {name.lower(): value for name, value in headers.items()}
         verify(lower, body, self.webhook_secret, self.clock())
         event = _json(body)
@@ -137,9 +155,14 @@ class SoraProvider:
         """One API call (`path` under base_url), raising OpenAI's error unless it succeeds."""
         headers = {"Authorization": f"Bearer {self.api_key}"}
         response = await shared.request(
-            self.http, method, self.base_url + path, headers=headers, deadline=self.timeout,
-            fail=lambda error: _unreachable(error, method, path), **kw,
-        )  # fmt: skip
+            self.http,
+            method,
+            self.base_url + path,
+            headers=headers,
+            deadline=self.timeout,
+            fail=lambda error: _unreachable(error, method, path),
+            **kw,
+        )
         if not response.is_success:
             raise http_error(response)
         return response
@@ -176,8 +199,13 @@ def video_status(data: Json, base_url: str) -> UpstreamStatus:
     extra = {"video_id": data["id"], **{key: data.get(key) for key in keys}}
     progress = data.get("progress") if isinstance(data.get("progress"), int) else None
     if state == "completed":
-        return UpstreamStatus(state, raw, progress=100, extra=extra,
-                              output_url=f"{base_url}/videos/{data['id']}/content")  # fmt: skip
+        return UpstreamStatus(
+            state,
+            raw,
+            progress=100,
+            extra=extra,
+            output_url=f"{base_url}/videos/{data['id']}/content",
+        )
     if state == "failed":
         err = data.get("error")
         err = err if isinstance(err, dict) else {}
@@ -212,8 +240,9 @@ def _image_png(image: Mapping[str, Any], size: str) -> bytes:
     if not image.get("data"):
         raise ProviderRejected(
             "Sora takes input images as uploaded bytes; image URLs are not fetched by the "
-            "sora provider: upload the image", code="image_url_unsupported",
-        )  # fmt: skip
+            "sora provider: upload the image",
+            code="image_url_unsupported",
+        )
     try:
         picture = decode_image(base64.b64decode(str(image["data"]), validate=True))
     except (binascii.Error, ImageUnreadable, ValueError):

@@ -115,16 +115,18 @@ class _Veo(ABC):
                 return videos, result
         except (AttributeError, KeyError, TypeError):
             pass
-        raise ProviderUnavailable(f"Veo answered a malformed operation: {operation!r:.300}",
-                                  code="upstream_malformed")  # fmt: skip
+        raise ProviderUnavailable(
+            f"Veo answered a malformed operation: {operation!r:.300}", code="upstream_malformed"
+        )
 
     def _params(self, request: DispatchRequest) -> Json:
         params, out = request.params, Json(sampleCount=1)
         if params.get("seconds") not in (None, ""):
             seconds = _number(params["seconds"])
             if seconds is None or not seconds.is_integer():
-                raise ProviderRejected(f"Veo takes whole seconds, not {params['seconds']!r}",
-                                       code="invalid_request")  # fmt: skip
+                raise ProviderRejected(
+                    f"Veo takes whole seconds, not {params['seconds']!r}", code="invalid_request"
+                )
             out["durationSeconds"] = int(seconds)
         aspect, resolution = _from_size(params.get("size"))
         if params.get("aspect_ratio") or aspect:
@@ -144,33 +146,43 @@ class _Veo(ABC):
 
     async def _instance(self, request: DispatchRequest) -> Json:
         instance: Json = {"prompt": request.prompt}
-        for ours, theirs in (("image", "image"), ("last_frame", "lastFrame"),
-                             ("end_image", "lastFrame")):  # fmt: skip
+        for ours, theirs in (
+            ("image", "image"),
+            ("last_frame", "lastFrame"),
+            ("end_image", "lastFrame"),
+        ):
             if request.inputs.get(ours):
                 instance[theirs] = await self._image(ours, request.inputs[ours])
         return instance
 
     async def _image(self, name: str, image: Mapping[str, Any]) -> Json:
         data = await shared.image_bytes(
-            image, self.read_input,
+            image,
+            self.read_input,
             not_base64=f"inputs.{name}.data is not base64",
             missing=f"Veo needs inputs.{name} as bytes (a base64 `data` field); "
             "it fetches no image URLs",
-        )  # fmt: skip
+        )
         mime = shared.image_mime(image, data)
         return {"bytesBase64Encoded": base64.b64encode(data).decode(), "mimeType": mime}
 
     async def _call(self, method: str, url: str, body: Json | None = None) -> Json:
         response = await shared.request(
-            self.http, method, url, json=body, headers=self._headers(), deadline=self.timeout,
+            self.http,
+            method,
+            url,
+            json=body,
+            headers=self._headers(),
+            deadline=self.timeout,
             fail=shared.lost("Veo"),
-        )  # fmt: skip
+        )
         _raise_for_status(response)
         answer = shared.json_answer(response, "Veo")
         if isinstance(answer.get("name"), str):
             return answer  # a google.longrunning.Operation always has its name
-        raise ProviderUnavailable(f"Veo answered malformed JSON: {response.text[:200]!r}",
-                                  code="upstream_malformed")  # fmt: skip
+        raise ProviderUnavailable(
+            f"Veo answered malformed JSON: {response.text[:200]!r}", code="upstream_malformed"
+        )
 
     def _checked(self, name: str) -> str:
         if not OPERATION_NAME.match(name) or ".." in name:
@@ -210,11 +222,13 @@ def _from_size(size: Any) -> tuple[str | None, str | None]:
     try:
         width, height = (int(side) for side in str(size).lower().split("x"))
     except ValueError:
-        raise ProviderRejected(f"size must be WIDTHxHEIGHT, not {size!r}",
-                               code="invalid_request") from None  # fmt: skip
+        raise ProviderRejected(
+            f"size must be WIDTHxHEIGHT, not {size!r}", code="invalid_request"
+        ) from None
     if width == height:
-        raise ProviderRejected("Veo renders 16:9 or 9:16, not square videos",
-                               code="invalid_request")  # fmt: skip
+        raise ProviderRejected(
+            "Veo renders 16:9 or 9:16, not square videos", code="invalid_request"
+        )
     return ("16:9" if width > height else "9:16"), ("1080p" if min(width, height) == 1080 else None)
 
 
@@ -226,8 +240,9 @@ def _decode(data: str) -> bytes:
     try:
         return base64.b64decode(data, validate=True)
     except binascii.Error:
-        raise ProviderUnavailable("Veo's inline video is not base64",
-                                  code="upstream_malformed") from None  # fmt: skip
+        raise ProviderUnavailable(
+            "Veo's inline video is not base64", code="upstream_malformed"
+        ) from None
 
 
 async def _once(data: bytes) -> AsyncIterator[bytes]:

@@ -76,8 +76,9 @@ class VertexVeoProvider(_Veo):
         if isinstance(video.get("bytesBase64Encoded"), str):
             return await _write(_once(_decode(video["bytesBase64Encoded"])), dest)
         if not isinstance(video.get("gcsUri"), str):
-            raise ProviderUnavailable("Veo's video has neither bytes nor a URI",
-                                      code="upstream_malformed")  # fmt: skip
+            raise ProviderUnavailable(
+                "Veo's video has neither bytes nor a URI", code="upstream_malformed"
+            )
         if self.gcs_fetch is None:
             raise ProviderRejected("gs:// outputs need GCS credentials", code="gcs_output")
         return await self.gcs_fetch(video["gcsUri"], dest)

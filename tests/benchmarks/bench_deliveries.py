@@ -76,7 +76,7 @@ JOB = {"prompt": "bench", "seconds": "1", "size": "32x32", "fps": "1"}  # one 32
 ENDPOINT_PATH = "/hooks/endpoint"
 JOB_PATH = "/hooks/job"
 CEILING_PATH = "/hooks/ceiling"
-CEILING_CONCURRENCY = 16  # what service.delivery.Sender claims at a time (batch=16)
+CEILING_CONCURRENCY = 16  # what service.webhooks.sender.Sender claims at a time (batch=16)
 SAMPLE_TIMEOUT = 60.0
 SETTLE_S = 1.0  # after the last expected arrival, listen this long for duplicates
 
@@ -129,9 +129,13 @@ def _serve_receiver(port: int, out_path: str) -> int:
         # Same loop and HTTP parser as `vidgate serve` (uvloop, httptools); no access log:
         # the receiver is not under test and should cost as little as it can.
         uvicorn.run(
-            Receiver(out), host=HOST, port=port, log_level="warning", access_log=False,
+            Receiver(out),
+            host=HOST,
+            port=port,
+            log_level="warning",
+            access_log=False,
             lifespan="off",
-        )  # fmt: skip
+        )
     return 0
 
 
@@ -284,7 +288,7 @@ class Meter:
 
 async def _blast(url: str, count: int, concurrency: int) -> tuple[int, int]:
     """POST `count` signed `video.completed` bodies, `concurrency` at a time; (ok, failed)."""
-    from service.signing import sign
+    from service.webhooks.signing import sign
 
     key = secrets.token_bytes(32)
     queue: asyncio.Queue[int] = asyncio.Queue()
@@ -651,9 +655,10 @@ def _table(outcomes: list[Outcome], args: argparse.Namespace) -> Table:
             f"{o.completed_rate:,.0f}" if o.completed_rate else "—",
             _cores(cpu.get("vidgate", cpu.get("client"))),
             *(_cores(cpu.get(name)) for name in ("receiver", "postgres")),
-            "?" if other is None else (f"[bold yellow]{other:.2f} ![/bold yellow]"
-                                       if other > 0.1 else f"{other:.2f}"),
-        )  # fmt: skip
+            "?"
+            if other is None
+            else (f"[bold yellow]{other:.2f} ![/bold yellow]" if other > 0.1 else f"{other:.2f}"),
+        )
     return table
 
 

@@ -50,14 +50,14 @@ from servers import PostgresUnavailable, fresh_schema
 
 from events.app import Gateway
 from events.job import Job
-from projections.analytics_postgres import PostgresAnalyticsView
-from projections.analytics_projection import AnalyticsProjection
-from projections.analytics_sqlite import SQLiteAnalyticsView
-from projections.analytics_view import AnalyticsQuery, AnalyticsView
+from projections.analytics.postgres import PostgresAnalyticsView
+from projections.analytics.projection import AnalyticsProjection
+from projections.analytics.sqlite import SQLiteAnalyticsView
+from projections.analytics.view import AnalyticsQuery, AnalyticsView
 from projections.follower import Follower
+from service.persistence.stores import build_gateway, build_view
 from service.runtime import close_view
 from service.settings import Settings
-from service.stores import build_gateway, build_view
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -68,9 +68,13 @@ T0 = datetime(2030, 1, 1, tzinfo=UTC)
 DAYS = 30
 TENANTS = (("acme", 5), ("globex", 3), ("initech", 2), ("umbrella", 1), ("hooli", 1))
 MODELS = (  # model, provider, whether the provider calls back (else: polled)
-    ("veo-3.1", "veo", False), ("kling-3-pro", "fal", True), ("wan-2.5-fast", "replicate", True),
-    ("hailuo-02", "minimax", True), ("sora-2", "sora", False), ("local-preview", "local", False),
-)  # fmt: skip
+    ("veo-3.1", "veo", False),
+    ("kling-3-pro", "fal", True),
+    ("wan-2.5-fast", "replicate", True),
+    ("hailuo-02", "minimax", True),
+    ("sora-2", "sora", False),
+    ("local-preview", "local", False),
+)
 FAILURES = ("upstream_error", "timeout", "content_policy", "rate_limited")
 ANALYTICS_TOPICS = list(AnalyticsProjection.topics)
 
@@ -144,14 +148,24 @@ def _history(rng: random.Random, at: datetime, tenant: str, n: int) -> list[Job.
     job_id = UUID(int=rng.getrandbits(128), version=4)
     events: list[Job.Event] = [
         Job.Submitted(
-            originator_id=job_id, originator_version=1, timestamp=at,
-            originator_topic="vidgate:Job", tenant=tenant, model=model, provider=provider,
-            upstream_model=model, prompt="a red fox running through snow, golden hour",
-            params={"seconds": rng.choice(["4", "6", "8"]), "size": "1280x720"}, inputs={},
-            webhook=None, idempotency_key=None, request_hash="0" * 64, surface="openai",
+            originator_id=job_id,
+            originator_version=1,
+            timestamp=at,
+            originator_topic="vidgate:Job",
+            tenant=tenant,
+            model=model,
+            provider=provider,
+            upstream_model=model,
+            prompt="a red fox running through snow, golden hour",
+            params={"seconds": rng.choice(["4", "6", "8"]), "size": "1280x720"},
+            inputs={},
+            webhook=None,
+            idempotency_key=None,
+            request_hash="0" * 64,
+            surface="openai",
             cost_estimate=round(rng.uniform(0.1, 3.0), 2),
         )
-    ]  # fmt: skip
+    ]
     clock = at
 
     def add(event_class: type, seconds: float, **fields: Any) -> None:
@@ -170,8 +184,13 @@ def _history(rng: random.Random, at: datetime, tenant: str, n: int) -> list[Job.
     add(Job.Dispatched, rng.uniform(0.02, 2.0), provider=provider, upstream_id=f"u{n}", attempt=1)
     for step in range(rng.randint(1, 5)):
         source = signal if rng.random() < 0.9 else "poll"
-        add(Job.Progressed, rng.uniform(2, 20), percent=15 * (step + 1),
-            upstream_status="running", source=source)  # fmt: skip
+        add(
+            Job.Progressed,
+            rng.uniform(2, 20),
+            percent=15 * (step + 1),
+            upstream_status="running",
+            source=source,
+        )
     fate = rng.random()
     if fate < 0.80:
         output = {
@@ -183,11 +202,25 @@ def _history(rng: random.Random, at: datetime, tenant: str, n: int) -> list[Job.
             "fps": 24,
             "bytes": 912345,
         }
-        add(Job.Completed, rng.uniform(5, 60), output=output, upstream_url="https://cdn/x.mp4",
-            cost=rng.choice([None, 0.35]), upstream_status="succeeded", source=signal)  # fmt: skip
+        add(
+            Job.Completed,
+            rng.uniform(5, 60),
+            output=output,
+            upstream_url="https://cdn/x.mp4",
+            cost=rng.choice([None, 0.35]),
+            upstream_status="succeeded",
+            source=signal,
+        )
     elif fate < 0.92:
-        add(Job.Failed, rng.uniform(5, 60), code=rng.choice(FAILURES), message="upstream said no",
-            retryable=False, upstream_status="failed", source=signal)  # fmt: skip
+        add(
+            Job.Failed,
+            rng.uniform(5, 60),
+            code=rng.choice(FAILURES),
+            message="upstream said no",
+            retryable=False,
+            upstream_status="failed",
+            source=signal,
+        )
     elif fate < 0.97:
         add(Job.Canceled, rng.uniform(1, 30), by="api")
     return events
@@ -212,7 +245,7 @@ def write_log(gateway: Gateway, count: int) -> int:
 
 def read_all(gateway: Gateway, decode: Callable[[Any], Any] | None) -> int:
     """The replay's read loop without a projection: pages of READ_PAGE, with the cyclic
-    garbage collector paused as `service.replay` pauses it."""
+    garbage collector paused as `service.admin.replay` pauses it."""
     gc.disable()
     try:
         return _read_all(gateway, decode)
@@ -303,8 +336,10 @@ class Run:
     def all(self) -> None:
         gateway = build_gateway(self.settings)
         try:
-            self.measured(f"write ({WRITE_BATCH:,} per transaction)",
-                          lambda: write_log(gateway, self.args.events))  # fmt: skip
+            self.measured(
+                f"write ({WRITE_BATCH:,} per transaction)",
+                lambda: write_log(gateway, self.args.events),
+            )
             _wait_idle(self.args.idle_wait)
             self.reads(gateway)
             _wait_idle(self.args.idle_wait)
@@ -321,7 +356,7 @@ class Run:
             "read + decode (projection)",
             lambda: read_all(gateway, lambda n: decode(gateway.mapper, n)),
         )
-        self.measured("read + decode (mapper)", lambda: read_all(gateway, to_event))  # fmt: skip
+        self.measured("read + decode (mapper)", lambda: read_all(gateway, to_event))
 
     def replay(self) -> None:
         reported: list[tuple[int, float, str]] = []
@@ -337,15 +372,19 @@ class Run:
 
     def follows(self, gateway: Gateway) -> None:
         """The worker's follower and one event per transaction, then the checks."""
-        views = [build_view(self.settings, name, SQLiteAnalyticsView, PostgresAnalyticsView)
-                 for name in ("analytics_live", "analytics_one", "analytics_g2")]  # fmt: skip
+        views = [
+            build_view(self.settings, name, SQLiteAnalyticsView, PostgresAnalyticsView)
+            for name in ("analytics_live", "analytics_one", "analytics_g2")
+        ]
         live, one, rebuilt = views
         try:
-            worker = Follower(gateway, AnalyticsProjection(live))  # as service.worker runs it
+            worker = Follower(gateway, AnalyticsProjection(live))  # as service.workers.role runs it
             self.measured("live catch-up (worker's follower, pages of 500)", lambda: follow(worker))
             single = Follower(gateway, OneByOne(one))
-            self.measured(f"one event per transaction (first {self.args.per_event:,})",
-                          lambda: follow(single, self.args.per_event))  # fmt: skip
+            self.measured(
+                f"one event per transaction (first {self.args.per_event:,})",
+                lambda: follow(single, self.args.per_event),
+            )
             self.check(live, rebuilt)
         finally:
             for view in views:
@@ -384,8 +423,13 @@ def run_postgres(args: Any) -> Run:
         settings = Settings(
             data_dir=Path(tmp), database_url=args.postgres_url, database_schema=schema
         )
-        env = _env({"VIDGATE_DATA_DIR": tmp, "VIDGATE_DATABASE_URL": args.postgres_url,
-                    "VIDGATE_DATABASE_SCHEMA": schema})  # fmt: skip
+        env = _env(
+            {
+                "VIDGATE_DATA_DIR": tmp,
+                "VIDGATE_DATABASE_URL": args.postgres_url,
+                "VIDGATE_DATABASE_SCHEMA": schema,
+            }
+        )
         return store_run("PostgreSQL", settings, env, args)
 
 
@@ -399,26 +443,45 @@ def _env(extra: dict[str, str]) -> dict[str, str]:
 
 def table(phases: list[Phase]) -> Table:
     out = Table(title="analytics replay", title_justify="left")
-    for name in ("store", "phase", "events", "s", "events/s", "% ceiling", "bench CPU",
-                 "pg CPU", "other CPU"):  # fmt: skip
+    for name in (
+        "store",
+        "phase",
+        "events",
+        "s",
+        "events/s",
+        "% ceiling",
+        "bench CPU",
+        "pg CPU",
+        "other CPU",
+    ):
         out.add_column(name, justify="left" if name in ("store", "phase") else "right")
     ceilings = {p.store: p.rate for p in phases if p.label.startswith("ceiling")}
     for p in phases:
         share = f"{p.rate / ceilings[p.store]:.0%}" if ceilings.get(p.store) else "—"
         other = p.cpu.get("other", 0.0)
         out.add_row(
-            p.store, p.label, f"{p.events:,}", f"{p.seconds:.1f}", f"{p.rate:,.0f}", share,
-            f"{p.cpu.get('bench', 0):.2f}", f"{p.cpu.get('postgres', 0):.2f}",
+            p.store,
+            p.label,
+            f"{p.events:,}",
+            f"{p.seconds:.1f}",
+            f"{p.rate:,.0f}",
+            share,
+            f"{p.cpu.get('bench', 0):.2f}",
+            f"{p.cpu.get('postgres', 0):.2f}",
             f"[bold yellow]{other:.2f} ![/bold yellow]" if other > 0.15 else f"{other:.2f}",
-        )  # fmt: skip
+        )
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000, help="events in the log")
-    parser.add_argument("--per-event", type=int, default=20_000,
-                        help="events handled one per transaction, for comparison")  # fmt: skip
+    parser.add_argument(
+        "--per-event",
+        type=int,
+        default=20_000,
+        help="events handled one per transaction, for comparison",
+    )
     parser.add_argument("--only", default="sqlite,postgres", help="which stores")
     parser.add_argument(
         "--postgres-url", default=os.environ.get("VIDGATE_BENCH_DATABASE_URL", DEFAULT_PG_URL)
@@ -429,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
         default=30,
         help="before measuring, wait up to this long for an idle machine",
     )
-    args = parser.parse_args(argv)  # fmt: skip
+    args = parser.parse_args(argv)
     runs: list[Run] = []
     failed = False
     for store in args.only.split(","):

@@ -73,11 +73,15 @@ WEBHOOK_ROUTES = {
 }
 POLL_ROUTES = {"veo": "veo-3.1-fast", "runway": "runway-gen4.5", "seedance": "seedance-1-lite"}
 # Jobs that stay in flight while webhooks are posted: nothing else may move them.
-IN_FLIGHT = {"VIDGATE_EMULATE_LATENCY": "3600", "VIDGATE_EMULATE_WEBHOOK_LOSS": "1",
-             "VIDGATE_POLL_GRACE_MS": "3600000", "VIDGATE_POLL_CAP_MS": "3600000"}  # fmt: skip
+IN_FLIGHT = {
+    "VIDGATE_EMULATE_LATENCY": "3600",
+    "VIDGATE_EMULATE_WEBHOOK_LOSS": "1",
+    "VIDGATE_POLL_GRACE_MS": "3600000",
+    "VIDGATE_POLL_CAP_MS": "3600000",
+}
 TERMINAL = ("completed", "failed", "canceled")
 DISPATCH_TIMEOUT = 30.0
-REQUEST_LOG_LIMIT = 20_000  # what service.sandbox.RequestLog keeps
+REQUEST_LOG_LIMIT = 20_000  # what service.sandbox.suite.RequestLog keeps
 METRIC_TIMEOUT = 10.0  # after the last job ended, for the poller to observe its status calls
 
 
@@ -122,12 +126,16 @@ def _ingest(o: Ingest, args: argparse.Namespace) -> None:
         check_routes(api, {INGEST_ROUTE: INGEST_MODEL})
         jobs = _dispatched(gw, api, [submit(api, INGEST_MODEL) for _ in range(args.jobs)])
         signer = ReplicateHooks(gw.secret_key)
-        hooks = [signer.progress(job, upstream, percent, i)
-                 for percent in range(1, o.per_job + 1)
-                 for i, (job, upstream) in enumerate(jobs)]  # fmt: skip
+        hooks = [
+            signer.progress(job, upstream, percent, i)
+            for percent in range(1, o.per_job + 1)
+            for i, (job, upstream) in enumerate(jobs)
+        ]
         o.idle = gw.settle()
-        console.print(f"{args.jobs} jobs dispatched to the Replicate emulator; server idle at "
-                      f"{o.idle:.2f} cores with them in flight")  # fmt: skip
+        console.print(
+            f"{args.jobs} jobs dispatched to the Replicate emulator; server idle at "
+            f"{o.idle:.2f} cores with them in flight"
+        )
         base, n, clients = gw.server.base_url, len(hooks), args.clients
         runs: dict[str, Callable[[], Awaitable[Load]]] = {
             "baseline": lambda: get_many(base, "/healthz", n, clients),
@@ -185,11 +193,13 @@ def _check_ingest(o: Ingest, samples: Samples, gw: Gateway) -> None:
             problems.append(f"{name}: {dict(load.outcomes)} of {load.sent} (want all {want})")
             problems += load.errors
     if o.stored != o.accepted():
-        problems.append(f"{o.stored} Progressed events in the histories for {o.accepted()} "
-                        "accepted webhooks")  # fmt: skip
+        problems.append(
+            f"{o.stored} Progressed events in the histories for {o.accepted()} accepted webhooks"
+        )
     for outcome in ("accepted", "duplicate"):
-        counted = total(samples, "vidgate_upstream_webhooks_total", provider="replicate",
-                        outcome=outcome)  # fmt: skip
+        counted = total(
+            samples, "vidgate_upstream_webhooks_total", provider="replicate", outcome=outcome
+        )
         answered = sum(phase.load.outcomes[outcome] for phase in o.phases.values())
         if counted != answered:
             o.notes.append(f"/metrics counts {counted:.0f} {outcome}, the answers {answered}")
@@ -250,8 +260,11 @@ class CallsOutcome:
 def _calls(o: CallsOutcome, args: argparse.Namespace) -> None:
     on = _calls_run(o, args, "0", {"webhook": WEBHOOK_ROUTES, "poll": POLL_ROUTES})
     off = _calls_run(o, args, "1", {"webhook": WEBHOOK_ROUTES})
-    o.rows = [("webhooks on", on["webhook"]), ("webhooks off", off["webhook"]),
-              ("poll-only routes", on["poll"])]  # fmt: skip
+    o.rows = [
+        ("webhooks on", on["webhook"]),
+        ("webhooks off", off["webhook"]),
+        ("poll-only routes", on["poll"]),
+    ]
     for label, c in o.rows:
         if c.hist_sum != c.polls:
             o.notes.append(
@@ -275,8 +288,10 @@ def _calls_run(
     routes = {route: model for group in groups.values() for route, model in group.items()}
     with _gateway(o.store, args, knobs) as gw, gw.api() as api:
         check_routes(api, routes)
-        console.print(f"[bold]webhook loss {loss}[/bold]: {args.per_model} jobs on each of "
-                      f"{', '.join(routes.values())}")  # fmt: skip
+        console.print(
+            f"[bold]webhook loss {loss}[/bold]: {args.per_model} jobs on each of "
+            f"{', '.join(routes.values())}"
+        )
         videos: dict[str, list[str]] = {route: [] for route in routes}
         for _ in range(args.per_model):  # interleaved, as traffic would be
             for route, model in routes.items():
@@ -285,8 +300,10 @@ def _calls_run(
         log = ok_json(httpx.get(f"{gw.sandbox_url}/_requests", trust_env=False, timeout=30))
         if len(log["data"]) >= REQUEST_LOG_LIMIT:
             o.notes.append("the emulators' request log is full: GETs/job counts too few")
-        per_route = {route: _route_calls(api, route, vids, samples, log["data"])
-                     for route, vids in videos.items()}  # fmt: skip
+        per_route = {
+            route: _route_calls(api, route, vids, samples, log["data"])
+            for route, vids in videos.items()
+        }
         o.notes += gw.log_problems()
     console.print(_route_table(per_route, loss))
     result = {}
@@ -315,8 +332,10 @@ def _wait_finished(
         if ended >= n and observed >= n:
             return samples
         if ended_at is not None and time.monotonic() - ended_at > METRIC_TIMEOUT:
-            raise BenchFailed(f"all {n} jobs ended but the status-call histogram observed "
-                              f"{observed:.0f} of them after {METRIC_TIMEOUT:g} s")  # fmt: skip
+            raise BenchFailed(
+                f"all {n} jobs ended but the status-call histogram observed "
+                f"{observed:.0f} of them after {METRIC_TIMEOUT:g} s"
+            )
         gw.alive()
         if time.monotonic() > deadline:
             raise BenchFailed(
@@ -332,20 +351,24 @@ def _unfinished(api: httpx.Client, videos: dict[str, list[str]], what: str) -> s
         for video in vids:
             job = ok_json(api.get(f"/v1/videos/{video}"))
             if job["status"] != "completed":
-                history = [(e["type"], e["data"].get("source"), e["data"].get("message"))
-                           for e in job_events(api, video)]  # fmt: skip
+                history = [
+                    (e["type"], e["data"].get("source"), e["data"].get("message"))
+                    for e in job_events(api, video)
+                ]
                 lines.append(f"{route} {video} {job['status']} {job.get('error')}: {history}")
     return f"{len(lines)} jobs {what}:\n" + "\n".join(lines[:10]) + "\n"
 
 
 def _route_calls(
-    api: httpx.Client, route: str, videos: list[str], samples: Samples,
+    api: httpx.Client,
+    route: str,
+    videos: list[str],
+    samples: Samples,
     log: list[dict[str, Any]],
-) -> Calls:  # fmt: skip
+) -> Calls:
     calls = Calls(jobs=len(videos))
     calls.hist_sum = total(samples, "vidgate_upstream_status_calls_per_job_sum", provider=route)
-    calls.hist_count = total(samples, "vidgate_upstream_status_calls_per_job_count",
-                             provider=route)  # fmt: skip
+    calls.hist_count = total(samples, "vidgate_upstream_status_calls_per_job_count", provider=route)
     calls.polls = total(samples, "vidgate_upstream_polls_total", provider=route)
     for video in videos:
         history = {e["type"]: e for e in job_events(api, video)}
@@ -369,8 +392,7 @@ def _route_calls(
 def _route_table(per_route: dict[str, Calls], loss: str) -> Table:
     table = Table(title=f"per route · webhook loss {loss}")
     table.add_column("route", no_wrap=True)
-    for name in ("done", "hist/job", "polls/job", "GETs/job", "webhook", "poll", "p50 s",
-                 "p99 s"):  # fmt: skip
+    for name in ("done", "hist/job", "polls/job", "GETs/job", "webhook", "poll", "p50 s", "p99 s"):
         table.add_column(name, justify="right")
     for route, c in per_route.items():
         table.add_row(route, *_calls_cells(c))
@@ -401,11 +423,25 @@ def _ingest_table(outcomes: list[Ingest], args: argparse.Namespace) -> Table:
         "(the httpx clients), pg = PostgreSQL · srv ms/req = server CPU per request",
     )
     table.add_column("run", no_wrap=True)
-    for name in ("requests", "/s", "% base", "p50 ms", "p99 ms", "srv CPU", "srv ms/req",
-                 "gen CPU", "pg CPU", "other CPU", "events"):  # fmt: skip
+    for name in (
+        "requests",
+        "/s",
+        "% base",
+        "p50 ms",
+        "p99 ms",
+        "srv CPU",
+        "srv ms/req",
+        "gen CPU",
+        "pg CPU",
+        "other CPU",
+        "events",
+    ):
         table.add_column(name, justify="right")
-    labels = {"baseline": "GET /healthz", "progress": "progress webhooks",
-              "duplicates": "duplicate webhooks"}  # fmt: skip
+    labels = {
+        "baseline": "GET /healthz",
+        "progress": "progress webhooks",
+        "duplicates": "duplicate webhooks",
+    }
     counted = {"baseline": "ok", "progress": "accepted", "duplicates": "duplicate"}
     for o in outcomes:
         store = STORE_LABELS[o.store]
@@ -424,12 +460,19 @@ def _ingest_table(outcomes: list[Ingest], args: argparse.Namespace) -> Table:
                 stored = f"{o.stored} {same} {o.accepted()}"
             other = cpu.get("other", 0.0)
             table.add_row(
-                f"{labels[name]} · {store}", f"{load.sent:,}", f"{rate:,.0f}", share,
-                f"{load.p(50):.1f}", f"{load.p(99):.1f}", f"{cpu['vidgate']:.2f}",
-                f"{phase.server_ms():.2f}", f"{cpu['bench']:.2f}", f"{cpu['postgres']:.2f}",
+                f"{labels[name]} · {store}",
+                f"{load.sent:,}",
+                f"{rate:,.0f}",
+                share,
+                f"{load.p(50):.1f}",
+                f"{load.p(99):.1f}",
+                f"{cpu['vidgate']:.2f}",
+                f"{phase.server_ms():.2f}",
+                f"{cpu['bench']:.2f}",
+                f"{cpu['postgres']:.2f}",
                 f"[bold yellow]{other:.2f} ![/bold yellow]" if other > 0.1 else f"{other:.2f}",
                 stored,
-            )  # fmt: skip
+            )
     return table
 
 
@@ -444,8 +487,7 @@ def _calls_table(outcomes: list[CallsOutcome], args: argparse.Namespace) -> Tabl
         "webhook/poll: the source of the Completed event · p50/p99: submit → Completed",
     )
     table.add_column("run", no_wrap=True)
-    for name in ("done", "hist/job", "polls/job", "GETs/job", "webhook", "poll", "p50 s",
-                 "p99 s"):  # fmt: skip
+    for name in ("done", "hist/job", "polls/job", "GETs/job", "webhook", "poll", "p50 s", "p99 s"):
         table.add_column(name, justify="right")
     for o in outcomes:
         store = STORE_LABELS[o.store]
@@ -534,16 +576,22 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         default=os.environ.get("VIDGATE_BENCH_DATABASE_URL") or DEFAULT_PG_URL,
         help=f"default: {DEFAULT_PG_URL}",
     )
-    add("--idle-wait", type=float, default=10.0,
-        help="before each server, wait up to this long for the machine to be idle")  # fmt: skip
+    add(
+        "--idle-wait",
+        type=float,
+        default=10.0,
+        help="before each server, wait up to this long for the machine to be idle",
+    )
     args = parser.parse_args(argv)
     args.only = _subset(parser, "--only", args.only, STORES)
     args.parts = _subset(parser, "--parts", args.parts, PARTS)
     args.first = args.grace if args.first is None else args.first
     per_job = args.requests // 2 // max(args.jobs, 1)
     if not 1 <= args.jobs <= 1000 or not 1 <= per_job <= 99:
-        parser.error("--jobs from 1 to 1000 and 2 to 198 --requests per job (a job's progress "
-                     "rises at most 99 times)")  # fmt: skip
+        parser.error(
+            "--jobs from 1 to 1000 and 2 to 198 --requests per job (a job's progress "
+            "rises at most 99 times)"
+        )
     if not 1 <= args.clients <= 64 or not 1 <= args.per_model <= 100:
         parser.error("--clients from 1 to 64, --per-model from 1 to 100")
     if min(args.latency, args.grace, args.first, args.cap) < 0.01 or args.timeout <= 0:
@@ -551,8 +599,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _subset(parser: argparse.ArgumentParser, flag: str, value: str, known: tuple[str, ...]
-            ) -> list[str]:  # fmt: skip
+def _subset(
+    parser: argparse.ArgumentParser, flag: str, value: str, known: tuple[str, ...]
+) -> list[str]:
     chosen = [name.strip() for name in value.split(",") if name.strip()]
     if not chosen or set(chosen) - set(known):
         parser.error(f"{flag} takes {','.join(known)}; got {value!r}")

@@ -81,8 +81,13 @@ def sandbox_gateway(
             sandbox_port = free_port()
         secret = secrets.token_urlsafe(32)
         env = {**_vidgate_env(Path(tmp) / "var"), **store_env, **knobs}
-        env.update(PORT=str(port), VIDGATE_RUN_WORKERS="true", VIDGATE_SANDBOX="true",
-                   VIDGATE_SANDBOX_PORT=str(sandbox_port), VIDGATE_SECRET_KEY=secret)  # fmt: skip
+        env.update(
+            PORT=str(port),
+            VIDGATE_RUN_WORKERS="true",
+            VIDGATE_SANDBOX="true",
+            VIDGATE_SANDBOX_PORT=str(sandbox_port),
+            VIDGATE_SECRET_KEY=secret,
+        )
         argv = [*_vidgate_command(), "serve"]
         with running("vidgate serve (sandbox)", argv, env, port, Path(tmp) / "server.log") as s:
             yield Gateway(s, secret, f"http://{HOST}:{sandbox_port}")
@@ -108,8 +113,11 @@ def _cpu_seconds(pid: int) -> float:
 def check_routes(api: httpx.Client, want: dict[str, str]) -> None:
     """Each model (value) must take the route (key) it stands for: `provider` in /v1/models."""
     listed = {m["id"]: m.get("provider") for m in ok_json(api.get("/v1/models"))["data"]}
-    wrong = [f"{model} → {listed.get(model)} (want {route})" for route, model in want.items()
-             if listed.get(model) != route]  # fmt: skip
+    wrong = [
+        f"{model} → {listed.get(model)} (want {route})"
+        for route, model in want.items()
+        if listed.get(model) != route
+    ]
     if wrong:
         raise BenchFailed("models not on the route they are here for: " + ", ".join(wrong))
 

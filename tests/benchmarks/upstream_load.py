@@ -20,10 +20,10 @@ import httpx
 from loadgen import _percentile
 from prometheus_client.parser import text_string_to_metric_families
 
-from service.callbacks import CallbackTokens
-from service.sandbox import SandboxCredentials
+from service.providers.callbacks import CallbackTokens
+from service.sandbox.suite import SandboxCredentials
 from service.settings import Settings
-from service.signing import sign
+from service.webhooks.signing import sign
 
 MAX_ERRORS_KEPT = 5
 
@@ -156,8 +156,10 @@ async def _drive(base_url: str, shares: Sequence[Sequence[Any]], send: Any, outc
                 load.outcomes[got or f"HTTP {response.status_code}"] += 1
                 if not got and len(load.errors) < MAX_ERRORS_KEPT:
                     request = response.request
-                    load.errors.append(f"{request.method} {request.url.path} → "
-                                       f"{response.status_code} {response.text[:300]}")  # fmt: skip
+                    load.errors.append(
+                        f"{request.method} {request.url.path} → "
+                        f"{response.status_code} {response.text[:300]}"
+                    )
 
     started = time.perf_counter()
     await asyncio.gather(*(worker(share) for share in shares if share))
@@ -194,8 +196,9 @@ def total(samples: Samples, name: str, **labels: str | Iterable[str]) -> float:
     return sum(value for (n, lab), value in samples.items() if n == name and matches(dict(lab)))
 
 
-def status_gets(entries: Iterable[dict[str, Any]], provider: str, upstream_id: str,
-                before: float) -> int:  # fmt: skip
+def status_gets(
+    entries: Iterable[dict[str, Any]], provider: str, upstream_id: str, before: float
+) -> int:
     """GETs the emulator answered about this upstream job (its status URL: the id at the end
     of the path, before `/status`, or as a query value) that started before `before`.
 

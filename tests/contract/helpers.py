@@ -28,7 +28,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from service.providers.base import DispatchRequest, Provider, UpstreamStatus
-from service.signing import SecretDeriver, sign
+from service.webhooks.signing import SecretDeriver, sign
 from tests.contract.provider_contract import wait_for_state
 
 PROMPT = "a red fox in snow"

@@ -24,7 +24,7 @@ import anyio
 import httpx
 import pytest
 
-from service.emulators.knobs import Knobs
+from service.media.render import probe_video
 from service.providers.base import (
     DispatchRequest,
     Provider,
@@ -32,7 +32,7 @@ from service.providers.base import (
     ProviderUnavailable,
     UpstreamStatus,
 )
-from service.render import probe_video
+from service.sandbox.emulators.knobs import Knobs
 
 LATENCY = 0.2
 TERMINAL = {"completed", "failed", "canceled"}

@@ -12,11 +12,11 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from service.emulators.fal import create_app, public_jwks
-from service.emulators.knobs import Knobs
+from service.media.render import probe_video
 from service.providers.base import DispatchRequest, ProviderRejected, ProviderUnavailable
 from service.providers.fal import FalProvider, app_id
-from service.render import probe_video
+from service.sandbox.emulators.fal import create_app, public_jwks
+from service.sandbox.emulators.knobs import Knobs
 from tests.contract.helpers import Receiver, asgi_client, dispatch_request, finish, provider_factory
 from tests.contract.provider_contract import FakeClock, ProviderContract, wait_for_state
 

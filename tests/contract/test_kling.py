@@ -9,10 +9,10 @@ import httpx
 import jwt
 import pytest
 
-from service.emulators.kling import create_app
+from service.media.render import probe_video
 from service.providers.base import DispatchRequest, ProviderRejected, ProviderUnavailable
 from service.providers.kling import KlingProvider, kling_input
-from service.render import probe_video
+from service.sandbox.emulators.kling import create_app
 from tests.contract.helpers import STUB_PNG as PNG
 from tests.contract.helpers import (
     Receiver,
@@ -46,17 +46,30 @@ class TestKling(ProviderContract):
     @pytest.fixture
     async def emulator(self, emulator_knobs, clock, tmp_path, receiver):
         async with asgi_client(receiver.app) as hooks:
-            app = create_app(emulator_knobs, data_dir=tmp_path / "kling", base_url=BASE,
-                             access_key=AK, secret_key=SK, clock=clock, callback_client=hooks,
-                             fps=4)  # fmt: skip
+            app = create_app(
+                emulator_knobs,
+                data_dir=tmp_path / "kling",
+                base_url=BASE,
+                access_key=AK,
+                secret_key=SK,
+                clock=clock,
+                callback_client=hooks,
+                fps=4,
+            )
             yield app
             await app.state.emulator.aclose()
 
     @pytest.fixture
     async def make_provider(self, emulator, clock):
         def build(http, timeout, **options):
-            settings = {"access_key": AK, "secret_key": SK, "base_url": BASE,
-                        "timeout": timeout, "clock": clock, **options}  # fmt: skip
+            settings = {
+                "access_key": AK,
+                "secret_key": SK,
+                "base_url": BASE,
+                "timeout": timeout,
+                "clock": clock,
+                **options,
+            }
             return KlingProvider(http, **settings)
 
         async with provider_factory(build) as factory:
@@ -121,16 +134,28 @@ class TestKling(ProviderContract):
     # --- the video API -------------------------------------------------------------------------
 
     async def test_text2video_maps_our_parameters(self, provider, tasks, clock, tmp_path):
-        request = dispatch(params={"seconds": "10", "size": "720x1280", "negative_prompt": "blur",
-                                   "resolution": "1080p"}, callback_url=HOOK)  # fmt: skip
+        request = dispatch(
+            params={
+                "seconds": "10",
+                "size": "720x1280",
+                "negative_prompt": "blur",
+                "resolution": "1080p",
+            },
+            callback_url=HOOK,
+        )
         submission, done = await self.finish(provider, clock, request)
         kind, task_id = submission.upstream_id.split(":")
         assert kind == "text2video"
         assert tasks[task_id].input == {
-            "model_name": MODEL, "prompt": "a red fox in snow", "negative_prompt": "blur",
-            "mode": "pro", "aspect_ratio": "9:16", "duration": "10", "callback_url": HOOK,
+            "model_name": MODEL,
+            "prompt": "a red fox in snow",
+            "negative_prompt": "blur",
+            "mode": "pro",
+            "aspect_ratio": "9:16",
+            "duration": "10",
+            "callback_url": HOOK,
             "external_task_id": request.job_id.hex,
-        }  # fmt: skip
+        }
         assert done.extra["external_task_id"] == request.job_id.hex
         assert done.extra["video"]["duration"] == "10"
         info = probe_video(await provider.download(submission.upstream_id, tmp_path / "v.mp4"))
@@ -158,15 +183,17 @@ class TestKling(ProviderContract):
             (MODEL, {"audio": True}, {}),  # sound is kling-v2-6 only
         ],
     )
-    async def test_invalid_params_are_1201_rejected(self, provider, raw, tasks, model, params,
-                                                    inputs, clock):  # fmt: skip
+    async def test_invalid_params_are_1201_rejected(
+        self, provider, raw, tasks, model, params, inputs, clock
+    ):
         request = dispatch(model, params=params, inputs=inputs)
         with pytest.raises(ProviderRejected) as raised:
             await provider.submit(request)
         assert raised.value.code == "invalid_params"
         headers = {"Authorization": f"Bearer {token(clock())}"}
-        answer = await raw.post(f"{BASE}/v1/videos/text2video", json=kling_input(request),
-                                headers=headers)  # fmt: skip
+        answer = await raw.post(
+            f"{BASE}/v1/videos/text2video", json=kling_input(request), headers=headers
+        )
         assert (answer.status_code, answer.json()["code"]) == (400, 1201)
         assert not tasks
 
@@ -263,8 +290,9 @@ class TestKling(ProviderContract):
         wrong_kind = await raw.get(url.replace("text2video", "image2video"), headers=headers)
         assert (wrong_kind.status_code, wrong_kind.json()["code"]) == (404, 1203)
 
-    async def test_a_failed_task_keeps_klings_reason(self, provider, clock, emulator_knobs,
-                                                     tmp_path):  # fmt: skip
+    async def test_a_failed_task_keeps_klings_reason(
+        self, provider, clock, emulator_knobs, tmp_path
+    ):
         emulator_knobs.fail_rate = 1.0
         submission, failed = await self.finish(provider, clock, dispatch(), state="failed")
         assert failed.raw_status == "failed"
@@ -287,8 +315,9 @@ class TestKling(ProviderContract):
             (400, 1999, ProviderRejected, "kling_1999"),
         ],
     )
-    async def test_business_codes_map_to_the_error_tree(self, make_provider, status, code,
-                                                        error, name):  # fmt: skip
+    async def test_business_codes_map_to_the_error_tree(
+        self, make_provider, status, code, error, name
+    ):
         body = {"code": code, "message": "nope", "request_id": "r", "data": None}
         answer = httpx.MockTransport(lambda r: httpx.Response(status, json=body))
         with pytest.raises(error) as raised:
@@ -312,8 +341,9 @@ class TestKling(ProviderContract):
         assert (hint.state, hint.output_url, hint.extra["hint"]) == ("completed", None, True)
         assert hint.extra["external_task_id"] == request.job_id.hex
 
-    async def test_a_failed_callback_maps_to_failed(self, provider, receiver, clock,
-                                                    emulator_knobs):  # fmt: skip
+    async def test_a_failed_callback_maps_to_failed(
+        self, provider, receiver, clock, emulator_knobs
+    ):
         emulator_knobs.fail_rate = 1.0
         _, polled = await self.finish(provider, clock, dispatch(callback_url=HOOK), "failed")
         await receiver.wait(2)

@@ -11,11 +11,11 @@ import anyio
 import httpx
 import pytest
 
-from service.emulators.knobs import Knobs
-from service.emulators.luma import API_PREFIX, create_app
+from service.media.render import probe_video
 from service.providers.base import DispatchRequest, ProviderRejected
 from service.providers.luma import LumaProvider, luma_body
-from service.render import probe_video
+from service.sandbox.emulators.knobs import Knobs
+from service.sandbox.emulators.luma import API_PREFIX, create_app
 from tests.contract.helpers import (
     Receiver,
     asgi_client,
@@ -108,13 +108,15 @@ class TestLuma(ProviderContract):
     @pytest.mark.parametrize(
         ("params", "body"),
         [
-            ({"seconds": "5", "resolution": "1080p", "aspect_ratio": "21:9"},
-             {"duration": "5s", "resolution": "1080p", "aspect_ratio": "21:9"}),
+            (
+                {"seconds": "5", "resolution": "1080p", "aspect_ratio": "21:9"},
+                {"duration": "5s", "resolution": "1080p", "aspect_ratio": "21:9"},
+            ),
             ({"size": "3840x2160"}, {"resolution": "4k", "aspect_ratio": "16:9"}),
             ({"size": "960x540"}, {"resolution": "540p", "aspect_ratio": "16:9"}),
             ({"size": "1024x1024"}, {"resolution": "1080p", "aspect_ratio": "1:1"}),
         ],
-    )  # fmt: skip
+    )
     async def test_parameter_mapping(self, params, body):
         mapped = luma_body(dispatch(params=params))
         assert {k: mapped[k] for k in body} == body
@@ -277,9 +279,15 @@ class TestLumaSdkFidelity:
         _, client, http = sdk
         keyframes = {"frame0": {"type": "image", "url": "https://img.example/cat.png"}}
         generation = await client.generations.create(
-            model="ray-flash-2", prompt="a fox", aspect_ratio="1:1", duration="5s",
-            resolution="540p", loop=False, keyframes=keyframes, callback_url=HOOK,
-        )  # fmt: skip
+            model="ray-flash-2",
+            prompt="a fox",
+            aspect_ratio="1:1",
+            duration="5s",
+            resolution="540p",
+            loop=False,
+            keyframes=keyframes,
+            callback_url=HOOK,
+        )
         assert (generation.state, generation.generation_type) == ("queued", "video")
         assert generation.request.keyframes.frame0.url == keyframes["frame0"]["url"]
         seen = set()

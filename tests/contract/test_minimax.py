@@ -13,10 +13,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from service.emulators.minimax import create_app
+from service.media.render import probe_video
 from service.providers.base import DispatchRequest, ProviderRejected, ProviderUnavailable
 from service.providers.minimax import MiniMaxProvider, challenge_response, minimax_input
-from service.render import probe_video
+from service.sandbox.emulators.minimax import create_app
 from tests.contract.helpers import STUB_PNG as PNG
 from tests.contract.helpers import (
     asgi_client,
@@ -224,8 +224,9 @@ class TestMiniMax(ProviderContract):
     async def test_query_walks_the_statuses_and_files_retrieve_serves_the_mp4(
         self, raw, clock, emulator_knobs, tmp_path
     ):
-        submitted = (await raw.post(f"{BASE}/v1/video_generation", json={"model": MODEL,
-                     "prompt": "a fox"})).json()  # fmt: skip
+        submitted = (
+            await raw.post(f"{BASE}/v1/video_generation", json={"model": MODEL, "prompt": "a fox"})
+        ).json()
         assert submitted["task_id"].isdigit()
         assert submitted["base_resp"] == {"status_code": 0, "status_msg": "success"}
         query = {"task_id": submitted["task_id"]}
@@ -237,7 +238,10 @@ class TestMiniMax(ProviderContract):
         assert [s["status"] for s in seen] == ["Preparing", "Queueing", "Processing", "Success"]
         done = seen[-1]
         assert (done["video_width"], done["video_height"], done["file_id"].isdigit()) == (
-            1366, 768, True)  # fmt: skip
+            1366,
+            768,
+            True,
+        )
         found = await raw.get(f"{BASE}/v1/files/retrieve", params={"file_id": done["file_id"]})
         file = found.json()["file"]
         assert found.json()["base_resp"]["status_code"] == 0
@@ -290,8 +294,9 @@ class TestMiniMax(ProviderContract):
             seen.append((request.url.path, request.headers.get("authorization")))
             ok = {"status_code": 0, "status_msg": "success"}
             if request.url.path == "/v1/query/video_generation":
-                return httpx.Response(200, json={"task_id": "1", "status": "Success",
-                                                 "file_id": "7", "base_resp": ok})  # fmt: skip
+                return httpx.Response(
+                    200, json={"task_id": "1", "status": "Success", "file_id": "7", "base_resp": ok}
+                )
             if request.url.path == "/v1/files/retrieve":
                 file = {"file_id": 7, "download_url": "https://cdn.example/v.mp4?sig=1"}
                 return httpx.Response(200, json={"file": file, "base_resp": ok})

@@ -10,12 +10,12 @@ import anyio
 import httpx
 import pytest
 
-from service.emulators.knobs import Knobs
-from service.emulators.replicate import create_app, version_of
+from service.media.render import probe_video
 from service.providers.base import DispatchRequest, ProviderRejected, ProviderUnavailable
 from service.providers.replicate import ReplicateProvider, log_progress
-from service.render import probe_video
-from service.signing import SecretDeriver
+from service.sandbox.emulators.knobs import Knobs
+from service.sandbox.emulators.replicate import create_app, version_of
+from service.webhooks.signing import SecretDeriver
 from tests.contract.helpers import (
     WEBHOOK_ATTACKS,
     Receiver,
@@ -100,8 +100,13 @@ class TestReplicate(ProviderContract):
         submission, done = await self.finish(provider, clock, dispatch(params=params))
         p = predictions[submission.upstream_id]
         assert (p.model, p.version) == (MODEL, version_of(MODEL))
-        assert p.input == {"prompt": "a red fox in snow", "duration": 3, "aspect_ratio": "9:16",
-                           "seed": 7, "negative_prompt": "blur"}  # fmt: skip
+        assert p.input == {
+            "prompt": "a red fox in snow",
+            "duration": 3,
+            "aspect_ratio": "9:16",
+            "seed": 7,
+            "negative_prompt": "blur",
+        }
         body = (await raw.get(f"/predictions/{p.id}")).json()
         assert body["status"] == done.raw_status == "succeeded"
         assert body["output"] == done.output_url == f"{HOST}/files/{p.id}.mp4"
@@ -184,8 +189,10 @@ class TestReplicate(ProviderContract):
         status = await fresh.verify_webhook(headers, body)
         assert fresh.webhook_secret == SECRET
         assert (status.state, status.raw_status, status.output_url) == (
-            "completed", "succeeded", done.output_url,
-        )  # fmt: skip
+            "completed",
+            "succeeded",
+            done.output_url,
+        )
         assert status == done
 
     @pytest.mark.parametrize("attack", WEBHOOK_ATTACKS)
@@ -201,8 +208,11 @@ class TestReplicate(ProviderContract):
         assert raised.value.code == expected
 
     async def test_the_events_filter_selects_webhooks(self, raw, receiver, clock, emulator_knobs):
-        body = {"input": {"prompt": "a fox", "duration": 1}, "webhook": HOOK,
-                "webhook_events_filter": ["logs", "completed"]}  # fmt: skip
+        body = {
+            "input": {"prompt": "a fox", "duration": 1},
+            "webhook": HOOK,
+            "webhook_events_filter": ["logs", "completed"],
+        }
         await raw.post(f"/models/{MODEL}/predictions", json=body)
         for _ in range(4):  # four steps of 0.05 s: the 0.5 s throttle is on the emulated clock
             clock.advance(0.05)
@@ -252,8 +262,11 @@ class TestReplicate(ProviderContract):
         self, provider, receiver, clock, emulator_knobs, raw
     ):
         emulator_knobs.webhook_reorder = 1.0
-        body = {"input": {"prompt": "a fox", "duration": 1}, "webhook": HOOK,
-                "webhook_events_filter": ["completed"]}  # fmt: skip
+        body = {
+            "input": {"prompt": "a fox", "duration": 1},
+            "webhook": HOOK,
+            "webhook_events_filter": ["completed"],
+        }
         first = (await raw.post(f"/models/{MODEL}/predictions", json=body)).json()["id"]
         clock.advance(0.1)
         second = (await raw.post(f"/models/{MODEL}/predictions", json=body)).json()["id"]
@@ -283,9 +296,12 @@ class TestReplicateSdkFidelity:
         receiver = Receiver("/hooks/replicate")
         hooks = asgi_client(receiver.app)
         app = create_app(
-            Knobs(latency=0.3), data_dir=tmp_path, base_url=HOST, webhook_secret=SECRET,
+            Knobs(latency=0.3),
+            data_dir=tmp_path,
+            base_url=HOST,
+            webhook_secret=SECRET,
             webhook_client=hooks,
-        )  # fmt: skip
+        )
         client = replicate.Client(
             api_token="r8_test", base_url=HOST, transport=httpx.ASGITransport(app=app)
         )
@@ -298,9 +314,11 @@ class TestReplicateSdkFidelity:
     async def test_create_wait_reload_and_the_webhook(self, sdk, tmp_path):
         replicate, client, app, receiver = sdk
         prediction = await client.predictions.async_create(
-            model=MODEL, input={"prompt": "a fox", "duration": 1}, webhook=HOOK,
+            model=MODEL,
+            input={"prompt": "a fox", "duration": 1},
+            webhook=HOOK,
             webhook_events_filter=["completed"],
-        )  # fmt: skip
+        )
         assert prediction.status == "starting"
         await prediction.async_wait()
         assert prediction.status == "succeeded"

@@ -17,11 +17,11 @@ import pytest
 import runwayml
 from runwayml.lib import polling
 
-from service.emulators.knobs import Knobs
-from service.emulators.runway import create_app, tiny_size
+from service.media.render import probe_video
 from service.providers.base import DispatchRequest, ProviderRejected
 from service.providers.runway import RunwayProvider
-from service.render import probe_video
+from service.sandbox.emulators.knobs import Knobs
+from service.sandbox.emulators.runway import create_app, tiny_size
 from tests.contract.helpers import (
     dispatch_request,
     finish,
@@ -49,8 +49,14 @@ def data_uri() -> str:
 class TestRunway(ProviderContract):
     @pytest.fixture
     def emulator(self, emulator_knobs, clock, tmp_path):
-        return create_app(emulator_knobs, data_dir=tmp_path / "runway", base_url=ROOT,
-                          clock=clock, api_keys={KEY}, hang_seconds=5.0)  # fmt: skip
+        return create_app(
+            emulator_knobs,
+            data_dir=tmp_path / "runway",
+            base_url=ROOT,
+            clock=clock,
+            api_keys={KEY},
+            hang_seconds=5.0,
+        )
 
     @pytest.fixture
     def state(self, emulator):
@@ -106,7 +112,11 @@ class TestRunway(ProviderContract):
         submission, _ = await self.finish(provider, clock, dispatch(params=params))
         request = state.tasks[submission.upstream_id].request
         assert (request.endpoint, request.ratio, request.seconds, request.seed) == (
-            "image_to_video", "720:1280", 10, 7)  # fmt: skip
+            "image_to_video",
+            "720:1280",
+            10,
+            7,
+        )
         assert request.image == png()
         info = probe_video(await provider.download(submission.upstream_id, tmp_path / "v.mp4"))
         assert (info.width, info.height, info.duration) == (*tiny_size("720:1280"), 10.0)
@@ -116,7 +126,11 @@ class TestRunway(ProviderContract):
         submission, _ = await self.finish(provider, clock, request)
         task = state.tasks[submission.upstream_id].request
         assert (task.endpoint, task.model, task.ratio, task.seconds) == (
-            "text_to_video", "gen4.5", "720:1280", 4)  # fmt: skip
+            "text_to_video",
+            "gen4.5",
+            "720:1280",
+            4,
+        )
 
     async def test_image_urls_pass_through(self, provider, state):
         inputs = {"image": {"url": "https://img.example/cat.png"}}
@@ -218,14 +232,16 @@ class TestRunway(ProviderContract):
         transport = httpx.ASGITransport(app=emulator)
         async with httpx.AsyncClient(transport=transport, base_url=ROOT) as http:
             body = {"model": "gen4_turbo", "promptImage": data_uri(), "ratio": "1280:720"}
-            missing = await http.post("/v1/image_to_video", json=body,
-                                      headers={"Authorization": f"Bearer {KEY}"})  # fmt: skip
+            missing = await http.post(
+                "/v1/image_to_video", json=body, headers={"Authorization": f"Bearer {KEY}"}
+            )
             assert missing.status_code == 400
             assert "X-Runway-Version" in missing.json()["error"]
             anonymous = await http.get(f"/v1/tasks/{uuid.uuid4()}")
             assert (anonymous.status_code, list(anonymous.json())) == (401, ["error"])
-            bad = await http.post("/v1/image_to_video", json=body | {"ratio": "1:1"},
-                                  headers=HEADERS)  # fmt: skip
+            bad = await http.post(
+                "/v1/image_to_video", json=body | {"ratio": "1:1"}, headers=HEADERS
+            )
             assert bad.status_code == 400
             assert bad.json()["issues"][0]["path"] == ["ratio"]
             task_id = (await http.post("/v1/image_to_video", json=body, headers=HEADERS)).json()
@@ -265,9 +281,14 @@ def anyio_backend() -> str:
 async def test_the_async_sdk_creates_waits_and_downloads(live, fast_polling, tmp_path):
     base, _ = live
     async with runwayml.AsyncRunwayML(api_key=KEY, base_url=base, max_retries=0) as client:
-        task = await client.image_to_video.create(model="gen4_turbo", prompt_image=data_uri(),
-                                                  ratio="960:960", duration=5, seed=4,
-                                                  prompt_text="a fox")  # fmt: skip
+        task = await client.image_to_video.create(
+            model="gen4_turbo",
+            prompt_image=data_uri(),
+            ratio="960:960",
+            duration=5,
+            seed=4,
+            prompt_text="a fox",
+        )
         done = await task.wait_for_task_output(timeout=10)
         assert done.status == "SUCCEEDED"
         async with httpx.AsyncClient() as http:
@@ -275,8 +296,9 @@ async def test_the_async_sdk_creates_waits_and_downloads(live, fast_polling, tmp
         info = probe_video(tmp_path / "sdk.mp4")
         assert (info.codec, info.width, info.height, info.duration) == ("h264", 64, 64, 5.0)
 
-        cancelled = await client.text_to_video.create(model="veo3.1_fast", prompt_text="a fox",
-                                                      ratio="1280:720", duration=4)  # fmt: skip
+        cancelled = await client.text_to_video.create(
+            model="veo3.1_fast", prompt_text="a fox", ratio="1280:720", duration=4
+        )
         await client.tasks.delete(cancelled.id)
         with pytest.raises(runwayml.TaskFailedError) as raised:  # the async waiter sees it
             await cancelled.wait_for_task_output(timeout=10)
@@ -286,8 +308,9 @@ async def test_the_async_sdk_creates_waits_and_downloads(live, fast_polling, tmp
 def test_the_sync_sdk_polls_and_maps_errors(live, fast_polling):
     base, knobs = live
     with runwayml.RunwayML(api_key=KEY, base_url=base, max_retries=0) as client:
-        task = client.text_to_video.create(model="gen4.5", prompt_text="a fox",
-                                           ratio="720:1280", duration=2)  # fmt: skip
+        task = client.text_to_video.create(
+            model="gen4.5", prompt_text="a fox", ratio="720:1280", duration=2
+        )
         deadline = time.monotonic() + 10  # plain polling: the sync waiter never sees CANCELLED
         seen = set()
         while (current := client.tasks.retrieve(task.id)).status not in ("SUCCEEDED", "FAILED"):
@@ -304,8 +327,9 @@ def test_the_sync_sdk_polls_and_maps_errors(live, fast_polling):
             cancelled.wait_for_task_output(timeout=0.2)
         assert trap.value.task_details.status == "CANCELLED"
         with pytest.raises(runwayml.BadRequestError, match="duration"):
-            client.text_to_video.create(model="gen4.5", prompt_text="x", ratio="1280:720",
-                                        duration=11)  # fmt: skip
+            client.text_to_video.create(
+                model="gen4.5", prompt_text="x", ratio="1280:720", duration=11
+            )
         with pytest.raises(runwayml.NotFoundError):
             client.tasks.retrieve(str(uuid.uuid4()))
         knobs.error_rate, knobs.error_kinds = 1.0, ("429",)

@@ -8,11 +8,11 @@ from dataclasses import replace
 import httpx
 import pytest
 
-from service.emulators.seedance import create_app, tiny_size
-from service.emulators.seedance_rules import parse_flags
+from service.media.render import probe_video
 from service.providers.base import DispatchRequest, ProviderRejected
 from service.providers.seedance import SeedanceProvider
-from service.render import probe_video
+from service.sandbox.emulators.seedance import create_app, tiny_size
+from service.sandbox.emulators.seedance_rules import parse_flags
 from tests.contract.helpers import dispatch_request, finish, png, png_input, provider_factory
 from tests.contract.provider_contract import ProviderContract, wait_for_state
 
@@ -29,8 +29,14 @@ def dispatch(model: str = MODEL, **changes) -> DispatchRequest:
 class TestSeedance(ProviderContract):
     @pytest.fixture
     def emulator(self, emulator_knobs, clock, tmp_path):
-        return create_app(emulator_knobs, data_dir=tmp_path / "seedance", base_url=ROOT,
-                          clock=clock, api_keys={KEY}, hang_seconds=5.0)  # fmt: skip
+        return create_app(
+            emulator_knobs,
+            data_dir=tmp_path / "seedance",
+            base_url=ROOT,
+            clock=clock,
+            api_keys={KEY},
+            hang_seconds=5.0,
+        )
 
     @pytest.fixture
     def state(self, emulator):
@@ -64,7 +70,12 @@ class TestSeedance(ProviderContract):
         submission, done = await self.finish(provider, clock, dispatch(params=params))
         task = state.tasks[submission.upstream_id].request
         assert (task.ratio, task.duration, task.resolution, task.seed, task.flags) == (
-            "9:16", 10, "480p", 7, {})  # fmt: skip
+            "9:16",
+            10,
+            "480p",
+            7,
+            {},
+        )
         assert task.images == (("first_frame", png(), None),)
         assert done.extra["seed"] == 7 and done.extra["usage"]["total_tokens"] > 0
         info = probe_video(await provider.download(submission.upstream_id, tmp_path / "v.mp4"))
@@ -78,27 +89,44 @@ class TestSeedance(ProviderContract):
         submission = await provider.submit(dispatch(params=params, inputs={}))
         task = state.tasks[submission.upstream_id].request
         assert (task.prompt, task.ratio, task.duration, task.seed, task.camera_fixed) == (
-            "a red fox in snow", "1:1", 10, 3, True)  # fmt: skip
+            "a red fox in snow",
+            "1:1",
+            10,
+            3,
+            True,
+        )
 
     def test_flag_parsing(self):
-        prompt, flags = parse_flags("a fox --rs 480p --ratio 16:9 --dur 10 --seed 42 --cf true "
-                                    "--unknown x")  # fmt: skip
+        prompt, flags = parse_flags(
+            "a fox --rs 480p --ratio 16:9 --dur 10 --seed 42 --cf true --unknown x"
+        )
         assert prompt == "a fox --unknown x"
-        assert flags == {"resolution": "480p", "ratio": "16:9", "duration": "10", "seed": "42",
-                         "camera_fixed": "true"}  # fmt: skip
+        assert flags == {
+            "resolution": "480p",
+            "ratio": "16:9",
+            "duration": "10",
+            "seed": "42",
+            "camera_fixed": "true",
+        }
 
     async def test_flags_are_weak_and_top_level_fields_win(self, emulator):
-        body = {"model": MODEL, "ratio": "4:3",
-                "content": [{"type": "text", "text": "a fox --ratio 1:1 --dur 99"}]}  # fmt: skip
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=emulator),
-                                     base_url=ROOT) as http:  # fmt: skip
+        body = {
+            "model": MODEL,
+            "ratio": "4:3",
+            "content": [{"type": "text", "text": "a fox --ratio 1:1 --dur 99"}],
+        }
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=emulator), base_url=ROOT
+        ) as http:
             headers = {"Authorization": f"Bearer {KEY}"}
-            answer = await http.post("/api/v3/contents/generations/tasks", json=body,
-                                     headers=headers)  # fmt: skip
+            answer = await http.post(
+                "/api/v3/contents/generations/tasks", json=body, headers=headers
+            )
             task = emulator.state.emulator.tasks[answer.json()["id"]].request
             assert (task.ratio, task.duration) == ("4:3", 5)  # the bad --dur falls back
-            strict = await http.post("/api/v3/contents/generations/tasks",
-                                     json=body | {"duration": 99}, headers=headers)  # fmt: skip
+            strict = await http.post(
+                "/api/v3/contents/generations/tasks", json=body | {"duration": 99}, headers=headers
+            )
             assert strict.status_code == 400
             assert strict.json()["error"]["param"] == "duration"
             assert set(strict.json()["error"]) == {"code", "message", "param", "type"}
@@ -152,13 +180,19 @@ class TestSeedance(ProviderContract):
         clock.advance(8 * 24 * 3600)
         expired = await provider.status(submission.upstream_id)
         assert (expired.state, expired.raw_status, expired.error_code) == (
-            "failed", "expired", "expired")  # fmt: skip
+            "failed",
+            "expired",
+            "expired",
+        )
 
     async def test_callbacks_are_unverified_hints(self, provider):
         body = {"id": "cgt-1", "status": "succeeded", "content": {"video_url": "https://v/x"}}
         hint = provider.parse_webhook({}, json.dumps(body).encode())
         assert (hint.state, hint.output_url, hint.extra["verified"]) == (
-            "completed", "https://v/x", False)  # fmt: skip
+            "completed",
+            "https://v/x",
+            False,
+        )
         with pytest.raises(ProviderRejected):
             provider.parse_webhook({}, b"not json")
 

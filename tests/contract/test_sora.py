@@ -14,12 +14,12 @@ import httpx
 import pytest
 from PIL import Image
 
-from service.emulators.knobs import Knobs
-from service.emulators.sora import create_app
+from service.media.render import probe_video
 from service.providers.base import DispatchRequest, ProviderRejected, ProviderUnavailable
 from service.providers.sora import SoraProvider
-from service.render import probe_video
-from service.signing import SecretDeriver
+from service.sandbox.emulators.knobs import Knobs
+from service.sandbox.emulators.sora import create_app
+from service.webhooks.signing import SecretDeriver
 from tests.contract.helpers import (
     WEBHOOK_ATTACKS,
     Receiver,
@@ -50,9 +50,14 @@ class TestSora(ProviderContract):
     async def emulator(self, emulator_knobs, clock, tmp_path, receiver):
         async with asgi_client(receiver.app) as hooks:
             app = create_app(
-                emulator_knobs, data_dir=tmp_path / "sora", webhook_url=HOOK, webhook_secret=SECRET,
-                clock=clock, webhook_client=hooks, webhook_retry_delays=(0.05, 0.05),
-            )  # fmt: skip
+                emulator_knobs,
+                data_dir=tmp_path / "sora",
+                webhook_url=HOOK,
+                webhook_secret=SECRET,
+                clock=clock,
+                webhook_client=hooks,
+                webhook_retry_delays=(0.05, 0.05),
+            )
             yield app
             await app.state.emulator.aclose()
 
@@ -89,8 +94,9 @@ class TestSora(ProviderContract):
         self, provider, emulator, raw, clock, tmp_path
     ):
         image = {"data": base64.b64encode(png(300, 200)).decode()}
-        request = dispatch("sora-2-pro", params={"seconds": 7, "size": "1024x1792"},
-                           inputs={"image": image})  # fmt: skip
+        request = dispatch(
+            "sora-2-pro", params={"seconds": 7, "size": "1024x1792"}, inputs={"image": image}
+        )
         submission, done = await self.finish(provider, clock, request)
         video = emulator.state.emulator.videos[submission.upstream_id]
         assert (video.model, video.seconds, video.size) == ("sora-2-pro", "8", "1024x1792")
@@ -199,8 +205,13 @@ class TestSoraSdkFidelity:
         openai = pytest.importorskip("openai")
         receiver = Receiver("/hooks/sora")
         hooks = asgi_client(receiver.app)
-        app = create_app(Knobs(latency=0.3), data_dir=tmp_path, webhook_url=HOOK,
-                         webhook_secret=SECRET, webhook_client=hooks)  # fmt: skip
+        app = create_app(
+            Knobs(latency=0.3),
+            data_dir=tmp_path,
+            webhook_url=HOOK,
+            webhook_secret=SECRET,
+            webhook_client=hooks,
+        )
         transport = asgi_client(app)
         client = openai.AsyncOpenAI(api_key="sk-test", base_url=BASE, http_client=transport)
         try:

@@ -40,8 +40,11 @@ class TestGeminiVeo(VeoContract):
     async def test_the_key_is_never_sent_to_another_host(self, make_provider):
         name = f"models/{MODEL}/operations/abc123"
         video = {"video": {"uri": "https://evil.example/v1beta/files/x:download?alt=media"}}
-        body = {"name": name, "done": True,
-                "response": {"generateVideoResponse": {"generatedSamples": [video]}}}  # fmt: skip
+        body = {
+            "name": name,
+            "done": True,
+            "response": {"generateVideoResponse": {"generatedSamples": [video]}},
+        }
         seen: list[str] = []
 
         def answer(request: httpx.Request) -> httpx.Response:

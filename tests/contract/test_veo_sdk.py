@@ -15,10 +15,10 @@ from google.genai import errors as genai_errors
 from google.genai import types
 from google.oauth2.credentials import Credentials
 
-from service.emulators.knobs import Knobs
-from service.emulators.veo import create_app
+from service.media.render import probe_video
 from service.providers.veo import GeminiVeoProvider
-from service.render import probe_video
+from service.sandbox.emulators.knobs import Knobs
+from service.sandbox.emulators.veo import create_app
 from tests.contract.helpers import live_server, png
 from tests.contract.provider_contract import wait_for_state
 from tests.contract.veo_fixtures import KEY, MODEL, TOKEN, VERTEX_SCOPE, dispatch
@@ -40,9 +40,14 @@ def live(tmp_path_factory) -> str:
 
 @pytest.fixture
 def clean_env(monkeypatch):
-    for name in ("GOOGLE_API_KEY", "GEMINI_API_KEY", "GOOGLE_CLOUD_PROJECT",
-                 "GOOGLE_CLOUD_LOCATION", "GOOGLE_GENAI_USE_VERTEXAI",
-                 "GOOGLE_GENAI_API_VERSION"):  # fmt: skip
+    for name in (
+        "GOOGLE_API_KEY",
+        "GEMINI_API_KEY",
+        "GOOGLE_CLOUD_PROJECT",
+        "GOOGLE_CLOUD_LOCATION",
+        "GOOGLE_GENAI_USE_VERTEXAI",
+        "GOOGLE_GENAI_API_VERSION",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from service.media.render import probe_video
 from service.providers.base import ProviderRejected
 from service.providers.veo import VertexVeoProvider
-from service.render import probe_video
 from tests.contract.provider_contract import wait_for_state
 from tests.contract.veo_fixtures import (
     KEY,

@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.emulators.veo import create_app
+from service.media.render import probe_video
 from service.providers.base import DispatchRequest, ProviderRejected, ProviderUnavailable
-from service.render import probe_video
+from service.sandbox.emulators.veo import create_app
 from tests.contract.helpers import dispatch_request, finish, png, png_input, provider_factory
 from tests.contract.provider_contract import ProviderContract, wait_for_state
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from service.render import probe_video
+from service.media.render import probe_video
 from tests.e2e.api import assert_clean_history, client, completed, history, submit_video, wait_for
 from tests.e2e.server import run_vidgate, server_env
 

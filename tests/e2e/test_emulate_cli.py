@@ -13,9 +13,9 @@ import anyio
 import httpx
 import pytest
 
+from service.media.render import probe_video
 from service.providers.registry import build_providers
-from service.render import probe_video
-from service.sandbox import PROVIDERS
+from service.sandbox.suite import PROVIDERS
 from service.settings import ENV_PREFIXES, Settings
 from tests.e2e.server import Process, free_port, run_vidgate, server_env
 from tests.integration.test_sandbox_suite import ANONYMOUS, complete, refused, t2v

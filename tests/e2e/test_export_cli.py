@@ -8,7 +8,7 @@ import sys
 import pyarrow.parquet as pq
 import pytest
 
-from service.stores import build_gateway
+from service.persistence.stores import build_gateway
 from tests.e2e.server import server_env
 from tests.helpers import SUBMISSION
 

@@ -49,12 +49,19 @@ CONCURRED_REQUEST = {  # the document's "Request" example
     "resolution": "1080p",
 }
 CONCURRED_MODELS = {  # id → how its route in the sandbox reports the end: poll or webhook
-    "veo-3.1": "poll", "veo-3.1-fast": "poll", "kling-3-pro": "webhook",
-    "kling-3-pro-i2v": "webhook", "wan-2.6": "webhook", "wan-2.6-i2v": "webhook",
-}  # fmt: skip
+    "veo-3.1": "poll",
+    "veo-3.1-fast": "poll",
+    "kling-3-pro": "webhook",
+    "kling-3-pro-i2v": "webhook",
+    "wan-2.6": "webhook",
+    "wan-2.6-i2v": "webhook",
+}
 TASK_MODELS = {  # the same, for the task API document
-    "kling-v2-5-turbo": "webhook", "kling-v2-1-master": "webhook",
-               "veo_3_1": "poll", "veo_3_1-fast": "poll"}  # fmt: skip
+    "kling-v2-5-turbo": "webhook",
+    "kling-v2-1-master": "webhook",
+    "veo_3_1": "poll",
+    "veo_3_1-fast": "poll",
+}
 
 
 @pytest.fixture(scope="module", params=STORES)
@@ -83,8 +90,13 @@ def curl(example: str, server: Process, **replace: str) -> dict[str, Any]:
     command = command.replace("YOUR_API_KEY", ADMIN_KEY)
     for old, new in replace.items():
         command = command.replace(old, new)
-    done = subprocess.run(["bash", "-c", command.replace("curl ", "curl -sS ", 1)],
-                          capture_output=True, text=True, timeout=120, check=True)  # fmt: skip
+    done = subprocess.run(
+        ["bash", "-c", command.replace("curl ", "curl -sS ", 1)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     answer: dict[str, Any] = json.loads(done.stdout)
     return answer
 
@@ -121,8 +133,9 @@ def test_concurreds_curl_examples_run_unchanged(server, http):
     data = submitted["data"]
     assert (data["model"], data["provider"], data["status"]) == ("veo-3.1", "google", "processing")
     operation = data["operation_id"]
-    assert data["poll_url"] == ("/api/v1/video/status?provider=google&operation_id="
-                                + operation.replace("/", "%2F"))  # fmt: skip
+    assert data["poll_url"] == (
+        "/api/v1/video/status?provider=google&operation_id=" + operation.replace("/", "%2F")
+    )
 
     def done() -> dict[str, Any] | None:  # "use operation_id from response"
         polled = curl(CONCURRED_POLL, server, **{"operations/abc123": operation})
@@ -159,13 +172,18 @@ def test_every_concurred_model_completes_by_its_route(http):
     image = png_data_uri()
     jobs = [  # (request, the model that makes it)
         *(({"model": m, "prompt": f"a fox ({m})"}, m) for m in CONCURRED_MODELS if "i2v" not in m),
-        *(({"model": m, "prompt": "it comes alive", "image_url": image}, m)
-          for m in CONCURRED_MODELS if "i2v" in m),
+        *(
+            ({"model": m, "prompt": "it comes alive", "image_url": image}, m)
+            for m in CONCURRED_MODELS
+            if "i2v" in m
+        ),
         ({"model": "veo-3.1", "prompt": "it comes alive", "image_url": image}, "veo-3.1"),
-        ({"model": "kling-3-pro", "prompt": "it comes alive", "image_url": image},
-         "kling-3-pro-i2v"),
+        (
+            {"model": "kling-3-pro", "prompt": "it comes alive", "image_url": image},
+            "kling-3-pro-i2v",
+        ),
         ({"model": "wan-2.6", "prompt": "it comes alive", "image_url": image}, "wan-2.6-i2v"),
-    ]  # fmt: skip
+    ]
     with ThreadPoolExecutor(len(jobs)) as pool:
         answers = list(pool.map(lambda j: http.post("/api/v1/video/generate", json=j[0]), jobs))
     for (_, model), answer in zip(jobs, answers, strict=True):
@@ -209,8 +227,13 @@ def test_the_task_apis_call_flow_with_its_example_values(http):
 
     done = until(completed)
     assert is_playable_mp4(downloaded(http, done["url"]))  # read the url field to download
-    assert done["metadata"] == {"duration": 5.0, "fps": 24, "width": 1920, "height": 1080,
-                                "seed": None}  # fmt: skip
+    assert done["metadata"] == {
+        "duration": 5.0,
+        "fps": 24,
+        "width": 1920,
+        "height": 1080,
+        "seed": None,
+    }
     assert_completed_by(http, task_id, "webhook", "task_api")  # fps 30 and the seed: hints
 
 

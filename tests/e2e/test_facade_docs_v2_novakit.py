@@ -112,19 +112,36 @@ class Gateway:
         return snippet.replace(NOVAKIT_URL, self.url).replace(NOVAKIT_KEY, self.video_key)
 
     def http(self, key: str = ADMIN_KEY) -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {key}"},
-                            timeout=60)  # fmt: skip
+        return httpx.Client(
+            base_url=self.url, headers={"Authorization": f"Bearer {key}"}, timeout=60
+        )
 
 
 @pytest.fixture(scope="module", params=STORES)
-def gateway(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-            ) -> Iterator[Gateway]:  # fmt: skip
+def gateway(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Gateway]:
     tmp = tmp_path_factory.mktemp("facades-e2e")
     with store_settings(request.param, tmp / "var") as settings:
         env = server_env(settings, **SANDBOX_ENV)
-        made = subprocess.run([sys.executable, "-m", "service.cli", "keys", "create", "--tenant",
-                               "default", "--scope", "video"], env=env, capture_output=True,
-                              text=True, timeout=60, check=True)  # fmt: skip
+        made = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "service.cli",
+                "keys",
+                "create",
+                "--tenant",
+                "default",
+                "--scope",
+                "video",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
         with run_vidgate(env, tmp / "serve.log") as process:
             assert process.url
             yield Gateway(process, process.url, made.stdout.strip())
@@ -147,8 +164,9 @@ def is_mp4(response: httpx.Response) -> bool:
 
 
 def test_novakits_curl_example_starts_a_job(gateway):
-    done = subprocess.run(["bash", "-c", gateway.ours(CURL)], capture_output=True, text=True,
-                          timeout=60, check=True)  # fmt: skip
+    done = subprocess.run(
+        ["bash", "-c", gateway.ours(CURL)], capture_output=True, text=True, timeout=60, check=True
+    )
     job = json.loads(done.stdout)
     assert job["status"] == "pending" and job["id"].startswith("job_")
     assert job["model"] == "fal-ai/minimax/video-01" and job["estimated_credits"] > 0
@@ -174,8 +192,11 @@ def test_novakits_polling_example_ends_with_the_video_url(gateway):
 
 def test_novakits_request_body_example_answers_synchronously(gateway):
     with gateway.http(gateway.video_key) as http:
-        response = http.post("/api/v1/videos/generations", content=REQUEST_BODY,
-                             headers={"Content-Type": "application/json"})  # fmt: skip
+        response = http.post(
+            "/api/v1/videos/generations",
+            content=REQUEST_BODY,
+            headers={"Content-Type": "application/json"},
+        )
         assert response.status_code == 200, response.text
         body = response.json()
         assert set(body) >= {"created", "data", "model", "model_tier", "usage"}
@@ -202,7 +223,10 @@ def test_novakits_errors_are_its_own(gateway):
         missing = http.post("/api/v1/videos/generations?async=true", json={})
         assert (missing.status_code, missing.json()["error"]) == (400, "prompt is required")
         assert http.get("/api/v1/jobs/job_nope").json() == {
-            "error": "Job not found", "code": "not_found", "param": "jobId"}  # fmt: skip
+            "error": "Job not found",
+            "code": "not_found",
+            "param": "jobId",
+        }
 
 
 # The v2 API
@@ -210,9 +234,10 @@ def test_novakits_errors_are_its_own(gateway):
 
 def test_v2s_request_answers_as_its_response_example_then_completes(gateway):
     with gateway.http() as http:
-        response = http.post("/v2/videos/generate",
-                             json={"prompt": "a drone shot over a misty forest",
-                                   "model": "veo-3.1-fast"})  # fmt: skip
+        response = http.post(
+            "/v2/videos/generate",
+            json={"prompt": "a drone shot over a misty forest", "model": "veo-3.1-fast"},
+        )
         assert response.status_code == 202
         answer = response.json()
         assert set(answer) == {"jobId", "status"} and answer["status"] == "QUEUED"
@@ -235,10 +260,15 @@ def wait_v2(http: httpx.Client, job_id: str, timeout: float = 60) -> dict[str, A
 
 def test_v2s_webhook_url_receives_signed_job_events(gateway):
     with Receiver() as receiver, gateway.http() as http:
-        response = http.post("/v2/videos/generate", json={
-            "prompt": "a lighthouse at dusk", "model": "kling-2.6",
-            "webhookUrl": f"{receiver.url}/v2", "webhookEvents": ["progress", "completed"],
-        })  # fmt: skip
+        response = http.post(
+            "/v2/videos/generate",
+            json={
+                "prompt": "a lighthouse at dusk",
+                "model": "kling-2.6",
+                "webhookUrl": f"{receiver.url}/v2",
+                "webhookEvents": ["progress", "completed"],
+            },
+        )
         assert response.status_code == 202, response.text
         job_id = response.json()["jobId"]
         secret = http.get("/v1/webhooks/default/secret").json()["key"]
@@ -260,8 +290,11 @@ def test_v2s_errors_are_its_own(gateway):
         bad = http.post("/v2/videos/generate", json={"prompt": "", "model": "veo-3"})
         assert bad.status_code == 400
         assert bad.json()["error"] == "Validation error" and bad.json()["field"] == "prompt"
-        stranger = http.post("/v2/videos/generate", json={"prompt": "x", "model": "veo-3"},
-                             headers={"Authorization": "Bearer vg_unknown"})  # fmt: skip
+        stranger = http.post(
+            "/v2/videos/generate",
+            json={"prompt": "x", "model": "veo-3"},
+            headers={"Authorization": "Bearer vg_unknown"},
+        )
         assert (stranger.status_code, stranger.json()["error"]) == (401, "Unauthorized")
         missing = http.get(f"/v2/jobs/{uuid.uuid4()}")
         assert (missing.status_code, missing.json()["error"]) == (404, "Not found")

@@ -10,7 +10,7 @@ import openai
 import pytest
 from PIL import Image
 
-from service.render import probe_video
+from service.media.render import probe_video
 from tests.conftest import ADMIN_KEY
 from tests.e2e.server import run_vidgate, server_env
 

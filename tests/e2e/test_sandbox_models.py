@@ -46,8 +46,9 @@ def jobs_for(model: dict[str, Any]) -> list[dict[str, Any]]:
     if "text-to-video" in modes:
         jobs.append({"model": model["id"], "prompt": f"a red fox in snow ({model['id']})"})
     if "image-to-video" in modes:
-        jobs.append({"model": model["id"], "prompt": "the image comes alive",
-                     "image_url": png_data_uri()})  # fmt: skip
+        jobs.append(
+            {"model": model["id"], "prompt": "the image comes alive", "image_url": png_data_uri()}
+        )
     return jobs
 
 

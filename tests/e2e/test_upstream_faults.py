@@ -91,9 +91,10 @@ def test_with_every_webhook_lost_jobs_complete_by_polling(settings: Settings) ->
         # the schedule: grace 1.5 s, then polls ≤ 1 s apart (+20 % jitter), after 1 s latency
         assert took < 15, took
         accepted = [
-            line for line in http.get("/metrics").text.splitlines()
+            line
+            for line in http.get("/metrics").text.splitlines()
             if line.startswith("vidgate_upstream_webhooks_total") and 'outcome="accepted"' in line
-        ]  # fmt: skip
+        ]
         assert accepted == [], accepted
 
 
@@ -164,9 +165,10 @@ def test_every_webhook_twice_and_out_of_order_appends_each_change_once(settings:
             assert_clean_history(history(http, vid))
             assert sources(http, vid)["Completed"] == ["webhook"], ids[vid]
         duplicates = [
-            line for line in http.get("/metrics").text.splitlines()
+            line
+            for line in http.get("/metrics").text.splitlines()
             if line.startswith("vidgate_upstream_webhooks_total") and 'outcome="duplicate"' in line
-        ]  # fmt: skip
+        ]
         assert duplicates, "the emulators sent every webhook twice: some must be duplicates"
 
 

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from events.app import Gateway
+from service.persistence.stores import build_gateway
 from service.settings import Settings
-from service.stores import build_gateway
 
 
 @pytest.fixture

@@ -24,10 +24,18 @@ from tests.conftest import ADMIN_KEY, PG_URL
 def store_settings(store: str, data_dir: Path) -> Iterator[Settings]:
     """Sandbox settings on a fresh store of the kind (PostgreSQL: a schema of its own)."""
     base = Settings(
-        data_dir=data_dir, follow_interval=0.01, poll_after_ms=50, bootstrap_api_key=ADMIN_KEY,
-        secret_key="test-secret", allowed_private_networks="127.0.0.0/8", sandbox=True,
-        emulate=EmulatorSettings(latency=0.2), poll_first=0.05, poll_grace=0.1, poll_cap=0.2,
-    )  # fmt: skip
+        data_dir=data_dir,
+        follow_interval=0.01,
+        poll_after_ms=50,
+        bootstrap_api_key=ADMIN_KEY,
+        secret_key="test-secret",
+        allowed_private_networks="127.0.0.0/8",
+        sandbox=True,
+        emulate=EmulatorSettings(latency=0.2),
+        poll_first=0.05,
+        poll_grace=0.1,
+        poll_cap=0.2,
+    )
     if store == "sqlite":
         yield base
         return

@@ -12,14 +12,14 @@ import threading
 import pytest
 from eventsourcing.persistence import IntegrityError, Tracking
 
-from projections.analytics_postgres import PostgresAnalyticsView
-from projections.analytics_projection import AnalyticsProjection, as_fact
-from projections.analytics_sqlite import SQLiteAnalyticsView
-from projections.analytics_view import AnalyticsQuery, JobFacts
+from projections.analytics.postgres import PostgresAnalyticsView
+from projections.analytics.projection import AnalyticsProjection, as_fact
+from projections.analytics.sqlite import SQLiteAnalyticsView
+from projections.analytics.view import AnalyticsQuery, JobFacts
 from projections.follower import Follower
-from service.api.analytics import group_object
+from service.persistence.stores import build_view
 from service.runtime import close_view
-from service.stores import build_view
+from service.surfaces.openai.analytics import group_object
 from tests.analytics_support import (
     Plan,
     all_events,
@@ -77,8 +77,15 @@ def facts(job_id: str, **fields) -> JobFacts:
 
 
 def new_job(job_id: str, tenant: str | None = "acme") -> JobFacts:
-    return facts(job_id, new=True, tenant=tenant, day="2030-03-01", model="m", provider="fal",
-                 submitted_at=1.0)  # fmt: skip
+    return facts(
+        job_id,
+        new=True,
+        tenant=tenant,
+        day="2030-03-01",
+        model="m",
+        provider="fal",
+        submitted_at=1.0,
+    )
 
 
 QUERIES = [
@@ -115,15 +122,21 @@ def test_the_mix_covers_every_outcome_two_days_and_both_sources(gateway, view, h
 def test_with_no_jobs_the_totals_are_one_row_of_zeros_and_groups_are_none(view):
     [totals] = figures(view, tenant="acme")
     assert totals["submitted"] == 0 and totals["failures"] == {}
-    assert totals["latency"]["submit_to_complete"] == {"count": 0, "p50": None, "p90": None,
-                                                       "p99": None}  # fmt: skip
+    assert totals["latency"]["submit_to_complete"] == {
+        "count": 0,
+        "p50": None,
+        "p90": None,
+        "p99": None,
+    }
     assert totals["signals"]["webhook_share"] is None
     assert figures(view, tenant="acme", group_by=("day",)) == []
 
 
 def test_latencies_are_percentile_cont_of_exact_event_times(gateway, view):
-    plans = [Plan(at=0, dispatches=(d,), end=("completed", d + 10, "webhook", None, None))
-             for d in (1.0, 2.0, 3.0, 4.0)]  # fmt: skip
+    plans = [
+        Plan(at=0, dispatches=(d,), end=("completed", d + 10, "webhook", None, None))
+        for d in (1.0, 2.0, 3.0, 4.0)
+    ]
     append(gateway, plans)
     follow(gateway, view)
     [totals] = figures(view, tenant="acme")
@@ -173,9 +186,10 @@ def test_the_stored_json_and_the_domain_events_fold_alike(gateway, history):
         topic, job_id, at, fields = as_fact(event)
         assert decoded[:3] == (topic, job_id, at)
         assert {k: v for k, v in decoded[3].items() if k != "timestamp"} == {
-            k: v for k, v in fields.items()
+            k: v
+            for k, v in fields.items()
             if k not in ("timestamp", "originator_id", "originator_version")
-        }  # fmt: skip
+        }
 
 
 def test_a_batch_is_written_with_its_position_or_not_at_all(view):

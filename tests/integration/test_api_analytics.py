@@ -8,10 +8,10 @@ from dataclasses import replace
 import pytest
 from starlette.testclient import TestClient
 
-from projections.analytics_projection import AnalyticsProjection
+from projections.analytics.projection import AnalyticsProjection
 from projections.follower import Follower
 from service.app import create_app
-from service.openapi import openapi_document
+from service.surfaces.openapi.document import openapi_document
 from tests.analytics_support import (
     all_events,
     append,
@@ -63,10 +63,12 @@ def analytics(client: TestClient, headers: dict[str, str] | None = None, **param
             {"group_by": "day", "to": "2030-03-01", "model": "veo_3_1"},  # an alias
             {"group_by": ("day",), "until": "2030-03-01", "model": "veo-3.1"},
         ),
-        ({"provider": "replicate", "group_by": "model"}, {"provider": "replicate",
-                                                          "group_by": ("model",)}),
+        (
+            {"provider": "replicate", "group_by": "model"},
+            {"provider": "replicate", "group_by": ("model",)},
+        ),
     ],
-)  # fmt: skip
+)
 def test_figures_equal_those_computed_from_the_raw_events(quiet, history, params, query):
     body = analytics(quiet, **params)
     assert body["group_by"] == list(query.get("group_by", ()))
@@ -85,9 +87,13 @@ def test_a_tenant_sees_only_its_own_jobs(quiet, history):
 def test_the_answer_names_its_query(quiet):
     body = analytics(quiet, group_by="model,day", to="2030-01-31", provider="fal")
     assert {k: v for k, v in body.items() if k != "data"} == {
-        "object": "analytics", "group_by": ["day", "model"], "from": None,
-        "to": "2030-01-31", "model": None, "provider": "fal",
-    }  # fmt: skip
+        "object": "analytics",
+        "group_by": ["day", "model"],
+        "from": None,
+        "to": "2030-01-31",
+        "model": None,
+        "provider": "fal",
+    }
 
 
 @pytest.mark.parametrize(

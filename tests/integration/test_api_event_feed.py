@@ -19,10 +19,10 @@ from starlette.testclient import TestClient
 
 from events.app import Gateway
 from events.ids import video_id
-from projections.feed_projection import FEED_TYPES, FeedProjection
+from projections.feed.projection import FEED_TYPES, FeedProjection
 from projections.follower import Follower
 from service.app import create_app
-from service.openapi import openapi_document
+from service.surfaces.openapi.document import openapi_document
 from tests.conftest import ADMIN_KEY
 from tests.helpers import SUBMISSION, key_for, runtime_of, submit, wait_for, wait_for_status
 

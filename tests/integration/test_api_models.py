@@ -56,16 +56,28 @@ def test_the_list_holds_every_catalog_model_local_preview_first(client):
 
 def test_a_model_object_has_aliases_capabilities_pricing_and_routes(client):
     model = client.get("/v1/models/veo-3.1").json()
-    assert {"id", "object", "created", "owned_by", "aliases", "capabilities", "pricing",
-            "routes", "available", "provider"} <= set(model)  # fmt: skip
+    assert {
+        "id",
+        "object",
+        "created",
+        "owned_by",
+        "aliases",
+        "capabilities",
+        "pricing",
+        "routes",
+        "available",
+        "provider",
+    } <= set(model)
     assert (model["object"], model["owned_by"]) == ("model", "google")
     assert "veo_3_1" in model["aliases"]
     assert model["capabilities"]["seconds"]["allowed"] == [4, 6, 8]
     assert model["capabilities"]["resolutions"] == ["720p", "1080p", "4k"]
     assert model["pricing"]["per_second_usd_by_resolution"]["4k"] == 0.60
     assert model["routes"][0] == {
-        "provider": "veo", "model": "veo-3.1-generate-preview", "image_model": None,
-    }  # fmt: skip
+        "provider": "veo",
+        "model": "veo-3.1-generate-preview",
+        "image_model": None,
+    }
 
 
 def test_only_models_with_an_enabled_provider_are_available(client):
@@ -119,9 +131,16 @@ def test_a_catalog_model_records_its_route_and_concrete_params(client):
     job = job_of(client, video)
     assert (job.provider, job.upstream_model) == ("fal", "fal-ai/veo3.1")
     assert job.params == {
-        "seconds": "8", "size": "1280x720", "fps": 24, "seed": None, "negative_prompt": None,
-        "aspect_ratio": "16:9", "resolution": "720p", "audio": True, "mode": "text-to-video",
-    }  # fmt: skip
+        "seconds": "8",
+        "size": "1280x720",
+        "fps": 24,
+        "seed": None,
+        "negative_prompt": None,
+        "aspect_ratio": "16:9",
+        "resolution": "720p",
+        "audio": True,
+        "mode": "text-to-video",
+    }
     assert job.cost_estimate == pytest.approx(0.40 * 8)
 
 

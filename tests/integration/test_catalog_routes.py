@@ -24,10 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
-from service.api.video_request import parse_video_request
 from service.catalog import ModelSpec, Route, default_catalog
-from service.emulators import fal, kling, luma, minimax, replicate, runway, seedance, sora, veo
-from service.emulators.knobs import Knobs
 from service.providers.base import DispatchRequest, Provider, ProviderRejected
 from service.providers.fal import FalProvider
 from service.providers.kling import KlingProvider
@@ -38,6 +35,19 @@ from service.providers.runway import RunwayProvider
 from service.providers.seedance import SeedanceProvider
 from service.providers.sora import SoraProvider
 from service.providers.veo import GeminiVeoProvider, VertexVeoProvider
+from service.sandbox.emulators import (
+    fal,
+    kling,
+    luma,
+    minimax,
+    replicate,
+    runway,
+    seedance,
+    sora,
+    veo,
+)
+from service.sandbox.emulators.knobs import Knobs
+from service.videos.request import parse_video_request
 from tests.contract.helpers import png
 
 pytestmark = pytest.mark.anyio
@@ -142,8 +152,11 @@ def fields_for(model: ModelSpec, variant: str) -> dict[str, Any]:
     fields: dict[str, Any] = {"model": model.id, "prompt": "a red fox in snow"}
     if variant == "text-largest":
         resolution = model.resolutions[-1]
-        fields.update(resolution=resolution, aspect_ratio=model.aspect_ratios[-1],
-                      seconds=model.durations_for(resolution)[-1])  # fmt: skip
+        fields.update(
+            resolution=resolution,
+            aspect_ratio=model.aspect_ratios[-1],
+            seconds=model.durations_for(resolution)[-1],
+        )
     if variant.startswith("image"):
         first, last = (DATA, DATA) if variant == "image-data" else URLS
         fields["image_url"] = first
@@ -250,8 +263,10 @@ FLAG_CASES = [
 
 
 def test_the_model_specific_flags_belong_to_minimax_and_luma_models():
-    owners = {flag: {m.owned_by for m in CATALOG.models if getattr(m, flag)}
-              for flag in ("prompt_optimizer", "loop")}  # fmt: skip
+    owners = {
+        flag: {m.owned_by for m in CATALOG.models if getattr(m, flag)}
+        for flag in ("prompt_optimizer", "loop")
+    }
     assert owners == {"prompt_optimizer": {"minimax"}, "loop": {"luma"}}
     assert len(FLAG_CASES) >= 20
 

@@ -17,10 +17,10 @@ from eventsourcing.persistence import IntegrityError, Tracking
 from events.endpoint import EVENT_FILTERS
 from events.ids import video_id
 from events.job import Job
-from projections.deliveries_postgres import PostgresDeliveriesView
-from projections.deliveries_projection import DeliveriesProjection, message_id
-from projections.deliveries_sqlite import SQLiteDeliveriesView
-from projections.deliveries_view import (
+from projections.deliveries.postgres import PostgresDeliveriesView
+from projections.deliveries.projection import DeliveriesProjection, message_id
+from projections.deliveries.sqlite import SQLiteDeliveriesView
+from projections.deliveries.view import (
     ABANDONED,
     FAILED,
     PENDING,
@@ -30,9 +30,9 @@ from projections.deliveries_view import (
     Outcome,
 )
 from projections.follower import Follower
-from service.delivery_policy import AttemptResult, decide
+from service.persistence.stores import build_view
 from service.runtime import close_view
-from service.stores import build_view
+from service.webhooks.policy import AttemptResult, decide
 from tests.helpers import SUBMISSION
 
 JOB_HOOK = "https://hooks.example/job"

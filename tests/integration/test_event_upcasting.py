@@ -13,14 +13,14 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 
 from events.job import Job
-from projections.feed_item import history_item
-from projections.feed_postgres import PostgresFeedView
-from projections.feed_projection import FeedProjection
-from projections.feed_sqlite import SQLiteFeedView
-from projections.feed_view import FeedQuery
+from projections.feed.item import history_item
+from projections.feed.postgres import PostgresFeedView
+from projections.feed.projection import FeedProjection
+from projections.feed.sqlite import SQLiteFeedView
+from projections.feed.view import FeedQuery
 from projections.follower import Follower
+from service.persistence.stores import build_view
 from service.runtime import close_view
-from service.stores import build_view
 from tests.helpers import SUBMISSION
 
 OUTPUT_STORED = "vidgate:Job.OutputStored"
@@ -90,7 +90,10 @@ def test_the_feed_shows_an_upcast_event_in_todays_shape(gateway, settings):
         close_view(view)
     (entry,) = entries
     assert entry.item["data"] == {
-        "url": "/v1/videos/x/content", "bytes": 9, "sha256": "ab", "source": "mirror",
+        "url": "/v1/videos/x/content",
+        "bytes": 9,
+        "sha256": "ab",
+        "source": "mirror",
         "media": None,
-    }  # fmt: skip
+    }
     assert entry.item["occurred_at"] == "2025-06-01T12:00:03.000001+00:00"

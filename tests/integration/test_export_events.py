@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from events.ids import video_id
-from service.export import add_export_command
+from service.admin.export import add_export_command
 from tests.helpers import SUBMISSION
 
 COLUMNS = ["position", "tenant", "video_id", "type", "version", "occurred_at", "actor", "data"]
@@ -51,9 +51,12 @@ def test_jsonl_holds_every_tenants_events_in_log_order(settings, jobs, tmp_path,
     assert export(settings, "--output", str(out)) == 0
     rows = read_jsonl(out)
     assert [(r["tenant"], r["type"]) for r in rows] == [
-        ("acme", "Submitted"), ("other", "Submitted"), ("acme", "Progressed"),
-        ("acme", "Failed"), ("other", "Canceled"),
-    ]  # fmt: skip
+        ("acme", "Submitted"),
+        ("other", "Submitted"),
+        ("acme", "Progressed"),
+        ("acme", "Failed"),
+        ("other", "Canceled"),
+    ]
     assert [r["position"] for r in rows] == sorted(r["position"] for r in rows)
     failed = rows[3]
     assert failed["video_id"] == video_id(jobs["acme"]) and failed["version"] == 3
@@ -103,8 +106,9 @@ def test_tenant_and_since_narrow_the_export(settings, jobs, tmp_path):
     assert [r["type"] for r in read_jsonl(out)] == ["Progressed", "Failed"]
     export(settings, "--since", acme[2]["occurred_at"], "--format", "jsonl", "-o", str(out))
     assert [(r["tenant"], r["type"]) for r in read_jsonl(out)] == [
-        ("acme", "Failed"), ("other", "Canceled"),
-    ]  # fmt: skip
+        ("acme", "Failed"),
+        ("other", "Canceled"),
+    ]
 
 
 def test_jsonl_goes_to_standard_output_without_a_file(settings, jobs, capsys):

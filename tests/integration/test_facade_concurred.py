@@ -25,9 +25,9 @@ from starlette.testclient import TestClient
 
 from events.ids import video_id
 from service.app import create_app
-from service.facades.concurred import FIELDS, MODELS, SYNC_TIMEOUT_STATE
-from service.openapi import openapi_document
 from service.settings import EmulatorSettings, Settings
+from service.surfaces.concurred import FIELDS, MODELS, SYNC_TIMEOUT_STATE
+from service.surfaces.openapi.document import openapi_document
 from tests.conftest import ADMIN_KEY, STORES
 from tests.helpers import event_count, key_for, runtime_of, wait_for
 from tests.integration.facade_gateways import check, png_data_uri, store_settings, without_workers
@@ -61,8 +61,14 @@ def quiet(module_store, tmp_path_factory) -> Iterator[TestClient]:
 @pytest.fixture
 def failing(settings: Settings) -> Iterator[TestClient]:
     """A gateway whose emulated upstreams fail every job."""
-    doomed = replace(settings, sandbox=True, emulate=EmulatorSettings(latency=0.1, fail_rate=1.0),
-                     poll_first=0.05, poll_grace=0.1, poll_cap=0.2)  # fmt: skip
+    doomed = replace(
+        settings,
+        sandbox=True,
+        emulate=EmulatorSettings(latency=0.1, fail_rate=1.0),
+        poll_first=0.05,
+        poll_grace=0.1,
+        poll_cap=0.2,
+    )
     with TestClient(create_app(doomed), headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as c:
         yield c
 
@@ -138,8 +144,11 @@ def poll(client: TestClient, operation_id: str, provider: str = "google") -> dic
 
 def test_prompt_is_required_and_recorded(quiet):
     error = refused(quiet, {"model": "veo-3.1"})
-    assert error == {"code": "missing_required_parameter", "message": "prompt is required",
-                     "param": "prompt"}  # fmt: skip
+    assert error == {
+        "code": "missing_required_parameter",
+        "message": "prompt is required",
+        "param": "prompt",
+    }
     assert refused(quiet, {"prompt": 7})["param"] == "prompt"
     answer = generate(quiet, prompt="A cinematic sunset over ocean waves, slow motion")
     assert submitted(quiet, answer["operation_id"])["prompt"].startswith("A cinematic sunset")
@@ -181,8 +190,11 @@ def test_duration_is_a_string_or_a_number_of_seconds(quiet, duration):
 
 def test_a_bad_duration_is_refused_naming_duration(quiet):
     error = refused(quiet, {"prompt": "x", "duration": "5"})
-    assert error == {"code": "invalid_value", "param": "duration",
-                     "message": "duration must be one of 4, 6, 8 for veo-3.1; got 5"}  # fmt: skip
+    assert error == {
+        "code": "invalid_value",
+        "param": "duration",
+        "message": "duration must be one of 4, 6, 8 for veo-3.1; got 5",
+    }
     for bad in ("eight", "8s", 8.5, True):
         assert refused(quiet, {"prompt": "x", "duration": bad})["param"] == "duration"
     kling = generate(quiet, prompt="x", model="kling-3-pro", duration="12")  # Kling 3: 3-15 s
@@ -216,8 +228,7 @@ def test_1080p_and_4k_allow_only_8_seconds(quiet):
 def test_unknown_parameters_and_bodies_that_are_no_json_object_are_refused(quiet):
     error = refused(quiet, {"prompt": "x", "seconds": "8"})
     assert (error["param"], error["code"]) == ("seconds", "unknown_parameter")
-    assert set(FIELDS) == {"prompt", "model", "image_url", "duration", "aspect_ratio",
-                           "resolution"}  # fmt: skip
+    assert set(FIELDS) == {"prompt", "model", "image_url", "duration", "aspect_ratio", "resolution"}
     assert refused(quiet, None, content=b"{nope")["param"] == "body"
     assert refused(quiet, None, content=b"[1]")["code"] == "invalid_json"
     text = {"Content-Type": "text/plain"}
@@ -250,32 +261,49 @@ def test_status_needs_a_provider_of_google_or_fal(quiet):
 def test_status_of_an_unknown_or_foreign_operation_is_a_404(quiet):
     operation = generate(quiet, prompt="x")["operation_id"]
     stranger = key_for(quiet, "someone-else")
-    for op, headers in ((f"operations/video_{'0' * 32}", None), ("operations/abc123", None),
-                        (video_of(operation), None), (operation, stranger)):  # fmt: skip
-        response = quiet.get(STATUS, params={"provider": "google", "operation_id": op},
-                             headers=headers)  # fmt: skip
+    for op, headers in (
+        (f"operations/video_{'0' * 32}", None),
+        ("operations/abc123", None),
+        (video_of(operation), None),
+        (operation, stranger),
+    ):
+        response = quiet.get(
+            STATUS, params={"provider": "google", "operation_id": op}, headers=headers
+        )
         assert response.status_code == 404, response.text
-        assert response.json()["error"] == {"code": "not_found", "param": "operation_id",
-                                            "message": f"no operation {op!r}"}  # fmt: skip
+        assert response.json()["error"] == {
+            "code": "not_found",
+            "param": "operation_id",
+            "message": f"no operation {op!r}",
+        }
 
 
 # Answers
 
 
 def test_veo_answers_at_once_with_an_operation_and_a_poll_url_that_works(gateway, doc):
-    response = gateway.post(GENERATE, json={"model": "veo-3.1", "prompt": "a drone shot",
-                                            "duration": "8", "resolution": "1080p"})  # fmt: skip
+    response = gateway.post(
+        GENERATE,
+        json={"model": "veo-3.1", "prompt": "a drone shot", "duration": "8", "resolution": "1080p"},
+    )
     data = check(doc, "post", GENERATE, response)["data"]
     operation = data.pop("operation_id")
     vid = video_of(operation)
-    assert data == {"model": "veo-3.1", "provider": "google", "status": "processing",
-                    "poll_url": f"/api/v1/video/status?provider=google&operation_id="
-                                f"operations%2F{vid}"}  # fmt: skip
+    assert data == {
+        "model": "veo-3.1",
+        "provider": "google",
+        "status": "processing",
+        "poll_url": f"/api/v1/video/status?provider=google&operation_id=operations%2F{vid}",
+    }
     first = check(doc, "get", STATUS, gateway.get(data["poll_url"]))["data"]
     assert first["operation_id"] == operation and first["provider"] == "google"
     done = poll(gateway, operation)
-    assert done == {"provider": "google", "operation_id": operation, "done": True,
-                    "video_url": f"http://testserver/v1/videos/{vid}/content"}  # fmt: skip
+    assert done == {
+        "provider": "google",
+        "operation_id": operation,
+        "done": True,
+        "video_url": f"http://testserver/v1/videos/{vid}/content",
+    }
     check(doc, "get", STATUS, gateway.get(data["poll_url"]))
     video = gateway.get(done["video_url"])
     assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"
@@ -298,8 +326,10 @@ def test_a_sync_request_that_outlasts_its_timeout_says_how_to_follow_the_job(gat
     error = check(doc, "post", GENERATE, response)["error"]
     operation = error["operation_id"]
     assert error["code"] == "sync_timeout" and error["param"] is None
-    assert error["poll_url"] == f"/api/v1/video/status?provider=fal&operation_id=" \
-                                f"operations%2F{video_of(operation)}"  # fmt: skip
+    assert (
+        error["poll_url"] == f"/api/v1/video/status?provider=fal&operation_id="
+        f"operations%2F{video_of(operation)}"
+    )
     assert "keeps running" in error["message"] and error["poll_url"] in error["message"]
     assert poll(gateway, operation, provider="fal")["video_url"].endswith("/content")
 
@@ -321,7 +351,9 @@ def test_a_canceled_sync_job_answers_409_and_polls_as_done_with_an_error(quiet, 
     assert error["code"] == "canceled" and error["operation_id"] == f"operations/{vid}"
     status = quiet.get(STATUS, params={"provider": "fal", "operation_id": f"operations/{vid}"})
     assert check(doc, "get", STATUS, status)["data"]["error"] == {
-        "code": "canceled", "message": "the video was canceled"}  # fmt: skip
+        "code": "canceled",
+        "message": "the video was canceled",
+    }
 
 
 def test_failed_jobs_answer_502_when_sync_and_poll_as_done_with_an_error(failing, doc):
@@ -339,13 +371,18 @@ def test_every_model_of_the_document_completes_and_is_a_vidgate_video(gateway):
     image = png_data_uri()
     jobs = [  # (request, the model that makes it)
         *(({"model": m, "prompt": f"a fox ({m})"}, m) for m in MODELS if not m.endswith("-i2v")),
-        *(({"model": m, "prompt": "it comes alive", "image_url": image}, m)
-          for m in MODELS if m.endswith("-i2v")),
+        *(
+            ({"model": m, "prompt": "it comes alive", "image_url": image}, m)
+            for m in MODELS
+            if m.endswith("-i2v")
+        ),
         ({"model": "veo-3.1", "prompt": "it comes alive", "image_url": image}, "veo-3.1"),
-        ({"model": "kling-3-pro", "prompt": "it comes alive", "image_url": image},
-         "kling-3-pro-i2v"),
+        (
+            {"model": "kling-3-pro", "prompt": "it comes alive", "image_url": image},
+            "kling-3-pro-i2v",
+        ),
         ({"model": "wan-2.6", "prompt": "it comes alive", "image_url": image}, "wan-2.6-i2v"),
-    ]  # fmt: skip
+    ]
     with ThreadPoolExecutor(len(jobs)) as pool:
         answers = list(pool.map(lambda job: gateway.post(GENERATE, json=job[0]), jobs))
     for (_, model), response in zip(jobs, answers, strict=True):
@@ -366,9 +403,12 @@ def test_every_model_of_the_document_completes_and_is_a_vidgate_video(gateway):
 
 @pytest.mark.parametrize(
     ("authorization", "code"),
-    [("", "missing_api_key"), ("Basic abc", "invalid_api_key"),
-     ("Bearer vg_nope", "invalid_api_key")],
-)  # fmt: skip
+    [
+        ("", "missing_api_key"),
+        ("Basic abc", "invalid_api_key"),
+        ("Bearer vg_nope", "invalid_api_key"),
+    ],
+)
 def test_key_errors_come_in_concurreds_envelope(quiet, doc, authorization, code):
     headers = {"Authorization": authorization}
     query = {"provider": "google", "operation_id": "operations/x"}
@@ -387,16 +427,21 @@ def test_a_read_only_key_may_poll_but_not_generate(quiet, doc):
     assert response.status_code == 403
     assert check(doc, "post", GENERATE, response)["error"]["code"] == "missing_scope"
     operation = generate(quiet, prompt="x")["operation_id"]
-    status = quiet.get(STATUS, params={"provider": "google", "operation_id": operation},
-                       headers=reader)  # fmt: skip
+    status = quiet.get(
+        STATUS, params={"provider": "google", "operation_id": operation}, headers=reader
+    )
     assert status.status_code == 200
 
 
 def test_refusals_match_the_document(quiet, doc):
     for body in ({"prompt": "x", "duration": "5"}, {"prompt": "x", "colour": "red"}):
         check(doc, "post", GENERATE, quiet.post(GENERATE, json=body))
-    check(doc, "post", GENERATE, quiet.post(GENERATE, content=b"x",
-                                            headers={"Content-Type": "text/plain"}))  # fmt: skip
+    check(
+        doc,
+        "post",
+        GENERATE,
+        quiet.post(GENERATE, content=b"x", headers={"Content-Type": "text/plain"}),
+    )
     check(doc, "get", STATUS, quiet.get(STATUS, params={"provider": "google"}))
     unknown = {"provider": "google", "operation_id": "operations/x"}
     check(doc, "get", STATUS, quiet.get(STATUS, params=unknown))
@@ -418,16 +463,22 @@ def test_jobs_are_listed_by_vidgate_with_their_surface(gateway):
 
 bodies = st.dictionaries(
     st.sampled_from([*FIELDS, "seconds", "extra"]),
-    st.one_of(st.none(), st.booleans(), st.integers(-10, 20),
-              st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=12),
-              st.sampled_from([*MODELS, "4", "8", "16:9", "4k", "1080p", "https://x.io/a.png"]),
-              st.lists(st.integers(), max_size=2)),
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-10, 20),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.text(max_size=12),
+        st.sampled_from([*MODELS, "4", "8", "16:9", "4k", "1080p", "https://x.io/a.png"]),
+        st.lists(st.integers(), max_size=2),
+    ),
     max_size=5,
-)  # fmt: skip
+)
 
 
-@hypothesis_settings(max_examples=80, deadline=None,
-                     suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@hypothesis_settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(body=bodies)
 def test_any_body_gets_an_answer_or_a_400_never_a_500(quiet, body):
     before = event_count(quiet)
@@ -441,8 +492,13 @@ def test_any_body_gets_an_answer_or_a_400_never_a_500(quiet, body):
 def test_the_documented_request_schema_takes_the_documents_example(doc):
     schema = doc["paths"][GENERATE]["post"]["requestBody"]["content"]["application/json"]["schema"]
     validator = OAS31Validator({**schema, "components": doc["components"]})
-    example = {"model": "veo-3.1", "prompt": "A cinematic sunset over ocean waves, slow motion",
-               "duration": "8", "aspect_ratio": "16:9", "resolution": "1080p"}  # fmt: skip
+    example = {
+        "model": "veo-3.1",
+        "prompt": "A cinematic sunset over ocean waves, slow motion",
+        "duration": "8",
+        "aspect_ratio": "16:9",
+        "resolution": "1080p",
+    }
     assert set(schema["properties"]) == set(FIELDS)
     assert validator.is_valid(example) and validator.is_valid({**example, "duration": 8})
     assert not validator.is_valid({**example, "seconds": "8"})

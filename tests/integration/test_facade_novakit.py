@@ -23,7 +23,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from service.callbacks import CallbackTokens
+from service.providers.callbacks import CallbackTokens
 from tests.conftest import STORES
 from tests.facades_support import (
     PNG,
@@ -41,24 +41,38 @@ CREATE, JOB = "/api/v1/videos/generations", "/api/v1/jobs/{jobId}"
 FILE = "/api/v1/files/{token}.mp4"
 LINK = re.compile(r"http://testserver/api/v1/files/[\w.-]+\.mp4")
 TEXT_MODELS = [
-    "fal-ai/minimax/video-01", "fal-ai/minimax/hailuo-02/standard/text-to-video", "fal-ai/veo3",
-    "fal-ai/veo3/fast", "fal-ai/kling-video/v2.5-turbo/pro/text-to-video",
-    "fal-ai/kling-video/v2/master/text-to-video", "fal-ai/pixverse/v5.5/text-to-video",
+    "fal-ai/minimax/video-01",
+    "fal-ai/minimax/hailuo-02/standard/text-to-video",
+    "fal-ai/veo3",
+    "fal-ai/veo3/fast",
+    "fal-ai/kling-video/v2.5-turbo/pro/text-to-video",
+    "fal-ai/kling-video/v2/master/text-to-video",
+    "fal-ai/pixverse/v5.5/text-to-video",
     "fal-ai/ltx-2/text-to-video/fast",
-]  # fmt: skip
+]
 IMAGE_MODELS = [
-    "fal-ai/minimax/video-01/image-to-video", "fal-ai/veo2/image-to-video",
-    "fal-ai/kling-video/v2.5-turbo/pro/image-to-video", "fal-ai/wan-pro/image-to-video",
+    "fal-ai/minimax/video-01/image-to-video",
+    "fal-ai/veo2/image-to-video",
+    "fal-ai/kling-video/v2.5-turbo/pro/image-to-video",
+    "fal-ai/wan-pro/image-to-video",
     "fal-ai/minimax/hailuo-2.3/pro/image-to-video",
     "fal-ai/bytedance/seedance/v1/pro/image-to-video",
-]  # fmt: skip
+]
 # The seed's "Request Body" example, as it is.
 DOC_BODY = {
-    "prompt": "A timelapse of a flower blooming", "model": "fal-ai/minimax/video-01",
-    "duration_seconds": 5, "resolution": "720p", "fps": 30, "aspect_ratio": "16:9",
-    "mode": "text_to_video", "source_image": None, "negative_prompt": "blurry, static",
-    "seed": None, "prompt_optimizer": True, "loop": False,
-}  # fmt: skip
+    "prompt": "A timelapse of a flower blooming",
+    "model": "fal-ai/minimax/video-01",
+    "duration_seconds": 5,
+    "resolution": "720p",
+    "fps": 30,
+    "aspect_ratio": "16:9",
+    "mode": "text_to_video",
+    "source_image": None,
+    "negative_prompt": "blurry, static",
+    "seed": None,
+    "prompt_optimizer": True,
+    "loop": False,
+}
 JSON = {"Content-Type": "application/json"}
 
 
@@ -233,8 +247,10 @@ def test_loop_goes_to_luma_models_only(api):
 def test_the_seeds_request_body_example_is_accepted(api):
     job = accepted(api, **DOC_BODY)
     assert (job["model"], job["params"]["seconds"], job["params"]["fps"]) == (
-        "minimax-video-01", "6", 25
-    )  # fmt: skip
+        "minimax-video-01",
+        "6",
+        25,
+    )
 
 
 def test_unknown_parameters_are_refused(api):
@@ -245,11 +261,16 @@ def test_unknown_parameters_are_refused(api):
     assert response.status_code == 400 and response.json()["param"] == "async"
 
 
-values = st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats() | st.text(
-    max_size=20) | st.sampled_from(["fal-ai/veo3", "image_to_video", "4k", "9:16", PNG]) | st.lists(
-    st.integers(), max_size=2)  # fmt: skip
-bodies = st.dictionaries(st.sampled_from([*DOC_BODY, "source_video", "style"]), values,
-                         max_size=6)  # fmt: skip
+values = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**40), 2**40)
+    | st.floats()
+    | st.text(max_size=20)
+    | st.sampled_from(["fal-ai/veo3", "image_to_video", "4k", "9:16", PNG])
+    | st.lists(st.integers(), max_size=2)
+)
+bodies = st.dictionaries(st.sampled_from([*DOC_BODY, "source_video", "style"]), values, max_size=6)
 
 
 @hypothesis_settings(max_examples=60, deadline=None)
@@ -279,8 +300,12 @@ def test_async_answers_the_pending_job(api):
 def test_jobs_answer_in_novakits_shape(api):
     job_id = create(api, model="fal-ai/veo3", seed=3).json()["id"]
     job = documented("get", JOB, api.get(f"/api/v1/jobs/{job_id}"))
-    assert (job["id"], job["tool"], job["status"], job["progress"]) == (job_id, "video",
-                                                                        "pending", 0)  # fmt: skip
+    assert (job["id"], job["tool"], job["status"], job["progress"]) == (
+        job_id,
+        "video",
+        "pending",
+        0,
+    )
     assert job["outputData"] is None and job["errorMessage"] is None
     assert job["inputParams"]["prompt"] == "waves on rocks" and job["inputParams"]["seed"] == 3
     assert job["model"] == "fal-ai/veo3" and job["createdAt"].endswith("Z")
@@ -292,8 +317,12 @@ def test_a_long_poll_of_an_unchanging_job_returns_after_its_timeout(api):
     started = time.monotonic()
     job = api.get(f"/api/v1/jobs/{job_id}", params={"poll": "true", "timeout": "0.5"}).json()
     assert job["status"] == "pending" and time.monotonic() - started >= 0.5
-    for bad, param in (({"poll": "yes"}, "poll"), ({"poll": "true", "timeout": "0"}, "timeout"),
-                       ({"timeout": "x"}, "timeout"), ({"wait": "1"}, "wait")):  # fmt: skip
+    for bad, param in (
+        ({"poll": "yes"}, "poll"),
+        ({"poll": "true", "timeout": "0"}, "timeout"),
+        ({"timeout": "x"}, "timeout"),
+        ({"wait": "1"}, "wait"),
+    ):
         response = api.get(f"/api/v1/jobs/{job_id}", params=bad)
         assert response.status_code == 400
         assert documented("get", JOB, response)["param"] == param
@@ -353,8 +382,10 @@ def test_vidgates_own_scopes_work_too_and_others_are_a_403(api):
     reader = key_for(api, "default", ("videos:read",))
     assert api.get(f"/api/v1/jobs/{job_id}", headers=reader).status_code == 200
     hooks = key_for(api, "default", ("webhooks:read",))
-    for response in (api.post(CREATE, json={"prompt": "x"}, headers=reader),
-                     api.get(f"/api/v1/jobs/{job_id}", headers=hooks)):  # fmt: skip
+    for response in (
+        api.post(CREATE, json={"prompt": "x"}, headers=reader),
+        api.get(f"/api/v1/jobs/{job_id}", headers=hooks),
+    ):
         assert response.status_code == 403
         error = response.json()
         assert error["code"] == "missing_scope" and "'video'" in error["error"]
@@ -362,8 +393,10 @@ def test_vidgates_own_scopes_work_too_and_others_are_a_403(api):
 
 def test_missing_and_unknown_keys_are_401s(api):
     for headers in ({"Authorization": ""}, {"Authorization": "Bearer sk_your_api_key"}):
-        for response in (api.post(CREATE, json={"prompt": "x"}, headers=headers),
-                         api.get("/api/v1/jobs/job_x", headers=headers)):  # fmt: skip
+        for response in (
+            api.post(CREATE, json={"prompt": "x"}, headers=headers),
+            api.get("/api/v1/jobs/job_x", headers=headers),
+        ):
             assert response.status_code == 401
             assert response.headers["www-authenticate"] == "Bearer"
             assert set(response.json()) == {"error", "code", "param"}
@@ -383,8 +416,11 @@ def test_every_model_of_the_seed_completes_through_the_facade(studio):
     with ThreadPoolExecutor(8) as pool:
         jobs = dict(pool.map(start, TEXT_MODELS + IMAGE_MODELS))
     final = {job_id: wait_until_done(studio, job_id) for job_id in jobs}
-    problems = {jobs[j]: (b["status"], b["errorMessage"]) for j, b in final.items()
-                if b["status"] != "completed"}  # fmt: skip
+    problems = {
+        jobs[j]: (b["status"], b["errorMessage"])
+        for j, b in final.items()
+        if b["status"] != "completed"
+    }
     assert not problems, problems
     for job_id, job in final.items():
         assert job["model"] == jobs[job_id] and job["progress"] == 100
@@ -419,8 +455,11 @@ def test_a_sync_request_answers_with_the_stored_video(studio):
     assert body["model"] == "fal-ai/veo3/fast" and body["model_tier"] == "standard"
     assert body["data"]["duration_seconds"] == body["usage"]["seconds_used"] > 0
     assert body["data"]["width"] > 0 and body["data"]["height"] > 0
-    assert body["usage"] == {"credits_used": 60, "seconds_used": body["usage"]["seconds_used"],
-                             "seconds_remaining": None}  # 4 s × $0.15  # fmt: skip
+    assert body["usage"] == {
+        "credits_used": 60,
+        "seconds_used": body["usage"]["seconds_used"],
+        "seconds_remaining": None,
+    }  # 4 s × $0.15
     content = studio.get(body["data"]["url"], headers={"Authorization": ""})  # a link: no key
     assert content.status_code == 200 and content.headers["content-type"] == "video/mp4"
     assert content.content == studio.get(f"/v1/videos/{v1_id(body['id'])}/content").content
@@ -433,10 +472,14 @@ def test_video_links_are_signed_expiring_and_die_with_the_video(studio):
     forged = studio.get(url.replace("/files/", "/files/x"))
     assert forged.status_code == 403
     assert documented("get", FILE, forged) == {
-        "error": "the video link is not valid", "code": "invalid_link", "param": None}  # fmt: skip
+        "error": "the video link is not valid",
+        "code": "invalid_link",
+        "param": None,
+    }
     settings = runtime_of(studio).settings
-    long_ago = CallbackTokens([settings.secret_key or ""], settings.base_url,
-                              clock=lambda: time.time() - 4 * 86400)  # fmt: skip
+    long_ago = CallbackTokens(
+        [settings.secret_key or ""], settings.base_url, clock=lambda: time.time() - 4 * 86400
+    )
     old = long_ago.token("novakit-video", uuid.UUID(hex=job_id.removeprefix("job_")))
     expired = studio.get(f"/api/v1/files/{old}.mp4")
     assert expired.status_code == 403 and "expired" in expired.json()["error"]

@@ -22,9 +22,9 @@ from openapi_schema_validator import OAS31Validator
 from starlette.testclient import TestClient
 
 from service.app import create_app
-from service.facades.task_api import FIELDS
-from service.openapi import openapi_document
 from service.settings import EmulatorSettings, Settings
+from service.surfaces.openapi.document import openapi_document
+from service.surfaces.task_api import FIELDS
 from tests.conftest import ADMIN_KEY, STORES
 from tests.helpers import event_count, key_for, wait_for
 from tests.integration.facade_gateways import check, png_data_uri, store_settings, without_workers
@@ -165,9 +165,12 @@ def test_duration_is_in_seconds_and_zero_means_the_default(quiet, duration, seco
 
 def test_a_duration_the_model_lacks_is_refused_naming_duration(quiet):
     error = bad(quiet, duration=5)
-    assert error == {"message": "duration must be one of 4, 6, 8 for veo-3.1; got 5",
-                     "type": "invalid_request_error", "param": "duration",
-                     "code": "invalid_value"}  # fmt: skip
+    assert error == {
+        "message": "duration must be one of 4, 6, 8 for veo-3.1; got 5",
+        "type": "invalid_request_error",
+        "param": "duration",
+        "code": "invalid_value",
+    }
     assert bad(quiet, duration=5.5)["param"] == "duration"
 
 
@@ -243,8 +246,9 @@ def test_metadata_takes_what_the_catalog_knows_and_refuses_the_rest(quiet):
         assert (error["param"], error["code"]) == (f"metadata.{key}", "unsupported_parameter")
     error = bad(quiet, metadata={"motion": "high"})
     assert (error["param"], error["code"]) == ("metadata.motion", "unsupported_parameter")
-    error = refused(quiet, {"model": "runway-gen4.5", "prompt": "x",
-                            "metadata": {"negative_prompt": "blur"}})  # fmt: skip
+    error = refused(
+        quiet, {"model": "runway-gen4.5", "prompt": "x", "metadata": {"negative_prompt": "blur"}}
+    )
     assert error["param"] == "metadata.negative_prompt"
     assert error["message"] == "runway-gen4.5 does not take metadata.negative_prompt"
     assert bad(quiet, metadata={"aspect_ratio": "4:3"})["param"] == "metadata.aspect_ratio"
@@ -266,12 +270,19 @@ def test_metadata_quality_level_selects_the_kling_tier(quiet):
     """Kling's std (720p) and pro (1080p) pick the resolution, and with it Kling's `mode`."""
     turbo = {**DOC_EXAMPLE, "metadata": {"quality_level": "pro"}}
     assert (params(quiet, **turbo)["resolution"], params(quiet, **turbo)["size"]) == (
-        "1080p", "1920x1080")  # fmt: skip
+        "1080p",
+        "1920x1080",
+    )
     error = refused(quiet, {**DOC_EXAMPLE, "metadata": {"quality_level": "std"}})
     assert error["param"] == "metadata.quality_level"
     assert "pro (1080p)" in error["message"]
-    kling_21 = {"model": "kling-2.1", "prompt": "a fox", "image": DOC_EXAMPLE["image"],
-                "width": 1920, "height": 1080}  # fmt: skip
+    kling_21 = {
+        "model": "kling-2.1",
+        "prompt": "a fox",
+        "image": DOC_EXAMPLE["image"],
+        "width": 1920,
+        "height": 1080,
+    }
     std = params(quiet, **kling_21, metadata={"quality_level": "std"})
     assert (std["resolution"], std["size"]) == ("720p", "1280x720")
     pro = params(quiet, **kling_21, metadata={"quality_level": "pro"})
@@ -287,8 +298,20 @@ def test_unknown_fields_and_bodies_that_are_no_json_object_are_refused(quiet):
     for name in ("size", "seconds", "image_url", "aspect_ratio"):
         error = bad(quiet, **{name: "x"})
         assert (error["param"], error["code"]) == (name, "unknown_parameter")
-    assert set(FIELDS) == {"model", "prompt", "image", "duration", "width", "height", "fps",
-                           "seed", "n", "response_format", "user", "metadata"}  # fmt: skip
+    assert set(FIELDS) == {
+        "model",
+        "prompt",
+        "image",
+        "duration",
+        "width",
+        "height",
+        "fps",
+        "seed",
+        "n",
+        "response_format",
+        "user",
+        "metadata",
+    }
     assert refused(quiet, None, content=b"{nope")["code"] == "invalid_json"
     text = {"Content-Type": "text/plain"}
     assert refused(quiet, None, 415, content=b"x", headers=text)["code"] == "unsupported_media_type"
@@ -302,8 +325,7 @@ def test_a_new_task_is_queued_and_polls_the_same(quiet, doc):
     response = quiet.post(CREATE, json={"model": "veo_3_1", "prompt": "a fox", "seed": 7})
     task = check(doc, "post", CREATE, response)
     assert task["task_id"].startswith("video_") and task["status"] == "queued"
-    assert task["metadata"] == {"duration": 8.0, "fps": 24, "width": 1280, "height": 720,
-                                "seed": 7}  # fmt: skip
+    assert task["metadata"] == {"duration": 8.0, "fps": 24, "width": 1280, "height": 720, "seed": 7}
     assert task["completed_at"] is None and "url" not in task and "error" not in task
     polled = check(doc, "get", TASK, quiet.get(f"/v1/video/generations/{task['task_id']}"))
     assert polled == task
@@ -323,8 +345,9 @@ def test_the_documents_flow_completes_and_the_url_downloads_the_video(gateway, d
 
 def test_every_model_of_the_document_completes_and_is_a_vidgate_video(gateway):
     bodies = [{"model": name, "prompt": f"a fox ({name})"} for name in DOC_MODELS]
-    bodies += [{"model": name, "prompt": "it comes alive", "image": png_data_uri()}
-               for name in DOC_MODELS]  # fmt: skip
+    bodies += [
+        {"model": name, "prompt": "it comes alive", "image": png_data_uri()} for name in DOC_MODELS
+    ]
     with ThreadPoolExecutor(len(bodies)) as pool:
         tasks = list(pool.map(lambda body: gateway.post(CREATE, json=body).json(), bodies))
     for body, task in zip(bodies, tasks, strict=True):
@@ -339,8 +362,14 @@ def test_every_model_of_the_document_completes_and_is_a_vidgate_video(gateway):
 
 
 def test_a_failed_task_says_why(settings: Settings, doc):
-    doomed = replace(settings, sandbox=True, emulate=EmulatorSettings(latency=0.1, fail_rate=1.0),
-                     poll_first=0.05, poll_grace=0.1, poll_cap=0.2)  # fmt: skip
+    doomed = replace(
+        settings,
+        sandbox=True,
+        emulate=EmulatorSettings(latency=0.1, fail_rate=1.0),
+        poll_first=0.05,
+        poll_grace=0.1,
+        poll_cap=0.2,
+    )
     with TestClient(create_app(doomed), headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as c:
         task = create(c)
         done = finished(c, task["task_id"])
@@ -388,8 +417,11 @@ def test_tasks_are_listed_by_vidgate_with_their_surface(gateway):
 def test_an_unknown_or_foreign_task_is_a_404(quiet, doc):
     task = create(quiet)
     stranger = key_for(quiet, "someone-else")
-    for task_id, headers in ((f"video_{'0' * 32}", None), ("task_abc", None),
-                             (task["task_id"], stranger)):  # fmt: skip
+    for task_id, headers in (
+        (f"video_{'0' * 32}", None),
+        ("task_abc", None),
+        (task["task_id"], stranger),
+    ):
         response = quiet.get(f"/v1/video/generations/{task_id}", headers=headers)
         assert response.status_code == 404
         error = check(doc, "get", TASK, response)["error"]
@@ -398,9 +430,12 @@ def test_an_unknown_or_foreign_task_is_a_404(quiet, doc):
 
 @pytest.mark.parametrize(
     ("authorization", "code"),
-    [("", "missing_api_key"), ("Basic abc", "invalid_api_key"),
-     ("Bearer vg_nope", "invalid_api_key")],
-)  # fmt: skip
+    [
+        ("", "missing_api_key"),
+        ("Basic abc", "invalid_api_key"),
+        ("Bearer vg_nope", "invalid_api_key"),
+    ],
+)
 def test_key_errors_are_openai_shaped(quiet, doc, authorization, code):
     headers = {"Authorization": authorization}
     for method, path, response in (
@@ -430,20 +465,30 @@ def test_refusals_match_the_document(quiet, doc):
 
 
 values = st.one_of(
-    st.none(), st.booleans(), st.integers(-10, 5000),
+    st.none(),
+    st.booleans(),
+    st.integers(-10, 5000),
     st.floats(allow_nan=False, allow_infinity=False),
-    st.text(max_size=12), st.sampled_from([*DOC_MODELS, "url", "9:16", "1080p", "AAAA" * 5]),
-    st.dictionaries(st.sampled_from(["negative_prompt", "style", "aspect_ratio", "resolution",
-                                     "quality_level"]),
-                    st.one_of(st.text(max_size=5), st.lists(st.text(max_size=3), max_size=2),
-                              st.sampled_from(["std", "pro", "1080p", "anime"])),
-                    max_size=3),
-)  # fmt: skip
+    st.text(max_size=12),
+    st.sampled_from([*DOC_MODELS, "url", "9:16", "1080p", "AAAA" * 5]),
+    st.dictionaries(
+        st.sampled_from(
+            ["negative_prompt", "style", "aspect_ratio", "resolution", "quality_level"]
+        ),
+        st.one_of(
+            st.text(max_size=5),
+            st.lists(st.text(max_size=3), max_size=2),
+            st.sampled_from(["std", "pro", "1080p", "anime"]),
+        ),
+        max_size=3,
+    ),
+)
 bodies = st.dictionaries(st.sampled_from([*FIELDS, "size"]), values, max_size=7)
 
 
-@hypothesis_settings(max_examples=100, deadline=None,
-                     suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@hypothesis_settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(body=bodies)
 def test_any_body_gets_a_task_or_a_400_never_a_500(quiet, body):
     before = event_count(quiet)

@@ -38,15 +38,45 @@ from tests.helpers import event_count, key_for, wait_for
 GENERATE, JOB = "/v2/videos/generate", "/v2/jobs/{jobId}"
 # The seed's "Available models", in its order.
 V2_MODELS = [
-    "grok-imagine-video", "hailuo-02", "hailuo-2.3", "hailuo-2.3-fast", "luma-ray-2",
-    "luma-ray-flash-2", "kling-2.1", "kling-2.1-master", "kling-2.5-turbo-pro", "kling-2.6",
-    "kling-3.0", "midjourney-video", "runway-gen4-turbo", "runway-gen4.5", "seedance-1-lite",
-    "seedance-1-pro", "seedance-1-pro-fast", "seedance-1.5-pro", "seedance-2", "seedance-2-fast",
-    "sora-2", "sora-2-pro", "veo-2", "veo-3", "veo-3-fast", "veo-3.1", "veo-3.1-fast", "wan-2.5",
-    "wan-2.5-fast", "wan-2.6", "wan-2.6-flash",
-]  # fmt: skip
-IMAGE_ONLY = {"hailuo-2.3-fast", "kling-2.1", "midjourney-video", "runway-gen4-turbo",
-              "wan-2.6-flash"}  # fmt: skip
+    "grok-imagine-video",
+    "hailuo-02",
+    "hailuo-2.3",
+    "hailuo-2.3-fast",
+    "luma-ray-2",
+    "luma-ray-flash-2",
+    "kling-2.1",
+    "kling-2.1-master",
+    "kling-2.5-turbo-pro",
+    "kling-2.6",
+    "kling-3.0",
+    "midjourney-video",
+    "runway-gen4-turbo",
+    "runway-gen4.5",
+    "seedance-1-lite",
+    "seedance-1-pro",
+    "seedance-1-pro-fast",
+    "seedance-1.5-pro",
+    "seedance-2",
+    "seedance-2-fast",
+    "sora-2",
+    "sora-2-pro",
+    "veo-2",
+    "veo-3",
+    "veo-3-fast",
+    "veo-3.1",
+    "veo-3.1-fast",
+    "wan-2.5",
+    "wan-2.5-fast",
+    "wan-2.6",
+    "wan-2.6-flash",
+]
+IMAGE_ONLY = {
+    "hailuo-2.3-fast",
+    "kling-2.1",
+    "midjourney-video",
+    "runway-gen4-turbo",
+    "wan-2.6-flash",
+}
 HOOK = "https://hooks.example.com/v2"
 JSON = {"Content-Type": "application/json"}
 
@@ -243,8 +273,10 @@ def test_unknown_and_other_tenants_jobs_are_404(api):
 
 def test_keys_are_checked_in_the_v2_shape(api):
     for headers in ({"Authorization": ""}, {"Authorization": "Bearer vg_unknown"}):
-        for response in (api.post(GENERATE, json={}, headers=headers),
-                         api.get(f"/v2/jobs/{uuid.uuid4()}", headers=headers)):  # fmt: skip
+        for response in (
+            api.post(GENERATE, json={}, headers=headers),
+            api.get(f"/v2/jobs/{uuid.uuid4()}", headers=headers),
+        ):
             assert response.status_code == 401
             assert response.headers["www-authenticate"] == "Bearer"
             assert response.json()["error"] == "Unauthorized"
@@ -271,17 +303,45 @@ def test_a_refused_request_appends_nothing(api):
     assert event_count(api) == before
 
 
-scalars = st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats() | st.text(
-    max_size=20) | st.sampled_from(["veo-3.1", "kling-2.1", "4", "1080p", "16:9", PNG])  # fmt: skip
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
-    st.text(max_size=8), inner, max_size=3), max_leaves=6)  # fmt: skip
-ids = st.text(alphabet=st.characters(min_codepoint=33, blacklist_characters="/?#%",
-                                     blacklist_categories=["Cs", "Cc"]), max_size=40)  # fmt: skip
-fields = st.sampled_from(["prompt", "model", "webhookUrl", "webhookEvents", "duration",
-                          "imageUrl", "generateAudio", "seed", "colour"])  # fmt: skip
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**40), 2**40)
+    | st.floats()
+    | st.text(max_size=20)
+    | st.sampled_from(["veo-3.1", "kling-2.1", "4", "1080p", "16:9", PNG])
+)
+values = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+ids = st.text(
+    alphabet=st.characters(
+        min_codepoint=33, blacklist_characters="/?#%", blacklist_categories=["Cs", "Cc"]
+    ),
+    max_size=40,
+)
+fields = st.sampled_from(
+    [
+        "prompt",
+        "model",
+        "webhookUrl",
+        "webhookEvents",
+        "duration",
+        "imageUrl",
+        "generateAudio",
+        "seed",
+        "colour",
+    ]
+)
 bodies = st.dictionaries(fields, values, max_size=5).flatmap(
     lambda top: st.dictionaries(fields, values, max_size=4).map(
-        lambda inner: {**top, "parameters": inner} if inner else top))  # fmt: skip
+        lambda inner: {**top, "parameters": inner} if inner else top
+    )
+)
 
 
 @hypothesis_settings(max_examples=60, deadline=None)
@@ -304,9 +364,11 @@ def test_the_store_down_is_a_v2_503(settings):
     assert response.status_code == 503
     assert response.headers["retry-after"] == "2"
     assert documented("post", GENERATE, response) == {
-        "error": "Service unavailable", "code": "store_unavailable", "field": None,
+        "error": "Service unavailable",
+        "code": "store_unavailable",
+        "field": None,
         "message": "the store is unavailable; nothing was saved, retry shortly",
-    }  # fmt: skip
+    }
 
 
 def break_the_event_store(settings: Any) -> None:
@@ -324,8 +386,9 @@ def break_the_event_store(settings: Any) -> None:
 def test_every_model_of_the_seed_completes_through_the_facade(studio):
     def submit(model: str) -> str:
         parameters = {"imageUrl": PNG} if model in IMAGE_ONLY else {}
-        response = studio.post(GENERATE, json={"prompt": f"a fox ({model})", "model": model,
-                                               "parameters": parameters})  # fmt: skip
+        response = studio.post(
+            GENERATE, json={"prompt": f"a fox ({model})", "model": model, "parameters": parameters}
+        )
         assert response.status_code == 202, (model, response.text)
         job_id: str = response.json()["jobId"]
         return job_id
@@ -333,8 +396,9 @@ def test_every_model_of_the_seed_completes_through_the_facade(studio):
     with ThreadPoolExecutor(8) as pool:
         jobs = dict(zip(pool.map(submit, V2_MODELS), V2_MODELS, strict=True))
     final = wait_all(studio, list(jobs), timeout=90)
-    problems = {jobs[j]: (b["status"], b["error"]) for j, b in final.items()
-                if b["status"] != "COMPLETED"}  # fmt: skip
+    problems = {
+        jobs[j]: (b["status"], b["error"]) for j, b in final.items() if b["status"] != "COMPLETED"
+    }
     assert not problems, problems
     for job_id, body in final.items():
         assert body["model"] == jobs[job_id] and body["progress"] == 100

@@ -7,11 +7,11 @@ from uuid import UUID, uuid4
 import pytest
 from eventsourcing.persistence import IntegrityError, Tracking
 
-from projections.feed_postgres import PostgresFeedView
-from projections.feed_sqlite import SQLiteFeedView
-from projections.feed_view import FeedEvent, FeedQuery
+from projections.feed.postgres import PostgresFeedView
+from projections.feed.sqlite import SQLiteFeedView
+from projections.feed.view import FeedEvent, FeedQuery
+from service.persistence.stores import build_view
 from service.runtime import close_view
-from service.stores import build_view
 
 APP = "vidgate"
 

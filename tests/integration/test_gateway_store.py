@@ -9,11 +9,11 @@ import pytest
 
 from events.job import Job
 from projections.follower import Follower
-from projections.jobs_postgres import PostgresJobsView
-from projections.jobs_projection import JobsProjection
-from projections.jobs_sqlite import SQLiteJobsView
+from projections.jobs.postgres import PostgresJobsView
+from projections.jobs.projection import JobsProjection
+from projections.jobs.sqlite import SQLiteJobsView
+from service.persistence.stores import build_gateway, build_view
 from service.runtime import close_view
-from service.stores import build_gateway, build_view
 from tests.helpers import SUBMISSION
 
 

@@ -19,12 +19,12 @@ from hypothesis import strategies as st
 
 from events.job import TERMINAL, Job, JobError
 from projections.follower import Follower
-from projections.inflight_postgres import PostgresInflightView
-from projections.inflight_projection import InflightProjection
-from projections.inflight_sqlite import SQLiteInflightView
-from projections.inflight_view import InflightRow
+from projections.inflight.postgres import PostgresInflightView
+from projections.inflight.projection import InflightProjection
+from projections.inflight.sqlite import SQLiteInflightView
+from projections.inflight.view import InflightRow
+from service.persistence.stores import build_inflight_view, build_view
 from service.runtime import close_view
-from service.stores import build_inflight_view, build_view
 from tests.helpers import SUBMISSION
 
 APP = "vidgate"

@@ -7,11 +7,11 @@ from uuid import uuid4
 import pytest
 from eventsourcing.persistence import IntegrityError, Tracking
 
-from projections.jobs_postgres import PostgresJobsView
-from projections.jobs_sqlite import SQLiteJobsView
-from projections.jobs_view import JobQuery, JobRow, UnknownCursor
+from projections.jobs.postgres import PostgresJobsView
+from projections.jobs.sqlite import SQLiteJobsView
+from projections.jobs.view import JobQuery, JobRow, UnknownCursor
+from service.persistence.stores import build_view
 from service.runtime import close_view
-from service.stores import build_view
 
 APP = "vidgate"
 

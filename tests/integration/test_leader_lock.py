@@ -8,8 +8,8 @@ import signal
 
 import pytest
 
-from service.leader import LeaderLock
 from service.settings import Settings
+from service.workers.leader import LeaderLock
 from tests.helpers import end_session, lock_session
 
 

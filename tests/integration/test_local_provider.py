@@ -10,10 +10,10 @@ import httpx
 import pytest
 
 from events.job import Job
-from service.dispatcher import Dispatcher, LeadershipLost, dispatch_request
 from service.providers.local import LocalProvider
 from service.runtime import build_dispatch_tracking, close_view
-from service.storage import Storage
+from service.storage.local import Storage
+from service.workers.dispatcher import Dispatcher, LeadershipLost, dispatch_request
 from tests.helpers import SUBMISSION
 
 pytestmark = pytest.mark.anyio

@@ -14,16 +14,45 @@ from service.app import create_app
 from tests.conftest import ADMIN_KEY, settings_for
 from tests.helpers import event_count
 
-FIELDS = ["model", "prompt", "seconds", "size", "fps", "seed", "negative_prompt", "aspect_ratio",
-          "resolution", "image_url", "input_reference", "duration"]  # fmt: skip
+FIELDS = [
+    "model",
+    "prompt",
+    "seconds",
+    "size",
+    "fps",
+    "seed",
+    "negative_prompt",
+    "aspect_ratio",
+    "resolution",
+    "image_url",
+    "input_reference",
+    "duration",
+]
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-(2**40), 2**40),
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**40), 2**40),
     st.floats(allow_nan=False, allow_infinity=False),
-    st.text(max_size=30), st.sampled_from(["local-preview", "160x90", "1", "720p", "16:9",
-                                           "data:image/png;base64,AAAA", "http://x/y.png"]),
-)  # fmt: skip
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
-    st.text(max_size=8), inner, max_size=3), max_leaves=6)  # fmt: skip
+    st.text(max_size=30),
+    st.sampled_from(
+        [
+            "local-preview",
+            "160x90",
+            "1",
+            "720p",
+            "16:9",
+            "data:image/png;base64,AAAA",
+            "http://x/y.png",
+        ]
+    ),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
 bodies = st.dictionaries(st.sampled_from(FIELDS), values, max_size=6)
 
 
@@ -80,11 +109,20 @@ def test_any_raw_body_and_content_type_gets_a_4xx_never_a_500(fuzz_client, raw, 
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(query=st.dictionaries(st.sampled_from(["after", "limit", "order", "status", "model", "x"]),
-                             st.text(max_size=40), max_size=4),
-       path=st.text(alphabet=st.characters(min_codepoint=33, blacklist_characters="/?#%",
-                                            blacklist_categories=["Cs", "Cc"]), max_size=40),
-       limit=st.text(max_size=4))  # fmt: skip
+@given(
+    query=st.dictionaries(
+        st.sampled_from(["after", "limit", "order", "status", "model", "x"]),
+        st.text(max_size=40),
+        max_size=4,
+    ),
+    path=st.text(
+        alphabet=st.characters(
+            min_codepoint=33, blacklist_characters="/?#%", blacklist_categories=["Cs", "Cc"]
+        ),
+        max_size=40,
+    ),
+    limit=st.text(max_size=4),
+)
 def test_any_query_or_id_gets_an_answer_never_a_500(fuzz_client, query, path, limit):
     assert fuzz_client.get("/v1/videos", params=query).status_code < 500
     assert fuzz_client.get("/v1/videos", params={"limit": limit}).status_code < 500

@@ -13,10 +13,10 @@ import pytest
 
 from events.app import Gateway
 from projections.follower import Follower
-from projections.inflight_projection import InflightProjection
-from projections.inflight_view import InflightView
+from projections.inflight.projection import InflightProjection
+from projections.inflight.view import InflightView
 from service.metrics import Metrics
-from service.poller import Poller, PollPolicy
+from service.persistence.stores import build_gateway, build_inflight_view
 from service.providers.base import (
     DispatchRequest,
     ProviderRejected,
@@ -26,8 +26,8 @@ from service.providers.base import (
 )
 from service.runtime import close_view
 from service.settings import Settings
-from service.signals import Signals
-from service.stores import build_gateway, build_inflight_view
+from service.videos.signals import Signals
+from service.workers.poller import Poller, PollPolicy
 from tests.helpers import SUBMISSION
 
 
@@ -72,9 +72,13 @@ class Clock:
 
 
 POLICY = PollPolicy(
-    webhook_providers=frozenset({"fal"}), first_poll=0.0, grace=0.0, cap=5.0, jitter=0.0,
+    webhook_providers=frozenset({"fal"}),
+    first_poll=0.0,
+    grace=0.0,
+    cap=5.0,
+    jitter=0.0,
     deadline=3600.0,
-)  # fmt: skip
+)
 
 
 @pytest.fixture
@@ -98,8 +102,16 @@ def dispatched_job(gateway: Gateway, follower: Follower, provider: str = "runway
 
 def poller(gateway: Gateway, view: InflightView, provider: Any, clock: Clock, **kw: Any) -> Poller:
     metrics = Metrics()
-    return Poller(view, {provider.name: provider}, Signals(gateway, metrics), metrics, POLICY,
-                  clock=clock, rng=random.Random(1), **kw)  # fmt: skip
+    return Poller(
+        view,
+        {provider.name: provider},
+        Signals(gateway, metrics),
+        metrics,
+        POLICY,
+        clock=clock,
+        rng=random.Random(1),
+        **kw,
+    )
 
 
 def status_calls_observed(p: Poller) -> tuple[float, float]:
@@ -172,8 +184,9 @@ def test_retry_after_is_respected(stack) -> None:  # type: ignore[no-untyped-def
 def test_an_upstream_that_forgot_the_job_fails_it(stack) -> None:  # type: ignore[no-untyped-def]
     gateway, view, follower = stack
     job = dispatched_job(gateway, follower)
-    p = poller(gateway, view, ScriptedProvider(ProviderRejected("no such task", code="not_found")),
-               Clock())  # fmt: skip
+    p = poller(
+        gateway, view, ScriptedProvider(ProviderRejected("no such task", code="not_found")), Clock()
+    )
     p.clock.advance(1)  # type: ignore[attr-defined]
     run(p)
     done = gateway.find_job(job.id)

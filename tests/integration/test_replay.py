@@ -9,19 +9,19 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from projections.analytics_postgres import PostgresAnalyticsView
-from projections.analytics_projection import AnalyticsProjection
-from projections.analytics_sqlite import SQLiteAnalyticsView
-from projections.analytics_view import AnalyticsQuery
+from projections.analytics.postgres import PostgresAnalyticsView
+from projections.analytics.projection import AnalyticsProjection
+from projections.analytics.sqlite import SQLiteAnalyticsView
+from projections.analytics.view import AnalyticsQuery
 from projections.follower import Follower
-from projections.jobs_postgres import PostgresJobsView
-from projections.jobs_projection import JobsProjection
-from projections.jobs_sqlite import SQLiteJobsView
+from projections.jobs.postgres import PostgresJobsView
+from projections.jobs.projection import JobsProjection
+from projections.jobs.sqlite import SQLiteJobsView
 from service import cli
-from service.generations import LiveView, Pointer, next_generation
-from service.replay import ReplayBusy, replay
+from service.admin.replay import ReplayBusy, replay
+from service.persistence.generations import LiveView, Pointer, next_generation
+from service.persistence.stores import build_gateway, build_view
 from service.runtime import close_view
-from service.stores import build_gateway, build_view
 from tests.analytics_support import append, mixed_plans
 from tests.helpers import key_for, submit, wait_for, wait_for_status
 
@@ -159,8 +159,11 @@ def test_one_replay_of_a_view_at_a_time(settings, gateway):
         inside.set()
         release.wait(10)
 
-    first = threading.Thread(target=replay, args=(settings, "analytics"),
-                             kwargs={"grace": 0, "batch": 1000, "progress": hold})  # fmt: skip
+    first = threading.Thread(
+        target=replay,
+        args=(settings, "analytics"),
+        kwargs={"grace": 0, "batch": 1000, "progress": hold},
+    )
     first.start()
     try:
         assert inside.wait(10)

@@ -28,8 +28,8 @@ from starlette.routing import Route
 from service.providers.base import DispatchRequest, Provider, ProviderRejected
 from service.providers.kling import KlingProvider
 from service.providers.registry import build_providers
-from service.sandbox import PROVIDERS, run_sandbox, suite_for
-from service.sandbox_server import bind, serving
+from service.sandbox.server import bind, serving
+from service.sandbox.suite import PROVIDERS, run_sandbox, suite_for
 from service.settings import EmulatorSettings, Settings
 
 pytestmark = pytest.mark.anyio
@@ -67,8 +67,9 @@ ANONYMOUS: dict[str, tuple[str, str, int]] = {
 
 def t2v(provider: str, callback_url: str | None = None) -> DispatchRequest:
     model, params = T2V[provider]
-    return DispatchRequest(uuid.uuid4(), provider, model, "a red fox in snow", params, {},
-                           callback_url)  # fmt: skip
+    return DispatchRequest(
+        uuid.uuid4(), provider, model, "a red fox in snow", params, {}, callback_url
+    )
 
 
 async def complete(provider: Provider, request: DispatchRequest, dest: Path) -> Path:
@@ -133,13 +134,18 @@ async def test_each_emulator_refuses_a_call_without_credentials(sandbox, http, n
 
 async def test_handed_out_urls_point_back_under_the_emulators_prefix(sandbox, http):
     fal = sandbox.urls.mount("fal")
-    submitted = await http.post(f"{fal}/{T2V['fal'][0]}", json={"prompt": "a fox"},
-                                headers={"Authorization": "Key anything"})  # fmt: skip
+    submitted = await http.post(
+        f"{fal}/{T2V['fal'][0]}",
+        json={"prompt": "a fox"},
+        headers={"Authorization": "Key anything"},
+    )
     assert submitted.json()["status_url"].startswith(f"{fal}/fal-ai/kling-video/requests/")
     replicate = sandbox.urls.base_url("replicate")
-    created = await http.post(f"{replicate}/models/{T2V['replicate'][0]}/predictions",
-                              json={"input": {"prompt": "a fox"}},
-                              headers={"Authorization": "Bearer anything"})  # fmt: skip
+    created = await http.post(
+        f"{replicate}/models/{T2V['replicate'][0]}/predictions",
+        json={"input": {"prompt": "a fox"}},
+        headers={"Authorization": "Bearer anything"},
+    )
     assert created.json()["urls"]["get"].startswith(f"{replicate}/predictions/")
 
 
@@ -160,15 +166,21 @@ async def test_veo_file_links_redirect_under_the_prefix_and_serve_the_video(
 
 async def test_kling_takes_only_tokens_signed_with_the_sandbox_keys(sandbox, http):
     wrong = "not-the-sandbox-secret-" + "0" * 16
-    forged = KlingProvider(http, access_key=sandbox.credentials.kling_access_key,
-                           secret_key=wrong, base_url=sandbox.urls.base_url("kling"))  # fmt: skip
+    forged = KlingProvider(
+        http,
+        access_key=sandbox.credentials.kling_access_key,
+        secret_key=wrong,
+        base_url=sandbox.urls.base_url("kling"),
+    )
     with pytest.raises(ProviderRejected) as raised:
         await forged.submit(t2v("kling"))
     assert raised.value.code == "upstream_auth"
     claims = {"iss": "someone", "exp": int(time.time()) + 60}
     anyone = jwt.encode(claims, "another-secret-of-32-bytes-at-least", algorithm="HS256")
-    answer = await http.get(f"{sandbox.urls.base_url('kling')}/v1/videos/text2video/1",
-                            headers={"Authorization": f"Bearer {anyone}"})  # fmt: skip
+    answer = await http.get(
+        f"{sandbox.urls.base_url('kling')}/v1/videos/text2video/1",
+        headers={"Authorization": f"Bearer {anyone}"},
+    )
     assert answer.status_code == 401
 
 
@@ -185,13 +197,18 @@ async def test_signed_webhooks_reach_the_gateway_and_verify_with_the_registry_ad
 
     async def states(provider: Any, name: str) -> set[str]:
         verify = getattr(provider, "verify_webhook", None)  # fetches fal's keys first
-        checked = [await verify(*hook) if verify else provider.parse_webhook(*hook)
-                   for hook in hooks[name]]  # fmt: skip
+        checked = [
+            await verify(*hook) if verify else provider.parse_webhook(*hook) for hook in hooks[name]
+        ]
         return {status.state for status in checked}
 
     gateway = bind("127.0.0.1", 0)
-    settings = Settings(data_dir=tmp_path, sandbox=True, port=gateway.getsockname()[1],
-                        emulate=EmulatorSettings(latency=0.3))  # fmt: skip
+    settings = Settings(
+        data_dir=tmp_path,
+        sandbox=True,
+        port=gateway.getsockname()[1],
+        emulate=EmulatorSettings(latency=0.3),
+    )
     receiver = Starlette(routes=[Route("/hooks/{name}", receive, methods=["POST"])])
     async with (
         serving(receiver, gateway),

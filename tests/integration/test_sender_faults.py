@@ -25,18 +25,18 @@ from standardwebhooks import Webhook
 
 from events.app import Gateway
 from events.endpoint import WebhookEndpoint
-from projections.deliveries_postgres import PostgresDeliveriesView
-from projections.deliveries_projection import DeliveriesProjection
-from projections.deliveries_sqlite import SQLiteDeliveriesView
-from projections.deliveries_store import SQLDeliveriesView
-from projections.deliveries_view import DeliveryRow
+from projections.deliveries.postgres import PostgresDeliveriesView
+from projections.deliveries.projection import DeliveriesProjection
+from projections.deliveries.sqlite import SQLiteDeliveriesView
+from projections.deliveries.store import SQLDeliveriesView
+from projections.deliveries.view import DeliveryRow
 from projections.follower import Follower
-from service.delivery import Sender
-from service.delivery_policy import DISABLE_AFTER, TERMINAL_DELAYS
+from service.persistence.stores import build_gateway, build_view
 from service.runtime import close_view
-from service.signing import SecretDeriver, endpoint_scope, tenant_scope
-from service.ssrf import Network, guarded_client, parse_networks
-from service.stores import build_gateway, build_view
+from service.webhooks.policy import DISABLE_AFTER, TERMINAL_DELAYS
+from service.webhooks.sender import Sender
+from service.webhooks.signing import SecretDeriver, endpoint_scope, tenant_scope
+from service.webhooks.ssrf import Network, guarded_client, parse_networks
 from tests.helpers import SUBMISSION
 from tests.webhook_receiver import Receiver, Request
 

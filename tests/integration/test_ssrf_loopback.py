@@ -13,7 +13,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from service.ssrf import DestinationRefused, guarded_client, guarded_transport, parse_networks
+from service.webhooks.ssrf import (
+    DestinationRefused,
+    guarded_client,
+    guarded_transport,
+    parse_networks,
+)
 
 LOOPBACK_V4 = parse_networks("127.0.0.0/8")
 

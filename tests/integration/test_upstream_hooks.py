@@ -19,9 +19,9 @@ from starlette.testclient import TestClient
 
 from events.ids import parse_video_id
 from service.app import create_app
-from service.callbacks import CallbackTokens
+from service.providers.callbacks import CallbackTokens
 from service.settings import EmulatorSettings, Settings
-from service.signing import SecretDeriver, sign
+from service.webhooks.signing import SecretDeriver, sign
 from tests.conftest import ADMIN_KEY
 
 
@@ -86,8 +86,15 @@ def replicate_hook(
 
 
 def prediction(upstream_id: str, status: str = "processing") -> dict[str, Any]:
-    return {"id": upstream_id, "status": status, "logs": "42%|####", "output": None,
-            "error": None, "input": {}, "urls": {}}  # fmt: skip
+    return {
+        "id": upstream_id,
+        "status": status,
+        "logs": "42%|####",
+        "output": None,
+        "error": None,
+        "input": {},
+        "urls": {},
+    }
 
 
 REPLICATE_MODEL = "wan-2.5-fast"  # in the catalog, a model only Replicate serves
@@ -114,8 +121,9 @@ def test_an_expired_token_appends_nothing(sandbox) -> None:  # type: ignore[no-u
     client, settings = sandbox
     video = dispatched(client, "hailuo-02")
     before = event_count(client, video["id"])
-    a_week_ago = CallbackTokens([settings.secret_key or ""], settings.base_url,
-                                clock=lambda: time.time() - 7 * 86400)  # fmt: skip
+    a_week_ago = CallbackTokens(
+        [settings.secret_key or ""], settings.base_url, clock=lambda: time.time() - 7 * 86400
+    )
     token = a_week_ago.token("minimax", job_id(video))
     answer = client.post(f"/hooks/minimax/{token}", json={"task_id": "t", "status": "Success"})
     assert answer.status_code == 401 and "expired" in answer.text

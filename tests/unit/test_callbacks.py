@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from service.callbacks import CallbackTokens, InputLinks, InvalidCallback
+from service.providers.callbacks import CallbackTokens, InputLinks, InvalidCallback
 
 BASE = "https://gw.example"
 

@@ -18,27 +18,65 @@ from service.catalog import (
 
 CATALOG = default_catalog()
 SEED_IDS = {
-    "concurred": ["veo-3.1", "veo-3.1-fast", "kling-3-pro", "kling-3-pro-i2v", "wan-2.6",
-                  "wan-2.6-i2v"],
+    "concurred": [
+        "veo-3.1",
+        "veo-3.1-fast",
+        "kling-3-pro",
+        "kling-3-pro-i2v",
+        "wan-2.6",
+        "wan-2.6-i2v",
+    ],
     "novakit": [
-        "fal-ai/minimax/video-01", "fal-ai/minimax/hailuo-02/standard/text-to-video",
-        "fal-ai/veo3", "fal-ai/veo3/fast", "fal-ai/kling-video/v2.5-turbo/pro/text-to-video",
-        "fal-ai/kling-video/v2/master/text-to-video", "fal-ai/pixverse/v5.5/text-to-video",
-        "fal-ai/ltx-2/text-to-video/fast", "fal-ai/minimax/video-01/image-to-video",
-        "fal-ai/veo2/image-to-video", "fal-ai/kling-video/v2.5-turbo/pro/image-to-video",
-        "fal-ai/wan-pro/image-to-video", "fal-ai/minimax/hailuo-2.3/pro/image-to-video",
+        "fal-ai/minimax/video-01",
+        "fal-ai/minimax/hailuo-02/standard/text-to-video",
+        "fal-ai/veo3",
+        "fal-ai/veo3/fast",
+        "fal-ai/kling-video/v2.5-turbo/pro/text-to-video",
+        "fal-ai/kling-video/v2/master/text-to-video",
+        "fal-ai/pixverse/v5.5/text-to-video",
+        "fal-ai/ltx-2/text-to-video/fast",
+        "fal-ai/minimax/video-01/image-to-video",
+        "fal-ai/veo2/image-to-video",
+        "fal-ai/kling-video/v2.5-turbo/pro/image-to-video",
+        "fal-ai/wan-pro/image-to-video",
+        "fal-ai/minimax/hailuo-2.3/pro/image-to-video",
         "fal-ai/bytedance/seedance/v1/pro/image-to-video",
     ],
     "v2": [
-        "grok-imagine-video", "hailuo-02", "hailuo-2.3", "hailuo-2.3-fast", "luma-ray-2",
-        "luma-ray-flash-2", "kling-2.1", "kling-2.1-master", "kling-2.5-turbo-pro", "kling-2.6",
-        "kling-3.0", "midjourney-video", "runway-gen4-turbo", "runway-gen4.5", "seedance-1-lite",
-        "seedance-1-pro", "seedance-1-pro-fast", "seedance-1.5-pro", "seedance-2",
-        "seedance-2-fast", "sora-2", "sora-2-pro", "veo-2", "veo-3", "veo-3-fast", "veo-3.1",
-        "veo-3.1-fast", "wan-2.5", "wan-2.5-fast", "wan-2.6", "wan-2.6-flash",
+        "grok-imagine-video",
+        "hailuo-02",
+        "hailuo-2.3",
+        "hailuo-2.3-fast",
+        "luma-ray-2",
+        "luma-ray-flash-2",
+        "kling-2.1",
+        "kling-2.1-master",
+        "kling-2.5-turbo-pro",
+        "kling-2.6",
+        "kling-3.0",
+        "midjourney-video",
+        "runway-gen4-turbo",
+        "runway-gen4.5",
+        "seedance-1-lite",
+        "seedance-1-pro",
+        "seedance-1-pro-fast",
+        "seedance-1.5-pro",
+        "seedance-2",
+        "seedance-2-fast",
+        "sora-2",
+        "sora-2-pro",
+        "veo-2",
+        "veo-3",
+        "veo-3-fast",
+        "veo-3.1",
+        "veo-3.1-fast",
+        "wan-2.5",
+        "wan-2.5-fast",
+        "wan-2.6",
+        "wan-2.6-flash",
     ],
     "task": ["kling-v2-5-turbo", "kling-v2-1-master", "veo_3_1", "veo_3_1-fast"],
-}  # fmt: skip
+}
 SAME_MODEL = [
     ("veo_3_1", "veo-3.1"),
     ("veo_3_1-fast", "veo-3.1-fast"),
@@ -135,8 +173,13 @@ def test_a_route_to_an_unknown_provider_is_refused():
 
 
 def test_vendors_without_an_adapter_start_at_fal():
-    for name in ("wan-2.6", "grok-imagine-video", "pixverse-v5.5", "ltx-2-fast",
-                 "midjourney-video"):  # fmt: skip
+    for name in (
+        "wan-2.6",
+        "grok-imagine-video",
+        "pixverse-v5.5",
+        "ltx-2-fast",
+        "midjourney-video",
+    ):
         model = CATALOG.resolve(name)
         assert model is not None and model.routes[0].provider == "fal"
 
@@ -223,6 +266,14 @@ def test_a_catalog_refuses_a_name_used_twice_and_a_missing_twin():
 
 def test_a_model_whose_default_is_not_on_offer_is_refused():
     with pytest.raises(ValueError, match="default_seconds"):
-        ModelSpec(id="x", name="x", description="x", owned_by="x", routes=(),
-                  durations=(5,), default_seconds=4, resolutions=("720p",),
-                  default_resolution="720p")  # fmt: skip
+        ModelSpec(
+            id="x",
+            name="x",
+            description="x",
+            owned_by="x",
+            routes=(),
+            durations=(5,),
+            default_seconds=4,
+            resolutions=("720p",),
+            default_resolution="720p",
+        )

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from projections.deliveries_view import ABANDONED, FAILED, PENDING, SUCCEEDED, DeliveryRow
-from service.delivery_policy import AttemptResult, decide, should_disable
+from projections.deliveries.view import ABANDONED, FAILED, PENDING, SUCCEEDED, DeliveryRow
+from service.webhooks.policy import AttemptResult, decide, should_disable
 
 NOW = 1_700_000_000.0
 DAY = 24 * 3600.0

@@ -8,17 +8,19 @@ import pytest
 from eventsourcing.domain import Aggregate
 
 from events.job import Job
-from projections.feed_projection import FEED_EVENTS, FEED_TYPES
-from service.api.errors import ApiError
-from service.api.time_travel import parse_at
+from projections.feed.projection import FEED_EVENTS, FEED_TYPES
+from service.surfaces.errors import ApiError
+from service.surfaces.openai.time_travel import parse_at
 
 
 def test_the_feed_follows_every_job_event():
     kinds = {
-        value for name, value in vars(Job).items()
-        if isinstance(value, type) and issubclass(value, Aggregate.Event)
+        value
+        for name, value in vars(Job).items()
+        if isinstance(value, type)
+        and issubclass(value, Aggregate.Event)
         and name not in ("Event", "Created")
-    }  # fmt: skip
+    }
     assert set(FEED_EVENTS) == kinds
     assert tuple(kind.__name__ for kind in FEED_EVENTS) == FEED_TYPES
 

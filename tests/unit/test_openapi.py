@@ -24,27 +24,45 @@ from starlette.testclient import TestClient
 
 from events.endpoint import EVENT_FILTERS
 from events.job import STATUSES, Job
-from projections.deliveries_projection import STATUS
-from projections.deliveries_view import AttemptRow, DeliveryRow
-from service.api.video_request import FIELDS
-from service.api.webhooks import ENDPOINT_FIELDS, delivery_object
+from projections.deliveries.projection import STATUS
+from projections.deliveries.view import AttemptRow, DeliveryRow
 from service.app import create_app
-from service.openapi import openapi_document
 from service.settings import Settings
-from service.signing import SecretDeriver, sign
+from service.surfaces.openai.webhook_endpoints import ENDPOINT_FIELDS, delivery_object
+from service.surfaces.openapi.document import openapi_document
+from service.videos.request import FIELDS
+from service.webhooks.signing import SecretDeriver, sign
 from tests.helpers import TINY, key_for, wait_for, wait_for_status
 
 KEY = "vg_test_key_123"
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 OPS_PATHS = {"/healthz", "/readyz", "/openapi.json"}
 REQUIRED_SCHEMAS = {
-    "Error", "Video", "VideoList", "VideoDeleted", "CreateVideoRequest", "CreateVideoMultipart",
-    "VideoEvent", "VideoEventList", "Model", "ModelList", "WebhookEndpoint",
-    "WebhookEndpointWithSecret", "WebhookEndpointList", "WebhookEndpointDeleted",
-    "CreateWebhookEndpointRequest", "UpdateWebhookEndpointRequest", "RotateWebhookSecretRequest",
-    "RecoverWebhookDeliveriesRequest", "WebhookRecovery", "DefaultWebhookSecret",
-    "WebhookDelivery", "WebhookDeliveryAttempt", "WebhookDeliveryList", "WebhookPayload",
-}  # fmt: skip
+    "Error",
+    "Video",
+    "VideoList",
+    "VideoDeleted",
+    "CreateVideoRequest",
+    "CreateVideoMultipart",
+    "VideoEvent",
+    "VideoEventList",
+    "Model",
+    "ModelList",
+    "WebhookEndpoint",
+    "WebhookEndpointWithSecret",
+    "WebhookEndpointList",
+    "WebhookEndpointDeleted",
+    "CreateWebhookEndpointRequest",
+    "UpdateWebhookEndpointRequest",
+    "RotateWebhookSecretRequest",
+    "RecoverWebhookDeliveriesRequest",
+    "WebhookRecovery",
+    "DefaultWebhookSecret",
+    "WebhookDelivery",
+    "WebhookDeliveryAttempt",
+    "WebhookDeliveryList",
+    "WebhookPayload",
+}
 SCOPES = {"videos:read", "videos:write", "webhooks:read", "webhooks:write", "video"}  # NovaKit
 TINIEST = {"prompt": "x", "seconds": "1", "size": "160x90"}
 NOWHERE = "http://127.0.0.1:9/"  # nothing listens: every attempt fails at once
@@ -66,8 +84,12 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
 @pytest.fixture
 def hook_client(tmp_path: Path) -> Iterator[TestClient]:
     """A client whose webhooks may go to loopback (where nothing answers)."""
-    settings = Settings(data_dir=tmp_path, bootstrap_api_key=KEY, follow_interval=0.01,
-                        allowed_private_networks="127.0.0.0/8")  # fmt: skip
+    settings = Settings(
+        data_dir=tmp_path,
+        bootstrap_api_key=KEY,
+        follow_interval=0.01,
+        allowed_private_networks="127.0.0.0/8",
+    )
     with TestClient(create_app(settings)) as client:
         client.headers["Authorization"] = f"Bearer {KEY}"
         yield client
@@ -263,8 +285,15 @@ def test_the_video_schema_matches_the_job_states(doc):
     progress = video["properties"]["progress"]
     assert (progress["minimum"], progress["maximum"]) == (0, 100)
     assert set(video["properties"]["output"]["properties"]) == {
-        "url", "content_type", "width", "height", "duration", "fps", "bytes", "sha256",
-    }  # fmt: skip
+        "url",
+        "content_type",
+        "width",
+        "height",
+        "duration",
+        "fps",
+        "bytes",
+        "sha256",
+    }
 
 
 def test_the_request_schemas_list_exactly_the_accepted_fields(doc):
@@ -293,16 +322,36 @@ def test_the_webhook_schemas_match_the_code(doc):
 
 def test_a_delivery_object_matches_its_schema(doc):
     row = DeliveryRow(
-        delivery_id="dlv_" + "a" * 32, msg_id="msg_" + "b" * 32, tenant="acme", job_id="c" * 32,
-        endpoint_id=None, url="https://example.com/hook", event_type="failed", payload="{}",
-        sequence=3, status="pending", attempts=1, manual=False, created_at=1.5e9,
-        next_attempt_at=1.5e9 + 5, lease_token=None, last_status_code=500,
-        last_error="HTTP 500", updated_at=1.5e9,
-    )  # fmt: skip
+        delivery_id="dlv_" + "a" * 32,
+        msg_id="msg_" + "b" * 32,
+        tenant="acme",
+        job_id="c" * 32,
+        endpoint_id=None,
+        url="https://example.com/hook",
+        event_type="failed",
+        payload="{}",
+        sequence=3,
+        status="pending",
+        attempts=1,
+        manual=False,
+        created_at=1.5e9,
+        next_attempt_at=1.5e9 + 5,
+        lease_token=None,
+        last_status_code=500,
+        last_error="HTTP 500",
+        updated_at=1.5e9,
+    )
     attempt = AttemptRow(
-        attempt_id="att_1", delivery_id=row.delivery_id, msg_id=row.msg_id, attempted_at=1.5e9,
-        status_code=500, latency_ms=12.5, response="oops", error="HTTP 500", trigger="scheduled",
-    )  # fmt: skip
+        attempt_id="att_1",
+        delivery_id=row.delivery_id,
+        msg_id=row.msg_id,
+        attempted_at=1.5e9,
+        status_code=500,
+        latency_ms=12.5,
+        response="oops",
+        error="HTTP 500",
+        trigger="scheduled",
+    )
     body = delivery_object(row, [attempt])
     schema = schema_of(doc, "WebhookDelivery")
     assert set(body) == set(schema["properties"])
@@ -330,9 +379,10 @@ def signature(msg_id: str, timestamp: str, body: bytes, secret: str) -> str:
 
 def test_the_event_types_are_the_jobs_events(doc):
     kinds = {
-        name for name, value in vars(Job).items()
+        name
+        for name, value in vars(Job).items()
         if isinstance(value, type) and issubclass(value, Aggregate.Event)
-    } - {"Event", "Created"}  # fmt: skip
+    } - {"Event", "Created"}
     assert set(schema_of(doc, "VideoEvent")["properties"]["type"]["enum"]) == kinds
 
 
@@ -438,9 +488,11 @@ def test_create_variants_and_errors_match_the_document(doc, client):
     upload = client.post(create, data=form, files=image)
     assert upload.status_code == 202, upload.text
     check(doc, "post", create, upload)
-    for bad in (client.post(create, json={"prompt": "x", "size": "big"}),
-                client.post(create, content=b"x", headers={"Content-Type": "text/plain"}),
-                client.post(create, json=TINY, headers={"Authorization": ""})):  # fmt: skip
+    for bad in (
+        client.post(create, json={"prompt": "x", "size": "big"}),
+        client.post(create, content=b"x", headers={"Content-Type": "text/plain"}),
+        client.post(create, json=TINY, headers={"Authorization": ""}),
+    ):
         assert bad.status_code in (400, 401, 415)
         check(doc, "post", create, bad)
     check(doc, "get", create, client.get(create, params={"limit": 0}))
@@ -448,8 +500,9 @@ def test_create_variants_and_errors_match_the_document(doc, client):
 
 def test_webhook_routes_match_the_document(doc, hook_client):
     client, one = hook_client, "/v1/webhook_endpoints/{endpoint_id}"
-    default = check(doc, "get", "/v1/webhooks/default/secret",
-                    client.get("/v1/webhooks/default/secret"))  # fmt: skip
+    default = check(
+        doc, "get", "/v1/webhooks/default/secret", client.get("/v1/webhooks/default/secret")
+    )
     assert default["key"].startswith("whsec_")
     endpoint = create_endpoint(doc, client)
     eid, base = endpoint["id"], f"/v1/webhook_endpoints/{endpoint['id']}"
@@ -465,8 +518,9 @@ def test_webhook_routes_match_the_document(doc, hook_client):
 
     wait_for(listed, timeout=10)  # the list is read from a view that trails the write
     rotate = f"{base}/rotate_secret"
-    rotated = check(doc, "post", one + "/rotate_secret",
-                    client.post(rotate, json={"grace_period_seconds": 60}))  # fmt: skip
+    rotated = check(
+        doc, "post", one + "/rotate_secret", client.post(rotate, json={"grace_period_seconds": 60})
+    )
     assert rotated["secret"] != endpoint["secret"]
     check(doc, "post", one + "/rotate_secret", client.post(rotate))  # no body: the default grace
 
@@ -536,7 +590,7 @@ def test_webhook_errors_match_the_document(doc, hook_client):
         client.post(create, json={"url": NOWHERE, "description": "x" * 70_000}),
         client.post(create, json={"url": NOWHERE}, headers={"Authorization": ""}),
         client.post(create, json={"url": NOWHERE}, headers=key_for(client, "t", ("videos:read",))),
-    ):  # fmt: skip
+    ):
         assert bad.status_code in (400, 401, 403, 413, 415), bad.text
         check(doc, "post", create, bad)
     endpoint = check(doc, "post", create, client.post(create, json={"url": NOWHERE}))

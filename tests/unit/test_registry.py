@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from service.providers.registry import build_providers, enabled_providers
-from service.sandbox import PROVIDERS, Sandbox, SandboxCredentials, SandboxUrls
+from service.sandbox.suite import PROVIDERS, Sandbox, SandboxCredentials, SandboxUrls
 from service.settings import Settings
 
 # Each provider's credentials as environment variables.
@@ -62,8 +62,10 @@ def test_only_configured_providers_are_built_and_local_is_not_among_them(http):
 
 
 def test_adapters_get_the_configured_credentials_and_upstream_defaults(http):
-    secrets = {"VIDGATE_REPLICATE_WEBHOOK_SECRET": "whsec_cmVw",
-               "VIDGATE_OPENAI_WEBHOOK_SECRET": "whsec_b3Bl"}  # fmt: skip
+    secrets = {
+        "VIDGATE_REPLICATE_WEBHOOK_SECRET": "whsec_cmVw",
+        "VIDGATE_OPENAI_WEBHOOK_SECRET": "whsec_b3Bl",
+    }
     env = {**EVERY_KEY, **secrets, "VIDGATE_VERTEX_LOCATION": "global"}
     built = build_providers(Settings.from_env(env), http, None)
     fal, vertex, replicate = built["fal"], built["vertex-veo"], built["replicate"]
@@ -80,10 +82,13 @@ def test_adapters_get_the_configured_credentials_and_upstream_defaults(http):
 
 
 def test_base_url_overrides_replace_the_upstream(http):
-    env = {**CREDENTIALS["luma"], **CREDENTIALS["fal"],
-           "VIDGATE_LUMA_BASE_URL": "http://127.0.0.1:8100/luma/dream-machine/v1/",
-           "VIDGATE_FAL_BASE_URL": "http://127.0.0.1:8100/fal",
-           "VIDGATE_FAL_JWKS_URL": "http://127.0.0.1:8100/fal/.well-known/jwks.json"}  # fmt: skip
+    env = {
+        **CREDENTIALS["luma"],
+        **CREDENTIALS["fal"],
+        "VIDGATE_LUMA_BASE_URL": "http://127.0.0.1:8100/luma/dream-machine/v1/",
+        "VIDGATE_FAL_BASE_URL": "http://127.0.0.1:8100/fal",
+        "VIDGATE_FAL_JWKS_URL": "http://127.0.0.1:8100/fal/.well-known/jwks.json",
+    }
     built = build_providers(Settings.from_env(env), http, None)
     assert built["luma"].base_url == "http://127.0.0.1:8100/luma/dream-machine/v1"
     assert built["fal"].base_url == "http://127.0.0.1:8100/fal"
@@ -102,7 +107,9 @@ def test_in_sandbox_mode_every_provider_points_at_the_sandbox(http, sandbox):
     assert {name: p.base_url for name, p in built.items()} == sandbox.urls.by_provider()
     c = sandbox.credentials
     assert (built["kling"].access_key, built["kling"].secret_key) == (
-        c.kling_access_key, c.kling_secret_key)  # fmt: skip
+        c.kling_access_key,
+        c.kling_secret_key,
+    )
     assert built["fal"].jwks_url == "http://127.0.0.1:8100/fal/.well-known/jwks.json"
     assert built["fal"].user_id == c.fal_user_id
     assert built["sora"].webhook_secret == c.sora_webhook_secret
@@ -126,8 +133,13 @@ def test_sandbox_credentials_agree_across_processes_and_follow_the_configuration
     assert first == SandboxCredentials.from_settings(Settings(secret_key="s1"))
     assert first != SandboxCredentials.from_settings(Settings(secret_key="s2"))
     assert first.sora_webhook_secret.startswith("whsec_")
-    configured = Settings.from_env({**CREDENTIALS["kling"], **CREDENTIALS["fal"],
-                                    "VIDGATE_OPENAI_WEBHOOK_SECRET": "whsec_b3Bl"})  # fmt: skip
+    configured = Settings.from_env(
+        {
+            **CREDENTIALS["kling"],
+            **CREDENTIALS["fal"],
+            "VIDGATE_OPENAI_WEBHOOK_SECRET": "whsec_b3Bl",
+        }
+    )
     own = SandboxCredentials.from_settings(configured)
     assert (own.kling_access_key, own.kling_secret_key, own.fal_user_id) == ("ak", "sk", "user-1")
     assert own.sora_webhook_secret == "whsec_b3Bl"

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
-from service.render import (
+from service.media.render import (
     ImageUnreadable,
     RenderCanceled,
     RenderSpec,

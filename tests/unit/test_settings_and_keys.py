@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from service.keys import PREFIX, KeyHasher, key_hint, load_or_create_secret, new_api_key
+from service.auth.keys import PREFIX, KeyHasher, key_hint, load_or_create_secret, new_api_key
 from service.settings import Settings, SettingsError
 
 
@@ -124,7 +124,7 @@ def test_a_bad_provider_or_emulator_setting_is_refused_naming_the_variable(env, 
 
 
 def test_emulator_knobs_are_built_from_settings_or_the_environment():
-    from service.emulators.knobs import Knobs
+    from service.sandbox.emulators.knobs import Knobs
 
     env = {"VIDGATE_EMULATE_LATENCY": "0.3", "VIDGATE_EMULATE_FAIL_RATE": "0.1"}
     from_settings = Knobs.from_settings(Settings.from_env(env))

@@ -8,17 +8,26 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from events.job import Job
-from service.poller import PollPolicy
 from service.providers.base import UpstreamStatus
-from service.signals import apply_status
+from service.videos.signals import apply_status
+from service.workers.poller import PollPolicy
 
 
 def new_job() -> Job:
     job = Job(
-        tenant="t", model="veo-3.1", provider="veo", upstream_model="veo-3.1-generate-preview",
-        prompt="p", params={}, inputs={}, webhook=None, idempotency_key=None,
-        request_hash="h", surface="openai", cost_estimate=None,
-    )  # fmt: skip
+        tenant="t",
+        model="veo-3.1",
+        provider="veo",
+        upstream_model="veo-3.1-generate-preview",
+        prompt="p",
+        params={},
+        inputs={},
+        webhook=None,
+        idempotency_key=None,
+        request_hash="h",
+        surface="openai",
+        cost_estimate=None,
+    )
     job.dispatch("veo", "op-1")
     job.collect_events()
     return job
@@ -65,8 +74,11 @@ def test_queued_records_nothing() -> None:
 
 def test_upstream_failure_keeps_its_code_and_raw_status() -> None:
     job = new_job()
-    apply_status(job, UpstreamStatus("failed", "Fail", error_code="content_policy",
-                                     error_message="blocked"), "webhook")  # fmt: skip
+    apply_status(
+        job,
+        UpstreamStatus("failed", "Fail", error_code="content_policy", error_message="blocked"),
+        "webhook",
+    )
     (failed,) = job.collect_events()
     assert isinstance(failed, Job.Failed)
     assert (failed.code, failed.upstream_status, failed.source) == (

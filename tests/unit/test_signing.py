@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from service.signing import SecretDeriver, endpoint_scope, sign, tenant_scope, verifies
+from service.webhooks.signing import SecretDeriver, endpoint_scope, sign, tenant_scope, verifies
 
 DERIVER = SecretDeriver("server-secret")
 SCOPE = endpoint_scope("0f0e0d0c0b0a09080706050403020100")

@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from service.api.errors import ApiError
-from service.api.video_request import FIELDS, Upload, VideoRequest, parse_video_request
 from service.catalog import Catalog, default_catalog
+from service.surfaces.errors import ApiError
+from service.videos.request import FIELDS, Upload, VideoRequest, parse_video_request
 
 CATALOG = default_catalog()
 BASE = {"prompt": "a red fox in snow"}
@@ -601,11 +601,17 @@ def test_a_negative_prompt_for_a_model_without_one_is_refused():
 # model-specific flags: prompt_optimizer (MiniMax), loop (Luma)
 
 
-@pytest.mark.parametrize(("model", "flag"), [("hailuo-02", "prompt_optimizer"),
-                                             ("minimax-video-01", "prompt_optimizer"),
-                                             ("luma-ray-2", "loop")])  # fmt: skip
-@pytest.mark.parametrize(("given", "expected"), [(True, True), (False, False), ("false", False),
-                                                 ("1", True)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("model", "flag"),
+    [
+        ("hailuo-02", "prompt_optimizer"),
+        ("minimax-video-01", "prompt_optimizer"),
+        ("luma-ray-2", "loop"),
+    ],
+)
+@pytest.mark.parametrize(
+    ("given", "expected"), [(True, True), (False, False), ("false", False), ("1", True)]
+)
 def test_a_model_specific_flag_is_recorded_for_the_models_that_take_it(
     model, flag, given, expected
 ):

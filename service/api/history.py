@@ -1,8 +1,0 @@
-"""One entry of a job's audit history; rendered in `projections.feed_item`, which the
-tenant event feed shares."""
-
-from __future__ import annotations
-
-from projections.feed_item import history_item
-
-__all__ = ["history_item"]

@@ -1,0 +1,286 @@
+"""Concurred's Video API over vidgate: `POST /api/v1/video/generate`, `GET /api/v1/video/status`.
+
+A client written against Concurred works by changing its base URL and key. Requests are
+translated into vidgate's canonical create fields (`duration` → `seconds`) and go through
+`submit_video` like every other surface. Where Concurred's document is silent:
+
+- Errors: `{"success": false, "error": {"code", "message", "param"}}` with the HTTP status
+  (400 bad field, 401 key, 403 scope, 404 operation, 413/415 body, 503 store); `param` names
+  the field in Concurred's words.
+- `operation_id` is `operations/<vidgate video id>`: the job is also `GET /v1/videos/{id}`.
+- `video_url` is vidgate's content URL for the job (`/v1/videos/{id}/content`, absolute): it
+  needs the same `Authorization: Bearer` key the client already sends.
+- Sync models (fal.ai in Concurred's table) hold the request until the job ends, at most
+  `SYNC_TIMEOUT` seconds; then a 504 `sync_timeout` error carries the `operation_id` and
+  `poll_url` to follow the job, which keeps running. A sync job that fails answers 502 with
+  the job's error code (409 `canceled` if it was canceled meanwhile).
+- A finished operation that failed polls as `done: true` with `error: {code, message}`, as
+  Google's long-running operations do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import quote
+from uuid import UUID
+
+from eventsourcing.persistence import PersistenceError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from events.apikey import VIDEOS_READ, VIDEOS_WRITE
+from events.app import JobContention
+from events.ids import parse_video_id, video_id
+from events.job import CANCELED, COMPLETED, Job
+from service.runtime import Runtime
+from service.surfaces.body import read_fields
+from service.surfaces.errors import ApiError, invalid, not_found
+from service.videos.submit import submit_video
+
+SURFACE = "concurred"
+# Concurred's six models, and the provider its document shows for each: Google's are async
+# (an operation to poll), fal.ai's answer when the video is ready. Whatever route vidgate
+# really takes, the client sees these names.
+MODELS = {
+    "veo-3.1": "google",
+    "veo-3.1-fast": "google",
+    "kling-3-pro": "fal",
+    "kling-3-pro-i2v": "fal",
+    "wan-2.6": "fal",
+    "wan-2.6-i2v": "fal",
+}
+DEFAULT_MODEL = "veo-3.1"
+PROVIDERS = ("google", "fal")
+# Concurred's parameters → vidgate's canonical create fields.
+FIELDS = {
+    "prompt": "prompt",
+    "model": "model",
+    "image_url": "image_url",
+    "duration": "seconds",
+    "aspect_ratio": "aspect_ratio",
+    "resolution": "resolution",
+}
+OPERATION_PREFIX = "operations/"
+SYNC_TIMEOUT = 600.0  # seconds a sync model's request may wait (Concurred: "1-3 minutes")
+SYNC_TIMEOUT_STATE = "concurred_sync_timeout"  # `app.state` override, e.g. for tests
+STATUS_PATH = "/api/v1/video/status"
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def concurred_errors(endpoint: Endpoint) -> Endpoint:
+    """Every refusal of this surface in Concurred's envelope: the one place they are mapped."""
+
+    @functools.wraps(endpoint)
+    async def answer(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except ApiError as error:
+            return failure(error)
+        except (PersistenceError, JobContention):
+            busy = ApiError(
+                503,
+                "the store is unavailable; nothing was saved, retry shortly",
+                code="store_unavailable",
+                headers={"Retry-After": "2"},
+            )
+            return failure(busy)
+
+    return answer
+
+
+def failure(error: ApiError, **more: str) -> JSONResponse:
+    body = {"code": error.code, "message": error.message, "param": error.param, **more}
+    return JSONResponse({"success": False, "error": body}, error.status, headers=error.headers)
+
+
+async def _submit(rt: Runtime, tenant: str, fields: dict[str, Any]) -> Job:
+    """`submit_video`, its refusals naming Concurred's parameters instead of vidgate's."""
+    try:
+        job, _ = await run_in_threadpool(submit_video, rt, tenant, fields, surface=SURFACE)
+    except ApiError as error:
+        raise _in_our_words(error) from None
+    return job
+
+
+def _in_our_words(error: ApiError) -> ApiError:
+    message = error.message.replace("input_reference or image_url", "image_url")
+    param = "image_url" if error.param == "input_reference" else error.param
+    if param == "seconds":
+        param, message = "duration", re.sub(r"\bseconds\b", "duration", message)
+    return ApiError(error.status, message, code=error.code, param=param, headers=error.headers)
+
+
+def _ok(data: dict[str, Any]) -> JSONResponse:
+    return JSONResponse({"success": True, "data": data})
+
+
+def _runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+@concurred_errors
+async def generate(request: Request) -> Response:
+    rt = _runtime(request)
+    principal = await rt.authenticator.authenticate(request)
+    principal.require(VIDEOS_WRITE)
+    fields = canonical_fields(await read_fields(request, rt.settings.max_body_bytes))
+    job = await _submit(rt, principal.tenant, fields)
+    provider = MODELS[job.model]  # an image may have switched it to its -i2v twin
+    if provider == "google":
+        return _ok(
+            {
+                "model": job.model,
+                "provider": provider,
+                "status": "processing",
+                "operation_id": operation_id(job.id),
+                "poll_url": poll_url(provider, job.id),
+            }
+        )
+    timeout = float(getattr(request.app.state, SYNC_TIMEOUT_STATE, SYNC_TIMEOUT))
+    ended = await _ended(request, job, timeout)
+    if ended is None:
+        return _still_running(job, timeout)
+    if ended.status != COMPLETED:
+        return _ended_badly(ended)
+    return _ok(
+        {
+            "model": job.model,
+            "provider": provider,
+            "status": "completed",
+            "video_url": content_url(request, job.id),
+        }
+    )
+
+
+def canonical_fields(body: dict[str, Any]) -> dict[str, Any]:
+    """Concurred's parameters as vidgate's create fields (only its six models)."""
+    unknown = sorted(set(body) - set(FIELDS))
+    if unknown:
+        raise invalid(
+            unknown[0],
+            f"unknown parameter {unknown[0]!r}; the parameters are {', '.join(FIELDS)}",
+            "unknown_parameter",
+        )
+    model = body.get("model")
+    if model is None or model == "":
+        model = DEFAULT_MODEL
+    if not isinstance(model, str) or model not in MODELS:
+        raise ApiError(
+            400,
+            f"unknown model {model!r}; available: {', '.join(MODELS)}",
+            code="model_not_found",
+            param="model",
+        )
+    return {**{FIELDS[name]: value for name, value in body.items()}, "model": model}
+
+
+async def _ended(request: Request, job: Job, seconds: float) -> Job | None:
+    """The job once it has ended, or None if it is still running after `seconds` (or the
+    client has gone: the job runs on regardless)."""
+    rt, loop = _runtime(request), asyncio.get_running_loop()
+    deadline, pause = loop.time() + seconds, 0.05
+    while not job.is_terminal:
+        left = deadline - loop.time()
+        if left <= 0 or await request.is_disconnected():
+            return None
+        await asyncio.sleep(min(pause, left))
+        pause = min(pause * 1.5, 1.0)
+        found: Job | None = await run_in_threadpool(rt.gateway.find_job, job.id)
+        job = found or job
+    return job
+
+
+def _still_running(job: Job, timeout: float) -> JSONResponse:
+    poll = poll_url("fal", job.id)
+    message = (
+        f"{job.model} is still rendering after {timeout:g} s; it keeps running: poll "
+        f"GET {poll} until done is true"
+    )
+    error = ApiError(504, message, code="sync_timeout")
+    return failure(error, operation_id=operation_id(job.id), poll_url=poll)
+
+
+def _ended_badly(job: Job) -> JSONResponse:
+    code, message = _job_error(job)
+    status = 409 if job.status == CANCELED else 502
+    error = ApiError(status, f"{job.model} did not complete: {message}", code=code)
+    return failure(error, operation_id=operation_id(job.id))
+
+
+def _job_error(job: Job) -> tuple[str, str]:
+    if job.status == CANCELED:
+        return "canceled", "the video was canceled"
+    error = job.error or {}
+    return error.get("code", "failed"), error.get("message", "the video failed")
+
+
+@concurred_errors
+async def status(request: Request) -> Response:
+    rt = _runtime(request)
+    principal = await rt.authenticator.authenticate(request)
+    principal.require(VIDEOS_READ)
+    provider, operation = _status_query(request)
+    job = await _owned_job(rt, principal.tenant, operation)
+    data: dict[str, Any] = {
+        "provider": provider,
+        "operation_id": operation,
+        "done": job.is_terminal,
+    }
+    if job.status == COMPLETED:
+        data["video_url"] = content_url(request, job.id)
+    elif job.is_terminal:
+        code, message = _job_error(job)
+        data["error"] = {"code": code, "message": message}
+    return _ok(data)
+
+
+def _status_query(request: Request) -> tuple[str, str]:
+    params = request.query_params
+    unknown = sorted(set(params) - {"provider", "operation_id"})
+    if unknown:
+        raise invalid(unknown[0], f"unknown query parameter {unknown[0]!r}", "unknown_parameter")
+    for name in ("provider", "operation_id"):
+        if not params.get(name):
+            raise invalid(name, f"{name} is required", "missing_required_parameter")
+    provider = params["provider"]
+    if provider not in PROVIDERS:
+        raise invalid("provider", f"provider must be google or fal; got {provider!r}")
+    return provider, params["operation_id"]
+
+
+async def _owned_job(rt: Runtime, tenant: str, operation: str) -> Job:
+    """The job an operation id names, if the caller's tenant owns it (404 otherwise)."""
+    job_id = parse_video_id(operation.removeprefix(OPERATION_PREFIX))
+    if not operation.startswith(OPERATION_PREFIX) or job_id is None:
+        raise not_found(f"no operation {operation!r}", param="operation_id")
+    job = await run_in_threadpool(rt.gateway.find_job, job_id)
+    if job is None or job.tenant != tenant or job.deleted:
+        raise not_found(f"no operation {operation!r}", param="operation_id")
+    return job
+
+
+def operation_id(job_id: UUID) -> str:
+    return f"{OPERATION_PREFIX}{video_id(job_id)}"
+
+
+def poll_url(provider: str, job_id: UUID) -> str:
+    return f"{STATUS_PATH}?provider={provider}&operation_id={quote(operation_id(job_id), safe='')}"
+
+
+def content_url(request: Request, job_id: UUID) -> str:
+    """Where the video downloads from: vidgate's own copy (with the same bearer key)."""
+    return f"{str(request.base_url).rstrip('/')}/v1/videos/{video_id(job_id)}/content"
+
+
+routes = [
+    Route("/api/v1/video/generate", generate, methods=["POST"]),
+    Route(STATUS_PATH, status, methods=["GET"]),
+]

@@ -1,0 +1,102 @@
+"""Errors of the OpenAI-compatible surface, in OpenAI's shape, mapped in one place."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from eventsourcing.persistence import PersistenceError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from events.app import JobContention
+
+log = logging.getLogger(__name__)
+
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "invalid_request_error",
+    405: "invalid_request_error",
+    409: "invalid_request_error",
+    413: "invalid_request_error",
+    415: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+    503: "service_unavailable",
+}
+
+
+class ApiError(Exception):
+    """A request vidgate refuses, with what to tell the client."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        param: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status, self.message, self.code, self.param = status, message, code, param
+        self.headers = headers
+
+    def body(self) -> dict[str, Any]:
+        kind = ERROR_TYPES.get(self.status, "server_error")
+        error = {"message": self.message, "type": kind, "param": self.param, "code": self.code}
+        return {"error": error}
+
+
+def invalid(param: str, message: str, code: str = "invalid_value") -> ApiError:
+    """A 400 naming the offending field."""
+    return ApiError(400, message, code=code, param=param)
+
+
+def not_found(message: str, param: str | None = None) -> ApiError:
+    return ApiError(404, message, code="not_found", param=param)
+
+
+async def on_api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+
+async def on_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    message = exc.detail if isinstance(exc.detail, str) else "request refused"
+    if exc.status_code == 404:
+        message = f"no such route: {request.method} {request.url.path}"
+    error = ApiError(exc.status_code, message, code=_code(exc.status_code))
+    return JSONResponse(error.body(), status_code=exc.status_code, headers=exc.headers)
+
+
+async def on_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    error = ApiError(500, "internal error; it has been logged", code="internal_error")
+    return JSONResponse(error.body(), status_code=500)
+
+
+async def on_store_unavailable(request: Request, exc: Exception) -> Response:
+    """The event store is down or too contended: nothing was written; try again shortly."""
+    log.warning("store unavailable on %s %s: %r", request.method, request.url.path, exc)
+    error = ApiError(
+        503, "the store is unavailable; nothing was saved, retry shortly", code="store_unavailable"
+    )
+    return JSONResponse(error.body(), status_code=503, headers={"Retry-After": "2"})
+
+
+def _code(status: int) -> str:
+    return {404: "not_found", 405: "method_not_allowed"}.get(status, "http_error")
+
+
+HANDLERS: dict[Any, Any] = {
+    ApiError: on_api_error,
+    HTTPException: on_http_exception,
+    PersistenceError: on_store_unavailable,
+    JobContention: on_store_unavailable,
+    Exception: on_unexpected,
+}

@@ -1,0 +1,320 @@
+"""NovaKit's video API: `POST /api/v1/videos/generations[?async=true]`, `GET /api/v1/jobs/{id}
+[?poll=true]`. Keys need the `video` scope (or `videos:write` to create, `videos:read` to read).
+
+Synchronous by default: the request holds until the video is stored (at most `?timeout=`
+seconds, default 600, then a 504 naming the job, which carries on). `async=true` answers at
+once with the job. Long-polling (`poll=true`) returns when the job's status changes, or after
+`timeout` seconds (default 30, NovaKit's). Ids are `job_` + the job's hex (`video_…` in /v1).
+Credits are the catalog's list price in cents (1 credit = $0.01). Errors are NovaKit's
+`{"error": message}`, with `code` and `param` as context. Request mapping: `novakit_request`.
+
+A video's `url` is, like NovaKit's CDN links, usable without a key: a signed link to the
+stored file, valid for 3 days (GET the job again for a fresh one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from events.apikey import VIDEO, VIDEOS_READ, VIDEOS_WRITE
+from events.ids import parse_video_id
+from events.job import CANCELED, COMPLETED, FAILED, IN_PROGRESS, QUEUED, Job
+from service.catalog import Catalog
+from service.providers.callbacks import InvalidCallback
+from service.runtime import Runtime
+from service.surfaces.body import read_fields
+from service.surfaces.errors import ApiError, invalid
+from service.surfaces.facade import (
+    base_url,
+    iso,
+    owned_job,
+    principal_of,
+    renamed,
+    rendered,
+    require_any,
+    runtime,
+    translated,
+)
+from service.surfaces.novakit_request import NAMES, canonical_fields
+from service.videos.submit import submit_video
+
+SURFACE = "novakit"
+STATUSES = {
+    QUEUED: "pending",
+    IN_PROGRESS: "processing",
+    COMPLETED: "completed",
+    FAILED: "failed",
+    CANCELED: "cancelled",
+}
+JOB_PREFIX = "job_"
+SYNC_TIMEOUT, MAX_SYNC_TIMEOUT = 600.0, 3600.0
+POLL_TIMEOUT, MAX_POLL_TIMEOUT = 30.0, 120.0
+STORE_WAIT = 20.0  # after `Completed`, how long a sync request waits for the stored copy
+CHECK_EVERY = 0.5  # the longest pause between two looks at a job someone is waiting on
+CREDITS_PER_USD = 100
+MODEL_TIER = "standard"
+LINK = "novakit-video"  # what the signed file links are salted with
+
+
+class JobNotDone(ApiError):
+    """A sync request whose job did not end well; the body names the job."""
+
+    def __init__(self, status: int, message: str, code: str, job: Job) -> None:
+        super().__init__(status, message, code=code)
+        self.job = job
+
+
+def render(error: ApiError) -> Response:
+    """NovaKit's error body; the one place this surface maps a refusal."""
+    body: dict[str, Any] = {"error": error.message, "code": error.code, "param": error.param}
+    if isinstance(error, JobNotDone):
+        body |= {"id": public_id(error.job.id), "status": STATUSES[error.job.status]}
+    return JSONResponse(body, status_code=error.status, headers=error.headers)
+
+
+@translated(render)
+async def generate(request: Request) -> Response:
+    rt = runtime(request)
+    principal = await principal_of(request)
+    require_any(principal, VIDEO, VIDEOS_WRITE)
+    wait = _sync_timeout(request.query_params)
+    fields = canonical_fields(await read_fields(request, rt.settings.max_body_bytes), rt.catalog)
+    try:
+        job, _ = await run_in_threadpool(
+            submit_video, rt, principal.tenant, fields, surface=SURFACE
+        )
+    except ApiError as error:
+        raise renamed(error, NAMES) from None
+    if wait is None:
+        return JSONResponse(async_body(job, rt.catalog))
+    job = await settled(request, job, lambda j: j.is_terminal, wait)
+    if job.status == COMPLETED and not job.output_stored:
+        job = await settled(request, job, lambda j: j.output_stored, STORE_WAIT)
+    return JSONResponse(sync_body(_finished(job, wait), base_url(request), rt))
+
+
+@translated(render)
+async def get_job(request: Request) -> Response:
+    rt = runtime(request)
+    principal = await principal_of(request)
+    require_any(principal, VIDEO, VIDEOS_READ)
+    params = request.query_params
+    _known(params, {"poll", "timeout"})
+    poll, timeout = _flag(params, "poll"), _seconds(params, POLL_TIMEOUT, MAX_POLL_TIMEOUT)
+    raw = request.path_params["jobId"]
+    job = await owned_job(request, principal.tenant, parse_job_id(raw))
+    if job is None:
+        raise ApiError(404, "Job not found", code="not_found", param="jobId")
+    if poll and not job.is_terminal:
+        seen = job.status
+        job = await settled(request, job, lambda j: j.status != seen, timeout)
+    return JSONResponse(job_body(job, base_url(request), rt))
+
+
+@translated(render)
+async def video_file(request: Request) -> Response:
+    """The stored video behind a signed link; the link is the credential (no key)."""
+    rt = runtime(request)
+    try:
+        job_id = rt.callbacks.job_id(LINK, request.path_params["token"])
+    except InvalidCallback as error:
+        message = "the video link has expired: GET the job again for a fresh one"
+        if not error.expired:
+            message = "the video link is not valid"
+        raise ApiError(403, message, code="invalid_link") from None
+    job: Job | None = await run_in_threadpool(rt.gateway.find_job, job_id)
+    if job is not None and job.status == COMPLETED and not job.output_stored:
+        job = await settled(request, job, lambda j: j.output_stored, STORE_WAIT)
+    path = rt.storage.output_path(job_id)
+    if job is None or job.deleted or not job.output_stored or not path.exists():
+        raise ApiError(404, "the video is no longer stored", code="not_found")
+    return FileResponse(path, media_type="video/mp4", filename=f"{public_id(job_id)}.mp4")
+
+
+async def settled(request: Request, job: Job, done: Callable[[Job], bool], limit: float) -> Job:
+    """The job once `done(job)`, or as it is after `limit` seconds or when the client leaves."""
+    rt, loop = runtime(request), asyncio.get_running_loop()
+    deadline, pause = loop.time() + limit, 0.05
+    while not done(job):
+        left = deadline - loop.time()
+        if left <= 0 or await request.is_disconnected():
+            break
+        await asyncio.sleep(min(pause, left))
+        pause = min(pause * 1.5, CHECK_EVERY)
+        found: Job | None = await run_in_threadpool(rt.gateway.find_job, job.id)
+        job = found or job
+    return job
+
+
+def _finished(job: Job, waited: float) -> Job:
+    """A completed job; anything else is the sync request's error."""
+    if job.status == FAILED:
+        error = job.error or {}
+        raise JobNotDone(
+            502,
+            f"video generation failed: {error.get('message', 'unknown')}",
+            error.get("code", "failed"),
+            job,
+        )
+    if job.status == CANCELED:
+        raise JobNotDone(409, "the job was cancelled", "canceled", job)
+    if job.status != COMPLETED:
+        poll = f"GET /api/v1/jobs/{public_id(job.id)}"
+        raise JobNotDone(
+            504,
+            f"the video is not ready after {waited:g} s; it is still being made: poll {poll}",
+            "timeout",
+            job,
+        )
+    return job
+
+
+def _sync_timeout(params: QueryParams) -> float | None:
+    """None for `async=true`; else how long to hold the request."""
+    _known(params, {"async", "timeout"})
+    if _flag(params, "async"):
+        return None
+    return _seconds(params, SYNC_TIMEOUT, MAX_SYNC_TIMEOUT)
+
+
+def _known(params: QueryParams, names: set[str]) -> None:
+    unknown = sorted(set(params) - names)
+    if unknown:
+        raise invalid(unknown[0], f"unknown query parameter {unknown[0]!r}", "unknown_parameter")
+
+
+def _flag(params: QueryParams, name: str) -> bool:
+    value = params.get(name, "false").strip().lower()
+    if value not in ("true", "false", "1", "0"):
+        raise invalid(name, f"{name} must be true or false")
+    return value in ("true", "1")
+
+
+def _seconds(params: QueryParams, default: float, maximum: float) -> float:
+    raw = params.get("timeout")
+    if raw is None:
+        return default
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not 0 < seconds <= maximum:  # NaN fails too
+        raise invalid("timeout", f"timeout must be seconds above 0 and at most {maximum:g}")
+    return seconds
+
+
+def public_id(job_id: UUID) -> str:
+    return f"{JOB_PREFIX}{job_id.hex}"
+
+
+def parse_job_id(raw: str) -> UUID | None:
+    """The job in a `job_…` id, or in the same job's `video_…` id."""
+    if raw.startswith(JOB_PREFIX):
+        return parse_video_id("video_" + raw.removeprefix(JOB_PREFIX))
+    return parse_video_id(raw)
+
+
+def credits(job: Job) -> int:
+    """The catalog's price estimate in credits (1 credit = $0.01), rounded up."""
+    return math.ceil(round((job.cost_estimate or 0.0) * CREDITS_PER_USD, 6))
+
+
+def model_name(job: Job, catalog: Catalog) -> str:
+    """The model as NovaKit names it: its fal id (the image-to-video one for image jobs)."""
+    spec = catalog.resolve(job.model)
+    fal = [alias for alias in (spec.aliases if spec else ()) if alias.startswith("fal-ai/")]
+    image = job.params.get("mode") == "image-to-video"
+    matching = [alias for alias in fal if ("image-to-video" in alias) == image]
+    return (matching or fal or [job.model])[0]
+
+
+def async_body(job: Job, catalog: Catalog) -> dict[str, Any]:
+    return {
+        "id": public_id(job.id),
+        "status": STATUSES[job.status],
+        "created": int(job.created_on.timestamp()),
+        "model": model_name(job, catalog),
+        "estimated_credits": credits(job),
+    }
+
+
+def sync_body(job: Job, base: str, rt: Runtime) -> dict[str, Any]:
+    video = _video(job, base, rt)
+    return {
+        "id": public_id(job.id),
+        "created": int(job.created_on.timestamp()),
+        "data": video,
+        "model": model_name(job, rt.catalog),
+        "model_tier": MODEL_TIER,
+        "usage": {
+            "credits_used": credits(job),
+            "seconds_used": video["duration_seconds"],
+            "seconds_remaining": None,  # vidgate has no quotas
+        },
+    }
+
+
+def job_body(job: Job, base: str, rt: Runtime) -> dict[str, Any]:
+    done = job.status == COMPLETED
+    return {
+        "id": public_id(job.id),
+        "tool": "video",
+        "status": STATUSES[job.status],
+        "progress": job.progress,
+        "inputParams": _input_params(job),
+        "outputData": {"video": _video(job, base, rt)} if done else None,
+        "errorMessage": (job.error or {}).get("message"),
+        "estimatedCredits": credits(job),
+        "actualCredits": credits(job) if done else None,
+        "createdAt": iso(job.created_on),
+        "completedAt": iso(job.finished_at),
+        "model": model_name(job, rt.catalog),
+        "modelTier": MODEL_TIER,
+    }
+
+
+def _video(job: Job, base: str, rt: Runtime) -> dict[str, Any]:
+    frame = rendered(job)
+    return {
+        "url": f"{base}/api/v1/files/{rt.callbacks.token(LINK, job.id)}.mp4",
+        "duration_seconds": _plain(frame["duration"] or 0),
+        "width": frame["width"],
+        "height": frame["height"],
+    }
+
+
+def _input_params(job: Job) -> dict[str, Any]:
+    params = job.params
+    mode = "image_to_video" if params.get("mode") == "image-to-video" else "text_to_video"
+    return {
+        "prompt": job.prompt,
+        "duration_seconds": int(params.get("seconds") or 0),
+        "resolution": params.get("resolution"),
+        "fps": params.get("fps"),
+        "aspect_ratio": params.get("aspect_ratio"),
+        "mode": mode,
+        "negative_prompt": params.get("negative_prompt"),
+        "seed": params.get("seed"),
+    }
+
+
+def _plain(number: float) -> int | float:
+    """5.0 → 5: whole seconds read as NovaKit shows them."""
+    return int(number) if float(number).is_integer() else number
+
+
+routes = [
+    Route("/api/v1/videos/generations", generate, methods=["POST"]),
+    Route("/api/v1/jobs/{jobId}", get_job, methods=["GET"]),
+    Route("/api/v1/files/{token}.mp4", video_file, methods=["GET"]),
+]

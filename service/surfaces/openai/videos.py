@@ -1,0 +1,220 @@
+"""`/v1/videos…`: the OpenAI Videos API, plus cancel and the job's audit history."""
+
+from __future__ import annotations
+
+import asyncio
+from uuid import UUID
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from events.apikey import VIDEOS_READ, VIDEOS_WRITE
+from events.ids import parse_video_id, video_id
+from events.job import STATUSES, Job, JobAlreadyFinished
+from projections.jobs.view import JobQuery, UnknownCursor
+from service.media.render import render_thumbnail
+from service.runtime import Runtime
+from service.surfaces.body import read_fields
+from service.surfaces.errors import ApiError, invalid, not_found
+from service.surfaces.openai.history import history_item
+from service.surfaces.openai.time_travel import job_at, parse_at
+from service.surfaces.openai.video_object import from_job, from_row
+from service.videos.submit import submit_video
+
+MAX_IDEMPOTENCY_KEY = 255
+CONTENT_WAIT = 20.0  # seconds a content request waits for the output mirror
+
+
+def runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+async def create_video(request: Request) -> Response:
+    rt = runtime(request)
+    principal = await rt.authenticator.authenticate(request)
+    principal.require(VIDEOS_WRITE)
+    idempotency_key = _idempotency_key(request)
+    fields = await read_fields(request, rt.settings.max_body_bytes)
+    job, created = await run_in_threadpool(
+        submit_video, rt, principal.tenant, fields, idempotency_key=idempotency_key
+    )
+    body = from_job(job, str(request.base_url))
+    return JSONResponse(body, status_code=202 if created else 200, headers=_poll_after(rt, job))
+
+
+def _idempotency_key(request: Request) -> str | None:
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
+        raise invalid(
+            "Idempotency-Key",
+            f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} printable characters",
+        )
+    return key
+
+
+async def _owned_job(request: Request, scope: str, *, deleted_ok: bool = False) -> Job:
+    """The path's job if the caller's tenant owns it; 404 otherwise (never 403)."""
+    rt = runtime(request)
+    principal = await rt.authenticator.authenticate(request)
+    principal.require(scope)
+    public_id = request.path_params["video_id"]
+    job_id = parse_video_id(public_id)
+    job = None if job_id is None else await run_in_threadpool(rt.gateway.find_job, job_id)
+    if job is None or job.tenant != principal.tenant or (job.deleted and not deleted_ok):
+        raise not_found(f"no video with id {public_id!r}", param="video_id")
+    return job
+
+
+async def retrieve_video(request: Request) -> Response:
+    job = await _owned_job(request, VIDEOS_READ)
+    at = request.query_params.get("at")
+    if at is not None:  # time travel: the video as it was then (see `time_travel`)
+        then = await run_in_threadpool(job_at, runtime(request).gateway, job, parse_at(at))
+        return JSONResponse(from_job(then, str(request.base_url)))
+    body = from_job(job, str(request.base_url))
+    return JSONResponse(body, headers=_poll_after(runtime(request), job))
+
+
+def _poll_after(rt: Runtime, job: Job) -> dict[str, str]:
+    """The `openai` SDK's poll() waits as long as this header says."""
+    return {} if job.is_terminal else {"openai-poll-after-ms": str(rt.settings.poll_after_ms)}
+
+
+async def list_videos(request: Request) -> Response:
+    rt = runtime(request)
+    principal = await rt.authenticator.authenticate(request)
+    principal.require(VIDEOS_READ)
+    query = _list_query(request, principal.tenant, rt)
+    try:
+        rows, has_more = await run_in_threadpool(rt.jobs_view.list_jobs, query)
+    except UnknownCursor:
+        raise invalid("after", "after must be the id of one of your videos") from None
+    data = [from_row(row, str(request.base_url)) for row in rows]
+    return JSONResponse(
+        {
+            "object": "list",
+            "data": data,
+            "has_more": has_more,
+            "first_id": data[0]["id"] if data else None,
+            "last_id": data[-1]["id"] if data else None,
+        }
+    )
+
+
+def _list_query(request: Request, tenant: str, rt: Runtime) -> JobQuery:
+    params = request.query_params
+    unknown = sorted(set(params) - {"after", "limit", "order", "status", "model"})
+    if unknown:
+        raise invalid(unknown[0], f"unknown query parameter {unknown[0]!r}", "unknown_parameter")
+    limit_raw = params.get("limit", "20")
+    if not (limit_raw.isascii() and limit_raw.isdecimal()) or not 1 <= int(limit_raw) <= 100:
+        raise invalid("limit", "limit must be an integer from 1 to 100")
+    order = params.get("order", "desc")
+    if order not in ("asc", "desc"):
+        raise invalid("order", "order must be asc or desc")
+    status = params.get("status")
+    if status is not None and status not in STATUSES:
+        raise invalid("status", f"status must be one of {', '.join(STATUSES)}")
+    after = params.get("after")
+    after_id = parse_video_id(after) if after else None
+    if after and after_id is None:
+        raise invalid("after", "after must be a video id (video_…)")
+    model = params.get("model") or None  # an empty filter is no filter
+    spec = rt.catalog.resolve(model) if model else None
+    return JobQuery(
+        tenant=tenant,
+        limit=int(limit_raw),
+        order=order,
+        after=after_id,
+        status=status,
+        model=spec.id if spec else model,
+    )
+
+
+async def download_content(request: Request) -> Response:
+    job = await _owned_job(request, VIDEOS_READ)
+    variant = request.query_params.get("variant", "video")
+    if variant not in ("video", "thumbnail", "spritesheet"):
+        raise invalid("variant", "variant must be video or thumbnail")
+    if variant == "spritesheet":
+        raise invalid("variant", "the spritesheet variant is not supported", "unsupported_variant")
+    if job.status == "completed" and not job.output_stored:
+        job = await _stored(runtime(request), job)
+    if job.status != "completed" or not job.output_stored:
+        raise ApiError(
+            409,
+            f"video {video_id(job.id)} is {job.status}; its content is available "
+            "once it is completed",
+            code="video_not_ready",
+            param="video_id",
+        )
+    rt = runtime(request)
+    path = rt.storage.output_path(job.id)
+    if not path.exists():
+        raise not_found("the video's file is missing from storage", param="video_id")
+    if variant == "thumbnail":
+        thumb = rt.storage.thumbnail_path(job.id)
+        if not thumb.exists():
+            await run_in_threadpool(render_thumbnail, path, thumb)
+        return FileResponse(thumb, media_type="image/jpeg", filename=f"{video_id(job.id)}.jpg")
+    return FileResponse(path, media_type="video/mp4", filename=f"{video_id(job.id)}.mp4")
+
+
+async def _stored(rt: Runtime, job: Job) -> Job:
+    """The job once the mirror has copied its output (upstream jobs: moments after
+    `Completed`), or as it is after `CONTENT_WAIT` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + CONTENT_WAIT
+    while not job.output_stored and loop.time() < deadline:
+        await asyncio.sleep(0.1)
+        job = await run_in_threadpool(_reload, rt, job)
+    return job
+
+
+def _reload(rt: Runtime, job: Job) -> Job:
+    return rt.gateway.find_job(job.id) or job
+
+
+async def cancel_video(request: Request) -> Response:
+    job = await _owned_job(request, VIDEOS_WRITE)
+    rt = runtime(request)
+    try:
+        job = await run_in_threadpool(rt.gateway.update_job, job.id, lambda j: j.cancel("api"))
+    except JobAlreadyFinished as error:
+        raise ApiError(409, f"cannot cancel: {error}", code="invalid_state") from None
+    return JSONResponse(from_job(job, str(request.base_url)))
+
+
+async def delete_video(request: Request) -> Response:
+    job = await _owned_job(request, VIDEOS_WRITE)
+    rt = runtime(request)
+    await run_in_threadpool(_delete, rt, job.id)
+    return JSONResponse({"id": video_id(job.id), "object": "video.deleted", "deleted": True})
+
+
+def _delete(rt: Runtime, job_id: UUID) -> None:
+    rt.gateway.update_job(job_id, lambda job: job.delete("api"))
+    rt.storage.delete_outputs(job_id)  # after the event: a crash between leaves only a stray file
+
+
+async def video_events(request: Request) -> Response:
+    job = await _owned_job(request, VIDEOS_READ, deleted_ok=True)
+    events = await run_in_threadpool(runtime(request).gateway.history, job.id)
+    data = [history_item(event) for event in events]
+    return JSONResponse({"object": "list", "video_id": video_id(job.id), "data": data})
+
+
+routes = [
+    Route("/v1/videos", create_video, methods=["POST"]),
+    Route("/v1/videos", list_videos, methods=["GET"]),
+    Route("/v1/videos/{video_id}", retrieve_video, methods=["GET"]),
+    Route("/v1/videos/{video_id}", delete_video, methods=["DELETE"]),
+    Route("/v1/videos/{video_id}/content", download_content, methods=["GET"]),
+    Route("/v1/videos/{video_id}/cancel", cancel_video, methods=["POST"]),
+    Route("/v1/videos/{video_id}/events", video_events, methods=["GET"]),
+]

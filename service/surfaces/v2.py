@@ -1,0 +1,241 @@
+"""The v2 video API: `POST /v2/videos/generate` → `202 {jobId, status: "QUEUED"}`, and
+`GET /v2/jobs/{jobId}` to poll (the seed shows no jobs body: this one follows its style).
+
+A request is `prompt` (1-4,000 characters), `model` (the 31 v2 ids are catalog entries; any
+other id or alias works too), `webhookUrl` + `webhookEvents`, and the model's own parameters
+(`PARAMETERS`), in a `parameters` object or at the top level — one place per field. They
+become vidgate's canonical create fields, so the catalog validates them and a refusal names
+the field as the client spelt it (`parameters.duration`). Statuses are upper case; errors are
+`{error: <the seed's Error column>, message, code, field}`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from uuid import UUID
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from events.apikey import VIDEOS_READ, VIDEOS_WRITE
+from events.ids import parse_video_id, video_id
+from events.job import CANCELED, COMPLETED, FAILED, IN_PROGRESS, QUEUED, Job
+from service.catalog import Catalog
+from service.surfaces.body import read_fields
+from service.surfaces.errors import ApiError, invalid
+from service.surfaces.facade import (
+    base_url,
+    iso,
+    owned_job,
+    principal_of,
+    renamed,
+    rendered,
+    runtime,
+    translated,
+)
+from service.videos.submit import submit_video
+
+SURFACE = "v2"
+MAX_PROMPT = 4000
+STATUSES = {
+    QUEUED: "QUEUED",
+    IN_PROGRESS: "PROCESSING",
+    COMPLETED: "COMPLETED",
+    FAILED: "FAILED",
+    CANCELED: "CANCELED",
+}
+# The seed's Error column for its statuses (402 is never sent: vidgate has no credits yet).
+ERRORS = {
+    400: "Validation error",
+    401: "Unauthorized",
+    402: "Insufficient credits",
+    403: "Forbidden",
+    404: "Not found",
+    409: "Conflict",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    503: "Service unavailable",
+}
+COMMON = {
+    "prompt": "prompt",
+    "model": "model",
+    "webhookUrl": "webhook_url",
+    "webhookEvents": "webhook_events",
+}
+# A model's own parameters (camelCase as the seed spells its fields, or snake_case) → the
+# canonical create field each one sets.
+PARAMETERS = {
+    "duration": "seconds",
+    "resolution": "resolution",
+    "fps": "fps",
+    "seed": "seed",
+    "aspectRatio": "aspect_ratio",
+    "aspect_ratio": "aspect_ratio",
+    "negativePrompt": "negative_prompt",
+    "negative_prompt": "negative_prompt",
+    "generateAudio": "audio",
+    "generate_audio": "audio",
+    "audio": "audio",
+    "imageUrl": "image_url",
+    "image_url": "image_url",
+    "endImageUrl": "end_image_url",
+    "end_image_url": "end_image_url",
+}
+
+
+def render(error: ApiError) -> Response:
+    """The v2 error body; the one place this surface maps a refusal."""
+    body = {
+        "error": ERRORS.get(error.status, "Internal error"),
+        "message": error.message,
+        "code": error.code,
+        "field": error.param,
+    }
+    return JSONResponse(body, status_code=error.status, headers=error.headers)
+
+
+@translated(render)
+async def generate(request: Request) -> Response:
+    rt = runtime(request)
+    principal = await principal_of(request)
+    principal.require(VIDEOS_WRITE)
+    body = await read_fields(request, rt.settings.max_body_bytes)
+    fields, names = canonical_fields(body, rt.catalog)
+    try:
+        job, _ = await run_in_threadpool(
+            submit_video, rt, principal.tenant, fields, surface=SURFACE
+        )
+    except ApiError as error:
+        raise renamed(error, names) from None
+    return JSONResponse({"jobId": str(job.id), "status": STATUSES[job.status]}, status_code=202)
+
+
+@translated(render)
+async def get_job(request: Request) -> Response:
+    principal = await principal_of(request)
+    principal.require(VIDEOS_READ)
+    raw = request.path_params["jobId"]
+    job = await owned_job(request, principal.tenant, parse_job_id(raw))
+    if job is None:
+        raise ApiError(404, f"no job with id {raw!r}", code="not_found", param="jobId")
+    return JSONResponse(job_body(job, base_url(request)))
+
+
+def canonical_fields(
+    body: Mapping[str, Any], catalog: Catalog
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The canonical create fields, and for each the name the client gave it."""
+    unknown = sorted(set(body) - set(COMMON) - set(PARAMETERS) - {"parameters"})
+    if unknown:
+        raise invalid(unknown[0], f"unknown field {unknown[0]!r}", "unknown_parameter")
+    _check_prompt(body.get("prompt"))
+    if body.get("model") in (None, ""):
+        raise invalid(
+            "model", "model is required (GET /v1/models lists them)", "missing_required_parameter"
+        )
+    fields: dict[str, Any] = {}
+    names: dict[str, str] = {}
+    for name, canonical in COMMON.items():
+        if body.get(name) is not None:
+            fields[canonical], names[canonical] = body[name], name
+    model_parameters = body.get("parameters")
+    if model_parameters is not None and not isinstance(model_parameters, dict):
+        raise invalid("parameters", "parameters must be an object")
+    _take(body, "", fields, names)
+    _take(model_parameters or {}, "parameters.", fields, names)
+    _check_image(fields, names, catalog)
+    return fields, names
+
+
+def _take(
+    source: Mapping[str, Any], prefix: str, fields: dict[str, Any], names: dict[str, str]
+) -> None:
+    for name, value in source.items():
+        canonical = PARAMETERS.get(name)
+        if canonical is None:
+            if prefix:  # top-level names were checked before
+                raise invalid(
+                    prefix + name, f"unknown parameter {prefix + name!r}", "unknown_parameter"
+                )
+            continue
+        if value is None:
+            continue
+        if canonical in fields:
+            raise invalid(
+                prefix + name,
+                f"{prefix + name} repeats {names[canonical]}; give each parameter once",
+            )
+        fields[canonical], names[canonical] = value, prefix + name
+
+
+def _check_prompt(value: Any) -> None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise invalid(
+            "prompt",
+            f"prompt is required (1-{MAX_PROMPT:,} characters)",
+            "missing_required_parameter",
+        )
+    if not isinstance(value, str):
+        raise invalid("prompt", "prompt must be a string")
+    if len(value) > MAX_PROMPT:
+        raise invalid(
+            "prompt",
+            f"prompt is {len(value):,} characters; the limit is {MAX_PROMPT:,}",
+            "too_long",
+        )
+
+
+def _check_image(fields: Mapping[str, Any], names: Mapping[str, str], catalog: Catalog) -> None:
+    """An image-to-video model needs its image (said here in v2's words)."""
+    model = catalog.resolve(fields["model"]) if isinstance(fields["model"], str) else None
+    if model is not None and not model.takes_text and "image_url" not in fields:
+        raise invalid(
+            names.get("image_url", "parameters.imageUrl"),
+            f"{model.id} is an image-to-video model: give parameters.imageUrl",
+            "missing_required_parameter",
+        )
+
+
+def parse_job_id(raw: str) -> UUID | None:
+    """A jobId (a UUID, as `POST` answers it), or the same job's `video_…` id."""
+    if raw.startswith("video_"):
+        return parse_video_id(raw)
+    try:
+        return UUID(raw)
+    except ValueError:
+        return None
+
+
+def job_body(job: Job, base: str) -> dict[str, Any]:
+    return {
+        "jobId": str(job.id),
+        "status": STATUSES[job.status],
+        "model": job.model,
+        "progress": job.progress,
+        "result": _result(job, base),
+        "error": dict(job.error) if job.error else None,
+        "createdAt": iso(job.created_on),
+        "completedAt": iso(job.finished_at),
+    }
+
+
+def _result(job: Job, base: str) -> dict[str, Any] | None:
+    if job.status != COMPLETED:
+        return None
+    output, url = job.output or {}, f"{base}/v1/videos/{video_id(job.id)}/content"
+    return {
+        "videoUrl": url,
+        "thumbnailUrl": f"{url}?variant=thumbnail",
+        "contentType": output.get("content_type", "video/mp4"),
+        **rendered(job),
+        "fps": output.get("fps") or job.params.get("fps"),
+    }
+
+
+routes = [
+    Route("/v2/videos/generate", generate, methods=["POST"]),
+    Route("/v2/jobs/{jobId}", get_job, methods=["GET"]),
+]

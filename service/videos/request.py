@@ -1,0 +1,310 @@
+"""Validates a create-video request against the catalog, naming the offending field.
+
+The model decides what a request may ask: its modes (an image sent to a text-only model
+switches to the model's image-to-video `twin`, or is refused), frames and clip lengths
+(`video_shape`), prompt length, and whether it takes a seed, a negative prompt, audio or an
+end frame. Whatever the request leaves out is filled from the model's defaults, so the
+recorded parameters are always concrete.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from service.catalog import Catalog, ModelSpec
+from service.surfaces.errors import ApiError, invalid
+from service.videos.images import (
+    MAX_IMAGE_BYTES,
+    ImageInput,
+    Upload,
+    end_frame,
+    first_frame,
+    first_frame_param,
+)
+from service.videos.shape import as_int, shape
+from service.webhooks import fields as webhook_fields
+
+__all__ = [
+    "FIELDS",
+    "MAX_IMAGE_BYTES",
+    "MAX_SEED",
+    "ImageInput",
+    "Upload",
+    "VideoRequest",
+    "parse_video_request",
+]
+
+FIELDS = frozenset(
+    {
+        "model",
+        "prompt",
+        "seconds",
+        "size",
+        "input_reference",
+        "image_url",
+        "end_image_url",
+        "aspect_ratio",
+        "resolution",
+        "fps",
+        "seed",
+        "negative_prompt",
+        "audio",
+        "prompt_optimizer",
+        "loop",
+        "style",
+        "user",
+        "webhook_url",
+        "webhook_events",
+    }
+)
+MAX_SEED = 2**32 - 1
+MAX_USER = 256
+BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
+
+
+@dataclass(frozen=True)
+class VideoRequest:
+    model: ModelSpec
+    prompt: str
+    seconds: int
+    width: int
+    height: int
+    fps: int
+    seed: int | None = None
+    negative_prompt: str | None = None
+    aspect_ratio: str | None = None
+    resolution: str | None = None
+    audio: bool = False
+    prompt_optimizer: bool | None = None  # None: the model's own default
+    loop: bool | None = None
+    style: str | None = None  # one of the model's `styles`
+    user: str | None = None  # the client's end user: recorded for audit, never sent upstream
+    image: ImageInput | None = None
+    end_image: ImageInput | None = None
+    webhook: dict[str, Any] | None = None
+
+    @property
+    def size(self) -> str:
+        return f"{self.width}x{self.height}"
+
+    @property
+    def cost_estimate(self) -> float:
+        """The model's list price at this resolution × seconds, in USD."""
+        return round(self.model.price_for(self.resolution) * self.seconds, 4)
+
+    def params(self) -> dict[str, Any]:
+        """The normalised parameters, as recorded in the `Submitted` event."""
+        params = {
+            "seconds": str(self.seconds),
+            "size": self.size,
+            "fps": self.fps,
+            "seed": self.seed,
+            "negative_prompt": self.negative_prompt,
+            "aspect_ratio": self.aspect_ratio,
+            "resolution": self.resolution,
+            "audio": self.audio,
+            "mode": "image-to-video" if self.image else "text-to-video",
+        }
+        # Only when asked: the few models that take them keep their own defaults otherwise.
+        flags = {
+            "prompt_optimizer": self.prompt_optimizer,
+            "loop": self.loop,
+            "style": self.style,
+            "user": self.user,
+        }
+        return params | {name: value for name, value in flags.items() if value is not None}
+
+
+def parse_video_request(fields: Mapping[str, Any], catalog: Catalog) -> VideoRequest:
+    """A validated request, or an `ApiError` (400) naming the first bad field."""
+    unknown = sorted(set(fields) - FIELDS)
+    if unknown:
+        raise invalid(unknown[0], f"unknown parameter {unknown[0]!r}", "unknown_parameter")
+    image, end_image = first_frame(fields), end_frame(fields)
+    model = _model_for(fields, catalog, image)
+    _check_end_frame(model, image, end_image)
+    prompt = _text(fields, "prompt", model, required=True) or ""
+    frame = shape(fields, model)
+    return VideoRequest(
+        model=model,
+        prompt=prompt,
+        seconds=frame.seconds,
+        width=frame.width,
+        height=frame.height,
+        fps=frame.fps,
+        seed=_seed(fields, model),
+        negative_prompt=_negative_prompt(fields, model),
+        aspect_ratio=frame.aspect_ratio,
+        resolution=frame.resolution,
+        audio=_audio(fields, model),
+        prompt_optimizer=_flag(fields, "prompt_optimizer", model),
+        loop=_flag(fields, "loop", model),
+        style=_style(fields, model),
+        user=_user(fields),
+        image=image,
+        end_image=end_image,
+        webhook=_webhook(fields),
+    )
+
+
+def _model_for(fields: Mapping[str, Any], catalog: Catalog, image: ImageInput | None) -> ModelSpec:
+    """The model asked for — or, given an image, its image-to-video twin."""
+    model = _model(fields.get("model"), catalog)
+    if image is not None and not model.takes_image:
+        twin = catalog.twin_of(model)
+        if twin is None:
+            raise invalid(
+                first_frame_param(fields),
+                f"{model.id} takes no image: it is a text-to-video model",
+                "unsupported_parameter",
+            )
+        return twin
+    if image is None and not model.takes_text:
+        raise invalid(
+            "input_reference",
+            f"{model.id} is an image-to-video model: give input_reference or image_url",
+            "missing_required_parameter",
+        )
+    return model
+
+
+def _model(value: Any, catalog: Catalog) -> ModelSpec:
+    if value is None or value == "":
+        return catalog.default
+    if not isinstance(value, str):
+        raise invalid("model", "model must be a string")
+    model = catalog.resolve(value)
+    if model is None:
+        known = ", ".join(catalog.names())
+        message = f"unknown model {value!r}; available: {known}"
+        raise ApiError(400, message, code="model_not_found", param="model")
+    return model
+
+
+def _check_end_frame(model: ModelSpec, image: ImageInput | None, end: ImageInput | None) -> None:
+    if end is None:
+        return
+    if not model.end_frame:
+        raise invalid(
+            "end_image_url",
+            f"{model.id} takes no end frame (end_image_url)",
+            "unsupported_parameter",
+        )
+    if image is None:
+        raise invalid(
+            "end_image_url",
+            "end_image_url needs a first frame too: give input_reference or image_url",
+        )
+
+
+def _text(
+    fields: Mapping[str, Any], name: str, model: ModelSpec, required: bool = False
+) -> str | None:
+    value, limit = fields.get(name), model.prompt_max_chars
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise invalid(name, f"{name} is required", "missing_required_parameter")
+        return None
+    if not isinstance(value, str):
+        raise invalid(name, f"{name} must be a string")
+    if len(value) > limit:
+        raise invalid(
+            name,
+            f"{name} is {len(value)} characters; the limit is {limit} for {model.id}",
+            "too_long",
+        )
+    if "\x00" in value:  # PostgreSQL text columns (the jobs view) cannot hold NUL
+        raise invalid(name, f"{name} must not contain NUL (\\u0000) characters")
+    return value
+
+
+def _supported(model: ModelSpec, name: str, value: Any) -> Any:
+    """`value`, if the model takes the parameter `name` (else a 400 when one was given)."""
+    if value is not None and not getattr(model, name):
+        raise invalid(name, f"{model.id} does not take {name}", "unsupported_parameter")
+    return value
+
+
+def _negative_prompt(fields: Mapping[str, Any], model: ModelSpec) -> str | None:
+    value = _text(fields, "negative_prompt", model)
+    return str(_supported(model, "negative_prompt", value)) if value is not None else None
+
+
+def _seed(fields: Mapping[str, Any], model: ModelSpec) -> int | None:
+    value = fields.get("seed")
+    if value is None or value == "":
+        return None
+    number = as_int("seed", value)
+    if not 0 <= number <= MAX_SEED:
+        raise invalid("seed", f"seed must be between 0 and {MAX_SEED}, got {number}")
+    return int(_supported(model, "seed", number))
+
+
+def _boolean(fields: Mapping[str, Any], name: str) -> bool | None:
+    """A true/false field (a multipart form sends it as text), or None when not given."""
+    value = fields.get(name)
+    if value is None or value == "":
+        return None
+    wanted = value if isinstance(value, bool) else None
+    if isinstance(value, str):
+        wanted = BOOLEANS.get(value.strip().lower())
+    if wanted is None:
+        raise invalid(name, f"{name} must be true or false, got {value!r}")
+    return wanted
+
+
+def _user(fields: Mapping[str, Any]) -> str | None:
+    value = fields.get("user")
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > MAX_USER or "\x00" in value:
+        raise invalid("user", f"user must be a string of at most {MAX_USER} characters")
+    return value
+
+
+def _style(fields: Mapping[str, Any], model: ModelSpec) -> str | None:
+    value = fields.get("style")
+    if value is None or value == "":
+        return None
+    if not model.styles:
+        raise invalid("style", f"{model.id} takes no style", "unsupported_parameter")
+    if value not in model.styles:
+        raise invalid(
+            "style", f"style must be one of {', '.join(model.styles)} for {model.id}; got {value!r}"
+        )
+    return str(value)
+
+
+def _flag(fields: Mapping[str, Any], name: str, model: ModelSpec) -> bool | None:
+    """A model-specific switch (`prompt_optimizer`, `loop`): None leaves the model's default."""
+    value: bool | None = _supported(model, name, _boolean(fields, name))
+    return value
+
+
+def _audio(fields: Mapping[str, Any], model: ModelSpec) -> bool:
+    """Whether to generate sound: as asked, else the model's default."""
+    wanted = _boolean(fields, "audio")
+    if wanted is None:
+        return model.default_audio
+    if wanted and not model.audio:
+        raise invalid(
+            "audio",
+            f"{model.id} generates no audio; audio must be false or omitted",
+            "unsupported_parameter",
+        )
+    return wanted
+
+
+def _webhook(fields: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The per-job callback: where to post, and which kinds of event."""
+    url, events = fields.get("webhook_url"), fields.get("webhook_events")
+    if url is None or url == "":
+        if events not in (None, "", []):
+            raise invalid("webhook_events", "webhook_events needs a webhook_url")
+        return None
+    return {
+        "url": webhook_fields.webhook_url(url, "webhook_url"),
+        "events": webhook_fields.event_filter(events or None, "webhook_events"),
+    }

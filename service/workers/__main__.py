@@ -1,0 +1,5 @@
+"""`python -m service.workers`: the worker role alone (the Procfile's `worker`)."""
+
+from service.workers.role import main
+
+main()

@@ -1,0 +1,116 @@
+"""The output mirror: copies each upstream video into our storage (`OutputStored`).
+
+Upstream URLs expire (Replicate after ~1 h), need the provider's key (Gemini files) or are
+private (`gs://…`), so clients are only ever served our copy. The mirror follows
+`Completed` events with a tracked position; a batch is retried after a crash, and a job
+whose output is already stored is skipped, so handling one twice is harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import TrackingRecorder
+
+from events.app import Gateway
+from events.ids import video_id
+from events.job import Job
+from service.media.render import probe_video
+from service.providers.base import Provider, ProviderRejected, ProviderUnavailable
+from service.storage.local import Storage
+from service.workers.topic_follower import TopicFollower
+
+log = logging.getLogger(__name__)
+SOURCE = "mirror"
+
+
+class OutputMirror:
+    def __init__(
+        self,
+        gateway: Gateway,
+        tracking: TrackingRecorder,
+        providers: Mapping[str, Provider],
+        storage: Storage,
+        *,
+        interval: float = 0.05,
+        attempts: int = 6,
+        retry_base: float = 1.0,
+    ) -> None:
+        self.gateway, self.providers, self.storage = gateway, providers, storage
+        self.attempts, self.retry_base = attempts, retry_base
+        self.follower = TopicFollower(
+            gateway, tracking, [Job.Completed], self.mirror, interval=interval, name="mirror"
+        )
+
+    def wake(self) -> None:
+        self.follower.wake()
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        await self.follower.run(stopping)
+
+    async def mirror(self, job_id: UUID) -> None:
+        """Store one job's output unless it is stored already (or ours to begin with)."""
+        job = await asyncio.to_thread(self.gateway.find_job, job_id)
+        if job is None or job.status != "completed" or job.output_stored or job.deleted:
+            return
+        provider = self.providers.get(job.provider)
+        if provider is None or job.upstream_id is None:
+            log.warning("cannot mirror %s: %r is not enabled", video_id(job_id), job.provider)
+            return
+        for attempt in range(1, self.attempts + 1):
+            try:
+                await self._copy(provider, job)
+                return
+            except ProviderRejected as error:
+                log.error("the output of %s is gone upstream: %s", video_id(job_id), error)
+                return
+            except ProviderUnavailable as error:
+                if attempt == self.attempts:
+                    log.error("gave up mirroring %s: %s", video_id(job_id), error)
+                    return
+                await asyncio.sleep(error.retry_after or self.retry_base * 2 ** (attempt - 1))
+
+    async def _copy(self, provider: Provider, job: Job) -> None:
+        assert job.upstream_id is not None
+        final = self.storage.output_path(job.id)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        part = final.with_name(f".{final.name}.{secrets.token_hex(4)}.download")
+        try:
+            await provider.download(job.upstream_id, part)
+            size, digest, media = await asyncio.to_thread(_inspect, part)
+            part.replace(final)
+        finally:
+            part.unlink(missing_ok=True)
+        url = f"/v1/videos/{video_id(job.id)}/content"
+        await asyncio.to_thread(
+            self.gateway.update_job,
+            job.id,
+            lambda j: j.store_output(url, size, digest, SOURCE, media) if not j.deleted else None,
+        )
+
+
+def _inspect(path: Path) -> tuple[int, str, dict[str, Any]]:
+    """Size, sha256 and what the video is; a file that is no video is refused."""
+    digest = hashlib.sha256()
+    with path.open("rb") as data:
+        for block in iter(lambda: data.read(1 << 20), b""):
+            digest.update(block)
+    try:
+        info = probe_video(path)
+    except Exception as error:  # PyAV raises many kinds for a file that is not a video
+        raise ProviderRejected(f"the upstream output is not a playable video: {error}") from None
+    media = {
+        "content_type": "video/mp4",
+        "width": info.width,
+        "height": info.height,
+        "duration": round(info.duration, 3),
+        "fps": round(info.fps, 3),
+    }
+    return path.stat().st_size, digest.hexdigest(), media

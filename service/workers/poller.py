@@ -1,0 +1,195 @@
+"""The poller: asks upstreams about in-flight jobs whose webhooks are late or nonexistent.
+
+It works the `inflight` view as a queue: due rows are claimed with a lease (so pollers in
+several worker processes never ask about the same job at once), each job's status is
+fetched and applied (source `poll`), and the row is rescheduled with backoff and jitter.
+Webhook routes are polled only as a fallback, after a grace period; poll-only routes on
+a schedule from ~10 s. A job past its deadline gets one final status fetch, then
+`Failed(timeout)`. A sweep at start-up and periodically dispatches jobs that were
+submitted but never dispatched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from events.app import Gateway
+from events.ids import video_id
+from projections.inflight.view import InflightRow, InflightView
+from service.metrics import Metrics
+from service.providers.base import Provider, ProviderRejected, ProviderUnavailable
+from service.videos.signals import POLL, Signals
+from service.workers.waker import Waker
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class PollPolicy:
+    """When to ask an upstream about a job; all values are seconds."""
+
+    webhook_providers: frozenset[str] = frozenset()
+    first_poll: float = 10.0  # poll-only routes: the first status call after dispatch
+    grace: float = 60.0  # webhook routes: the first fallback poll after dispatch
+    backoff: float = 1.5
+    cap: float = 120.0
+    jitter: float = 0.2
+    deadline: float = 3600.0
+    deadlines: Mapping[str, float] = field(default_factory=dict)  # per model id
+
+    def first_delay(self, provider: str) -> float:
+        """Deterministic (the projection replays it): no jitter here."""
+        return self.grace if provider in self.webhook_providers else self.first_poll
+
+    def deadline_for(self, provider: str, model: str) -> float:
+        return self.deadlines.get(model, self.deadline)
+
+    def next_delay(self, provider: str, polls: int, rng: random.Random) -> float:
+        """After `polls` status calls: backoff from the first delay, capped, ±jitter."""
+        base = min(self.first_delay(provider) * self.backoff ** max(polls, 0), self.cap)
+        return base * rng.uniform(1 - self.jitter, 1 + self.jitter)
+
+
+class Poller:
+    def __init__(
+        self,
+        view: InflightView,
+        providers: Mapping[str, Provider],
+        signals: Signals,
+        metrics: Metrics,
+        policy: PollPolicy,
+        *,
+        dispatch: Callable[[UUID], Awaitable[None]] | None = None,
+        clock: Clock = utc_now,
+        rng: random.Random | None = None,
+        lease: float = 60.0,
+        batch: int = 50,
+        interval: float = 0.25,
+        sweep_every: float = 60.0,
+    ) -> None:
+        self.view, self.signals, self.metrics, self.policy = view, signals, metrics, policy
+        self.providers = {name: p for name, p in providers.items() if name != "local"}
+        self.dispatch, self.clock, self.rng = dispatch, clock, rng or random.Random()
+        self.lease, self.batch, self.interval = lease, batch, interval
+        self.sweep_every = sweep_every
+        self._waker = Waker()
+
+    @property
+    def gateway(self) -> Gateway:
+        return self.signals.gateway
+
+    def wake(self) -> None:
+        self._waker.wake()
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        self._waker.bind()
+        loop = asyncio.get_running_loop()
+        next_sweep = loop.time()
+        while not stopping.is_set():
+            try:
+                if loop.time() >= next_sweep:
+                    await self.sweep()
+                    next_sweep = loop.time() + self.sweep_every
+                while await self.run_once() == self.batch:
+                    pass
+            except Exception:
+                log.exception("poller pass failed; retrying")
+                await asyncio.sleep(1.0)
+            await self._waker.wait(self.interval)
+
+    async def run_once(self) -> int:
+        """Poll every job that is due now; return how many were claimed."""
+        if not self.providers:
+            return 0
+        rows = await asyncio.to_thread(
+            self.view.claim_due, self.clock(), self.batch, self.lease, list(self.providers)
+        )
+        await asyncio.gather(*(self.poll(row) for row in rows))
+        await self.count_finished()
+        return len(rows)
+
+    async def count_finished(self) -> None:
+        """Observe how many status calls each job that ended took (webhooks make it ~0)."""
+        for row in await asyncio.to_thread(self.view.take_finished, 500):
+            self.metrics.status_calls.labels(row.provider).observe(row.polls)
+
+    async def poll(self, row: InflightRow) -> None:
+        provider = self.providers[row.provider]
+        assert row.upstream_id is not None  # claim_due only hands out dispatched jobs
+        now = self.clock()
+        overdue = row.deadline_at is not None and now >= row.deadline_at
+        if not overdue and (quiet_until := self._webhooks_active_until(row)) > now:
+            # The upstream's webhooks are arriving: no fallback poll until they go quiet.
+            await asyncio.to_thread(self.view.reschedule, row.job_id, quiet_until, polled=False)
+            return
+        delay = self.policy.next_delay(row.provider, row.polls + 1, self.rng)
+        # Count the call before its answer is applied: an answer that ends the job removes
+        # the row, and the count must already be in it.
+        await self._reschedule(row, self.lease, now, polled=True)
+        try:
+            status = await provider.status(row.upstream_id)
+        except ProviderUnavailable as error:
+            self.metrics.poll(row.provider, "unavailable")
+            if overdue:
+                await self._time_out(row, f"and its last status call failed: {error}")
+                return
+            await self._reschedule(row, max(delay, error.retry_after or 0.0), now)
+            return
+        except ProviderRejected as error:
+            self.metrics.poll(row.provider, "rejected")
+            await asyncio.to_thread(
+                self.gateway.record_failure, row.job_id, error.code, str(error), POLL
+            )
+            return
+        job, appended = await asyncio.to_thread(self.signals.apply, row.job_id, status, POLL)
+        self.metrics.poll(row.provider, "changed" if appended else "unchanged")
+        if job.is_terminal:
+            return  # the projection removes the row
+        if overdue:
+            await self._time_out(row, f"the provider still says {status.raw_status!r}")
+            return
+        await self._reschedule(row, delay, now)
+
+    def _webhooks_active_until(self, row: InflightRow) -> datetime:
+        """For a webhook route with a recent signal: when its grace period runs out."""
+        if row.provider not in self.policy.webhook_providers or row.last_signal_at is None:
+            return datetime.min.replace(tzinfo=UTC)
+        if row.last_signal_at == row.dispatched_at:
+            return datetime.min.replace(tzinfo=UTC)  # no signal since the dispatch
+        return row.last_signal_at + timedelta(seconds=self.policy.grace)
+
+    async def _reschedule(
+        self, row: InflightRow, delay: float, now: datetime, *, polled: bool = False
+    ) -> None:
+        due = now + timedelta(seconds=delay)
+        if row.deadline_at is not None:
+            due = min(due, row.deadline_at)  # the final status call happens at the deadline
+        await asyncio.to_thread(self.view.reschedule, row.job_id, due, polled=polled)
+
+    async def _time_out(self, row: InflightRow, why: str) -> None:
+        message = f"{video_id(row.job_id)} did not finish by its deadline; {why}"
+        await asyncio.to_thread(
+            self.gateway.record_failure, row.job_id, "timeout", message, POLL, retryable=True
+        )
+
+    async def sweep(self) -> None:
+        """Reconcile: dispatch what was submitted but never dispatched."""
+        now = self.clock()
+        if self.dispatch is not None:
+            older = now - timedelta(seconds=30)
+            for row in await asyncio.to_thread(self.view.undispatched, older, 100):
+                log.info("sweep: dispatching %s, submitted but never dispatched", row.job_id)
+                await self.dispatch(row.job_id)
+        # Jobs that went quiet need nothing here: every dispatched job is polled at least
+        # every `policy.cap` seconds, and after an outage overdue rows are claimed first.

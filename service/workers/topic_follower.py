@@ -1,0 +1,72 @@
+"""Follows the event log for some topics and hands each job id to an async handler.
+
+Its position is tracked in its own tracking table, so work recorded just before a crash
+is picked up after the restart. Handlers must be idempotent: after a crash between
+handling and saving the position, a batch is handled again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from uuid import UUID
+
+from eventsourcing.persistence import Tracking, TrackingRecorder
+from eventsourcing.utils import get_topic
+
+from events.app import Gateway
+from service.workers.waker import Waker
+
+log = logging.getLogger(__name__)
+BATCH = 100
+
+
+class TopicFollower:
+    def __init__(
+        self,
+        gateway: Gateway,
+        tracking: TrackingRecorder,
+        topics: Sequence[type],
+        handle: Callable[[UUID], Awaitable[None]],
+        *,
+        interval: float = 0.05,
+        name: str = "follower",
+    ) -> None:
+        self.gateway, self.tracking, self.handle = gateway, tracking, handle
+        self.interval, self.name = interval, name
+        self._topics = [get_topic(topic) for topic in topics]
+        self._waker = Waker()
+
+    def wake(self) -> None:
+        """Thread-safe: look for new events now."""
+        self._waker.wake()
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        self._waker.bind()
+        while not stopping.is_set():
+            try:
+                await self.run_once()
+            except Exception:
+                log.exception("%s pass failed; retrying", self.name)
+                await asyncio.sleep(1.0)
+            await self._waker.wait(self.interval)
+
+    async def run_once(self) -> int:
+        """Handle every matching event recorded so far; return how many were seen."""
+        seen = 0
+        while True:
+            position = await asyncio.to_thread(self.tracking.max_tracking_id, self.gateway.name)
+            notifications = await asyncio.to_thread(
+                self.gateway.recorder.select_notifications,
+                start=position or 0,
+                limit=BATCH,
+                topics=self._topics,
+                inclusive_of_start=False,
+            )
+            if not notifications:
+                return seen
+            await asyncio.gather(*(self.handle(UUID(str(n.originator_id))) for n in notifications))
+            last = Tracking(self.gateway.name, notifications[-1].id)
+            await asyncio.to_thread(self.tracking.insert_tracking, last)
+            seen += len(notifications)
