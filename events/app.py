@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -12,6 +13,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
+from events.account import Account, InsufficientCredits
 from events.apikey import ApiKey
 from events.endpoint import WebhookEndpoint
 from events.job import Job
@@ -30,6 +32,9 @@ class Gateway(Application[UUID]):
     """Every aggregate of vidgate lives in this one application sequence."""
 
     name = "vidgate"
+    # An account takes an event per reservation and per settlement: a snapshot every 100
+    # keeps loading it (once per metered submit) short however long its history grows.
+    snapshotting_intervals = {Account: 100}
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)
@@ -47,21 +52,48 @@ class Gateway(Application[UUID]):
 
     # jobs
 
-    def submit(self, **fields: Any) -> tuple[Job, bool]:
-        """Create a job; with an idempotency key, return the existing one (and False)."""
-        job = Job(**fields)
-        if fields.get("idempotency_key"):
-            existing = self.find_job(job.id)
-            if existing is not None:
-                return existing, False
-        try:
-            self.save(job)
-        except IntegrityError:  # a concurrent submit with the same key won the race
-            existing = self.find_job(job.id)
-            if existing is None:
-                raise
-            return existing, False
-        return job, True
+    def submit(
+        self, *, charge: int | None = None, prepaid: bool = False, **fields: Any
+    ) -> tuple[Job, bool]:
+        """Create a job; with an idempotency key, return the existing one (and False).
+
+        With a `charge` (micro-dollars) and a metered tenant (one with an account, or any
+        tenant when `prepaid`), the charge is reserved on the tenant's account in the same
+        transaction as `Submitted`; `InsufficientCredits` when it can't be, and nothing is
+        saved. A concurrent writer on the account makes the save fail whole: it is retried
+        against the reloaded balance, so concurrent submits never overspend.
+        """
+        for attempt in range(SAVE_ATTEMPTS):
+            job = Job(**fields)
+            if fields.get("idempotency_key"):
+                existing = self.find_job(job.id)
+                if existing is not None:
+                    return existing, False
+            account = self._reserve(job, charge, prepaid)
+            try:
+                self.save(job, *([account] if account is not None else []))
+            except IntegrityError:  # a concurrent submit with the same key, or on the account
+                existing = self.find_job(job.id)
+                if existing is not None:
+                    return existing, False
+                if account is None:
+                    raise
+                time.sleep(_JITTER.uniform(0, 0.005 * (attempt + 1)))
+                continue
+            return job, True
+        raise JobContention(f"the account of {fields.get('tenant')!r} changed under every try")
+
+    def _reserve(self, job: Job, charge: int | None, prepaid: bool) -> Account | None:
+        """The tenant's account with the job's charge reserved, or None when unmetered."""
+        if charge is None:
+            return None
+        account = self.find_account(job.tenant)
+        if account is None:
+            if not prepaid:
+                return None
+            raise InsufficientCredits(charge, 0)
+        account.reserve(job.id, charge)
+        return account
 
     def find_job(self, job_id: UUID, version: int | None = None) -> Job | None:
         try:
@@ -154,6 +186,35 @@ class Gateway(Application[UUID]):
     def history(self, job_id: UUID) -> list[Job.Event]:
         """Every event of the job, in order (its audit trail)."""
         return [cast(Job.Event, event) for event in self.events.get(job_id)]
+
+    # credits
+
+    def find_account(self, tenant: str) -> Account | None:
+        try:
+            account: Any = self.repository.get(Account.create_id(tenant))
+        except AggregateNotFoundError:
+            return None
+        return account if isinstance(account, Account) else None
+
+    def grant_credits(self, tenant: str, amount: int, note: str = "") -> Account:
+        """Add credits, opening the tenant's account (and so metering it) if needed."""
+        if self.find_account(tenant) is None:
+            with contextlib.suppress(IntegrityError):  # opened concurrently: grant on that
+                self.save(Account(tenant=tenant))
+        account: Account = self._update(
+            Account.create_id(tenant), lambda account: account.grant(amount, note)
+        )
+        return account
+
+    def settle_credits(self, tenant: str, job_id: UUID, amount: int | None = None) -> None:
+        """Spend the job's reservation (the actual cost, when the upstream reported one)."""
+        if self.find_account(tenant) is not None:
+            self._update(Account.create_id(tenant), lambda account: account.settle(job_id, amount))
+
+    def release_credits(self, tenant: str, job_id: UUID, reason: str) -> None:
+        """Give the job's reservation back (failed, canceled before dispatch, refused)."""
+        if self.find_account(tenant) is not None:
+            self._update(Account.create_id(tenant), lambda account: account.release(job_id, reason))
 
     # webhook endpoints
 

@@ -1,0 +1,96 @@
+"""The credit ledger on a real store: reservations saved with the job, no overspend."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from events.account import Account, InsufficientCredits, to_micros
+from events.job import Job
+from tests.helpers import SUBMISSION
+
+
+def submit(gateway, charge: float, prepaid: bool = False, **overrides):
+    fields = {**SUBMISSION, "idempotency_key": None, **overrides}
+    return gateway.submit(charge=to_micros(charge), prepaid=prepaid, **fields)
+
+
+def test_an_unmetered_tenant_submits_without_an_account(gateway):
+    _job, created = submit(gateway, 3.20)
+    assert created and gateway.find_account("acme") is None
+
+
+def test_a_prepaid_tenant_without_credits_is_refused_and_nothing_is_saved(gateway):
+    before = gateway.recorder.max_notification_id() or 0
+    with pytest.raises(InsufficientCredits):
+        submit(gateway, 3.20, prepaid=True)
+    assert (gateway.recorder.max_notification_id() or 0) == before
+
+
+def test_a_job_priced_above_the_balance_is_refused_and_appends_nothing(gateway):
+    gateway.grant_credits("acme", to_micros(1.00), note="trial")
+    before = gateway.recorder.max_notification_id()
+    with pytest.raises(InsufficientCredits) as refused:
+        submit(gateway, 3.20)
+    assert refused.value.available == to_micros(1.00)
+    assert gateway.recorder.max_notification_id() == before
+
+
+def test_the_reservation_is_saved_with_the_job_in_one_transaction(gateway):
+    gateway.grant_credits("acme", to_micros(5.00))
+    job, _ = submit(gateway, 1.00)
+    account = gateway.find_account("acme")
+    assert account.reserved == to_micros(1.00)
+    reserved = [e for e in gateway.events.get(account.id) if isinstance(e, Account.CreditsReserved)]
+    assert [e.job_id for e in reserved] == [job.id]
+
+
+def test_a_retried_submit_with_the_same_key_reserves_once(gateway):
+    gateway.grant_credits("acme", to_micros(5.00))
+    first, _ = submit(gateway, 1.00, idempotency_key="same")
+    again, created = submit(gateway, 1.00, idempotency_key="same")
+    assert again.id == first.id and not created
+    assert gateway.find_account("acme").reserved == to_micros(1.00)
+
+
+def test_twenty_concurrent_submits_on_five_dollars_accept_exactly_five(gateway):
+    gateway.grant_credits("acme", to_micros(5.00))
+    accepted: list[Job] = []
+    refused: list[InsufficientCredits] = []
+    errors: list[BaseException] = []
+
+    def one() -> None:
+        try:
+            accepted.append(submit(gateway, 1.00)[0])
+        except InsufficientCredits as error:
+            refused.append(error)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=one) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert (len(accepted), len(refused)) == (5, 15)
+    account = gateway.find_account("acme")
+    assert (account.available, account.reserved) == (0, to_micros(5.00))
+
+
+def test_settle_and_release_balance_the_books_and_a_snapshot_keeps_them(gateway):
+    gateway.grant_credits("acme", to_micros(100.00))
+    jobs = [submit(gateway, 1.00)[0] for _ in range(60)]
+    settled_at_cost, released, open_ = jobs[0::3], jobs[1::3], jobs[2::3]
+    for _ in range(2):  # the second round is late or repeated: it changes nothing
+        for job in settled_at_cost:
+            gateway.settle_credits("acme", job.id, to_micros(0.75))
+        for job in released:
+            gateway.release_credits("acme", job.id, reason="failed")
+            gateway.settle_credits("acme", job.id)
+    account = gateway.find_account("acme")
+    assert account.spent == 20 * to_micros(0.75)
+    assert account.reserved == len(open_) * to_micros(1.00)
+    assert account.available + account.reserved + account.spent == to_micros(100.00)
+    assert account.version > 100  # loaded through a snapshot
