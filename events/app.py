@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 from uuid import UUID
 
@@ -52,16 +52,20 @@ class Gateway(Application[UUID]):
 
     # jobs
 
-    def submit(
-        self, *, charge: int | None = None, prepaid: bool = False, **fields: Any
-    ) -> tuple[Job, bool]:
-        """Create a job; with an idempotency key, return the existing one (and False).
+    def submit(self, **fields: Any) -> tuple[Job, bool]:
+        """Create a job; with an idempotency key, return the existing one (and False)."""
+        return self.submit_charged(fields, None)
 
-        With a `charge` (micro-dollars) and a metered tenant (one with an account, or any
-        tenant when `prepaid`), the charge is reserved on the tenant's account in the same
-        transaction as `Submitted`; `InsufficientCredits` when it can't be, and nothing is
-        saved. A concurrent writer on the account makes the save fail whole: it is retried
-        against the reloaded balance, so concurrent submits never overspend.
+    def submit_charged(
+        self, fields: Mapping[str, Any], charge: int | None, *, prepaid: bool = False
+    ) -> tuple[Job, bool]:
+        """`submit`, reserving `charge` (micro-dollars) when the tenant is metered.
+
+        A tenant is metered when it has an account (any grant opens one), or always when
+        `prepaid`. The reservation is saved in the same transaction as `Submitted`;
+        `InsufficientCredits` when the balance can't cover it, and nothing is saved. A
+        concurrent writer on the account makes the save fail whole: it is retried against the
+        reloaded balance, so concurrent submits never overspend.
         """
         for attempt in range(SAVE_ATTEMPTS):
             job = Job(**fields)

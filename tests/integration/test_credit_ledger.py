@@ -13,7 +13,7 @@ from tests.helpers import SUBMISSION
 
 def submit(gateway, charge: float, prepaid: bool = False, **overrides):
     fields = {**SUBMISSION, "idempotency_key": None, **overrides}
-    return gateway.submit(charge=to_micros(charge), prepaid=prepaid, **fields)
+    return gateway.submit_charged(fields, to_micros(charge), prepaid=prepaid)
 
 
 def test_an_unmetered_tenant_submits_without_an_account(gateway):
