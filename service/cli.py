@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from events.apikey import DEFAULT_SCOPES, SCOPES
+from service.admin.credits import add_credits_command
 from service.admin.export import add_export_command
 from service.admin.replay import add_replay_command
 from service.settings import Settings, SettingsError
@@ -68,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     revoke.set_defaults(handler=_keys_revoke)
     add_export_command(commands)  # vidgate export events (service/admin/export.py)
     add_replay_command(commands)  # vidgate replay VIEW (service/admin/replay.py)
+    add_credits_command(commands)  # vidgate credits grant|show (service/admin/credits.py)
     return parser
 
 
@@ -110,11 +112,12 @@ def _emulate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _keys_create(args: argparse.Namespace, settings: Settings) -> int:
+    from service.auth.keys import tenant_name_problem
     from service.runtime import build_runtime, issue_key
 
     tenant = args.tenant.strip()
-    if not tenant or len(tenant) > 64 or not tenant.replace("-", "").replace("_", "").isalnum():
-        print("vidgate: --tenant must be 1-64 letters, digits, '-' or '_'", file=sys.stderr)
+    if problem := tenant_name_problem(tenant):
+        print(f"vidgate: --tenant {problem}", file=sys.stderr)
         return 2
     rt = build_runtime(settings)
     try:

@@ -12,6 +12,14 @@ from itsdangerous import Signer
 PREFIX = "vg_"
 
 
+def tenant_name_problem(tenant: str) -> str | None:
+    """Why `tenant` is not a usable tenant name, or None if it is."""
+    bare = tenant.replace("-", "").replace("_", "")
+    if not tenant or len(tenant) > 64 or not bare.isalnum() or not bare.isascii():
+        return "must be 1-64 letters, digits, '-' or '_'"
+    return None
+
+
 def new_api_key() -> str:
     return PREFIX + secrets.token_urlsafe(32)
 
