@@ -14,7 +14,7 @@ from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
 from events.account import Account, InsufficientCredits
-from events.apikey import ApiKey
+from events.apikey import ApiKey, KeyLimits
 from events.endpoint import WebhookEndpoint
 from events.job import Job
 from events.upstream import UpstreamLink
@@ -242,9 +242,19 @@ class Gateway(Application[UUID]):
 
     # API keys
 
-    def issue_key(self, key_hash: str, tenant: str, scopes: Sequence[str], hint: str) -> ApiKey:
-        """Store a key's hash; issuing the same key twice keeps the first."""
+    def issue_key(
+        self,
+        key_hash: str,
+        tenant: str,
+        scopes: Sequence[str],
+        hint: str,
+        limits: KeyLimits | None = None,
+    ) -> ApiKey:
+        """Store a key's hash (and its limits, in the same save); issuing the same key twice
+        keeps the first."""
         key = ApiKey(key_hash=key_hash, tenant=tenant, scopes=list(scopes), hint=hint)
+        if limits is not None:
+            key.set_limits(limits, by="issuer")
         try:
             self.save(key)
         except IntegrityError:
@@ -259,6 +269,13 @@ class Gateway(Application[UUID]):
             key: ApiKey = self.repository.get(ApiKey.create_id(key_hash))
         except AggregateNotFoundError:
             return None
+        return key
+
+    def set_key_limits(self, key_hash: str, limits: KeyLimits, by: str) -> ApiKey | None:
+        """Change a key's limits; None when there is no such key."""
+        if self.find_key(key_hash) is None:
+            return None
+        key: ApiKey = self._update(ApiKey.create_id(key_hash), lambda k: k.set_limits(limits, by))
         return key
 
     def revoke_key(self, key_hash: str, by: str) -> bool:
