@@ -13,7 +13,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
-from events.account import Account, InsufficientCredits
+from events.account import Account, InsufficientCredits, to_micros
 from events.apikey import ApiKey, KeyLimits
 from events.endpoint import WebhookEndpoint
 from events.job import Job
@@ -22,6 +22,9 @@ from events.upstream import UpstreamLink
 SAVE_ATTEMPTS = 6
 # Its own generator: the global one is shared with callers (and with Hypothesis in tests).
 _JITTER = random.Random()
+
+
+ENDINGS = (Job.Completed, Job.Failed, Job.Canceled)
 
 
 class JobContention(Exception):
@@ -107,8 +110,33 @@ class Gateway(Application[UUID]):
         return job if isinstance(job, Job) else None
 
     def update_job(self, job_id: UUID, command: Callable[[Job], None]) -> Job:
-        job: Job = self._update(job_id, command)
+        """Run `command` on the job; when it ends the job, the job's money moves in the same
+        transaction (see `_settlement`)."""
+        job: Job = self._update(job_id, command, self._settlement)
         return job
+
+    def _settlement(self, job: Job) -> list[Account]:
+        """The metered tenant's account with the ended job's reservation settled or released.
+
+        Completed: settled at the upstream's reported cost, else at the reserved price.
+        Canceled after dispatch: settled (the upstream was asked to render and may charge).
+        Failed, or canceled before dispatch: released.
+        """
+        ended = next((e for e in job.pending_events if isinstance(e, ENDINGS)), None)
+        if ended is None:
+            return []
+        account = self.find_account(job.tenant)
+        if account is None:
+            return []  # unmetered
+        if isinstance(ended, Job.Completed):
+            account.settle(job.id, None if ended.cost is None else to_micros(ended.cost))
+        elif isinstance(ended, Job.Canceled) and job.is_dispatched:
+            account.settle(job.id)
+        else:
+            account.release(
+                job.id, reason=ended.code if isinstance(ended, Job.Failed) else "canceled"
+            )
+        return [account] if account.pending_events else []
 
     def _update(
         self,

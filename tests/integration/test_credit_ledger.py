@@ -94,3 +94,46 @@ def test_settle_and_release_balance_the_books_and_a_snapshot_keeps_them(gateway)
     assert account.reserved == len(open_) * to_micros(1.00)
     assert account.available + account.reserved + account.spent == to_micros(100.00)
     assert account.version > 100  # loaded through a snapshot
+
+
+def ended(gateway, how: str, dispatched: bool = False):
+    gateway.grant_credits("acme", to_micros(10.00))
+    job, _ = submit(gateway, 2.00)
+    if dispatched:
+        gateway.record_dispatch(job.id, "local", f"up-{job.id.hex}")
+    output = {"url": "file:///x.mp4", "bytes": 1, "sha256": "0" * 64}
+    commands = {
+        "completed at cost": lambda j: j.complete(output, "webhook", cost=1.25),
+        "completed": lambda j: j.complete(output, "webhook"),
+        "failed": lambda j: j.fail("upstream_error", "boom", "poll"),
+        "canceled": lambda j: j.cancel("api"),
+        "deleted": lambda j: j.delete("api"),
+    }
+    gateway.update_job(job.id, commands[how])
+    account = gateway.find_account("acme")
+    return account.available, account.reserved, account.spent
+
+
+@pytest.mark.parametrize(
+    ("how", "dispatched", "spent"),
+    [
+        ("completed at cost", True, 1.25),
+        ("completed", True, 2.00),
+        ("failed", True, 0.0),
+        ("canceled", False, 0.0),
+        ("canceled", True, 2.00),
+        ("deleted", False, 0.0),
+    ],
+)
+def test_the_end_of_a_job_moves_its_money_in_the_same_save(gateway, how, dispatched, spent):
+    available, reserved, spent_micros = ended(gateway, how, dispatched)
+    assert (reserved, spent_micros) == (0, to_micros(spent))
+    assert available == to_micros(10.00 - spent)
+
+
+def test_a_late_signal_after_the_end_moves_no_more_money(gateway):
+    ended(gateway, "failed", dispatched=True)
+    account = gateway.find_account("acme")
+    job_id = next(e.job_id for e in gateway.events.get(account.id) if hasattr(e, "job_id"))
+    gateway.update_job(job_id, lambda j: j.complete({"url": "u"}, "webhook", cost=9.0))
+    assert gateway.find_account("acme").version == account.version
