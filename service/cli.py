@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import logging
 import sys
 from collections.abc import Sequence
 
-from events.apikey import DEFAULT_SCOPES, SCOPES
+from events.apikey import DEFAULT_SCOPES, SCOPES, KeyLimits
 from service.admin.credits import add_credits_command
 from service.admin.export import add_export_command
+from service.admin.key_limits import LimitError, add_limit_flags, limits_from, limits_object
 from service.admin.replay import add_replay_command
 from service.settings import Settings, SettingsError
 
@@ -63,7 +65,12 @@ def _parser() -> argparse.ArgumentParser:
         dest="scopes",
         help=f"repeat for several (default: {' '.join(DEFAULT_SCOPES)})",
     )
+    add_limit_flags(create)
     create.set_defaults(handler=_keys_create)
+    limits = keys.add_parser("limits", help="change a key's limits (omitted flags keep theirs)")
+    limits.add_argument("key", help="the key itself (vg_…)")
+    add_limit_flags(limits, clearable=True)
+    limits.set_defaults(handler=_keys_limits)
     revoke = keys.add_parser("revoke", help="revoke a key")
     revoke.add_argument("key", help="the key itself (vg_…)")
     revoke.set_defaults(handler=_keys_revoke)
@@ -119,12 +126,42 @@ def _keys_create(args: argparse.Namespace, settings: Settings) -> int:
     if problem := tenant_name_problem(tenant):
         print(f"vidgate: --tenant {problem}", file=sys.stderr)
         return 2
+    try:
+        limits = limits_from(args, KeyLimits())
+    except LimitError as error:
+        print(f"vidgate: {error}", file=sys.stderr)
+        return 2
     rt = build_runtime(settings)
     try:
-        key = issue_key(rt, tenant, tuple(dict.fromkeys(args.scopes or DEFAULT_SCOPES)))
+        scopes = tuple(dict.fromkeys(args.scopes or DEFAULT_SCOPES))
+        key = issue_key(rt, tenant, scopes, limits=limits if limits != KeyLimits() else None)
     finally:
         rt.close()
     print(key)
+    return 0
+
+
+def _keys_limits(args: argparse.Namespace, settings: Settings) -> int:
+    from service.auth.keys import KeyHasher, load_or_create_secret
+    from service.persistence.stores import build_gateway
+
+    hasher = KeyHasher(load_or_create_secret(settings.secret_key, settings.data_dir))
+    gateway = build_gateway(settings)
+    try:
+        key_hash = hasher.hash(args.key)
+        found = gateway.find_key(key_hash)
+        if found is None:
+            print("vidgate: no such key", file=sys.stderr)
+            return 1
+        try:
+            limits = limits_from(args, found.limits)
+        except LimitError as error:
+            print(f"vidgate: {error}", file=sys.stderr)
+            return 2
+        changed = gateway.set_key_limits(key_hash, limits, by="cli")
+    finally:
+        gateway.close()
+    print(json.dumps(limits_object(changed.limits if changed else limits)))
     return 0
 
 

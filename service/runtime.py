@@ -11,7 +11,7 @@ from eventsourcing.persistence import TrackingRecorder
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 
-from events.apikey import DEFAULT_SCOPES
+from events.apikey import DEFAULT_SCOPES, KeyLimits
 from events.app import Gateway
 from projections.analytics.view import AnalyticsView
 from projections.deliveries.postgres import PostgresDeliveriesView
@@ -132,11 +132,15 @@ def build_tracking(settings: Settings, name: str) -> TrackingRecorder:
 
 
 def issue_key(
-    rt: Runtime, tenant: str, scopes: tuple[str, ...] = DEFAULT_SCOPES, key: str | None = None
+    rt: Runtime,
+    tenant: str,
+    scopes: tuple[str, ...] = DEFAULT_SCOPES,
+    key: str | None = None,
+    limits: KeyLimits | None = None,
 ) -> str:
     """Store a key (a new random one unless given) and return it in the clear, once."""
     key = key or new_api_key()
-    rt.gateway.issue_key(rt.hasher.hash(key), tenant, scopes, key_hint(key))
+    rt.gateway.issue_key(rt.hasher.hash(key), tenant, scopes, key_hint(key), limits)
     return key
 
 
