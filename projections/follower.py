@@ -55,7 +55,6 @@ class Follower:
         self.view: TrackingRecorder = projection.view
         self.interval, self.batch = interval, batch
         self._wake = threading.Event()
-        self.after_handling: list[Callable[[], None]] = []  # e.g. wake whoever reads the view
         self._reader = ThreadPoolExecutor(1, "read-ahead") if read_ahead else None
         self._ahead: tuple[int, Future[Sequence[Notification]]] | None = None
         self._process_batch = getattr(projection, "process_batch", None)
@@ -147,12 +146,12 @@ class Follower:
         return handled
 
     def run(self, stopping: threading.Event, on_error: Callable[[BaseException], None]) -> None:
-        """Follow until `stopping` is set; report errors and keep going (store blips)."""
+        """Follow on this thread until `stopping` is set; report errors and keep going (store
+        blips). For tools and tests: the worker role drives its followers through
+        `service.workers.projecting`, like every other background loop."""
         while not stopping.is_set():
             try:
-                if self.run_once():
-                    for callback in self.after_handling:
-                        callback()
+                self.run_once()
             except Exception as error:
                 on_error(error)
                 stopping.wait(1.0)

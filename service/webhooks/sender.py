@@ -3,6 +3,7 @@
 Standard Webhooks on the wire (`webhook-id` stable across attempts, `webhook-timestamp`
 per attempt, one `v1,` signature per active secret). A claim is a lease longer than the
 request timeout, so a crashed sender's deliveries are simply claimed again: at least once.
+(`service.workers.sending` runs it as a background loop.)
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from projections.deliveries.view import AttemptRow, DeliveryRow, Outcome
 from service.webhooks.policy import AttemptResult, decide, should_disable
 from service.webhooks.signing import SecretDeriver, endpoint_scope, sign, tenant_scope
 from service.webhooks.ssrf import DestinationRefused
-from service.workers.waker import Waker
 
 log = logging.getLogger(__name__)
 REQUEST_TIMEOUT = 15.0
@@ -47,8 +47,6 @@ class Sender:
         clock: Callable[[], float] = time.time,
         rng: Callable[[], float] = _JITTER.random,
         batch: int = 16,
-        concurrency: int = 32,
-        interval: float = 0.2,
         timeout: float = REQUEST_TIMEOUT,
         lease_seconds: float = LEASE_SECONDS,
     ) -> None:
@@ -57,62 +55,21 @@ class Sender:
         # A claim lasts `lease_seconds`: a crashed sender's deliveries are sent again after
         # it. A request never outlives its lease (or another sender could claim it mid-way).
         self.lease_seconds = lease_seconds
-        self.batch, self.interval, self.concurrency = batch, interval, concurrency
+        self.batch = batch
         self.timeout = min(timeout, lease_seconds / 2)
-        self._waker = Waker()
 
-    def wake(self) -> None:
-        """Thread-safe: look for due deliveries now."""
-        self._waker.wake()
-
-    async def run(self, stopping: asyncio.Event) -> None:
-        """Send until stopped; each delivery is its own task, so a slow endpoint holds up
-        only its own request, never the others'."""
-        self._waker.bind()
-        in_flight: set[asyncio.Task[Outcome | None]] = set()
-        while not stopping.is_set():
-            room = self.concurrency - len(in_flight)
-            claimed = await self._claim_safely(min(room, self.batch)) if room > 0 else []
-            for delivery, token in claimed:
-                task = asyncio.create_task(self._deliver_logged(delivery, token))
-                in_flight.add(task)
-                task.add_done_callback(in_flight.discard)
-            if claimed:
-                continue
-            if room <= 0:  # full: wait for a slot
-                await asyncio.wait(in_flight, timeout=self.interval, return_when="FIRST_COMPLETED")
-                continue
-            await self._waker.wait(self.interval)
-        for task in in_flight:  # their leases lapse and another pass sends them again
-            task.cancel()
-        await asyncio.gather(*in_flight, return_exceptions=True)
-
-    async def _claim_safely(self, limit: int) -> list[tuple[DeliveryRow, str]]:
+    async def claim(self, limit: int) -> list[tuple[DeliveryRow, str]]:
+        """Lease up to `limit` due deliveries; each comes with the lease's token."""
         token = secrets.token_hex(8)
-        try:
-            due = await asyncio.to_thread(
-                self.view.claim, self.clock(), self.lease_seconds, limit, token
-            )
-        except Exception:  # a store blip must not stop deliveries for good
-            log.exception("claiming deliveries failed; retrying")
-            await asyncio.sleep(1.0)
-            return []
+        due = await asyncio.to_thread(
+            self.view.claim, self.clock(), self.lease_seconds, limit, token
+        )
         return [(delivery, token) for delivery in due]
-
-    async def _deliver_logged(self, delivery: DeliveryRow, token: str) -> Outcome | None:
-        try:
-            return await self.deliver(delivery, token)
-        except Exception:  # the lease lapses and the delivery is retried
-            log.exception("delivery %s failed unexpectedly", delivery.delivery_id)
-            return None
 
     async def run_once(self) -> int:
         """Attempt every delivery due now (one batch) and wait for all; for tests and tools."""
-        token = secrets.token_hex(8)
-        due = await asyncio.to_thread(
-            self.view.claim, self.clock(), self.lease_seconds, self.batch, token
-        )
-        await asyncio.gather(*(self.deliver(delivery, token) for delivery in due))
+        due = await self.claim(self.batch)
+        await asyncio.gather(*(self.deliver(delivery, token) for delivery, token in due))
         return len(due)
 
     async def deliver(self, delivery: DeliveryRow, token: str) -> Outcome:

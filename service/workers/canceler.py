@@ -43,9 +43,6 @@ class UpstreamCanceler:
     def wake(self) -> None:
         self.follower.wake()
 
-    async def run(self, stopping: asyncio.Event) -> None:
-        await self.follower.run(stopping)
-
     async def cancel(self, job_id: UUID) -> None:
         job = await asyncio.to_thread(self.gateway.find_job, job_id)
         if job is None or job.upstream_id is None or job.provider == "local":

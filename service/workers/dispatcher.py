@@ -67,9 +67,6 @@ class Dispatcher:
         """Thread-safe: look for new submissions now."""
         self.follower.wake()
 
-    async def run(self, stopping: asyncio.Event) -> None:
-        await self.follower.run(stopping)
-
     async def run_once(self) -> int:
         """Dispatch every submission recorded so far; return how many were seen."""
         return await self.follower.run_once()

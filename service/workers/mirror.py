@@ -52,9 +52,6 @@ class OutputMirror:
     def wake(self) -> None:
         self.follower.wake()
 
-    async def run(self, stopping: asyncio.Event) -> None:
-        await self.follower.run(stopping)
-
     async def mirror(self, job_id: UUID) -> None:
         """Store one job's output unless it is stored already (or ours to begin with)."""
         job = await asyncio.to_thread(self.gateway.find_job, job_id)

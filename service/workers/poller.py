@@ -5,8 +5,7 @@ several worker processes never ask about the same job at once), each job's statu
 fetched and applied (source `poll`), and the row is rescheduled with backoff and jitter.
 Webhook routes are polled only as a fallback, after a grace period; poll-only routes on
 a schedule from ~10 s. A job past its deadline gets one final status fetch, then
-`Failed(timeout)`. A sweep at start-up and periodically dispatches jobs that were
-submitted but never dispatched.
+`Failed(timeout)`. (`service.workers.polling` runs it as a background loop.)
 """
 
 from __future__ import annotations
@@ -14,10 +13,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from uuid import UUID
 
 from events.app import Gateway
 from events.ids import video_id
@@ -25,7 +23,6 @@ from projections.inflight.view import InflightRow, InflightView
 from service.metrics import Metrics
 from service.providers.base import Provider, ProviderRejected, ProviderUnavailable
 from service.videos.signals import POLL, Signals
-from service.workers.waker import Waker
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -70,43 +67,19 @@ class Poller:
         metrics: Metrics,
         policy: PollPolicy,
         *,
-        dispatch: Callable[[UUID], Awaitable[None]] | None = None,
         clock: Clock = utc_now,
         rng: random.Random | None = None,
         lease: float = 60.0,
         batch: int = 50,
-        interval: float = 0.25,
-        sweep_every: float = 60.0,
     ) -> None:
         self.view, self.signals, self.metrics, self.policy = view, signals, metrics, policy
         self.providers = {name: p for name, p in providers.items() if name != "local"}
-        self.dispatch, self.clock, self.rng = dispatch, clock, rng or random.Random()
-        self.lease, self.batch, self.interval = lease, batch, interval
-        self.sweep_every = sweep_every
-        self._waker = Waker()
+        self.clock, self.rng = clock, rng or random.Random()
+        self.lease, self.batch = lease, batch
 
     @property
     def gateway(self) -> Gateway:
         return self.signals.gateway
-
-    def wake(self) -> None:
-        self._waker.wake()
-
-    async def run(self, stopping: asyncio.Event) -> None:
-        self._waker.bind()
-        loop = asyncio.get_running_loop()
-        next_sweep = loop.time()
-        while not stopping.is_set():
-            try:
-                if loop.time() >= next_sweep:
-                    await self.sweep()
-                    next_sweep = loop.time() + self.sweep_every
-                while await self.run_once() == self.batch:
-                    pass
-            except Exception:
-                log.exception("poller pass failed; retrying")
-                await asyncio.sleep(1.0)
-            await self._waker.wait(self.interval)
 
     async def run_once(self) -> int:
         """Poll every job that is due now; return how many were claimed."""
@@ -182,14 +155,3 @@ class Poller:
         await asyncio.to_thread(
             self.gateway.record_failure, row.job_id, "timeout", message, POLL, retryable=True
         )
-
-    async def sweep(self) -> None:
-        """Reconcile: dispatch what was submitted but never dispatched."""
-        now = self.clock()
-        if self.dispatch is not None:
-            older = now - timedelta(seconds=30)
-            for row in await asyncio.to_thread(self.view.undispatched, older, 100):
-                log.info("sweep: dispatching %s, submitted but never dispatched", row.job_id)
-                await self.dispatch(row.job_id)
-        # Jobs that went quiet need nothing here: every dispatched job is polled at least
-        # every `policy.cap` seconds, and after an outage overdue rows are claimed first.

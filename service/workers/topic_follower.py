@@ -8,7 +8,6 @@ handling and saving the position, a batch is handled again.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable, Sequence
 from uuid import UUID
 
@@ -18,11 +17,12 @@ from eventsourcing.utils import get_topic
 from events.app import Gateway
 from service.workers.waker import Waker
 
-log = logging.getLogger(__name__)
 BATCH = 100
 
 
 class TopicFollower:
+    """A background loop (`service.workers.loop`) over the events of some topics."""
+
     def __init__(
         self,
         gateway: Gateway,
@@ -36,21 +36,17 @@ class TopicFollower:
         self.gateway, self.tracking, self.handle = gateway, tracking, handle
         self.interval, self.name = interval, name
         self._topics = [get_topic(topic) for topic in topics]
-        self._waker = Waker()
+        self.waker = Waker()
 
     def wake(self) -> None:
         """Thread-safe: look for new events now."""
-        self._waker.wake()
+        self.waker.wake()
 
-    async def run(self, stopping: asyncio.Event) -> None:
-        self._waker.bind()
-        while not stopping.is_set():
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("%s pass failed; retrying", self.name)
-                await asyncio.sleep(1.0)
-            await self._waker.wait(self.interval)
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass  # its tracking outlives it: a dispatcher stops and starts with its leadership
 
     async def run_once(self) -> int:
         """Handle every matching event recorded so far; return how many were seen."""

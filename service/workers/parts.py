@@ -1,0 +1,252 @@
+"""The loops of the worker role, declared: what each is built from and what wakes it.
+
+`PARTS` lists them in start order (they stop in the reverse order). Each is built by a
+small function from `Shared`, the few things more than one loop uses; whatever only one
+loop uses, its function builds. A loop is woken by `SAVES` (every event the gateway
+saves), by `QUEUED` (the web role queued deliveries: `Runtime.wake_sender`), or by the
+name of an earlier loop (after each of its passes that did some work); otherwise it
+looks for work every `interval` seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar, cast
+from uuid import UUID
+
+import httpx
+
+from projections.analytics.projection import AnalyticsProjection
+from projections.deliveries.projection import DeliveriesProjection
+from projections.feed.projection import FeedProjection
+from projections.follower import Follower
+from projections.inflight.projection import InflightProjection
+from projections.inflight.view import InflightView
+from projections.jobs.postgres import PostgresJobsView
+from projections.jobs.projection import JobsProjection
+from projections.jobs.sqlite import SQLiteJobsView
+from projections.jobs.view import JobsView
+from service.persistence.stores import build_analytics_view, build_inflight_view, build_live_view
+from service.providers.base import Provider
+from service.providers.local import LocalProvider
+from service.runtime import Runtime, build_dispatch_tracking, build_tracking
+from service.settings import Settings
+from service.webhooks.sender import Sender
+from service.workers.canceler import UpstreamCanceler
+from service.workers.dispatcher import Dispatcher
+from service.workers.leader import LeaderLock
+from service.workers.leadership import Leadership
+from service.workers.loop import Loop
+from service.workers.mirror import OutputMirror
+from service.workers.poller import Poller, PollPolicy
+from service.workers.polling import PollingLoop
+from service.workers.projecting import ProjectionLoop
+from service.workers.resume import resume_local_renders
+from service.workers.sending import SendingLoop
+from service.workers.sweeper import Sweeper
+
+SAVES = "saves"
+QUEUED = "queued deliveries"
+V = TypeVar("V")
+
+
+@dataclass
+class Shared:
+    """What more than one loop uses, built once per worker role."""
+
+    rt: Runtime
+    http: httpx.AsyncClient  # fetches what tenants name (through the SSRF guard)
+    providers: Mapping[str, Provider]
+    local: LocalProvider  # dispatched to by the dispatcher, resumed by the leader
+    policy: PollPolicy  # the inflight projection schedules by it, the poller polls by it
+    leader: LeaderLock
+    dispatcher: Dispatcher  # led by the leader, handed leftovers by the sweeper
+    jobs: Follower  # the jobs projection; the leader waits for it before resuming renders
+    inflight_view: InflightView  # written by its projection, worked by poller and sweeper
+    resources: list[object] = field(default_factory=list)  # views to close after the loops
+
+    @property
+    def interval(self) -> float:
+        return self.rt.settings.follow_interval
+
+    def owned(self, view: V) -> V:
+        """A view or tracking table of the worker role: closed once the loops have stopped."""
+        self.resources.append(view)
+        return view
+
+    async def dispatch_if_leader(self, job_id: UUID) -> None:
+        """The sweeper re-dispatches through here: only the leader submits."""
+        if self.leader.held:
+            await self.dispatcher.dispatch(job_id)
+
+
+def jobs_projection(shared: Shared) -> Loop:
+    return ProjectionLoop("jobs projection", shared.jobs)
+
+
+def deliveries_projection(shared: Shared) -> Loop:
+    projection = DeliveriesProjection(view=shared.rt.deliveries_view)
+    projection.public_url = shared.rt.settings.base_url
+    follower = Follower(shared.rt.gateway, projection, interval=shared.interval)
+    return ProjectionLoop("deliveries projection", follower)
+
+
+def inflight_projection(shared: Shared) -> Loop:
+    policy = shared.policy
+    projection = InflightProjection(
+        shared.inflight_view, first_poll=policy.first_delay, deadline=policy.deadline_for
+    )
+    follower = Follower(shared.rt.gateway, projection, interval=shared.interval)
+    return ProjectionLoop("inflight projection", follower)
+
+
+def analytics_projection(shared: Shared) -> Loop:
+    # Rebuildable (vidgate replay): a writer handle of its own that switches to a new
+    # generation only between two pages (see service.persistence.generations).
+    writer = shared.owned(build_analytics_view(shared.rt.settings, pinned=True))
+    follower = Follower(shared.rt.gateway, AnalyticsProjection(writer), interval=shared.interval)
+    return ProjectionLoop("analytics projection", follower)
+
+
+def feed_projection(shared: Shared) -> Loop:
+    """The tenant event feed (GET /v1/events): every job event with its tenant."""
+    projection = FeedProjection(shared.rt.feed_view)
+    follower = Follower(shared.rt.gateway, projection, interval=shared.interval)
+    return ProjectionLoop("feed projection", follower)
+
+
+def leadership(shared: Shared) -> Loop:
+    """The dispatcher runs only in the process that holds the dispatcher lock."""
+
+    async def resume() -> None:
+        await resume_local_renders(shared.rt, shared.local, shared.jobs)
+
+    return Leadership(
+        shared.leader,
+        [shared.dispatcher.follower],
+        on_lead=resume,
+        on_step_down=shared.local.close,
+    )
+
+
+def sender(shared: Shared) -> Loop:
+    rt = shared.rt
+    lease = rt.settings.delivery_lease_seconds
+    sending = Sender(rt.deliveries_view, rt.gateway, rt.deriver, shared.http, lease_seconds=lease)
+    return SendingLoop(sending)
+
+
+def mirror(shared: Shared) -> Loop:
+    rt = shared.rt
+    tracking = shared.owned(build_tracking(rt.settings, "mirror"))
+    copier = OutputMirror(
+        rt.gateway, tracking, shared.providers, rt.storage, interval=shared.interval
+    )
+    return copier.follower
+
+
+def canceler(shared: Shared) -> Loop:
+    tracking = shared.owned(build_tracking(shared.rt.settings, "canceler"))
+    canceling = UpstreamCanceler(
+        shared.rt.gateway, tracking, shared.providers, interval=shared.interval
+    )
+    return canceling.follower
+
+
+def poller(shared: Shared) -> Loop:
+    rt = shared.rt
+    polling = Poller(shared.inflight_view, shared.providers, rt.signals, rt.metrics, shared.policy)
+    return PollingLoop(polling)
+
+
+def sweeper(shared: Shared) -> Loop:
+    return Sweeper(shared.inflight_view, shared.dispatch_if_leader)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One loop of the worker role: its name, how it is built and what wakes it."""
+
+    name: str
+    build: Callable[[Shared], Loop]
+    woken_by: tuple[str, ...] = ()
+
+
+PARTS: tuple[Part, ...] = (
+    Part("jobs projection", jobs_projection, woken_by=(SAVES,)),
+    Part("deliveries projection", deliveries_projection, woken_by=(SAVES,)),
+    Part("inflight projection", inflight_projection, woken_by=(SAVES,)),
+    # Batched, and no one waits on it: saves don't wake it, it looks every interval.
+    Part("analytics projection", analytics_projection),
+    Part("feed projection", feed_projection, woken_by=(SAVES,)),
+    Part("leader", leadership, woken_by=(SAVES,)),  # a save wakes the dispatcher it leads
+    Part("sender", sender, woken_by=(QUEUED, "deliveries projection")),
+    Part("mirror", mirror, woken_by=(SAVES,)),
+    Part("canceler", canceler, woken_by=(SAVES,)),
+    Part("poller", poller, woken_by=("inflight projection",)),
+    Part("sweeper", sweeper),  # at start-up, then every minute
+)
+
+
+def build_shared(rt: Runtime, http: httpx.AsyncClient, upstreams: Mapping[str, Provider]) -> Shared:
+    settings = rt.settings
+    local = LocalProvider(
+        rt.gateway,
+        rt.storage,
+        http,
+        concurrency=settings.local_concurrency,
+        frame_delay=settings.local_frame_delay,
+    )
+    providers: dict[str, Provider] = {**upstreams, "local": local}
+    leader = LeaderLock(settings)
+    dispatch_tracking = build_dispatch_tracking(settings)
+    dispatcher = Dispatcher(
+        rt.gateway,
+        dispatch_tracking,
+        providers,
+        callbacks=rt.callbacks,
+        links=rt.links,
+        read_input=rt.storage.read_input,
+        interval=settings.follow_interval,
+        may_dispatch=leader.still_held,
+    )
+    # Rebuildable (vidgate replay): see analytics_projection.
+    jobs_writer = cast(
+        JobsView,
+        build_live_view(settings, "jobs", SQLiteJobsView, PostgresJobsView, pinned=True),
+    )
+    inflight_view = build_inflight_view(settings)
+    return Shared(
+        rt=rt,
+        http=http,
+        providers=providers,
+        local=local,
+        policy=poll_policy(settings, providers),
+        leader=leader,
+        dispatcher=dispatcher,
+        jobs=Follower(
+            rt.gateway, JobsProjection(view=jobs_writer), interval=settings.follow_interval
+        ),
+        inflight_view=inflight_view,
+        resources=[dispatch_tracking, jobs_writer, inflight_view],
+    )
+
+
+# Upstreams that call back when a job moves: polled only as a fallback. (Sora's webhooks
+# are per project and need the webhook secret; without it Sora is poll-only.)
+WEBHOOK_PROVIDERS = frozenset({"fal", "replicate", "minimax", "luma", "kling"})
+
+
+def poll_policy(settings: Settings, providers: Mapping[str, Provider]) -> PollPolicy:
+    webhooks = set(WEBHOOK_PROVIDERS)
+    sora = providers.get("sora")
+    if sora is not None and getattr(sora, "webhook_secret", None):
+        webhooks.add("sora")
+    return PollPolicy(
+        webhook_providers=frozenset(webhooks),
+        first_poll=settings.poll_first,
+        grace=settings.poll_grace,
+        cap=settings.poll_cap,
+        deadline=settings.job_deadline,
+    )

@@ -1,0 +1,56 @@
+"""The sweeper: reconciles, at start-up and then every minute, what the followers missed.
+
+A job submitted but still not dispatched half a minute later (its dispatch failed in a
+way the dispatcher's position does not show) is handed to the dispatcher again. Jobs that
+went quiet upstream need nothing here: every dispatched job is polled at least every
+`PollPolicy.cap` seconds, and after an outage overdue rows are claimed first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from uuid import UUID
+
+from projections.inflight.view import InflightView
+from service.workers.poller import Clock, utc_now
+from service.workers.waker import Waker
+
+log = logging.getLogger(__name__)
+UNDISPATCHED_AFTER = timedelta(seconds=30)
+SWEEP_LIMIT = 100
+
+
+class Sweeper:
+    name = "sweeper"
+
+    def __init__(
+        self,
+        view: InflightView,
+        dispatch: Callable[[UUID], Awaitable[None]],
+        *,
+        clock: Clock = utc_now,
+        interval: float = 60.0,
+    ) -> None:
+        self.view, self.dispatch, self.clock, self.interval = view, dispatch, clock, interval
+        self.waker = Waker()  # nothing wakes it but stopping: it runs on a schedule
+
+    def wake(self) -> None:
+        self.waker.wake()
+
+    async def start(self) -> None:
+        pass
+
+    async def run_once(self) -> int:
+        """Dispatch what was submitted but never dispatched; how many jobs were handed over."""
+        older = self.clock() - UNDISPATCHED_AFTER
+        rows = await asyncio.to_thread(self.view.undispatched, older, SWEEP_LIMIT)
+        for row in rows:
+            log.info("sweep: dispatching %s, submitted but never dispatched", row.job_id)
+            await self.dispatch(row.job_id)
+        return len(rows)
+
+    async def stop(self) -> None:
+        pass
