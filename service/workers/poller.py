@@ -79,7 +79,7 @@ class Poller:
         sweep_every: float = 60.0,
     ) -> None:
         self.view, self.signals, self.metrics, self.policy = view, signals, metrics, policy
-        self.providers = {name: p for name, p in providers.items() if name != "local"}
+        self.providers = {name: p for name, p in providers.items() if p.polled}
         self.dispatch, self.clock, self.rng = dispatch, clock, rng or random.Random()
         self.lease, self.batch, self.interval = lease, batch, interval
         self.sweep_every = sweep_every

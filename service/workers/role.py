@@ -79,13 +79,14 @@ class Workers:
             rt.gateway, analytics, interval=settings.follow_interval
         )
         self.local = LocalProvider(
-            rt.gateway,
+            rt.signals.apply,  # it reports like a webhook or a poll would; appends nothing
+            rt.gateway.find_job,
             rt.storage,
             http,
             concurrency=settings.local_concurrency,
             frame_delay=settings.local_frame_delay,
         )
-        self.providers: dict[str, Provider] = {**(upstreams or {}), "local": self.local}
+        self.providers: dict[str, Provider] = {**(upstreams or {}), self.local.name: self.local}
         self.dispatch_tracking = build_dispatch_tracking(settings)
         self.leader = LeaderLock(settings)
         self.leader_check = LEADER_CHECK
@@ -247,7 +248,7 @@ class Workers:
     async def _resume_local_jobs(self) -> None:
         """Renders that a crash or restart interrupted start again (same job, same id)."""
         await self._wait_caught_up()
-        rows = await asyncio.to_thread(self.rt.jobs_view.unfinished_jobs, "local")
+        rows = await asyncio.to_thread(self.rt.jobs_view.unfinished_jobs, self.local.name)
         for row in rows:
             if row.upstream_id is None:
                 continue  # never dispatched: the dispatcher's backlog covers it
@@ -265,18 +266,10 @@ class Workers:
             await asyncio.sleep(0.05)
 
 
-# Upstreams that call back when a job moves: polled only as a fallback. (Sora's webhooks
-# are per project and need the webhook secret; without it Sora is poll-only.)
-WEBHOOK_PROVIDERS = frozenset({"fal", "replicate", "minimax", "luma", "kling"})
-
-
 def poll_policy(settings: Settings, providers: Mapping[str, Provider]) -> PollPolicy:
-    webhooks = set(WEBHOOK_PROVIDERS)
-    sora = providers.get("sora")
-    if sora is not None and getattr(sora, "webhook_secret", None):
-        webhooks.add("sora")
+    """Providers that call back when a job moves are polled only as a fallback."""
     return PollPolicy(
-        webhook_providers=frozenset(webhooks),
+        webhook_providers=frozenset(name for name, p in providers.items() if p.calls_back),
         first_poll=settings.poll_first,
         grace=settings.poll_grace,
         cap=settings.poll_cap,

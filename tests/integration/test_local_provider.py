@@ -13,6 +13,7 @@ from events.job import Job
 from service.providers.local import LocalProvider
 from service.runtime import build_dispatch_tracking, close_view
 from service.storage.local import Storage
+from service.videos.signals import Signals
 from service.workers.dispatcher import Dispatcher, LeadershipLost, dispatch_request
 from tests.helpers import SUBMISSION
 
@@ -23,6 +24,12 @@ TINY_JOB = {**SUBMISSION, "params": {"seconds": "1", "size": "160x90", "fps": 24
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+def local_provider(gateway, tmp_path, http, **options) -> LocalProvider:
+    """The renderer reporting through the path webhooks and polls take."""
+    storage = Storage(tmp_path / "files")
+    return LocalProvider(Signals(gateway).apply, gateway.find_job, storage, http, **options)
 
 
 async def finished(gateway, job_id) -> Job:
@@ -37,7 +44,7 @@ async def finished(gateway, job_id) -> Job:
 async def test_a_render_waits_for_its_dispatch_to_be_recorded(gateway, tmp_path):
     job, _ = gateway.submit(**TINY_JOB, idempotency_key=None)
     async with httpx.AsyncClient() as http:
-        provider = LocalProvider(gateway, Storage(tmp_path / "files"), http)
+        provider = local_provider(gateway, tmp_path, http)
         submission = await provider.submit(dispatch_request(job, None))
         await asyncio.sleep(0.5)  # a 1 s 160x90 render takes less than this
         assert [type(e).__name__ for e in gateway.history(job.id)] == ["Submitted"]
@@ -52,7 +59,7 @@ async def test_a_render_waits_for_its_dispatch_to_be_recorded(gateway, tmp_path)
 async def test_a_render_whose_dispatch_is_never_recorded_goes_ahead(gateway, tmp_path):
     job, _ = gateway.submit(**TINY_JOB, idempotency_key=None)
     async with httpx.AsyncClient() as http:
-        provider = LocalProvider(gateway, Storage(tmp_path / "files"), http, dispatch_wait=0.2)
+        provider = local_provider(gateway, tmp_path, http, dispatch_wait=0.2)
         await provider.submit(dispatch_request(job, None))
         assert (await finished(gateway, job.id)).status == "completed"
         await provider.close()
@@ -65,7 +72,7 @@ async def test_a_dispatcher_that_no_longer_leads_submits_nothing(gateway, settin
     tracking = build_dispatch_tracking(settings)
     leading = False
     async with httpx.AsyncClient() as http:
-        provider = LocalProvider(gateway, Storage(tmp_path / "files"), http)
+        provider = local_provider(gateway, tmp_path, http)
         dispatcher = Dispatcher(
             gateway, tracking, {"local": provider}, may_dispatch=lambda: leading
         )
