@@ -5,6 +5,7 @@ the dispatcher; a dispatcher that no longer leads submits nothing."""
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import httpx
 import pytest
@@ -85,3 +86,33 @@ async def test_a_dispatcher_that_no_longer_leads_submits_nothing(gateway, settin
         assert (await finished(gateway, job.id)).status == "completed"
         await provider.close()
     close_view(tracking)
+
+
+async def test_the_renderer_reports_its_statuses_and_appends_nothing_itself(gateway, tmp_path):
+    """Progress, then the completion with the stored output, go through `report` (the
+    path webhooks and polls take); the renderer itself never writes to the store."""
+    job, _ = gateway.submit(**TINY_JOB, idempotency_key=None)
+    gateway.record_dispatch(job.id, "local", f"local_{job.id.hex}")
+    reported: list = []
+    completed = threading.Event()
+
+    def report(job_id, status, source):  # called from the render's threads
+        reported.append((job_id, status, source))
+        if status.state == "completed":
+            completed.set()
+        return gateway.find_job(job_id), False
+
+    async with httpx.AsyncClient() as http:
+        storage = Storage(tmp_path / "files")
+        provider = LocalProvider(report, gateway.find_job, storage, http)
+        await provider.submit(dispatch_request(job, None))
+        assert await asyncio.to_thread(completed.wait, 30)
+        await provider.close()
+    assert [type(e).__name__ for e in gateway.history(job.id)] == ["Submitted", "Dispatched"]
+    states = [status.state for _, status, _ in reported]
+    assert set(states[:-1]) == {"in_progress"} and states[-1] == "completed"
+    assert {job_id for job_id, _, _ in reported} == {job.id}
+    assert {source for _, _, source in reported} == {"local"}
+    done = reported[-1][1]
+    assert done.stored_output["url"] == f"/v1/videos/video_{job.id.hex}/content"
+    assert done.stored_output["bytes"] > 0 and len(done.stored_output["sha256"]) == 64
