@@ -190,12 +190,13 @@ Build = Callable[[httpx.AsyncClient, ProviderSettings, ReadInput | None], Provid
 @dataclass(frozen=True)
 class Plugin:
     """What registers an upstream adapter (`service.providers.registry` lists them): its
-    name and how it is built from settings; `one_url_hooks`: it posts every webhook to
-    `/hooks/{name}` and names its job in the payload (OpenAI's project webhooks)."""
+    name and how it is built from settings. `one_url_hooks`: it posts every webhook to
+    `/hooks/{name}`, and the payload names the upstream job (what it names it, e.g. "OpenAI
+    video"; OpenAI's project webhooks)."""
 
     name: str
     build: Build
-    one_url_hooks: bool = False
+    one_url_hooks: str | None = None
 
 
 def credential(value: str | None) -> str:

@@ -303,4 +303,4 @@ def build(
 
 
 # OpenAI posts every project webhook to one URL (`/hooks/sora`), naming the video.
-PLUGIN = Plugin(SoraProvider.name, build, one_url_hooks=True)
+PLUGIN = Plugin(SoraProvider.name, build, one_url_hooks="OpenAI video")

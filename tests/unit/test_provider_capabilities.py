@@ -67,7 +67,7 @@ def test_every_upstream_is_polled_and_canceled_upstream(built):
 
 
 def test_only_one_provider_posts_every_webhook_to_one_url():
-    assert [plugin.name for plugin in PLUGINS if plugin.one_url_hooks] == ["sora"]
+    assert {p.name: p.one_url_hooks for p in PLUGINS if p.one_url_hooks} == {"sora": "OpenAI video"}
 
 
 def test_the_local_renderer_takes_no_webhooks_and_is_never_polled(tmp_path):

@@ -25,6 +25,7 @@ from starlette.routing import Route
 from events.job import Job
 from service.metrics import Metrics
 from service.providers.base import (
+    Plugin,
     Provider,
     ProviderRejected,
     ProviderUnavailable,
@@ -76,9 +77,9 @@ async def provider_hook(request: Request) -> Response:
     return _answer(200, outcome)
 
 
-async def one_url_hook(request: Request) -> Response:
+async def one_url_hook(request: Request, plugin: Plugin) -> Response:
     """A provider that posts every webhook to one URL: the verified payload names its job."""
-    name = request.url.path.rsplit("/", 1)[-1]
+    name = plugin.name
     rt: Runtime = request.app.state.runtime
     outcomes: Metrics = rt.metrics
     try:
@@ -88,7 +89,8 @@ async def one_url_hook(request: Request) -> Response:
         upstream_id = named_upstream(status) or ""
         job_id = await run_in_threadpool(rt.gateway.job_for_upstream, name, upstream_id)
         if job_id is None:
-            raise HookRefused(404, f"no job for {name} upstream {upstream_id!r}", "unknown")
+            message = f"no job for {plugin.one_url_hooks} {upstream_id!r}"
+            raise HookRefused(404, message, "unknown")
         job = await _job(rt, job_id, name)
         appended = await _record(rt, job, status)
     except HookRefused as error:
@@ -163,11 +165,14 @@ async def _record(rt: Runtime, job: Job, status: UpstreamStatus) -> bool:
     return appended
 
 
+def _one_url_route(plugin: Plugin) -> Route:
+    async def endpoint(request: Request) -> Response:
+        return await one_url_hook(request, plugin)
+
+    return Route(f"/hooks/{plugin.name}", endpoint, methods=["POST"])
+
+
 routes = [
-    *(
-        Route(f"/hooks/{plugin.name}", one_url_hook, methods=["POST"])
-        for plugin in PLUGINS
-        if plugin.one_url_hooks
-    ),
+    *(_one_url_route(plugin) for plugin in PLUGINS if plugin.one_url_hooks),
     Route("/hooks/{provider}/{token}", provider_hook, methods=["POST"]),
 ]
