@@ -35,7 +35,7 @@ from service.persistence.stores import (
     build_view,
 )
 from service.providers.callbacks import CallbackTokens, InputLinks
-from service.providers.registry import enabled_providers
+from service.providers.registry import BUILT_IN, enabled_providers
 from service.settings import Settings
 from service.storage.local import Storage
 from service.videos.signals import Signals
@@ -61,7 +61,7 @@ class Runtime:
     metrics: Metrics
     feed_view: FeedView  # the tenant event feed (GET /v1/events, vidgate export)
     analytics_view: AnalyticsView  # per-job figures (GET /v1/analytics; vidgate replay)
-    enabled_providers: frozenset[str] = frozenset({"local"})
+    enabled_providers: frozenset[str] = BUILT_IN
     wakers: list[Callable[[], None]] = field(default_factory=list)
 
     def wake_sender(self) -> None:

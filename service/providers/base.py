@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any, Protocol
 from uuid import UUID
+
+import httpx
+
+from service.settings import ProviderSettings
 
 
 class ProviderError(Exception):
@@ -54,16 +59,83 @@ class UpstreamStatus:
     """An upstream's view of a job, mapped to our states; `raw_status` is theirs."""
 
     state: str  # queued | in_progress | completed | failed | canceled
-    raw_status: str
+    raw_status: str | None  # None: no upstream has a say (the local renderer)
     progress: int | None = None
     output_url: str | None = None
     error_code: str | None = None
     error_message: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # A completion whose file is in our storage already (the local renderer): `Completed`
+    # carries this output and `OutputStored` follows in the same save (nothing to mirror).
+    stored_output: Mapping[str, Any] | None = None
+
+
+class WebhookKind(Enum):
+    """How a callback to `/hooks/{provider}/{token}` is taken."""
+
+    NONE = "none"  # takes no callbacks (the local renderer): the route answers 404
+    HINT = "hint"  # unsigned: only a hint, the status is fetched from the provider
+    SIGNED = "signed"  # signed by the provider: the verified payload is the status
+
+
+class InputForm(Enum):
+    """How a provider takes an image the client uploaded (kept by its sha256)."""
+
+    LINK = "link"  # fetches it by URL: a signed, expiring link to us
+    INLINE = "inline"  # inline, as base64 data
+    STORED = "stored"  # reads our storage itself (the local renderer)
+
+
+def named_upstream(status: UpstreamStatus) -> str | None:
+    """The upstream job a verified webhook names, where its payload says (fal: `request_id`,
+    Replicate: `prediction_id`, OpenAI: `video_id`)."""
+    for key in ("request_id", "prediction_id", "video_id"):
+        if named := status.extra.get(key):
+            return str(named)
+    return None
+
+
+def is_about(upstream_id: str, status: UpstreamStatus) -> bool:
+    """Whether a verified webhook to a job's own callback URL is about `upstream_id` (fal and
+    Replicate name it; fal's ids are `app:request_id`)."""
+    named = status.extra.get("request_id") or status.extra.get("prediction_id")
+    return not named or upstream_id == named or upstream_id.endswith(f":{named}")
 
 
 class Provider(Protocol):
+    """An upstream (or the local renderer), and what is special about it.
+
+    The capabilities say what other modules would otherwise look up by name: how its
+    callbacks are taken (`webhook`, `handshake`, `verify_webhook`), whether it calls back
+    when a job moves (`calls_back`: then polled only as a fallback), how it takes uploaded
+    images (`inputs`), whether the poller asks it (`polled`) and whether a canceled job is
+    canceled there too (`cancels_upstream`).
+    """
+
     name: str
+
+    @property
+    def webhook(self) -> WebhookKind: ...
+
+    @property
+    def calls_back(self) -> bool: ...
+
+    @property
+    def inputs(self) -> InputForm: ...
+
+    @property
+    def polled(self) -> bool: ...
+
+    @property
+    def cancels_upstream(self) -> bool: ...
+
+    def handshake(self, body: bytes) -> dict[str, str] | None:
+        """The answer to a callback that is a handshake, not a status (else None)."""
+        ...
+
+    async def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> UpstreamStatus:
+        """A `SIGNED` callback, verified and parsed (`ProviderRejected` if forged)."""
+        ...
 
     async def submit(self, request: DispatchRequest) -> Submission: ...
 
@@ -74,3 +146,67 @@ class Provider(Protocol):
     async def cancel(self, upstream_id: str) -> None: ...
 
     async def download(self, upstream_id: str, dest: Path) -> Path: ...
+
+
+class Adapter:
+    """The capabilities most upstreams share; an adapter overrides what is special about it."""
+
+    name: str
+
+    @property
+    def webhook(self) -> WebhookKind:
+        return WebhookKind.HINT
+
+    @property
+    def calls_back(self) -> bool:
+        return False
+
+    @property
+    def inputs(self) -> InputForm:
+        return InputForm.INLINE
+
+    @property
+    def polled(self) -> bool:
+        return True
+
+    @property
+    def cancels_upstream(self) -> bool:
+        return True
+
+    def handshake(self, body: bytes) -> dict[str, str] | None:
+        return None
+
+    async def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> UpstreamStatus:
+        return self.parse_webhook(headers, body)
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> UpstreamStatus:
+        raise ProviderRejected(f"{self.name} sends no webhooks", code="no_webhooks")
+
+
+ReadInput = Callable[[str], bytes]  # a stored input's bytes by its sha256
+Build = Callable[[httpx.AsyncClient, ProviderSettings, ReadInput | None], Provider]
+
+
+@dataclass(frozen=True)
+class Plugin:
+    """What registers an upstream adapter (`service.providers.registry` lists them): its
+    name and how it is built from settings. `one_url_hooks`: it posts every webhook to
+    `/hooks/{name}`, and the payload names the upstream job (what it names it, e.g. "OpenAI
+    video"; OpenAI's project webhooks)."""
+
+    name: str
+    build: Build
+    one_url_hooks: str | None = None
+
+
+def credential(value: str | None) -> str:
+    """A credential `ProviderSettings.configured()` vouched for (settings refuse
+    half-configured pairs)."""
+    assert value is not None
+    return value
+
+
+def base_url(config: ProviderSettings, name: str) -> dict[str, Any]:
+    """The `base_url` override for `name`, if any (else the adapter's default upstream)."""
+    url = config.base_urls.get(name)
+    return {"base_url": url} if url else {}

@@ -31,11 +31,18 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from service.providers import http as shared
 from service.providers.base import (
+    Adapter,
     DispatchRequest,
+    InputForm,
+    Plugin,
     ProviderRejected,
     ProviderUnavailable,
+    ReadInput,
     Submission,
     UpstreamStatus,
+    WebhookKind,
+    base_url,
+    credential,
 )
 from service.providers.fal_mapping import (
     NAMESPACES,
@@ -56,6 +63,7 @@ from service.providers.fal_mapping import (
     video_url,
     webhook_status,
 )
+from service.settings import ProviderSettings
 
 __all__ = [
     "FAL_JWKS_URL",
@@ -76,8 +84,11 @@ JWKS_REFETCH_EVERY = 60.0  # an unknown signature refetches the JWKS at most thi
 TOLERANCE = 300  # seconds a webhook timestamp may be off, either way
 
 
-class FalProvider:
+class FalProvider(Adapter):
     name = "fal"
+    webhook = WebhookKind.SIGNED
+    calls_back = True
+    inputs = InputForm.LINK
 
     def __init__(
         self,
@@ -245,3 +256,19 @@ def _verifies(key: Ed25519PublicKey, signature: str, message: bytes) -> bool:
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+def build(
+    http: httpx.AsyncClient, config: ProviderSettings, read_input: ReadInput | None
+) -> FalProvider:
+    jwks: dict[str, Any] = {"jwks_url": config.fal_jwks_url} if config.fal_jwks_url else {}
+    return FalProvider(
+        http,
+        key=credential(config.fal_key),
+        user_id=credential(config.fal_user_id),
+        **base_url(config, FalProvider.name),
+        **jwks,
+    )
+
+
+PLUGIN = Plugin(FalProvider.name, build)

@@ -31,14 +31,20 @@ import jwt
 
 from service.providers import http as shared
 from service.providers.base import (
+    Adapter,
     DispatchRequest,
+    Plugin,
     ProviderError,
     ProviderRejected,
     ProviderUnavailable,
+    ReadInput,
     Submission,
     UpstreamStatus,
+    base_url,
+    credential,
 )
 from service.providers.http import parse_json as _loads
+from service.settings import ProviderSettings
 
 Json = dict[str, Any]
 STATES = {
@@ -74,8 +80,9 @@ GENERATION_MODES = ("text-to-video", "image-to-video", "video-to-video")
 TOKEN_LIFETIME = 1800
 
 
-class KlingProvider:
+class KlingProvider(Adapter):
     name = "kling"
+    calls_back = True
 
     def __init__(
         self,
@@ -279,3 +286,17 @@ def _ratio(size: Any) -> str | None:
         return None
     aspect = int(found.group(1)) / int(found.group(2))
     return min(RATIOS, key=lambda name: abs(RATIOS[name] - aspect))
+
+
+def build(
+    http: httpx.AsyncClient, config: ProviderSettings, read_input: ReadInput | None
+) -> KlingProvider:
+    return KlingProvider(
+        http,
+        access_key=credential(config.kling_access_key),
+        secret_key=credential(config.kling_secret_key),
+        **base_url(config, KlingProvider.name),
+    )
+
+
+PLUGIN = Plugin(KlingProvider.name, build)

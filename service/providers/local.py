@@ -1,7 +1,9 @@
 """The built-in `local` provider: renders real MP4s on this machine's CPU.
 
 It speaks the same `Provider` protocol as the real upstreams. Where they would post a
-webhook, it records progress and completion straight into the gateway (source `local`).
+webhook, it reports an `UpstreamStatus` (progress, completion with the stored output,
+failure) through the injected `report` (`Signals.apply`, source `local`): the path
+webhooks and polls take. It appends nothing itself and only reads jobs (`find_job`).
 """
 
 from __future__ import annotations
@@ -11,21 +13,24 @@ import logging
 import shutil
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import httpx
 
-from events.app import Gateway
 from events.ids import video_id
+from events.job import Job
 from service.media.render import ImageUnreadable, RenderCanceled, RenderSpec, render_video
 from service.providers.base import (
+    Adapter,
     DispatchRequest,
+    InputForm,
     ProviderRejected,
     Submission,
     UpstreamStatus,
+    WebhookKind,
 )
 from service.storage.local import Storage
 
@@ -33,18 +38,25 @@ log = logging.getLogger(__name__)
 SOURCE = "local"
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 STORE_CHECK_EVERY = 0.5  # seconds between "was the job canceled?" reads of the store
+Report = Callable[[UUID, UpstreamStatus, str], tuple[Job, bool]]  # Signals.apply
+FindJob = Callable[[UUID], Job | None]
 
 
 class ImageFetchFailed(Exception):
     """An `image_url` could not be downloaded."""
 
 
-class LocalProvider:
+class LocalProvider(Adapter):
     name = "local"
+    webhook = WebhookKind.NONE
+    inputs = InputForm.STORED
+    polled = False  # only this process knows how its render goes: it reports, never asked
+    cancels_upstream = False  # it watches the store and stops a canceled render itself
 
     def __init__(
         self,
-        gateway: Gateway,
+        report: Report,
+        find_job: FindJob,
         storage: Storage,
         http: httpx.AsyncClient,
         *,
@@ -52,7 +64,8 @@ class LocalProvider:
         frame_delay: float = 0.0,
         dispatch_wait: float = 10.0,
     ) -> None:
-        self.gateway, self.storage, self.http = gateway, storage, http
+        self.report, self.find_job = report, find_job
+        self.storage, self.http = storage, http
         self.frame_delay = frame_delay
         self.dispatch_wait = dispatch_wait  # seconds a new render waits for `Dispatched`
         self._slots = asyncio.Semaphore(concurrency)
@@ -136,7 +149,7 @@ class LocalProvider:
                 spec,
                 self.storage.output_path(job_id),
                 on_progress=lambda percent: self._on_progress(job_id, percent, stop),
-                should_stop=_StopCheck(self.gateway, job_id, stop),
+                should_stop=_StopCheck(self.find_job, job_id, stop),
                 frame_delay=self.frame_delay,
             )
         except RenderCanceled:
@@ -154,7 +167,8 @@ class LocalProvider:
             "bytes": video.bytes,
             "sha256": video.sha256,
         }
-        job = await asyncio.to_thread(self.gateway.record_stored_completion, job_id, output, SOURCE)
+        done = UpstreamStatus("completed", None, progress=100, stored_output=output)
+        job, _ = await asyncio.to_thread(self.report, job_id, done, SOURCE)
         if job.status != "completed":  # canceled while the last frames were encoded
             self.storage.delete_outputs(job_id)
 
@@ -165,7 +179,7 @@ class LocalProvider:
         (the dispatcher died in between) the render goes ahead, as it always did."""
         deadline, pause = time.monotonic() + self.dispatch_wait, 0.005
         while time.monotonic() < deadline and not stop.is_set():
-            job = await asyncio.to_thread(self.gateway.find_job, job_id)
+            job = await asyncio.to_thread(self.find_job, job_id)
             if job is None or job.is_dispatched or job.is_terminal:
                 return
             await asyncio.sleep(pause)
@@ -173,12 +187,14 @@ class LocalProvider:
 
     def _on_progress(self, job_id: UUID, percent: int, stop: threading.Event) -> None:
         self._progress[job_id] = percent
-        job = self.gateway.record_progress(job_id, percent, SOURCE, "rendering")
+        status = UpstreamStatus("in_progress", "rendering", progress=percent)
+        job, _ = self.report(job_id, status, SOURCE)
         if job.is_terminal:
             stop.set()
 
     async def _fail(self, job_id: UUID, code: str, message: str) -> None:
-        await asyncio.to_thread(self.gateway.record_failure, job_id, code, message, SOURCE)
+        failed = UpstreamStatus("failed", None, error_code=code, error_message=message)
+        await asyncio.to_thread(self.report, job_id, failed, SOURCE)
 
     async def _image(self, inputs: Mapping[str, Any]) -> bytes | None:
         image = inputs.get("image")
@@ -207,8 +223,8 @@ class LocalProvider:
 class _StopCheck:
     """Stop when asked, or when the store says the job ended (e.g. canceled elsewhere)."""
 
-    def __init__(self, gateway: Gateway, job_id: UUID, stop: threading.Event) -> None:
-        self.gateway, self.job_id, self.stop = gateway, job_id, stop
+    def __init__(self, find_job: FindJob, job_id: UUID, stop: threading.Event) -> None:
+        self.find_job, self.job_id, self.stop = find_job, job_id, stop
         self.checked_at = time.monotonic()
 
     def __call__(self) -> bool:
@@ -216,7 +232,7 @@ class _StopCheck:
             return True
         if time.monotonic() - self.checked_at >= STORE_CHECK_EVERY:
             self.checked_at = time.monotonic()
-            job = self.gateway.find_job(self.job_id)
+            job = self.find_job(self.job_id)
             if job is None or job.is_terminal:
                 self.stop.set()
         return self.stop.is_set()

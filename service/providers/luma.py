@@ -26,14 +26,21 @@ import httpx
 
 from service.providers import http as shared
 from service.providers.base import (
+    Adapter,
     DispatchRequest,
+    InputForm,
+    Plugin,
     ProviderError,
     ProviderRejected,
     ProviderUnavailable,
+    ReadInput,
     Submission,
     UpstreamStatus,
+    base_url,
+    credential,
 )
 from service.providers.http import parse_json as _json
+from service.settings import ProviderSettings
 
 __all__ = ["DURATIONS", "RATIOS", "RESOLUTIONS", "LumaProvider", "luma_body"]
 
@@ -50,8 +57,10 @@ STATES = {
 DELETED_MEMORY = 10_000  # how many deleted ids the adapter remembers as canceled
 
 
-class LumaProvider:
+class LumaProvider(Adapter):
     name = "luma"
+    calls_back = True
+    inputs = InputForm.LINK
 
     def __init__(
         self,
@@ -279,3 +288,13 @@ def _http_error(response: httpx.Response) -> ProviderError:
 
 def _object(response: httpx.Response) -> Json:
     return shared.json_object(response, "Luma")
+
+
+def build(
+    http: httpx.AsyncClient, config: ProviderSettings, read_input: ReadInput | None
+) -> LumaProvider:
+    key = credential(config.luma_api_key)
+    return LumaProvider(http, api_key=key, **base_url(config, LumaProvider.name))
+
+
+PLUGIN = Plugin(LumaProvider.name, build)

@@ -27,15 +27,21 @@ import httpx
 
 from service.providers import http as shared
 from service.providers.base import (
+    Adapter,
     DispatchRequest,
+    Plugin,
     ProviderError,
     ProviderRejected,
     ProviderUnavailable,
+    ReadInput,
     Submission,
     UpstreamStatus,
+    base_url,
+    credential,
 )
 from service.providers.http import IMAGE_MAGIC as IMAGE_MAGIC
 from service.providers.http import parse_json as _loads
+from service.settings import ProviderSettings
 
 Json = dict[str, Any]
 STATES = {
@@ -62,8 +68,9 @@ PERMANENT = {
 RESOLUTIONS = (512, 768, 1080)
 
 
-class MiniMaxProvider:
+class MiniMaxProvider(Adapter):
     name = "minimax"
+    calls_back = True
 
     def __init__(
         self,
@@ -131,6 +138,10 @@ class MiniMaxProvider:
     @staticmethod
     def challenge_response(body: bytes) -> dict[str, str] | None:
         """The answer to MiniMax's callback handshake, or None when `body` is no challenge."""
+        return challenge_response(body)
+
+    def handshake(self, body: bytes) -> dict[str, str] | None:
+        """MiniMax checks a callback URL with a challenge before it posts statuses to it."""
         return challenge_response(body)
 
     async def cancel(self, upstream_id: str) -> None:
@@ -271,3 +282,13 @@ def _from_size(size: Any) -> str | None:
         return None
     short = min(int(found.group(1)), int(found.group(2)))
     return f"{min(RESOLUTIONS, key=lambda r: abs(r - short))}P"
+
+
+def build(
+    http: httpx.AsyncClient, config: ProviderSettings, read_input: ReadInput | None
+) -> MiniMaxProvider:
+    key = credential(config.minimax_api_key)
+    return MiniMaxProvider(http, api_key=key, **base_url(config, MiniMaxProvider.name))
+
+
+PLUGIN = Plugin(MiniMaxProvider.name, build)

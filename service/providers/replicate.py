@@ -23,11 +23,18 @@ import httpx
 
 from service.providers import http as shared
 from service.providers.base import (
+    Adapter,
     DispatchRequest,
+    InputForm,
+    Plugin,
     ProviderRejected,
     ProviderUnavailable,
+    ReadInput,
     Submission,
     UpstreamStatus,
+    WebhookKind,
+    base_url,
+    credential,
 )
 from service.providers.http import parse_json
 from service.providers.replicate_mapping import (
@@ -43,14 +50,18 @@ from service.providers.replicate_mapping import (
     unreachable,
     verify,
 )
+from service.settings import ProviderSettings
 
 __all__ = ["EVENTS", "STATES", "TOLERANCE", "ReplicateProvider", "log_progress", "target"]
 
 EVENTS = ("start", "completed")  # the webhook events we ask for (logs would flood receivers)
 
 
-class ReplicateProvider:
+class ReplicateProvider(Adapter):
     name = "replicate"
+    webhook = WebhookKind.SIGNED
+    calls_back = True
+    inputs = InputForm.LINK
 
     def __init__(
         self,
@@ -140,3 +151,18 @@ class ReplicateProvider:
         if not response.is_success:
             raise http_error(response)
         return response
+
+
+def build(
+    http: httpx.AsyncClient, config: ProviderSettings, read_input: ReadInput | None
+) -> ReplicateProvider:
+    # Without a configured secret the adapter fetches it (GET /webhooks/default/secret).
+    return ReplicateProvider(
+        http,
+        token=credential(config.replicate_api_token),
+        webhook_secret=config.replicate_webhook_secret,
+        **base_url(config, ReplicateProvider.name),
+    )
+
+
+PLUGIN = Plugin(ReplicateProvider.name, build)

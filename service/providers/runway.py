@@ -33,13 +33,19 @@ import httpx
 
 from service.providers import http as shared
 from service.providers.base import (
+    Adapter,
     DispatchRequest,
+    Plugin,
     ProviderRejected,
     ProviderUnavailable,
+    ReadInput,
     Submission,
     UpstreamStatus,
+    base_url,
+    credential,
 )
 from service.providers.http import number as _number
+from service.settings import ProviderSettings
 
 Json = dict[str, Any]
 RETRYABLE = frozenset({408, 409, 425, 429})
@@ -55,7 +61,7 @@ SAFETY_WORDS = ("SAFETY", "MODERATION")
 ASPECTS = {"16:9": "1280:720", "9:16": "720:1280"}
 
 
-class RunwayProvider:
+class RunwayProvider(Adapter):
     name = "runway"
 
     def __init__(
@@ -228,3 +234,17 @@ def _ratio(params: Mapping[str, Any]) -> str:
             f"Runway takes aspect_ratio 16:9 or 9:16, not {aspect!r}", code="invalid_request"
         )
     return ASPECTS[aspect] if aspect else ASPECTS["16:9"]
+
+
+def build(
+    http: httpx.AsyncClient, config: ProviderSettings, read_input: ReadInput | None
+) -> RunwayProvider:
+    return RunwayProvider(
+        http,
+        api_key=credential(config.runway_api_key),
+        read_input=read_input,
+        **base_url(config, RunwayProvider.name),
+    )
+
+
+PLUGIN = Plugin(RunwayProvider.name, build)

@@ -35,13 +35,19 @@ import httpx
 
 from service.providers import http as shared
 from service.providers.base import (
+    Adapter,
     DispatchRequest,
+    Plugin,
     ProviderRejected,
     ProviderUnavailable,
+    ReadInput,
     Submission,
     UpstreamStatus,
+    base_url,
+    credential,
 )
 from service.providers.http import number as _number
+from service.settings import ProviderSettings
 
 Json = dict[str, Any]
 RETRYABLE = frozenset({408, 409, 425, 429})
@@ -63,7 +69,7 @@ FLAG_NAMES = {
 }
 
 
-class SeedanceProvider:
+class SeedanceProvider(Adapter):
     name = "seedance"
 
     def __init__(
@@ -278,3 +284,17 @@ def _checked(upstream_id: str) -> str:
     if not upstream_id.startswith("cgt-") or not upstream_id[4:].replace("-", "").isalnum():
         raise ProviderRejected(f"not an Ark task id: {upstream_id!r}", code="not_found")
     return upstream_id
+
+
+def build(
+    http: httpx.AsyncClient, config: ProviderSettings, read_input: ReadInput | None
+) -> SeedanceProvider:
+    return SeedanceProvider(
+        http,
+        api_key=credential(config.ark_api_key),
+        read_input=read_input,
+        **base_url(config, SeedanceProvider.name),
+    )
+
+
+PLUGIN = Plugin(SeedanceProvider.name, build)

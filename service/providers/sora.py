@@ -32,15 +32,22 @@ from PIL import ImageOps
 from service.media.render import ImageUnreadable, decode_image
 from service.providers import http as shared
 from service.providers.base import (
+    Adapter,
     DispatchRequest,
+    Plugin,
     ProviderError,
     ProviderRejected,
     ProviderUnavailable,
+    ReadInput,
     Submission,
     UpstreamStatus,
+    WebhookKind,
+    base_url,
+    credential,
 )
 from service.providers.http import WEBHOOK_TOLERANCE, verify_standard_webhook
 from service.providers.http import parse_json as _json
+from service.settings import ProviderSettings
 
 __all__ = ["SECONDS", "TOLERANCE", "SoraProvider", "sora_fields"]
 
@@ -61,8 +68,9 @@ TOLERANCE = WEBHOOK_TOLERANCE  # seconds a webhook timestamp may be off, either 
 DELETED_MEMORY = 10_000  # how many deleted ids the adapter remembers as canceled
 
 
-class SoraProvider:
+class SoraProvider(Adapter):
     name = "sora"
+    webhook = WebhookKind.SIGNED
 
     def __init__(
         self,
@@ -77,6 +85,11 @@ class SoraProvider:
         self.http, self.api_key, self.base_url = http, api_key, base_url.rstrip("/")
         self.webhook_secret, self.clock, self.timeout = webhook_secret, clock, timeout
         self._deleted: dict[str, None] = {}  # insertion-ordered set, oldest first
+
+    @property
+    def calls_back(self) -> bool:
+        """OpenAI's webhooks are per project and need the secret; without it, poll only."""
+        return bool(self.webhook_secret)
 
     async def submit(self, request: DispatchRequest) -> Submission:
         fields = sora_fields(request)
@@ -276,3 +289,18 @@ def _checked(upstream_id: str) -> str:
 
 def _unreachable(error: Exception, method: str, target: str) -> ProviderUnavailable:
     return shared.unreachable(error, "OpenAI", method, target)
+
+
+def build(
+    http: httpx.AsyncClient, config: ProviderSettings, read_input: ReadInput | None
+) -> SoraProvider:
+    return SoraProvider(
+        http,
+        api_key=credential(config.openai_api_key),
+        webhook_secret=config.openai_webhook_secret,
+        **base_url(config, SoraProvider.name),
+    )
+
+
+# OpenAI posts every project webhook to one URL (`/hooks/sora`), naming the video.
+PLUGIN = Plugin(SoraProvider.name, build, one_url_hooks="OpenAI video")

@@ -3,21 +3,24 @@
 In sandbox mode the process that runs the workers also serves the emulators (in-process,
 on loopback), unless `VIDGATE_SANDBOX_URL` names emulators that run elsewhere
 (`vidgate emulate`); a web-only process points at the worker's emulators, which then need
-a fixed `VIDGATE_SANDBOX_PORT`.
+a fixed `VIDGATE_SANDBOX_PORT`. The sandbox (and every emulator) is imported only then.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import TYPE_CHECKING
 
 import httpx
 
 from service.providers.base import Provider
 from service.providers.registry import build_providers
-from service.sandbox.suite import Sandbox, SandboxCredentials, SandboxUrls, run_sandbox
 from service.settings import Settings, SettingsError
 from service.webhooks.ssrf import guarded_client, parse_networks
+
+if TYPE_CHECKING:
+    from service.sandbox.suite import Sandbox
 
 LOOPBACK = "127.0.0.0/8"
 
@@ -35,7 +38,7 @@ async def upstream_providers(
         sandbox = None
         if settings.sandbox:
             sandbox = (
-                await stack.enter_async_context(run_sandbox(settings))
+                await stack.enter_async_context(_served_sandbox(settings))
                 if serve_sandbox and not settings.sandbox_url
                 else _remote_sandbox(settings)
             )
@@ -53,7 +56,17 @@ async def upstream_providers(
         yield build_providers(settings, http, sandbox, read_input=read_input)
 
 
+@asynccontextmanager
+async def _served_sandbox(settings: Settings) -> AsyncIterator[Sandbox]:
+    from service.sandbox.suite import run_sandbox
+
+    async with run_sandbox(settings) as sandbox:
+        yield sandbox
+
+
 def _remote_sandbox(settings: Settings) -> Sandbox:
+    from service.sandbox.suite import Sandbox, SandboxCredentials, SandboxUrls
+
     if not (settings.sandbox_url or settings.sandbox_port):
         raise SettingsError(
             "a web-only process (VIDGATE_RUN_WORKERS=false) in sandbox mode needs the "

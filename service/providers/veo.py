@@ -34,7 +34,14 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from service.providers.base import ProviderRejected, ProviderUnavailable
+from service.providers.base import (
+    Plugin,
+    ProviderRejected,
+    ProviderUnavailable,
+    ReadInput,
+    base_url,
+    credential,
+)
 from service.providers.http import write_atomically as _write
 from service.providers.veo_base import (
     IMAGE_MAGIC,
@@ -48,6 +55,7 @@ from service.providers.veo_base import (
     _Veo,
 )
 from service.providers.veo_vertex import GcsFetch, VertexVeoProvider
+from service.settings import ProviderSettings
 
 __all__ = [
     "IMAGE_MAGIC",
@@ -132,3 +140,17 @@ class GeminiVeoProvider(_Veo):
 
     def _ours(self, url: str) -> bool:
         return urlsplit(url)[:2] == urlsplit(self.base_url)[:2]
+
+
+def build(
+    http: httpx.AsyncClient, config: ProviderSettings, read_input: ReadInput | None
+) -> GeminiVeoProvider:
+    return GeminiVeoProvider(
+        http,
+        api_key=credential(config.gemini_api_key),
+        read_input=read_input,
+        **base_url(config, GeminiVeoProvider.name),
+    )
+
+
+PLUGIN = Plugin(GeminiVeoProvider.name, build)

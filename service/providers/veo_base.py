@@ -20,6 +20,7 @@ import httpx
 
 from service.providers import http as shared
 from service.providers.base import (
+    Adapter,
     DispatchRequest,
     ProviderRejected,
     ProviderUnavailable,
@@ -35,7 +36,7 @@ OPERATION_NAME = re.compile(r"^[\w.\-]+(/[\w.\-]+)*/operations/[\w.\-]+$")
 RAI_WORDS = ("responsible ai", "safety", "usage guidelines", "sensitive")
 
 
-class _Veo(ABC):
+class _Veo(Adapter, ABC):
     name = "veo"
     vertex = False
 

@@ -8,9 +8,18 @@ from typing import Any
 
 import httpx
 
-from service.providers.base import DispatchRequest, ProviderRejected, ProviderUnavailable
+from service.providers.base import (
+    DispatchRequest,
+    Plugin,
+    ProviderRejected,
+    ProviderUnavailable,
+    ReadInput,
+    base_url,
+    credential,
+)
 from service.providers.http import write_atomically as _write
 from service.providers.veo_base import Json, _decode, _once, _Veo
+from service.settings import ProviderSettings
 
 GcsFetch = Callable[[str, Path], Awaitable[Path]]
 
@@ -82,3 +91,21 @@ class VertexVeoProvider(_Veo):
         if self.gcs_fetch is None:
             raise ProviderRejected("gs:// outputs need GCS credentials", code="gcs_output")
         return await self.gcs_fetch(video["gcsUri"], dest)
+
+
+def build(
+    http: httpx.AsyncClient, config: ProviderSettings, read_input: ReadInput | None
+) -> VertexVeoProvider:
+    # An API key means Vertex AI express mode (`x-goog-api-key`), not an OAuth token.
+    return VertexVeoProvider(
+        http,
+        project=credential(config.vertex_project),
+        location=config.vertex_location,
+        token_or_key=credential(config.vertex_api_key),
+        express=True,
+        read_input=read_input,
+        **base_url(config, VertexVeoProvider.name),
+    )
+
+
+PLUGIN = Plugin(VertexVeoProvider.name, build)

@@ -29,6 +29,8 @@ def apply_status(job: Job, status: UpstreamStatus, source: str) -> None:
         return
     if status.state == "in_progress":
         job.progress_to(max(status.progress or 0, 1), source, raw)
+    elif status.state == "completed" and status.stored_output is not None:
+        complete_stored(job, dict(status.stored_output), source, raw)
     elif status.state == "completed":
         job.complete(
             completed_output(job.id), source, upstream_url=status.output_url, upstream_status=raw
@@ -39,6 +41,13 @@ def apply_status(job: Job, status: UpstreamStatus, source: str) -> None:
         job.fail(code, message, source, upstream_status=raw)
     elif status.state == "canceled":
         job.cancel(f"{job.provider}:{source}")
+
+
+def complete_stored(job: Job, output: dict[str, Any], source: str, raw: str | None) -> None:
+    """Completed with an output that is in our storage already, and `OutputStored` with it."""
+    job.complete(output, source, upstream_status=raw)
+    if job.status == "completed" and not job.output_stored:
+        job.store_output(output["url"], output["bytes"], output["sha256"], source)
 
 
 def completed_output(job_id: UUID) -> dict[str, Any]:

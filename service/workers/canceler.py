@@ -45,11 +45,11 @@ class UpstreamCanceler:
 
     async def cancel(self, job_id: UUID) -> None:
         job = await asyncio.to_thread(self.gateway.find_job, job_id)
-        if job is None or job.upstream_id is None or job.provider == "local":
-            return  # never sent anywhere, or the local renderer stops by itself
+        if job is None or job.upstream_id is None:
+            return  # never sent anywhere
         provider = self.providers.get(job.provider)
-        if provider is None:
-            return
+        if provider is None or not provider.cancels_upstream:
+            return  # not enabled here, or it stops by itself (the local renderer)
         for attempt in range(1, self.attempts + 1):
             try:
                 await provider.cancel(job.upstream_id)

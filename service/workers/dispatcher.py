@@ -21,6 +21,7 @@ from events.app import Gateway
 from events.job import Job
 from service.providers.base import (
     DispatchRequest,
+    InputForm,
     Provider,
     ProviderRejected,
     ProviderUnavailable,
@@ -101,7 +102,12 @@ class Dispatcher:
     async def _submit(self, provider: Provider, job: Job) -> None:
         callback = self.callbacks.url(provider.name, job.id) if self.callbacks else None
         request = await asyncio.to_thread(
-            dispatch_request, job, callback, links=self.links, read_input=self.read_input
+            dispatch_request,
+            job,
+            callback,
+            takes=provider.inputs,
+            links=self.links,
+            read_input=self.read_input,
         )
         for attempt in range(1, SUBMIT_ATTEMPTS + 1):
             try:
@@ -126,20 +132,17 @@ class Dispatcher:
         )
 
 
-# Upstreams that take input images only as URLs: uploads go to them as signed links to us.
-FETCHES_INPUTS_BY_URL = frozenset({"fal", "replicate", "luma"})
-
-
 def dispatch_request(
     job: Job,
     callback_url: str | None = None,
     *,
+    takes: InputForm = InputForm.STORED,
     links: InputLinks | None = None,
     read_input: Callable[[str], bytes] | None = None,
 ) -> DispatchRequest:
-    """What the provider is asked: the job, with uploaded inputs made reachable for it."""
-    provider = job.provider
-    inputs = {name: _reachable(v, provider, links, read_input) for name, v in job.inputs.items()}
+    """What the provider is asked: the job, with uploaded inputs made reachable in the form
+    the provider `takes` them (as it is, a signed link, or inline data)."""
+    inputs = {name: _reachable(v, takes, links, read_input) for name, v in job.inputs.items()}
     return DispatchRequest(
         job_id=job.id,
         model=job.model,
@@ -153,18 +156,19 @@ def dispatch_request(
 
 def _reachable(
     image: Any,
-    provider: str,
+    takes: InputForm,
     links: InputLinks | None,
     read_input: Callable[[str], bytes] | None,
 ) -> Any:
-    """An uploaded image (`sha256`) as a signed URL or inline base64, as the provider takes it."""
+    """An uploaded image (`sha256`) as a signed URL or inline base64, as the provider takes it
+    (a link-taker without links to hand out gets the data inline)."""
     if not isinstance(image, dict):
         return image
     sha256 = image.get("sha256")
-    if not sha256 or image.get("url"):
+    if not sha256 or image.get("url") or takes is InputForm.STORED:
         return image
-    if provider in FETCHES_INPUTS_BY_URL and links is not None:
+    if takes is InputForm.LINK and links is not None:
         return {**image, "url": links.url(str(sha256), image.get("content_type"))}
-    if read_input is not None and provider != "local":
+    if read_input is not None:
         return {**image, "data": base64.b64encode(read_input(str(sha256))).decode()}
     return image

@@ -192,13 +192,14 @@ PARTS: tuple[Part, ...] = (
 def build_shared(rt: Runtime, http: httpx.AsyncClient, upstreams: Mapping[str, Provider]) -> Shared:
     settings = rt.settings
     local = LocalProvider(
-        rt.gateway,
+        rt.signals.apply,  # it reports like a webhook or a poll would; appends nothing
+        rt.gateway.find_job,
         rt.storage,
         http,
         concurrency=settings.local_concurrency,
         frame_delay=settings.local_frame_delay,
     )
-    providers: dict[str, Provider] = {**upstreams, "local": local}
+    providers: dict[str, Provider] = {**upstreams, local.name: local}
     leader = LeaderLock(settings)
     dispatch_tracking = build_dispatch_tracking(settings)
     dispatcher = Dispatcher(
@@ -233,18 +234,10 @@ def build_shared(rt: Runtime, http: httpx.AsyncClient, upstreams: Mapping[str, P
     )
 
 
-# Upstreams that call back when a job moves: polled only as a fallback. (Sora's webhooks
-# are per project and need the webhook secret; without it Sora is poll-only.)
-WEBHOOK_PROVIDERS = frozenset({"fal", "replicate", "minimax", "luma", "kling"})
-
-
 def poll_policy(settings: Settings, providers: Mapping[str, Provider]) -> PollPolicy:
-    webhooks = set(WEBHOOK_PROVIDERS)
-    sora = providers.get("sora")
-    if sora is not None and getattr(sora, "webhook_secret", None):
-        webhooks.add("sora")
+    """Providers that call back when a job moves are polled only as a fallback."""
     return PollPolicy(
-        webhook_providers=frozenset(webhooks),
+        webhook_providers=frozenset(name for name, p in providers.items() if p.calls_back),
         first_poll=settings.poll_first,
         grace=settings.poll_grace,
         cap=settings.poll_cap,

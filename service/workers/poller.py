@@ -73,7 +73,7 @@ class Poller:
         batch: int = 50,
     ) -> None:
         self.view, self.signals, self.metrics, self.policy = view, signals, metrics, policy
-        self.providers = {name: p for name, p in providers.items() if name != "local"}
+        self.providers = {name: p for name, p in providers.items() if p.polled}
         self.clock, self.rng = clock, rng or random.Random()
         self.lease, self.batch = lease, batch
 

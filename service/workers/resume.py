@@ -19,7 +19,7 @@ CATCH_UP_TIMEOUT = 60.0
 async def resume_local_renders(rt: Runtime, local: LocalProvider, jobs: Follower) -> None:
     """Restart each dispatched, unfinished local render (the jobs view lists them)."""
     await _wait_caught_up(jobs)
-    rows = await asyncio.to_thread(rt.jobs_view.unfinished_jobs, "local")
+    rows = await asyncio.to_thread(rt.jobs_view.unfinished_jobs, local.name)
     for row in rows:
         if row.upstream_id is None:
             continue  # never dispatched: the dispatcher's backlog covers it

@@ -18,6 +18,7 @@ from projections.inflight.view import InflightView
 from service.metrics import Metrics
 from service.persistence.stores import build_gateway, build_inflight_view
 from service.providers.base import (
+    Adapter,
     DispatchRequest,
     ProviderRejected,
     ProviderUnavailable,
@@ -31,7 +32,7 @@ from service.workers.poller import Poller, PollPolicy
 from tests.helpers import SUBMISSION
 
 
-class ScriptedProvider:
+class ScriptedProvider(Adapter):
     """Answers status calls from a script (a status, or an exception to raise)."""
 
     name = "runway"

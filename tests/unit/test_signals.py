@@ -129,3 +129,24 @@ def test_per_model_deadlines_override_the_default() -> None:
     policy = PollPolicy(deadline=3600, deadlines={"sora-2-pro": 7200})
     assert policy.deadline_for("sora", "sora-2-pro") == 7200
     assert policy.deadline_for("sora", "sora-2") == 3600
+
+
+def test_a_completion_already_in_our_storage_is_stored_in_the_same_save() -> None:
+    """The local renderer's completion: its output, and nothing left for the mirror."""
+    job = new_job()
+    output = {"url": f"/v1/videos/video_{job.id.hex}/content", "bytes": 9, "sha256": "ab" * 32}
+    apply_status(job, UpstreamStatus("completed", None, stored_output=output), "local")
+    completed, stored = job.collect_events()
+    assert isinstance(completed, Job.Completed) and isinstance(stored, Job.OutputStored)
+    assert completed.output == output and completed.upstream_status is None
+    assert (stored.bytes, stored.sha256, stored.source) == (9, "ab" * 32, "local")
+    assert job.output_stored
+
+
+def test_a_failure_without_an_upstream_status_records_none() -> None:
+    job = new_job()
+    failed = UpstreamStatus("failed", None, error_code="render_failed", error_message="crashed")
+    apply_status(job, failed, "local")
+    (event,) = job.collect_events()
+    assert isinstance(event, Job.Failed)
+    assert (event.code, event.upstream_status, event.retryable) == ("render_failed", None, False)

@@ -9,12 +9,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from service.providers.registry import BUILT_IN
 from service.runtime import Runtime
 from service.surfaces.errors import not_found
 
 
 def _enabled(rt: Runtime) -> frozenset[str]:
-    enabled: frozenset[str] = getattr(rt, "enabled_providers", frozenset({"local"}))
+    enabled: frozenset[str] = getattr(rt, "enabled_providers", BUILT_IN)
     return enabled
 
 

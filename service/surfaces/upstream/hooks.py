@@ -1,9 +1,11 @@
-"""Upstream webhook receivers: `POST /hooks/{provider}/{token}` and OpenAI's `/hooks/sora`.
+"""Upstream webhook receivers: `POST /hooks/{provider}/{token}`, and `/hooks/{provider}`
+for providers that post every webhook to one URL (OpenAI's project webhooks).
 
 Everything is verified on the raw body before anything is parsed or written: the signed
-token (it names the job), then the provider's own signature where it has one (fal's
-ED25519 with the user-id check, Replicate's Standard Webhooks). Unsigned callbacks
-(MiniMax, Luma, Kling …) are only hints: the status is fetched from the provider.
+token (it names the job), then, for a provider whose callbacks are `SIGNED`, its own
+signature (`Provider.verify_webhook`: fal's ED25519 with the user-id check, Replicate's
+Standard Webhooks). Unsigned callbacks (`HINT`) are only hints: the status is fetched
+from the provider. A handshake (`Provider.handshake`) is answered as the provider asks.
 A signal is appended first and answered after; a duplicate answers 200 and appends
 nothing; a forged or unknown one answers 401/404; a store that is down answers 503
 (the provider retries).
@@ -22,16 +24,23 @@ from starlette.routing import Route
 
 from events.job import Job
 from service.metrics import Metrics
-from service.providers.base import Provider, ProviderRejected, ProviderUnavailable, UpstreamStatus
+from service.providers.base import (
+    Plugin,
+    Provider,
+    ProviderRejected,
+    ProviderUnavailable,
+    UpstreamStatus,
+    WebhookKind,
+    is_about,
+    named_upstream,
+)
 from service.providers.callbacks import InvalidCallback
-from service.providers.minimax import challenge_response
+from service.providers.registry import PLUGINS
 from service.runtime import Runtime
 from service.videos.signals import WEBHOOK
 
 log = logging.getLogger(__name__)
 MAX_HOOK_BODY = 1024 * 1024
-# Providers whose webhook body is signed by them: their payload is trusted once verified.
-SIGNED = frozenset({"fal", "replicate", "sora"})
 
 
 class HookRefused(Exception):
@@ -51,7 +60,7 @@ async def provider_hook(request: Request) -> Response:
     try:
         provider = _provider(request, name)
         body = await _body(request)
-        if name == "minimax" and (answer := challenge_response(body)) is not None:
+        if (answer := provider.handshake(body)) is not None:
             rt.callbacks.job_id(name, token)  # a challenge on a forged URL is refused too
             return JSONResponse(answer)
         job = await _job(rt, rt.callbacks.job_id(name, token), name)
@@ -68,32 +77,34 @@ async def provider_hook(request: Request) -> Response:
     return _answer(200, outcome)
 
 
-async def sora_hook(request: Request) -> Response:
-    """OpenAI posts every project webhook to one URL; the video id names the job."""
+async def one_url_hook(request: Request, plugin: Plugin) -> Response:
+    """A provider that posts every webhook to one URL: the verified payload names its job."""
+    name = plugin.name
     rt: Runtime = request.app.state.runtime
     outcomes: Metrics = rt.metrics
     try:
-        provider = _provider(request, "sora")
+        provider = _provider(request, name)
         body = await _body(request)
-        status = _verified(provider, request.headers, body)
-        video = str(status.extra.get("video_id", ""))
-        job_id = await run_in_threadpool(rt.gateway.job_for_upstream, "sora", video)
+        status = await _verified(provider, request.headers, body)
+        upstream_id = named_upstream(status) or ""
+        job_id = await run_in_threadpool(rt.gateway.job_for_upstream, name, upstream_id)
         if job_id is None:
-            raise HookRefused(404, f"no job for OpenAI video {video!r}", "unknown")
-        job = await _job(rt, job_id, "sora")
+            message = f"no job for {plugin.one_url_hooks} {upstream_id!r}"
+            raise HookRefused(404, message, "unknown")
+        job = await _job(rt, job_id, name)
         appended = await _record(rt, job, status)
     except HookRefused as error:
-        outcomes.webhook("sora", error.outcome)
+        outcomes.webhook(name, error.outcome)
         return _answer(error.status, error.outcome, error=error.message)
     outcome = "accepted" if appended else "duplicate"
-    outcomes.webhook("sora", outcome)
+    outcomes.webhook(name, outcome)
     return _answer(200, outcome)
 
 
 def _provider(request: Request, name: str) -> Provider:
     providers: Mapping[str, Provider] = request.app.state.providers
     provider = providers.get(name)
-    if provider is None or name == "local":
+    if provider is None or provider.webhook is WebhookKind.NONE:
         raise HookRefused(404, f"provider {name!r} is not enabled on this gateway", "unknown")
     return provider
 
@@ -126,7 +137,7 @@ async def _status(
 ) -> UpstreamStatus:
     """The job's status as the webhook tells it (signed) or as the provider says (a hint)."""
     assert job.upstream_id is not None
-    if provider.name not in SIGNED:
+    if provider.webhook is not WebhookKind.SIGNED:
         try:
             return await provider.status(job.upstream_id)
         except ProviderUnavailable as error:  # the poller will catch up; don't make it retry
@@ -134,33 +145,19 @@ async def _status(
         except ProviderRejected as error:
             message = f"the provider does not know the job: {error}"
             raise HookRefused(404, message, "unknown") from None
-    verify = getattr(provider, "verify_webhook", None)
-    try:
-        status = await verify(headers, body) if verify else provider.parse_webhook(headers, body)
-    except ProviderRejected as error:
-        raise HookRefused(401, f"webhook refused: {error}", "rejected") from None
-    except ProviderUnavailable as error:
-        raise HookRefused(503, f"cannot verify the webhook now: {error}", "unverified") from None
-    if not _same_upstream(job.upstream_id, status):
+    status = await _verified(provider, headers, body)
+    if not is_about(job.upstream_id, status):
         raise HookRefused(401, "the webhook is about another upstream job", "rejected")
     return status
 
 
-def _verified(provider: Provider, headers: Mapping[str, str], body: bytes) -> UpstreamStatus:
+async def _verified(provider: Provider, headers: Mapping[str, str], body: bytes) -> UpstreamStatus:
     try:
-        return provider.parse_webhook(headers, body)
+        return await provider.verify_webhook(headers, body)
     except ProviderRejected as error:
         raise HookRefused(401, f"webhook refused: {error}", "rejected") from None
     except ProviderUnavailable as error:
         raise HookRefused(503, f"cannot verify the webhook now: {error}", "unverified") from None
-
-
-def _same_upstream(upstream_id: str, status: UpstreamStatus) -> bool:
-    """Whether a verified payload is about the job the token names (fal, Replicate)."""
-    named = status.extra.get("request_id") or status.extra.get("prediction_id")
-    if not named:
-        return True
-    return upstream_id == named or upstream_id.endswith(f":{named}")
 
 
 async def _record(rt: Runtime, job: Job, status: UpstreamStatus) -> bool:
@@ -168,7 +165,14 @@ async def _record(rt: Runtime, job: Job, status: UpstreamStatus) -> bool:
     return appended
 
 
+def _one_url_route(plugin: Plugin) -> Route:
+    async def endpoint(request: Request) -> Response:
+        return await one_url_hook(request, plugin)
+
+    return Route(f"/hooks/{plugin.name}", endpoint, methods=["POST"])
+
+
 routes = [
-    Route("/hooks/sora", sora_hook, methods=["POST"]),
+    *(_one_url_route(plugin) for plugin in PLUGINS if plugin.one_url_hooks),
     Route("/hooks/{provider}/{token}", provider_hook, methods=["POST"]),
 ]
