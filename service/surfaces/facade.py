@@ -80,7 +80,9 @@ def as_sent(names: Mapping[str, str]) -> Wording:
         if param in refusal.message:
             return refusal
         message = f"{param}: {refusal.message}"  # e.g. "unreadable image: …"
-        return ApiError(refusal.status, message, code=refusal.code, param=param)
+        return ApiError(
+            refusal.status, message, code=refusal.code, param=param, headers=refusal.headers
+        )
 
     return word
 
