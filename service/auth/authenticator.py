@@ -12,7 +12,7 @@ from starlette.requests import Request
 from events.apikey import ApiKey
 from events.app import Gateway
 from service.auth.keys import KeyHasher
-from service.surfaces.errors import ApiError
+from service.videos.errors import Forbidden, NotAuthenticated
 
 CACHE_SECONDS = 5.0  # a revoked key stops working within this long on every process
 
@@ -25,7 +25,7 @@ class Principal:
 
     def require(self, scope: str) -> None:
         if scope not in self.scopes and "admin" not in self.scopes:
-            raise ApiError(403, f"this API key lacks the {scope!r} scope", code="missing_scope")
+            raise Forbidden(f"this API key lacks the {scope!r} scope", code="missing_scope")
 
 
 class Authenticator:
@@ -61,5 +61,5 @@ def _principal(key: ApiKey | None) -> Principal:
     return Principal(tenant=key.tenant, scopes=tuple(key.scopes), key_id=key.id)
 
 
-def _unauthorized(message: str, code: str) -> ApiError:
-    return ApiError(401, message, code=code, headers={"WWW-Authenticate": "Bearer"})
+def _unauthorized(message: str, code: str) -> NotAuthenticated:
+    return NotAuthenticated(message, code=code)

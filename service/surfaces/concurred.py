@@ -2,7 +2,7 @@
 
 A client written against Concurred works by changing its base URL and key. Requests are
 translated into vidgate's canonical create fields (`duration` → `seconds`) and go through
-`submit_video` like every other surface. Where Concurred's document is silent:
+the core's `CreateVideo` like every other surface. Where Concurred's document is silent:
 
 - Errors: `{"success": false, "error": {"code", "message", "param"}}` with the HTTP status
   (400 bad field, 401 key, 403 scope, 404 operation, 413/415 body, 503 store); `param` names
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
@@ -41,7 +40,9 @@ from events.job import CANCELED, COMPLETED, Job
 from service.runtime import Runtime
 from service.surfaces.body import read_fields
 from service.surfaces.errors import ApiError, invalid, not_found
-from service.videos.submit import submit_video
+from service.surfaces.facade import field_only
+from service.videos.commands import CreateVideo, create_video
+from service.videos.errors import FIRST_FRAME, Refused
 
 SURFACE = "concurred"
 # Concurred's six models, and the provider its document shows for each: Google's are async
@@ -66,6 +67,10 @@ FIELDS = {
     "aspect_ratio": "aspect_ratio",
     "resolution": "resolution",
 }
+# How a refusal from the core names its field here: Concurred has one image field.
+IN_OUR_WORDS = field_only(
+    {"seconds": "duration", "input_reference": "image_url"}, {FIRST_FRAME: "image_url"}
+)
 OPERATION_PREFIX = "operations/"
 SYNC_TIMEOUT = 600.0  # seconds a sync model's request may wait (Concurred: "1-3 minutes")
 SYNC_TIMEOUT_STATE = "concurred_sync_timeout"  # `app.state` override, e.g. for tests
@@ -83,6 +88,8 @@ def concurred_errors(endpoint: Endpoint) -> Endpoint:
             return await endpoint(request)
         except ApiError as error:
             return failure(error)
+        except Refused as error:
+            return failure(IN_OUR_WORDS(error))
         except (PersistenceError, JobContention):
             busy = ApiError(
                 503,
@@ -100,23 +107,6 @@ def failure(error: ApiError, **more: str) -> JSONResponse:
     return JSONResponse({"success": False, "error": body}, error.status, headers=error.headers)
 
 
-async def _submit(rt: Runtime, tenant: str, fields: dict[str, Any]) -> Job:
-    """`submit_video`, its refusals naming Concurred's parameters instead of vidgate's."""
-    try:
-        job, _ = await run_in_threadpool(submit_video, rt, tenant, fields, surface=SURFACE)
-    except ApiError as error:
-        raise _in_our_words(error) from None
-    return job
-
-
-def _in_our_words(error: ApiError) -> ApiError:
-    message = error.message.replace("input_reference or image_url", "image_url")
-    param = "image_url" if error.param == "input_reference" else error.param
-    if param == "seconds":
-        param, message = "duration", re.sub(r"\bseconds\b", "duration", message)
-    return ApiError(error.status, message, code=error.code, param=param, headers=error.headers)
-
-
 def _ok(data: dict[str, Any]) -> JSONResponse:
     return JSONResponse({"success": True, "data": data})
 
@@ -132,7 +122,8 @@ async def generate(request: Request) -> Response:
     principal = await rt.authenticator.authenticate(request)
     principal.require(VIDEOS_WRITE)
     fields = canonical_fields(await read_fields(request, rt.settings.max_body_bytes))
-    job = await _submit(rt, principal.tenant, fields)
+    command = CreateVideo(principal.tenant, fields, surface=SURFACE)
+    job, _ = await run_in_threadpool(create_video, rt, command)
     provider = MODELS[job.model]  # an image may have switched it to its -i2v twin
     if provider == "google":
         return _ok(

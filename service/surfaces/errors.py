@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from eventsourcing.persistence import PersistenceError
@@ -11,6 +12,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from events.app import JobContention
+from service.videos.errors import (
+    FIRST_FRAME,
+    Conflict,
+    Forbidden,
+    Names,
+    NotAuthenticated,
+    NotFound,
+    Refused,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +61,45 @@ class ApiError(Exception):
         return {"error": error}
 
 
+# A core refusal's HTTP status, on every surface.
+STATUSES: dict[type[Refused], int] = {
+    NotAuthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+}
+CHALLENGE = {"WWW-Authenticate": "Bearer"}  # with every 401: how to authenticate
+# How this surface spells the canonical fields it does not take by their own name.
+NAMES = {"idempotency_key": "Idempotency-Key"}
+
+
+def status_of(error: Refused) -> int:
+    """400 for a bad field; the kind's status for the others."""
+    return next((s for kind, s in STATUSES.items() if isinstance(error, kind)), 400)
+
+
+def spelling(names: Mapping[str, str]) -> Names:
+    """`names` as a speller: a field it lists by the surface's name, any other as it is.
+
+    The first-frame phrase, unless the table says it, is the two fields' names."""
+
+    def name(field: str) -> str:
+        if field == FIRST_FRAME and field not in names:
+            return f"{name('input_reference')} or {name('image_url')}"
+        return names.get(field, field)
+
+    return name
+
+
+def told(error: Refused, names: Mapping[str, str] = NAMES) -> ApiError:
+    """A core refusal in a surface's words: `param` and message spell fields by `names`."""
+    name = spelling(names)
+    param = None if error.field is None else name(error.field)
+    status = status_of(error)
+    headers = CHALLENGE if status == 401 else None
+    return ApiError(status, error.told(name), code=error.code, param=param, headers=headers)
+
+
 def invalid(param: str, message: str, code: str = "invalid_value") -> ApiError:
     """A 400 naming the offending field."""
     return ApiError(400, message, code=code, param=param)
@@ -63,6 +112,11 @@ def not_found(message: str, param: str | None = None) -> ApiError:
 async def on_api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+
+async def on_refused(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Refused)
+    return await on_api_error(request, told(exc))
 
 
 async def on_http_exception(request: Request, exc: Exception) -> Response:
@@ -95,6 +149,7 @@ def _code(status: int) -> str:
 
 HANDLERS: dict[Any, Any] = {
     ApiError: on_api_error,
+    Refused: on_refused,
     HTTPException: on_http_exception,
     PersistenceError: on_store_unavailable,
     JobContention: on_store_unavailable,

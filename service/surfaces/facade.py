@@ -1,17 +1,17 @@
 """What the seed-compatible facades share.
 
-A facade translates its request into vidgate's canonical create fields, calls
-`submit_video`, and answers in its own shapes. Its refusals must come out in its own error
+A facade translates its request into vidgate's canonical create fields, runs the core's
+`CreateVideo`, and answers in its own shapes. Its refusals must come out in its own error
 shape too, but Starlette's app-wide handlers render OpenAI's: so each facade wraps its routes
-with `translated(render)`, the one place where that surface maps errors. `renamed` puts the
-facade's field names back into a canonical refusal, so `param` names what the client sent.
+with `translated(render, wording)`, the one place where that surface maps errors. A wording
+tells a core refusal with the facade's names for the fields (a declared table, canonical →
+the surface's), so `param` and the message name what the client sent.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import re
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -26,16 +26,18 @@ from events.app import JobContention
 from events.job import Job
 from service.auth.authenticator import Principal
 from service.runtime import Runtime
-from service.surfaces.errors import ApiError
+from service.surfaces.errors import ApiError, told
+from service.videos.errors import Forbidden, Refused
 
 log = logging.getLogger(__name__)
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 Render = Callable[[ApiError], Response]
+Wording = Callable[[Refused], ApiError]
 
 
-def translated(render: Render) -> Callable[[Endpoint], Endpoint]:
-    """Wrap a facade's route so every refusal is rendered by the surface's `render`."""
+def translated(render: Render, wording: Wording = told) -> Callable[[Endpoint], Endpoint]:
+    """Wrap a facade's route so every refusal is told by `wording`, rendered by `render`."""
 
     def wrap(endpoint: Endpoint) -> Endpoint:
         @functools.wraps(endpoint)
@@ -44,6 +46,8 @@ def translated(render: Render) -> Callable[[Endpoint], Endpoint]:
                 return await endpoint(request)
             except ApiError as error:
                 return render(error)
+            except Refused as error:
+                return render(wording(error))
             except (PersistenceError, JobContention) as error:  # the app-wide handler's 503
                 log.warning(
                     "store unavailable on %s %s: %r", request.method, request.url.path, error
@@ -64,17 +68,35 @@ def store_unavailable() -> ApiError:
     )
 
 
-def renamed(error: ApiError, names: Mapping[str, str]) -> ApiError:
-    """`error` told in the surface's words: canonical field names → the names the client used."""
-    if error.param is None or error.param not in names:
-        return error
-    message, param = error.message, names[error.param]
-    for canonical, surface in names.items():
-        if canonical != surface:
-            message = re.sub(rf"(?<![\w.]){re.escape(canonical)}(?![\w])", surface, message)
-    if param not in message:  # e.g. "unreadable image: …"
-        message = f"{param}: {message}"
-    return ApiError(error.status, message, code=error.code, param=param, headers=error.headers)
+def as_sent(names: Mapping[str, str]) -> Wording:
+    """Tell a refusal about a field the client sent with `names` for every field it mentions,
+    naming the field first when the message does not; a refusal about a field the client did
+    not send (a default that does not fit) keeps vidgate's names."""
+
+    def word(error: Refused) -> ApiError:
+        if error.field is None or error.field not in names:
+            return told(error, {})
+        refusal, param = told(error, names), names[error.field]
+        if param in refusal.message:
+            return refusal
+        message = f"{param}: {refusal.message}"  # e.g. "unreadable image: …"
+        return ApiError(
+            refusal.status, message, code=refusal.code, param=param, headers=refusal.headers
+        )
+
+    return word
+
+
+def field_only(names: Mapping[str, str], phrases: Mapping[str, str]) -> Wording:
+    """Tell a refusal with the surface's name for its own field (and `phrases`, e.g. the
+    first-frame fields as one name); other fields it mentions keep vidgate's names."""
+
+    def word(error: Refused) -> ApiError:
+        field = error.field or ""
+        own = {field: names[field]} if field in names else {}
+        return told(error, {**phrases, **own})
+
+    return word
 
 
 def runtime(request: Request) -> Runtime:
@@ -91,7 +113,7 @@ def require_any(principal: Principal, *scopes: str) -> None:
     """A 403 unless the key has one of `scopes` (`admin` has them all)."""
     if not {*scopes, "admin"} & set(principal.scopes):
         wanted = " or ".join(repr(scope) for scope in scopes)
-        raise ApiError(403, f"this API key lacks the {wanted} scope", code="missing_scope")
+        raise Forbidden(f"this API key lacks the {wanted} scope", code="missing_scope")
 
 
 async def owned_job(request: Request, tenant: str, job_id: UUID | None) -> Job | None:

@@ -35,18 +35,18 @@ from service.runtime import Runtime
 from service.surfaces.body import read_fields
 from service.surfaces.errors import ApiError, invalid
 from service.surfaces.facade import (
+    as_sent,
     base_url,
     iso,
     owned_job,
     principal_of,
-    renamed,
     rendered,
     require_any,
     runtime,
     translated,
 )
 from service.surfaces.novakit_request import NAMES, canonical_fields
-from service.videos.submit import submit_video
+from service.videos.commands import CreateVideo, create_video
 
 SURFACE = "novakit"
 STATUSES = {
@@ -82,19 +82,15 @@ def render(error: ApiError) -> Response:
     return JSONResponse(body, status_code=error.status, headers=error.headers)
 
 
-@translated(render)
+@translated(render, as_sent(NAMES))
 async def generate(request: Request) -> Response:
     rt = runtime(request)
     principal = await principal_of(request)
     require_any(principal, VIDEO, VIDEOS_WRITE)
     wait = _sync_timeout(request.query_params)
     fields = canonical_fields(await read_fields(request, rt.settings.max_body_bytes), rt.catalog)
-    try:
-        job, _ = await run_in_threadpool(
-            submit_video, rt, principal.tenant, fields, surface=SURFACE
-        )
-    except ApiError as error:
-        raise renamed(error, NAMES) from None
+    command = CreateVideo(principal.tenant, fields, surface=SURFACE)
+    job, _ = await run_in_threadpool(create_video, rt, command)
     if wait is None:
         return JSONResponse(async_body(job, rt.catalog))
     job = await settled(request, job, lambda j: j.is_terminal, wait)
@@ -103,7 +99,7 @@ async def generate(request: Request) -> Response:
     return JSONResponse(sync_body(_finished(job, wait), base_url(request), rt))
 
 
-@translated(render)
+@translated(render, as_sent(NAMES))
 async def get_job(request: Request) -> Response:
     rt = runtime(request)
     principal = await principal_of(request)
@@ -121,7 +117,7 @@ async def get_job(request: Request) -> Response:
     return JSONResponse(job_body(job, base_url(request), rt))
 
 
-@translated(render)
+@translated(render, as_sent(NAMES))
 async def video_file(request: Request) -> Response:
     """The stored video behind a signed link; the link is the credential (no key)."""
     rt = runtime(request)

@@ -25,6 +25,7 @@ from typing import Any
 from service.catalog import Catalog, ModelSpec
 from service.catalog.spec import RESOLUTIONS
 from service.surfaces.errors import invalid
+from service.videos.errors import FIRST_FRAME
 from service.videos.request import MAX_SEED
 from service.videos.shape import as_int
 
@@ -59,6 +60,7 @@ NAMES = {
     "aspect_ratio": "aspect_ratio",
     "image_url": "source_image",
     "input_reference": "source_image",
+    FIRST_FRAME: "source_image",
     "negative_prompt": "negative_prompt",
     "seed": "seed",
     "prompt_optimizer": "prompt_optimizer",
@@ -70,7 +72,7 @@ NUMBER = re.compile(r"\s*\d{1,6}(\.\d{1,6})?\s*")
 
 
 def canonical_fields(body: Mapping[str, Any], catalog: Catalog) -> dict[str, Any]:
-    """The canonical create fields for a NovaKit request (`submit_video` checks the rest)."""
+    """The canonical create fields for a NovaKit request (`CreateVideo` checks the rest)."""
     unknown = sorted(set(body) - PARAMETERS)
     if unknown:
         raise invalid(unknown[0], f"unknown parameter {unknown[0]!r}", "unknown_parameter")
@@ -82,7 +84,7 @@ def canonical_fields(body: Mapping[str, Any], catalog: Catalog) -> dict[str, Any
         fields["image_url"] = image
     model = _model(catalog, name, has_image=image is not None)
     if model is None:
-        return fields  # submit_video refuses it, naming `model`
+        return fields  # `CreateVideo` refuses it, naming `model`
     if not model.takes_text and image is None:
         message = f"{model.id} is an image-to-video model: give source_image"
         raise invalid("source_image", message, "missing_required_parameter")

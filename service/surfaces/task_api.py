@@ -1,8 +1,8 @@
 """The video-generation task API over vidgate: `POST /v1/video/generations` submits a task,
 `GET /v1/video/generations/{task_id}` polls it until `status` is `completed` and `url` is set.
 
-Requests are translated into vidgate's canonical create fields and go through `submit_video`
-like every other surface. Where the document is thin:
+Requests are translated into vidgate's canonical create fields and go through the core's
+`CreateVideo` like every other surface. Where the document is thin:
 
 - The task object: `task_id` (the vidgate video id, so `GET /v1/videos/{id}` shows the same
   job), `status` (`queued`, `processing`, `completed`, `failed`; a canceled job is `failed`
@@ -49,8 +49,10 @@ from service.catalog import ASPECT_RATIOS, RESOLUTIONS, Catalog, ModelSpec
 from service.runtime import Runtime
 from service.surfaces.body import read_fields
 from service.surfaces.errors import ApiError, invalid, not_found
+from service.surfaces.facade import field_only
+from service.videos.commands import CreateVideo, create_video
+from service.videos.errors import FIRST_FRAME, Refused
 from service.videos.shape import as_int
-from service.videos.submit import submit_video
 
 SURFACE = "task_api"
 FIELDS = (
@@ -83,6 +85,7 @@ RENAMED = {
     "size": "width/height",
     **{name: f"metadata.{name}" for name in METADATA},
 }
+IN_OUR_WORDS = field_only(RENAMED, {FIRST_FRAME: "image"})
 ASPECT_TOLERANCE = 0.01
 IMAGE_TYPES = {
     b"\x89PNG": "image/png",
@@ -105,27 +108,13 @@ def task_errors(endpoint: Endpoint) -> Endpoint:
     async def answer(request: Request) -> Response:
         try:
             return await endpoint(request)
+        except Refused as error:
+            refusal = IN_OUR_WORDS(error)
+            return JSONResponse(refusal.body(), refusal.status, headers=refusal.headers)
         except ApiError as error:
             return JSONResponse(error.body(), error.status, headers=error.headers)
 
     return answer
-
-
-async def _submit(rt: Runtime, tenant: str, fields: dict[str, Any]) -> Job:
-    """`submit_video`, its refusals naming this API's fields instead of vidgate's."""
-    try:
-        job, _ = await run_in_threadpool(submit_video, rt, tenant, fields, surface=SURFACE)
-    except ApiError as error:
-        raise _in_our_words(error) from None
-    return job
-
-
-def _in_our_words(error: ApiError) -> ApiError:
-    message = error.message.replace("input_reference or image_url", "image")
-    param = RENAMED.get(error.param or "", error.param)
-    if param != error.param and error.param:
-        message = re.sub(rf"\b{re.escape(error.param)}\b", str(param), message)
-    return ApiError(error.status, message, code=error.code, param=param, headers=error.headers)
 
 
 def _runtime(request: Request) -> Runtime:
@@ -139,7 +128,8 @@ async def create_task(request: Request) -> Response:
     principal = await rt.authenticator.authenticate(request)
     principal.require(VIDEOS_WRITE)
     fields = canonical_fields(await read_fields(request, rt.settings.max_body_bytes), rt.catalog)
-    job = await _submit(rt, principal.tenant, fields)
+    command = CreateVideo(principal.tenant, fields, surface=SURFACE)
+    job, _ = await run_in_threadpool(create_video, rt, command)
     return JSONResponse(task_object(job, str(request.base_url)))
 
 
@@ -274,7 +264,7 @@ def quality_resolution(spec: ModelSpec, level: Any) -> str:
 
 
 def _image(value: Any) -> Any:
-    """A bare base64 image as a data: URI; a URL or data: URI as given (`submit_video` checks
+    """A bare base64 image as a data: URI; a URL or data: URI as given (`CreateVideo` checks
     those)."""
     if not isinstance(value, str) or value == "" or URL_OR_DATA.match(value):
         return value

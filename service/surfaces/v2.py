@@ -27,16 +27,17 @@ from service.catalog import Catalog
 from service.surfaces.body import read_fields
 from service.surfaces.errors import ApiError, invalid
 from service.surfaces.facade import (
+    as_sent,
     base_url,
     iso,
     owned_job,
     principal_of,
-    renamed,
     rendered,
     runtime,
     translated,
 )
-from service.videos.submit import submit_video
+from service.videos.commands import CreateVideo, create_video
+from service.videos.errors import Refused
 
 SURFACE = "v2"
 MAX_PROMPT = 4000
@@ -104,12 +105,11 @@ async def generate(request: Request) -> Response:
     principal.require(VIDEOS_WRITE)
     body = await read_fields(request, rt.settings.max_body_bytes)
     fields, names = canonical_fields(body, rt.catalog)
+    command = CreateVideo(principal.tenant, fields, surface=SURFACE)
     try:
-        job, _ = await run_in_threadpool(
-            submit_video, rt, principal.tenant, fields, surface=SURFACE
-        )
-    except ApiError as error:
-        raise renamed(error, names) from None
+        job, _ = await run_in_threadpool(create_video, rt, command)
+    except Refused as error:  # told with the names this client used (`parameters.duration`)
+        raise as_sent(names)(error) from None
     return JSONResponse({"jobId": str(job.id), "status": STATUSES[job.status]}, status_code=202)
 
 

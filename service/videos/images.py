@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from service.media.render import ImageUnreadable, decode_image
-from service.surfaces.errors import invalid
+from service.videos.errors import FIRST_FRAME, InvalidField
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 DATA_URI = re.compile(
@@ -49,19 +49,26 @@ def first_frame(fields: Mapping[str, Any]) -> ImageInput | None:
     """The first-frame image, from `input_reference` or `image_url` (not both)."""
     reference, url = fields.get("input_reference"), fields.get("image_url")
     if reference is not None and url is not None:
-        raise invalid("image_url", "give either input_reference or image_url, not both")
+        raise InvalidField("image_url", lambda n: f"give either {n(FIRST_FRAME)}, not both")
     if isinstance(reference, Upload):
         data = _checked(reference.data, "input_reference")
         return ImageInput(data, content_type=reference.content_type, filename=reference.filename)
     if isinstance(reference, Mapping):
         if "file_id" in reference:
-            message = "file_id references are not supported; upload the file or give "
-            raise invalid(
-                "input_reference", message + "input_reference.image_url", "unsupported_parameter"
+            raise InvalidField(
+                "input_reference",
+                lambda n: (
+                    "file_id references are not supported; upload the file or give "
+                    + n("input_reference.image_url")
+                ),
+                "unsupported_parameter",
             )
         return image_at(reference.get("image_url"), "input_reference.image_url")
     if reference is not None:
-        raise invalid("input_reference", 'input_reference must be a file or {"image_url": …}')
+        raise InvalidField(
+            "input_reference",
+            lambda n: n("input_reference") + ' must be a file or {"image_url": …}',
+        )
     return None if url is None else image_at(url, "image_url")
 
 
@@ -77,12 +84,14 @@ def end_frame(fields: Mapping[str, Any]) -> ImageInput | None:
 def image_at(value: Any, param: str) -> ImageInput:
     """An image given as an http(s) URL or a base64 `data:` URI."""
     if not isinstance(value, str) or not value:
-        raise invalid(param, f"{param} must be an http(s) URL or a data: URI")
+        raise InvalidField(param, lambda n: f"{n(param)} must be an http(s) URL or a data: URI")
     if value.startswith("data:"):
         content_type, data = _data_uri(value, param)
         return ImageInput(_checked(data, param), content_type=content_type)
     if len(value) > 2048 or not _is_web_url(value):
-        raise invalid(param, f"{param} must be an http(s) URL (≤ 2048 chars) or a data: URI")
+        raise InvalidField(
+            param, lambda n: f"{n(param)} must be an http(s) URL (≤ 2048 chars) or a data: URI"
+        )
     return ImageInput(url=value)
 
 
@@ -99,19 +108,21 @@ def _is_web_url(value: str) -> bool:
 def _data_uri(value: str, param: str) -> tuple[str | None, bytes]:
     match = DATA_URI.match(value)
     if match is None or ";base64" not in (match["params"] or ""):
-        raise invalid(param, f"{param} must be a base64 data: URI (data:image/png;base64,…)")
+        raise InvalidField(
+            param, lambda n: f"{n(param)} must be a base64 data: URI (data:image/png;base64,…)"
+        )
     try:
         return match["type"], base64.b64decode(match["data"], validate=True)
     except (binascii.Error, ValueError):
-        raise invalid(param, f"{param} is not valid base64") from None
+        raise InvalidField(param, lambda n: f"{n(param)} is not valid base64") from None
 
 
 def _checked(data: bytes, param: str) -> bytes:
     """The image bytes, if they are a readable image of sane size."""
     if len(data) > MAX_IMAGE_BYTES:
-        raise invalid(param, f"image is {len(data)} bytes; the limit is {MAX_IMAGE_BYTES}")
+        raise InvalidField(param, f"image is {len(data)} bytes; the limit is {MAX_IMAGE_BYTES}")
     try:
         decode_image(data)
     except ImageUnreadable as error:
-        raise invalid(param, f"unreadable image: {error}", "invalid_image") from None
+        raise InvalidField(param, f"unreadable image: {error}", "invalid_image") from None
     return data

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.catalog import Catalog, ModelSpec
-from service.surfaces.errors import ApiError, invalid
+from service.videos.errors import FIRST_FRAME, InvalidField
 from service.videos.images import (
     MAX_IMAGE_BYTES,
     ImageInput,
@@ -118,10 +118,11 @@ class VideoRequest:
 
 
 def parse_video_request(fields: Mapping[str, Any], catalog: Catalog) -> VideoRequest:
-    """A validated request, or an `ApiError` (400) naming the first bad field."""
+    """A validated request, or an `InvalidField` naming the first bad field."""
     unknown = sorted(set(fields) - FIELDS)
     if unknown:
-        raise invalid(unknown[0], f"unknown parameter {unknown[0]!r}", "unknown_parameter")
+        name = unknown[0]
+        raise InvalidField(name, f"unknown parameter {name!r}", "unknown_parameter")
     image, end_image = first_frame(fields), end_frame(fields)
     model = _model_for(fields, catalog, image)
     _check_end_frame(model, image, end_image)
@@ -155,16 +156,16 @@ def _model_for(fields: Mapping[str, Any], catalog: Catalog, image: ImageInput | 
     if image is not None and not model.takes_image:
         twin = catalog.twin_of(model)
         if twin is None:
-            raise invalid(
+            raise InvalidField(
                 first_frame_param(fields),
                 f"{model.id} takes no image: it is a text-to-video model",
                 "unsupported_parameter",
             )
         return twin
     if image is None and not model.takes_text:
-        raise invalid(
+        raise InvalidField(
             "input_reference",
-            f"{model.id} is an image-to-video model: give input_reference or image_url",
+            lambda n: f"{model.id} is an image-to-video model: give {n(FIRST_FRAME)}",
             "missing_required_parameter",
         )
     return model
@@ -174,12 +175,12 @@ def _model(value: Any, catalog: Catalog) -> ModelSpec:
     if value is None or value == "":
         return catalog.default
     if not isinstance(value, str):
-        raise invalid("model", "model must be a string")
+        raise InvalidField("model", lambda n: f"{n('model')} must be a string")
     model = catalog.resolve(value)
     if model is None:
-        known = ", ".join(catalog.names())
-        message = f"unknown model {value!r}; available: {known}"
-        raise ApiError(400, message, code="model_not_found", param="model")
+        known = catalog.names()
+        message = f"unknown model {value!r}; available: {', '.join(known)}"
+        raise InvalidField("model", message, "model_not_found", allowed=known)
     return model
 
 
@@ -187,15 +188,15 @@ def _check_end_frame(model: ModelSpec, image: ImageInput | None, end: ImageInput
     if end is None:
         return
     if not model.end_frame:
-        raise invalid(
+        raise InvalidField(
             "end_image_url",
-            f"{model.id} takes no end frame (end_image_url)",
+            lambda n: f"{model.id} takes no end frame ({n('end_image_url')})",
             "unsupported_parameter",
         )
     if image is None:
-        raise invalid(
+        raise InvalidField(
             "end_image_url",
-            "end_image_url needs a first frame too: give input_reference or image_url",
+            lambda n: f"{n('end_image_url')} needs a first frame too: give {n(FIRST_FRAME)}",
         )
 
 
@@ -205,25 +206,29 @@ def _text(
     value, limit = fields.get(name), model.prompt_max_chars
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise invalid(name, f"{name} is required", "missing_required_parameter")
+            raise InvalidField(
+                name, lambda n: f"{n(name)} is required", "missing_required_parameter"
+            )
         return None
     if not isinstance(value, str):
-        raise invalid(name, f"{name} must be a string")
+        raise InvalidField(name, lambda n: f"{n(name)} must be a string")
     if len(value) > limit:
-        raise invalid(
+        raise InvalidField(
             name,
-            f"{name} is {len(value)} characters; the limit is {limit} for {model.id}",
+            lambda n: f"{n(name)} is {len(value)} characters; the limit is {limit} for {model.id}",
             "too_long",
         )
     if "\x00" in value:  # PostgreSQL text columns (the jobs view) cannot hold NUL
-        raise invalid(name, f"{name} must not contain NUL (\\u0000) characters")
+        raise InvalidField(name, lambda n: f"{n(name)} must not contain NUL (\\u0000) characters")
     return value
 
 
 def _supported(model: ModelSpec, name: str, value: Any) -> Any:
     """`value`, if the model takes the parameter `name` (else a 400 when one was given)."""
     if value is not None and not getattr(model, name):
-        raise invalid(name, f"{model.id} does not take {name}", "unsupported_parameter")
+        raise InvalidField(
+            name, lambda n: f"{model.id} does not take {n(name)}", "unsupported_parameter"
+        )
     return value
 
 
@@ -238,7 +243,9 @@ def _seed(fields: Mapping[str, Any], model: ModelSpec) -> int | None:
         return None
     number = as_int("seed", value)
     if not 0 <= number <= MAX_SEED:
-        raise invalid("seed", f"seed must be between 0 and {MAX_SEED}, got {number}")
+        raise InvalidField(
+            "seed", lambda n: f"{n('seed')} must be between 0 and {MAX_SEED}, got {number}"
+        )
     return int(_supported(model, "seed", number))
 
 
@@ -251,7 +258,7 @@ def _boolean(fields: Mapping[str, Any], name: str) -> bool | None:
     if isinstance(value, str):
         wanted = BOOLEANS.get(value.strip().lower())
     if wanted is None:
-        raise invalid(name, f"{name} must be true or false, got {value!r}")
+        raise InvalidField(name, lambda n: f"{n(name)} must be true or false, got {value!r}")
     return wanted
 
 
@@ -260,7 +267,9 @@ def _user(fields: Mapping[str, Any]) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str) or len(value) > MAX_USER or "\x00" in value:
-        raise invalid("user", f"user must be a string of at most {MAX_USER} characters")
+        raise InvalidField(
+            "user", lambda n: f"{n('user')} must be a string of at most {MAX_USER} characters"
+        )
     return value
 
 
@@ -269,10 +278,15 @@ def _style(fields: Mapping[str, Any], model: ModelSpec) -> str | None:
     if value is None or value == "":
         return None
     if not model.styles:
-        raise invalid("style", f"{model.id} takes no style", "unsupported_parameter")
+        raise InvalidField(
+            "style", lambda n: f"{model.id} takes no {n('style')}", "unsupported_parameter"
+        )
     if value not in model.styles:
-        raise invalid(
-            "style", f"style must be one of {', '.join(model.styles)} for {model.id}; got {value!r}"
+        styles = ", ".join(model.styles)
+        raise InvalidField(
+            "style",
+            lambda n: f"{n('style')} must be one of {styles} for {model.id}; got {value!r}",
+            allowed=model.styles,
         )
     return str(value)
 
@@ -289,9 +303,11 @@ def _audio(fields: Mapping[str, Any], model: ModelSpec) -> bool:
     if wanted is None:
         return model.default_audio
     if wanted and not model.audio:
-        raise invalid(
+        raise InvalidField(
             "audio",
-            f"{model.id} generates no audio; audio must be false or omitted",
+            lambda n: (
+                f"{model.id} generates no {n('audio')}; {n('audio')} must be false or omitted"
+            ),
             "unsupported_parameter",
         )
     return wanted
@@ -302,7 +318,9 @@ def _webhook(fields: Mapping[str, Any]) -> dict[str, Any] | None:
     url, events = fields.get("webhook_url"), fields.get("webhook_events")
     if url is None or url == "":
         if events not in (None, "", []):
-            raise invalid("webhook_events", "webhook_events needs a webhook_url")
+            raise InvalidField(
+                "webhook_events", lambda n: f"{n('webhook_events')} needs a {n('webhook_url')}"
+            )
         return None
     return {
         "url": webhook_fields.webhook_url(url, "webhook_url"),

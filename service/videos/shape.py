@@ -16,7 +16,7 @@ from typing import Any
 
 from service.catalog import ModelSpec, spell
 from service.catalog.spec import ASPECT_RATIOS, RESOLUTIONS
-from service.surfaces.errors import invalid
+from service.videos.errors import InvalidField
 
 SIZE_PATTERN = re.compile(r"([0-9]{1,5})x([0-9]{1,5})")  # fullmatch: no "160x90\n"
 
@@ -32,7 +32,7 @@ class Shape:
 
 
 def shape(fields: Mapping[str, Any], model: ModelSpec) -> Shape:
-    """The request's frame and timing for `model`, or an ApiError naming the bad field."""
+    """The request's frame and timing for `model`, or an `InvalidField` naming the bad one."""
     resolution = choice(fields, "resolution", model.resolutions, model)
     aspect = choice(fields, "aspect_ratio", model.aspect_ratios, model)
     if model.free_size:
@@ -50,14 +50,14 @@ def shape(fields: Mapping[str, Any], model: ModelSpec) -> Shape:
 
 def as_int(name: str, value: Any) -> int:
     if isinstance(value, bool):
-        raise invalid(name, f"{name} must be an integer")
+        raise InvalidField(name, lambda n: f"{n(name)} must be an integer")
     if isinstance(value, int):
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, str) and re.fullmatch(r"\s*-?\d{1,12}\s*", value):
         return int(value)
-    raise invalid(name, f"{name} must be an integer, got {value!r}")
+    raise InvalidField(name, lambda n: f"{n(name)} must be an integer, got {value!r}")
 
 
 def listed(
@@ -69,7 +69,10 @@ def listed(
         return default
     number = as_int(name, value)
     if number not in allowed:
-        raise invalid(name, f"{name} must be {_one_of(allowed)} for {what}; got {number}")
+        one_of = _one_of(allowed)
+        raise InvalidField(
+            name, lambda n: f"{n(name)} must be {one_of} for {what}; got {number}", allowed=allowed
+        )
     return number
 
 
@@ -80,8 +83,11 @@ def choice(
     if value is None or value == "":
         return None
     if not isinstance(value, str) or value not in allowed:
-        raise invalid(
-            name, f"{name} must be one of {', '.join(allowed)} for {model.id}; got {value!r}"
+        listing = ", ".join(allowed)
+        raise InvalidField(
+            name,
+            lambda n: f"{n(name)} must be one of {listing} for {model.id}; got {value!r}",
+            allowed=allowed,
         )
     return value
 
@@ -101,15 +107,20 @@ def _frame(
         return resolution or model.default_resolution, aspect or model.default_aspect_ratio
     frames = model.frame_sizes()
     if not isinstance(size, str) or size not in frames:
-        raise invalid(
-            "size", f"size must be one of {', '.join(frames)} for {model.id}; got {size!r}"
+        listing = ", ".join(frames)
+        raise InvalidField(
+            "size",
+            lambda n: f"{n('size')} must be one of {listing} for {model.id}; got {size!r}",
+            allowed=list(frames),
         )
     size_resolution, size_aspect = frames[size]
     if resolution not in (None, size_resolution) or aspect not in (None, size_aspect):
-        raise invalid(
+        raise InvalidField(
             "size",
-            f"size {size} is {size_resolution} {size_aspect}, which "
-            "disagrees with resolution/aspect_ratio; give one",
+            lambda n: (
+                f"{n('size')} {size} is {size_resolution} {size_aspect}, which "
+                f"disagrees with {n('resolution')}/{n('aspect_ratio')}; give one"
+            ),
         )
     return size_resolution, size_aspect
 
@@ -122,14 +133,22 @@ def _free_size(
     derived = _derived_size(resolution, aspect, explicit or default)
     if explicit and derived and explicit != derived:
         got = "x".join(map(str, explicit))
-        raise invalid("size", f"size {got} disagrees with resolution/aspect_ratio; give one")
+        raise InvalidField(
+            "size",
+            lambda n: (
+                f"{n('size')} {got} disagrees with {n('resolution')}/{n('aspect_ratio')}; give one"
+            ),
+        )
     if derived and not explicit:
         w, h = derived
         if max(w, h) > model.max_side or w * h > model.max_pixels:
             limits = f"sides ≤ {model.max_side}, ≤ {model.max_pixels} px"
-            raise invalid(
+            raise InvalidField(
                 "resolution",
-                f"resolution/aspect_ratio give {w}x{h}, larger than {model.id} renders ({limits})",
+                lambda n: (
+                    f"{n('resolution')}/{n('aspect_ratio')} give {w}x{h}, "
+                    f"larger than {model.id} renders ({limits})"
+                ),
             )
     return explicit or derived or default
 
@@ -139,12 +158,17 @@ def _parse_size(value: Any, model: ModelSpec) -> tuple[int, int] | None:
         return None
     match = SIZE_PATTERN.fullmatch(value) if isinstance(value, str) else None
     if match is None:
-        raise invalid("size", f"size must look like 1280x720, got {value!r}")
+        raise InvalidField("size", lambda n: f"{n('size')} must look like 1280x720, got {value!r}")
     width, height = int(match[1]), int(match[2])
     if width % 2 or height % 2 or min(width, height) < 16 or max(width, height) > model.max_side:
-        raise invalid("size", f"size sides must be even and between 16 and {model.max_side}")
+        raise InvalidField(
+            "size", lambda n: f"{n('size')} sides must be even and between 16 and {model.max_side}"
+        )
     if width * height > model.max_pixels:
-        raise invalid("size", f"size {value} exceeds {model.max_pixels} pixels for {model.id}")
+        raise InvalidField(
+            "size",
+            lambda n: f"{n('size')} {value} exceeds {model.max_pixels} pixels for {model.id}",
+        )
     return width, height
 
 

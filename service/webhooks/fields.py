@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from events.endpoint import EVENT_FILTERS
-from service.surfaces.errors import invalid
+from service.videos.errors import InvalidField
 
 MAX_URL = 2048
 MAX_DESCRIPTION = 500
@@ -26,20 +26,22 @@ def webhook_url(value: Any, param: str) -> str:
     IDNA host) would otherwise be accepted here and then fail every delivery attempt.
     """
     if not isinstance(value, str) or not value.strip():
-        raise invalid(param, f"{param} must be an http(s) URL")
+        raise InvalidField(param, lambda n: f"{n(param)} must be an http(s) URL")
     url = value.strip()
     if len(url) > MAX_URL or not url.isprintable():
-        raise invalid(param, f"{param} must be ≤ {MAX_URL} printable characters")
+        raise InvalidField(param, lambda n: f"{n(param)} must be ≤ {MAX_URL} printable characters")
     try:
         parts = urlsplit(url)
         host, port = parts.hostname, parts.port  # .port raises on "x" or 99999
         httpx.URL(url)
     except (ValueError, httpx.InvalidURL):  # "http://[::1", NFKC-unsafe or non-IDNA hosts
-        raise invalid(param, f"{param} is not a well-formed URL") from None
+        raise InvalidField(param, lambda n: f"{n(param)} is not a well-formed URL") from None
     if parts.scheme.lower() not in ("http", "https") or not host or port == 0:
-        raise invalid(param, f"{param} must be an http(s) URL with a host")
+        raise InvalidField(param, lambda n: f"{n(param)} must be an http(s) URL with a host")
     if "@" in parts.netloc:
-        raise invalid(param, f"{param} must not contain userinfo (user:password@)")
+        raise InvalidField(
+            param, lambda n: f"{n(param)} must not contain userinfo (user:password@)"
+        )
     return url
 
 
@@ -49,10 +51,20 @@ def event_filter(value: Any, param: str) -> list[str]:
         return list(EVENT_FILTERS)
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, list) or not items or not all(isinstance(i, str) for i in items):
-        raise invalid(param, f"{param} must be a non-empty list of {', '.join(EVENT_FILTERS)}")
+        kinds = ", ".join(EVENT_FILTERS)
+        raise InvalidField(
+            param,
+            lambda n: f"{n(param)} must be a non-empty list of {kinds}",
+            allowed=EVENT_FILTERS,
+        )
     unknown = sorted({i.strip() for i in items} - set(EVENT_FILTERS))
     if unknown:
-        raise invalid(param, f"{param}: unknown {unknown[0]!r}; use {', '.join(EVENT_FILTERS)}")
+        kinds = ", ".join(EVENT_FILTERS)
+        raise InvalidField(
+            param,
+            lambda n: f"{n(param)}: unknown {unknown[0]!r}; use {kinds}",
+            allowed=EVENT_FILTERS,
+        )
     return [kind for kind in EVENT_FILTERS if kind in {i.strip() for i in items}]
 
 
@@ -60,20 +72,25 @@ def description(value: Any) -> str:
     if value is None:
         return ""
     if not isinstance(value, str) or len(value) > MAX_DESCRIPTION:
-        raise invalid("description", f"description must be a string of ≤ {MAX_DESCRIPTION} chars")
+        raise InvalidField(
+            "description",
+            lambda n: f"{n('description')} must be a string of ≤ {MAX_DESCRIPTION} chars",
+        )
     return value
 
 
 def flag(value: Any, param: str) -> bool:
     if not isinstance(value, bool):
-        raise invalid(param, f"{param} must be true or false")
+        raise InvalidField(param, lambda n: f"{n(param)} must be true or false")
     return value
 
 
 def grace_period(fields: Mapping[str, Any]) -> int:
     value = fields.get("grace_period_seconds", DEFAULT_GRACE)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_GRACE:
-        raise invalid("grace_period_seconds", f"grace_period_seconds must be 0 … {MAX_GRACE}")
+        raise InvalidField(
+            "grace_period_seconds", lambda n: f"{n('grace_period_seconds')} must be 0 … {MAX_GRACE}"
+        )
     return value
 
 
@@ -95,10 +112,12 @@ def moment(value: Any, param: str, default: float) -> float:
             parsed = None
         if parsed is not None and parsed.tzinfo is not None:
             return parsed.timestamp()
-    raise invalid(param, f"{param} must be unix seconds or an ISO 8601 time with a zone")
+    raise InvalidField(
+        param, lambda n: f"{n(param)} must be unix seconds or an ISO 8601 time with a zone"
+    )
 
 
 def known_fields(fields: Mapping[str, Any], allowed: set[str]) -> None:
     unknown = sorted(set(fields) - allowed)
     if unknown:
-        raise invalid(unknown[0], f"unknown parameter {unknown[0]!r}", "unknown_parameter")
+        raise InvalidField(unknown[0], f"unknown parameter {unknown[0]!r}", "unknown_parameter")

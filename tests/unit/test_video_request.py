@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from service.catalog import Catalog, default_catalog
-from service.surfaces.errors import ApiError
+from service.surfaces.errors import ApiError, told
+from service.videos.errors import InvalidField
 from service.videos.request import FIELDS, Upload, VideoRequest, parse_video_request
 
 CATALOG = default_catalog()
@@ -35,11 +36,12 @@ def parse(**fields: Any) -> VideoRequest:
 
 
 def refusal(**fields: Any) -> ApiError:
-    """The ApiError that parsing BASE + fields raises (fails if it parses)."""
-    with pytest.raises(ApiError) as caught:
+    """The refusal parsing BASE + fields raises, as /v1 tells it (fails if it parses)."""
+    with pytest.raises(InvalidField) as caught:
         parse(**fields)
-    assert caught.value.status == 400
-    return caught.value
+    error = told(caught.value)
+    assert error.status == 400
+    return error
 
 
 def refused_param(**fields: Any) -> str | None:
@@ -400,7 +402,8 @@ FIELD_NAMES = st.sampled_from(sorted(FIELDS)) | st.text(min_size=1, max_size=10)
 def test_any_json_like_fields_either_parse_or_are_refused_naming_a_param(fields):
     try:
         request = parse_video_request(fields, CATALOG)
-    except ApiError as error:
+    except InvalidField as refused:
+        error = told(refused)
         assert error.status == 400
         assert isinstance(error.param, str) and error.param
     else:
@@ -530,10 +533,11 @@ def test_a_text_only_model_without_a_twin_refuses_an_image_naming_its_field(fiel
     catalog = Catalog([CATALOG.default, text_only])
     url = "https://example.com/a.png"
     image = {"image_url": url} if field == "input_reference" else url
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(InvalidField) as caught:
         parse_video_request({**BASE, "model": "kling-3-pro", field: image}, catalog)
-    assert (caught.value.param, caught.value.code) == (field, "unsupported_parameter")
-    assert "kling-3-pro takes no image" in caught.value.message
+    error = told(caught.value)
+    assert (error.param, error.code) == (field, "unsupported_parameter")
+    assert "kling-3-pro takes no image" in error.message
 
 
 def test_an_image_to_video_model_needs_an_image():

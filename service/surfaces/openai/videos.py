@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from uuid import UUID
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -12,7 +11,7 @@ from starlette.routing import Route
 
 from events.apikey import VIDEOS_READ, VIDEOS_WRITE
 from events.ids import parse_video_id, video_id
-from events.job import STATUSES, Job, JobAlreadyFinished
+from events.job import STATUSES, Job
 from projections.jobs.view import JobQuery, UnknownCursor
 from service.media.render import render_thumbnail
 from service.runtime import Runtime
@@ -21,7 +20,8 @@ from service.surfaces.errors import ApiError, invalid, not_found
 from service.surfaces.openai.history import history_item
 from service.surfaces.openai.time_travel import job_at, parse_at
 from service.surfaces.openai.video_object import from_job, from_row
-from service.videos.submit import submit_video
+from service.videos import commands
+from service.videos.commands import CancelVideo, CreateVideo, DeleteVideo
 
 MAX_IDEMPOTENCY_KEY = 255
 CONTENT_WAIT = 20.0  # seconds a content request waits for the output mirror
@@ -38,9 +38,8 @@ async def create_video(request: Request) -> Response:
     principal.require(VIDEOS_WRITE)
     idempotency_key = _idempotency_key(request)
     fields = await read_fields(request, rt.settings.max_body_bytes)
-    job, created = await run_in_threadpool(
-        submit_video, rt, principal.tenant, fields, idempotency_key=idempotency_key
-    )
+    command = CreateVideo(principal.tenant, fields, idempotency_key=idempotency_key)
+    job, created = await run_in_threadpool(commands.create_video, rt, command)
     body = from_job(job, str(request.base_url))
     return JSONResponse(body, status_code=202 if created else 200, headers=_poll_after(rt, job))
 
@@ -183,23 +182,15 @@ def _reload(rt: Runtime, job: Job) -> Job:
 async def cancel_video(request: Request) -> Response:
     job = await _owned_job(request, VIDEOS_WRITE)
     rt = runtime(request)
-    try:
-        job = await run_in_threadpool(rt.gateway.update_job, job.id, lambda j: j.cancel("api"))
-    except JobAlreadyFinished as error:
-        raise ApiError(409, f"cannot cancel: {error}", code="invalid_state") from None
+    job = await run_in_threadpool(commands.cancel_video, rt, CancelVideo(job.tenant, job.id))
     return JSONResponse(from_job(job, str(request.base_url)))
 
 
 async def delete_video(request: Request) -> Response:
     job = await _owned_job(request, VIDEOS_WRITE)
     rt = runtime(request)
-    await run_in_threadpool(_delete, rt, job.id)
+    await run_in_threadpool(commands.delete_video, rt, DeleteVideo(job.tenant, job.id))
     return JSONResponse({"id": video_id(job.id), "object": "video.deleted", "deleted": True})
-
-
-def _delete(rt: Runtime, job_id: UUID) -> None:
-    rt.gateway.update_job(job_id, lambda job: job.delete("api"))
-    rt.storage.delete_outputs(job_id)  # after the event: a crash between leaves only a stray file
 
 
 async def video_events(request: Request) -> Response:

@@ -12,17 +12,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from events.apikey import VIDEOS_READ, WEBHOOKS_READ, WEBHOOKS_WRITE
-from events.endpoint import EndpointDeleted, WebhookEndpoint
+from events.endpoint import WebhookEndpoint
 from events.ids import parse_video_id
 from projections.deliveries.view import AttemptRow, DeliveryRow
 from service.auth.authenticator import Principal
 from service.runtime import Runtime
 from service.surfaces.body import read_fields, read_optional_fields
 from service.surfaces.errors import ApiError, invalid, not_found
+from service.videos import endpoints
+from service.videos.endpoints import DeleteEndpoint, RegisterEndpoint, RotateSecret, UpdateEndpoint
 from service.webhooks import fields
 from service.webhooks.signing import endpoint_scope, tenant_scope
 
-ENDPOINT_FIELDS = {"url", "events", "description", "enabled"}
+ENDPOINT_FIELDS = endpoints.ENDPOINT_FIELDS  # what a create or update may send
 MAX_BODY = 64 * 1024
 
 
@@ -64,18 +66,8 @@ def endpoint_object(
 async def create_endpoint(request: Request) -> Response:
     principal = await _principal(request, WEBHOOKS_WRITE)
     rt = _runtime(request)
-    body = await read_fields(request, MAX_BODY)
-    fields.known_fields(body, ENDPOINT_FIELDS)
-    if "url" not in body:
-        raise invalid("url", "url is required", "missing_required_parameter")
-    endpoint = await run_in_threadpool(
-        rt.gateway.register_endpoint,
-        tenant=principal.tenant,
-        url=fields.webhook_url(body["url"], "url"),
-        events=fields.event_filter(body.get("events"), "events"),
-        description=fields.description(body.get("description")),
-        enabled=fields.flag(body.get("enabled", True), "enabled"),
-    )
+    command = RegisterEndpoint(principal.tenant, await read_fields(request, MAX_BODY))
+    endpoint = await run_in_threadpool(endpoints.register_endpoint, rt.gateway, command)
     return JSONResponse(endpoint_object(rt, endpoint, secret=True), status_code=201)
 
 
@@ -119,31 +111,15 @@ async def get_endpoint(request: Request) -> Response:
 async def update_endpoint(request: Request) -> Response:
     endpoint = await _owned_endpoint(request, WEBHOOKS_WRITE)
     rt = _runtime(request)
-    body = await read_fields(request, MAX_BODY)
-    fields.known_fields(body, ENDPOINT_FIELDS)
-    changes: dict[str, Any] = {}
-    if "url" in body:
-        changes["url"] = fields.webhook_url(body["url"], "url")
-    if "events" in body:
-        changes["events"] = fields.event_filter(body["events"], "events")
-    if "description" in body:
-        changes["description"] = fields.description(body["description"])
-    if "enabled" in body:
-        changes["enabled"] = fields.flag(body["enabled"], "enabled")
-    updated = await _change(rt, endpoint.id, lambda e: e.update(**changes))
+    command = UpdateEndpoint(endpoint.tenant, endpoint.id, await read_fields(request, MAX_BODY))
+    updated = await run_in_threadpool(endpoints.update_endpoint, rt.gateway, command)
     return JSONResponse(endpoint_object(rt, updated))
-
-
-async def _change(rt: Runtime, endpoint_id: UUID, command: Any) -> WebhookEndpoint:
-    try:
-        return await run_in_threadpool(rt.gateway.update_endpoint, endpoint_id, command)
-    except EndpointDeleted:
-        raise not_found("the webhook endpoint was deleted", param="endpoint_id") from None
 
 
 async def delete_endpoint(request: Request) -> Response:
     endpoint = await _owned_endpoint(request, WEBHOOKS_WRITE)
-    await _change(_runtime(request), endpoint.id, lambda e: e.delete("api"))
+    command = DeleteEndpoint(endpoint.tenant, endpoint.id)
+    await run_in_threadpool(endpoints.delete_endpoint, _runtime(request).gateway, command)
     body = {"id": f"we_{endpoint.id.hex}", "object": "webhook_endpoint.deleted", "deleted": True}
     return JSONResponse(body)
 
@@ -152,9 +128,8 @@ async def rotate_secret(request: Request) -> Response:
     endpoint = await _owned_endpoint(request, WEBHOOKS_WRITE)
     rt = _runtime(request)
     body = await read_optional_fields(request, MAX_BODY)
-    fields.known_fields(body, {"grace_period_seconds"})
-    expires = time.time() + fields.grace_period(body)
-    rotated = await _change(rt, endpoint.id, lambda e: e.rotate_secret(expires))
+    command = RotateSecret(endpoint.tenant, endpoint.id, time.time(), body)
+    rotated = await run_in_threadpool(endpoints.rotate_secret, rt.gateway, command)
     return JSONResponse(endpoint_object(rt, rotated, secret=True))
 
 

@@ -1,0 +1,155 @@
+"""The commands every API surface drives the core with, and their handlers.
+
+A command is a plain dataclass in vidgate's canonical terms; its handler validates it against
+the catalog, appends its event and returns what it made. Refusals are `service.videos.errors`
+(the field, the code, the allowed values), never an HTTP type: each surface tells them in its
+own words and status codes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from uuid import UUID
+
+from events.app import Gateway
+from events.ids import video_id
+from events.job import Job, JobAlreadyFinished
+from service.catalog import Catalog, unavailable_message
+from service.storage.local import Storage
+from service.videos.errors import Conflict, InvalidField, NotFound
+from service.videos.request import ImageInput, VideoRequest, parse_video_request
+
+IDEMPOTENCY_KEY = "idempotency_key"
+
+
+class Services(Protocol):
+    """What the handlers need of the process (a `service.runtime.Runtime` has it all)."""
+
+    @property
+    def gateway(self) -> Gateway: ...
+    @property
+    def catalog(self) -> Catalog: ...
+    @property
+    def storage(self) -> Storage: ...
+    @property
+    def enabled_providers(self) -> frozenset[str]: ...
+
+
+@dataclass(frozen=True)
+class CreateVideo:
+    """Make a video: `fields` are the canonical create fields (`request.FIELDS`)."""
+
+    tenant: str
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    idempotency_key: str | None = None
+    surface: str = "openai"  # the API it came in by, recorded in the event
+
+
+@dataclass(frozen=True)
+class CancelVideo:
+    tenant: str
+    job_id: UUID
+    by: str = "api"
+
+
+@dataclass(frozen=True)
+class DeleteVideo:
+    tenant: str
+    job_id: UUID
+    by: str = "api"
+
+
+def create_video(rt: Services, command: CreateVideo) -> tuple[Job, bool]:
+    """Validate the fields against the catalog and append `Submitted`.
+
+    Returns the job and whether it is new (False: an idempotency-key retry). Raises
+    `InvalidField` naming the bad field, or `Conflict` for a reused idempotency key.
+    """
+    video = parse_video_request(command.fields, rt.catalog)
+    route = video.model.route(rt.enabled_providers)
+    if route is None:
+        raise InvalidField("model", unavailable_message(video.model), "model_unavailable")
+    submission = {
+        "tenant": command.tenant,
+        "model": video.model.id,
+        "provider": route.provider,
+        "upstream_model": route.upstream_model(has_image=video.image is not None),
+        "prompt": video.prompt,
+        "params": video.params(),
+        "inputs": _store_inputs(rt, video),
+        "webhook": video.webhook,
+        "idempotency_key": command.idempotency_key,
+        "surface": command.surface,
+        "cost_estimate": video.cost_estimate,
+    }
+    request_hash = _fingerprint(submission)
+    job, created = rt.gateway.submit(**submission, request_hash=request_hash)
+    if not created:
+        _check_retry(job, request_hash)
+    return job, created
+
+
+def _check_retry(job: Job, request_hash: str) -> None:
+    """An idempotency-key retry returns the first job only if it asks the same thing."""
+    if job.deleted:
+        raise Conflict(
+            lambda n: f"the video created with this {n(IDEMPOTENCY_KEY)} has been deleted",
+            code="video_deleted",
+            field=IDEMPOTENCY_KEY,
+        )
+    if job.request_hash != request_hash:
+        raise Conflict(
+            lambda n: f"this {n(IDEMPOTENCY_KEY)} was already used with a different request",
+            code="idempotency_key_reused",
+            field=IDEMPOTENCY_KEY,
+        )
+
+
+def cancel_video(rt: Services, command: CancelVideo) -> Job:
+    """Cancel the tenant's job; a job that has already ended is a `Conflict`."""
+    _owned(rt, command.tenant, command.job_id)
+    try:
+        return rt.gateway.update_job(command.job_id, lambda job: job.cancel(command.by))
+    except JobAlreadyFinished as error:
+        raise Conflict(f"cannot cancel: {error}", code="invalid_state") from None
+
+
+def delete_video(rt: Services, command: DeleteVideo) -> None:
+    """Mark the tenant's job deleted, then drop its stored files."""
+    _owned(rt, command.tenant, command.job_id)
+    rt.gateway.update_job(command.job_id, lambda job: job.delete(command.by))
+    rt.storage.delete_outputs(command.job_id)  # after the event: a crash leaves a stray file
+
+
+def _owned(rt: Services, tenant: str, job_id: UUID) -> Job:
+    job = rt.gateway.find_job(job_id)
+    if job is None or job.tenant != tenant or job.deleted:
+        raise NotFound(f"no video with id {video_id(job_id)!r}", field="video_id")
+    return job
+
+
+def _store_inputs(rt: Services, video: VideoRequest) -> dict[str, Any]:
+    """The request's images as the job records them: a URL as given, bytes by their sha256."""
+    images = {"image": video.image, "end_image": video.end_image}
+    return {name: _stored_image(rt, image) for name, image in images.items() if image is not None}
+
+
+def _stored_image(rt: Services, image: ImageInput) -> dict[str, Any]:
+    if image.data is None:
+        return {"url": image.url}
+    return {
+        "sha256": rt.storage.save_input(image.data),
+        "bytes": len(image.data),
+        "content_type": image.content_type,
+        "filename": image.filename,
+    }
+
+
+def _fingerprint(submission: dict[str, Any]) -> str:
+    """A hash of what was asked, to tell a retried request from a different one."""
+    canonical = json.dumps(submission, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
