@@ -64,6 +64,10 @@ class Runtime:
     enabled_providers: frozenset[str] = BUILT_IN
     wakers: list[Callable[[], None]] = field(default_factory=list)
 
+    @property
+    def credits_required(self) -> bool:
+        return self.settings.credits_required
+
     def wake_sender(self) -> None:
         """Tell an in-process sender that deliveries were queued (others poll)."""
         for wake in self.wakers:

@@ -164,6 +164,7 @@ class Settings:
     poll_grace: float = 60.0  # webhook upstreams: first fallback poll after dispatch
     poll_cap: float = 120.0  # the longest wait between two status calls
     job_deadline: float = 3600.0  # an upstream job not finished by then fails (timeout)
+    credits_required: bool = False  # every tenant prepaid (else: only those with an account)
     sandbox: bool = False
     sandbox_port: int = 0
     sandbox_url: str | None = None  # emulators run elsewhere (`vidgate emulate`)
@@ -208,6 +209,7 @@ class Settings:
             poll_grace=_int(env, "VIDGATE_POLL_GRACE_MS", 60_000, 10, 3_600_000) / 1000,
             poll_cap=_int(env, "VIDGATE_POLL_CAP_MS", 120_000, 10, 3_600_000) / 1000,
             job_deadline=float(_int(env, "VIDGATE_JOB_DEADLINE_S", 3600, 1, 7 * 86400)),
+            credits_required=_bool(env, "VIDGATE_CREDITS_REQUIRED", False),
             sandbox=_bool(env, "VIDGATE_SANDBOX", False),
             sandbox_port=_int(env, "VIDGATE_SANDBOX_PORT", 0, 0, 65535),
             sandbox_url=_url(env, "VIDGATE_SANDBOX_URL"),

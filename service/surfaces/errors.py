@@ -19,6 +19,7 @@ from service.videos.errors import (
     Names,
     NotAuthenticated,
     NotFound,
+    PaymentRequired,
     Refused,
 )
 
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 ERROR_TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",
+    402: "insufficient_quota",
     403: "permission_error",
     404: "invalid_request_error",
     405: "invalid_request_error",
@@ -64,6 +66,7 @@ class ApiError(Exception):
 # A core refusal's HTTP status, on every surface.
 STATUSES: dict[type[Refused], int] = {
     NotAuthenticated: 401,
+    PaymentRequired: 402,
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,

@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from uuid import UUID
 
+from events.account import InsufficientCredits, to_micros
 from events.app import Gateway
 from events.ids import video_id
 from events.job import Job, JobAlreadyFinished
+from service.billing.balance import dollars
 from service.catalog import Catalog, unavailable_message
 from service.storage.local import Storage
-from service.videos.errors import Conflict, InvalidField, NotFound
+from service.videos.errors import Conflict, InvalidField, NotFound, PaymentRequired
 from service.videos.request import ImageInput, VideoRequest, parse_video_request
 
 IDEMPOTENCY_KEY = "idempotency_key"
@@ -37,6 +39,8 @@ class Services(Protocol):
     def storage(self) -> Storage: ...
     @property
     def enabled_providers(self) -> frozenset[str]: ...
+    @property
+    def credits_required(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,9 @@ def create_video(rt: Services, command: CreateVideo) -> tuple[Job, bool]:
     """Validate the fields against the catalog and append `Submitted`.
 
     Returns the job and whether it is new (False: an idempotency-key retry). Raises
-    `InvalidField` naming the bad field, or `Conflict` for a reused idempotency key.
+    `InvalidField` naming the bad field, `Conflict` for a reused idempotency key, or
+    `PaymentRequired` when a metered tenant's credits can't cover the price (the price is
+    reserved with the job otherwise; see `events.account`).
     """
     video = parse_video_request(command.fields, rt.catalog)
     route = video.model.route(rt.enabled_providers)
@@ -87,7 +93,13 @@ def create_video(rt: Services, command: CreateVideo) -> tuple[Job, bool]:
         "cost_estimate": video.cost_estimate,
     }
     request_hash = _fingerprint(submission)
-    job, created = rt.gateway.submit(**submission, request_hash=request_hash)
+    fields = {**submission, "request_hash": request_hash}
+    try:
+        job, created = rt.gateway.submit_charged(
+            fields, to_micros(video.cost_estimate), prepaid=rt.credits_required
+        )
+    except InsufficientCredits as short:
+        raise PaymentRequired(video.cost_estimate, dollars(short.available)) from None
     if not created:
         _check_retry(job, request_hash)
     return job, created

@@ -82,6 +82,19 @@ class NotFound(Refused):
     default_code = "not_found"
 
 
+class PaymentRequired(Refused):
+    """The tenant's credits can't cover the price; `price` and `available` in dollars."""
+
+    default_code = "insufficient_credits"
+
+    def __init__(self, price: float, available: float) -> None:
+        super().__init__(
+            f"insufficient credits: this video costs ${price:.2f} and the balance "
+            f"available is ${available:.2f}"
+        )
+        self.price, self.available = price, available
+
+
 class Conflict(Refused):
     """The request is well-formed but disagrees with what was done before."""
 
