@@ -26,6 +26,7 @@ from projections.jobs.view import JobsView
 from service.auth.authenticator import Authenticator
 from service.auth.keys import KeyHasher, key_hint, load_or_create_secret, new_api_key
 from service.catalog import Catalog, default_catalog
+from service.limits.windows import PostgresRateWindows, RateWindows, SQLiteRateWindows
 from service.metrics import Metrics
 from service.persistence.generations import LiveView
 from service.persistence.stores import (
@@ -61,6 +62,7 @@ class Runtime:
     metrics: Metrics
     feed_view: FeedView  # the tenant event feed (GET /v1/events, vidgate export)
     analytics_view: AnalyticsView  # per-job figures (GET /v1/analytics; vidgate replay)
+    rate_windows: RateWindows  # requests per key and minute, counted with other processes
     enabled_providers: frozenset[str] = BUILT_IN
     wakers: list[Callable[[], None]] = field(default_factory=list)
 
@@ -79,6 +81,7 @@ class Runtime:
         close_view(self.deliveries_view)
         close_view(self.feed_view)
         close_view(self.analytics_view)
+        close_view(self.rate_windows)
 
 
 def close_view(view: object) -> None:
@@ -100,6 +103,9 @@ def build_runtime(settings: Settings) -> Runtime:
     secret = load_or_create_secret(settings.secret_key, settings.data_dir)
     hasher = KeyHasher(secret)
     keys = [secret]  # the last key signs; earlier ones (after a rotation) still verify
+    windows = cast(
+        RateWindows, build_view(settings, "limits", SQLiteRateWindows, PostgresRateWindows)
+    )
     return Runtime(
         settings=settings,
         gateway=gateway,
@@ -107,7 +113,7 @@ def build_runtime(settings: Settings) -> Runtime:
         storage=Storage(settings.data_dir),
         catalog=default_catalog(),
         hasher=hasher,
-        authenticator=Authenticator(gateway, hasher),
+        authenticator=Authenticator(gateway, hasher, windows),
         deliveries_view=build_view(
             settings, "deliveries", SQLiteDeliveriesView, PostgresDeliveriesView
         ),
@@ -118,6 +124,7 @@ def build_runtime(settings: Settings) -> Runtime:
         metrics=metrics,
         feed_view=build_view(settings, "feed", SQLiteFeedView, PostgresFeedView),
         analytics_view=build_analytics_view(settings),
+        rate_windows=windows,
         enabled_providers=enabled_providers(settings),
     )
 

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from uuid import UUID
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from events.apikey import ApiKey
+from events.apikey import ApiKey, KeyLimits
 from events.app import Gateway
 from service.auth.keys import KeyHasher
-from service.videos.errors import Forbidden, NotAuthenticated
+from service.limits.windows import RateWindows
+from service.videos.errors import Forbidden, NotAuthenticated, RateLimited
 
-CACHE_SECONDS = 5.0  # a revoked key stops working within this long on every process
+CACHE_SECONDS = 5.0  # a revoked key (or a changed limit) applies within this long everywhere
+MINUTE = 60.0
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,7 @@ class Principal:
     tenant: str
     scopes: tuple[str, ...]
     key_id: UUID
+    limits: KeyLimits = field(default_factory=KeyLimits)
 
     def require(self, scope: str) -> None:
         if scope not in self.scopes and "admin" not in self.scopes:
@@ -29,12 +33,32 @@ class Principal:
 
 
 class Authenticator:
-    def __init__(self, gateway: Gateway, hasher: KeyHasher) -> None:
+    def __init__(
+        self,
+        gateway: Gateway,
+        hasher: KeyHasher,
+        windows: RateWindows | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """`windows` count the requests of keys with an `rpm` limit (shared by processes)."""
         self.gateway, self.hasher = gateway, hasher
+        self.windows, self.clock = windows, clock
         self._cache: dict[str, tuple[Principal, float]] = {}
 
     async def authenticate(self, request: Request) -> Principal:
-        """The caller's principal, or a 401 saying what is wrong with the key."""
+        """The caller's principal; a 401 saying what is wrong with the key, or a 429 when
+        the key has used up its requests per minute (every request counts)."""
+        principal = await self._principal(request)
+        rpm = principal.limits.rpm
+        if rpm is not None and self.windows is not None:
+            verdict = await run_in_threadpool(
+                self.windows.hit, principal.key_id.hex, rpm, MINUTE, self.clock()
+            )
+            if not verdict.allowed:
+                raise RateLimited(verdict.limit, verdict.reset)
+        return principal
+
+    async def _principal(self, request: Request) -> Principal:
         key = _bearer(request.headers.get("authorization"))
         key_hash = self.hasher.hash(key)
         cached = self._cache.get(key_hash)
@@ -58,7 +82,8 @@ def _bearer(header: str | None) -> str:
 def _principal(key: ApiKey | None) -> Principal:
     if key is None or key.revoked:
         raise _unauthorized("incorrect or revoked API key", "invalid_api_key")
-    return Principal(tenant=key.tenant, scopes=tuple(key.scopes), key_id=key.id)
+    limits = key.limits
+    return Principal(tenant=key.tenant, scopes=tuple(key.scopes), key_id=key.id, limits=limits)
 
 
 def _unauthorized(message: str, code: str) -> NotAuthenticated:

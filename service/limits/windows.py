@@ -27,14 +27,6 @@ class Verdict:
     remaining: int
     reset: int  # whole seconds until the window ends
 
-    def headers(self) -> dict[str, str]:
-        headers = {
-            "RateLimit-Limit": str(self.limit),
-            "RateLimit-Remaining": str(self.remaining),
-            "RateLimit-Reset": str(self.reset),
-        }
-        return headers if self.allowed else {**headers, "Retry-After": str(self.reset)}
-
 
 class WindowSQL:
     def __init__(self, table: str, p: str) -> None:

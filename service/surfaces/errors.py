@@ -20,6 +20,7 @@ from service.videos.errors import (
     NotAuthenticated,
     NotFound,
     PaymentRequired,
+    RateLimited,
     Refused,
 )
 
@@ -70,6 +71,7 @@ STATUSES: dict[type[Refused], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    RateLimited: 429,
 }
 CHALLENGE = {"WWW-Authenticate": "Bearer"}  # with every 401: how to authenticate
 # How this surface spells the canonical fields it does not take by their own name.
@@ -99,8 +101,23 @@ def told(error: Refused, names: Mapping[str, str] = NAMES) -> ApiError:
     name = spelling(names)
     param = None if error.field is None else name(error.field)
     status = status_of(error)
-    headers = CHALLENGE if status == 401 else None
-    return ApiError(status, error.told(name), code=error.code, param=param, headers=headers)
+    return ApiError(
+        status, error.told(name), code=error.code, param=param, headers=headers_of(error)
+    )
+
+
+def headers_of(error: Refused) -> dict[str, str] | None:
+    """How to authenticate, with a 401; when to come back (IETF RateLimit names), with a 429."""
+    if isinstance(error, NotAuthenticated):
+        return CHALLENGE
+    if isinstance(error, RateLimited):
+        return {
+            "Retry-After": str(error.reset),
+            "RateLimit-Limit": str(error.limit),
+            "RateLimit-Remaining": str(error.remaining),
+            "RateLimit-Reset": str(error.reset),
+        }
+    return None
 
 
 def invalid(param: str, message: str, code: str = "invalid_value") -> ApiError:

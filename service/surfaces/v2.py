@@ -58,6 +58,7 @@ ERRORS = {
     409: "Conflict",
     413: "Payload too large",
     415: "Unsupported media type",
+    429: "Too many requests",
     503: "Service unavailable",
 }
 COMMON = {

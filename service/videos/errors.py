@@ -95,6 +95,18 @@ class PaymentRequired(Refused):
         self.price, self.available = price, available
 
 
+class RateLimited(Refused):
+    """The key used up its requests for the window; `reset` seconds until it renews."""
+
+    default_code = "rate_limited"
+
+    def __init__(self, limit: int, reset: int) -> None:
+        super().__init__(
+            f"this API key is limited to {limit} requests per minute; retry in {reset} s"
+        )
+        self.limit, self.remaining, self.reset = limit, 0, reset
+
+
 class Conflict(Refused):
     """The request is well-formed but disagrees with what was done before."""
 

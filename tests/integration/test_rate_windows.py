@@ -31,12 +31,7 @@ def test_the_eleventh_request_in_a_window_of_ten_is_refused(open_windows):
     assert [v.allowed for v in verdicts] == [True] * 10 + [False]
     assert [v.remaining for v in verdicts[:3]] == [9, 8, 7]
     refused = verdicts[-1]
-    assert refused.headers() == {
-        "RateLimit-Limit": "10",
-        "RateLimit-Remaining": "0",
-        "RateLimit-Reset": "50",
-        "Retry-After": "50",
-    }
+    assert (refused.limit, refused.remaining, refused.reset) == (10, 0, 50)
 
 
 def test_the_window_starts_at_the_first_request_and_renews_after_it(open_windows):
