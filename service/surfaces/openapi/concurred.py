@@ -82,7 +82,7 @@ def _generate() -> Spec:
         "required": ["prompt"],
         "additionalProperties": False,
         "properties": {
-            "prompt": {**TEXT, "description": "Video description."},
+            "prompt": {**TEXT, "pattern": r"\S", "description": "Video description."},
             "model": {"enum": list(MODELS), "default": "veo-3.1"},
             "image_url": {
                 **TEXT,

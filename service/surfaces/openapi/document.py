@@ -7,12 +7,22 @@ from typing import Any
 
 from events.apikey import ADMIN, VIDEOS_READ, VIDEOS_WRITE, WEBHOOKS_READ, WEBHOOKS_WRITE
 from events.job import STATUSES
+from projections.analytics.view import DIMENSIONS
+from service.catalog import PROVIDERS
+from service.surfaces.openai.analytics import NO_GROUPING
 from service.surfaces.openai.events_feed import DEFAULT_LIMIT as FEED_LIMIT
 from service.surfaces.openai.events_feed import MAX_LIMIT as FEED_MAX_LIMIT
 from service.surfaces.openai.videos import MAX_IDEMPOTENCY_KEY
 from service.surfaces.openai.webhook_endpoints import MAX_BODY as WEBHOOK_MAX_BODY
 from service.surfaces.openapi.concurred import concurred_paths
-from service.surfaces.openapi.schemas import MESSAGE_ID_PATTERN, ref, schemas
+from service.surfaces.openapi.schemas import (
+    EVENT_TYPES,
+    MESSAGE_ID_PATTERN,
+    comma_list_pattern,
+    ref,
+    schemas,
+)
+from service.surfaces.openapi.semantic import mark_semantic_fields
 from service.surfaces.openapi.task_api import task_api_paths
 from service.surfaces.openapi.v2_novakit import v2_novakit_paths
 from service.webhooks.policy import (
@@ -322,7 +332,7 @@ def _list_videos() -> Spec:
         _query(
             "after",
             "Return videos after this id (the previous page's `last_id`).",
-            {"type": "string"},
+            {"type": "string", "pattern": r"^(video_[0-9a-fA-F]{32})?$"},
         ),
         _query(
             "limit", "Page size.", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}
@@ -445,7 +455,11 @@ def _event_paths() -> Spec:
             "type",
             "Only events of these types: one, or several separated by commas, in "
             "any case (the parameter may also repeat).",
-            {"type": "string", "examples": ["Completed,Failed"]},
+            {
+                "type": "string",
+                "pattern": comma_list_pattern(EVENT_TYPES, any_case=True, empty_items=True),
+                "examples": ["Completed,Failed"],
+            },
         ),
     ]
     feed = _op(
@@ -478,18 +492,31 @@ def _event_paths() -> Spec:
 
 def _analytics_paths() -> Spec:
     """The tenant's job figures (`service.surfaces.openai.analytics`)."""
-    day = {"type": "string", "format": "date", "examples": ["2025-11-25"]}
+    # An empty value means "not given".
+    day = {
+        "anyOf": [{"type": "string", "format": "date"}, {"const": ""}],
+        "examples": ["2025-11-25"],
+    }
+    groups = comma_list_pattern((*DIMENSIONS, NO_GROUPING), empty_items=True)
     parameters = [
         _query(
             "group_by",
             "Group by any of `day`, `model`, `provider` (comma-separated, or "
             "repeated), or `none` (the default): one group, the totals.",
-            {"type": "string", "examples": ["day", "model,provider"]},
+            {
+                "type": "string",
+                "pattern": groups,
+                "examples": ["day", "model,provider"],
+            },
         ),
         _query("from", "The first UTC day of submission counted.", day),
         _query("to", "The last UTC day of submission counted (inclusive).", day),
         _query("model", "Only this model's jobs (id or alias).", {"type": "string"}),
-        _query("provider", "Only this provider's jobs.", {"type": "string"}),
+        _query(
+            "provider",
+            "Only this provider's jobs.",
+            {"type": "string", "enum": ["", *PROVIDERS]},
+        ),
     ]
     figures = _op(
         "getAnalytics",
@@ -976,19 +1003,21 @@ def openapi_document() -> dict[str, Any]:
             {"name": "upstream", "description": "What upstream providers call back."},
         ],
         "security": [{"bearer": []}],
-        "paths": {
-            **_ops_paths(),
-            **_video_paths(),
-            **_endpoint_paths(),
-            **_delivery_paths(),
-            **_model_paths(),
-            **_upstream_paths(),
-            **_event_paths(),
-            **_analytics_paths(),
-            **concurred_paths(),
-            **task_api_paths(),
-            **v2_novakit_paths(),
-        },
+        "paths": mark_semantic_fields(
+            {
+                **_ops_paths(),
+                **_video_paths(),
+                **_endpoint_paths(),
+                **_delivery_paths(),
+                **_model_paths(),
+                **_upstream_paths(),
+                **_event_paths(),
+                **_analytics_paths(),
+                **concurred_paths(),
+                **task_api_paths(),
+                **v2_novakit_paths(),
+            }
+        ),
         "webhooks": _webhooks(),
         "components": {
             "schemas": schemas(),

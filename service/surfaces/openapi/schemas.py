@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -21,9 +22,32 @@ ENDPOINT_ID_PATTERN = r"^we_[0-9a-f]{32}$"
 DELIVERY_ID_PATTERN = r"^dlv_[0-9a-f]{32}$"
 MESSAGE_ID_PATTERN = r"^msg_[0-9a-f]{32}$"
 SECRET_PATTERN = r"^whsec_[A-Za-z0-9+/]{43}=$"  # base64 of 32 bytes
-HTTP_URL_PATTERN = r"^\s*[Hh][Tt][Tt][Pp][Ss]?://"
-_KINDS = "|".join(EVENT_FILTERS)
-EVENT_LIST_PATTERN = rf"^\s*({_KINDS})\s*(,\s*({_KINDS})\s*)*$"  # "completed, failed"
+# A host of letters, digits, dots and dashes, a port that is not 0, a printable ASCII rest:
+# narrower than what `webhook_url` takes, so every URL the schema allows is one it accepts.
+HTTP_URL_PATTERN = (
+    r"^\s*[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9][A-Za-z0-9.-]*(:[1-9][0-9]{0,3})?([/?#][!-~]*)?\s*$"
+)
+
+
+def comma_list_pattern(
+    names: Iterable[str], *, any_case: bool = False, empty_items: bool = False
+) -> str:
+    """A pattern for one or more of `names`, comma-separated ("completed, failed").
+
+    With `empty_items`, blank items (and so a blank value) are allowed, as query
+    parameters that ignore them take them.
+    """
+    words = [_any_case(name) if any_case else name for name in names]
+    one = f"({'|'.join(words)})" + ("?" if empty_items else "")
+    return rf"^\s*{one}\s*(,\s*{one}\s*)*$"
+
+
+def _any_case(word: str) -> str:
+    """`word` in any letter case, as a pattern (JSON Schema regexes take no flags)."""
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in word)
+
+
+EVENT_LIST_PATTERN = comma_list_pattern(EVENT_FILTERS)
 WEBHOOK_EVENT_TYPES = tuple(f"video.{kind}" for kind in EVENT_FILTERS)
 DELIVERY_STATUSES = (PENDING, SUCCEEDED, FAILED, ABANDONED)
 INT_STRING_PATTERN = r"^\s*-?\d{1,12}\s*$"  # what `_as_int` accepts from a string
@@ -319,7 +343,6 @@ def _webhook_url(description: str) -> Schema:
         "link-local networks are refused when the webhook is sent (the delivery is "
         "`abandoned`) unless the server allow-lists them "
         "(`VIDGATE_ALLOWED_PRIVATE_NETWORKS`).",
-        format="uri",
         maxLength=MAX_URL,
         pattern=HTTP_URL_PATTERN,
         examples=["https://example.com/hooks/vidgate"],
@@ -367,6 +390,7 @@ def _create_request(description: str, form: bool) -> Schema:
     return {
         **_obj(description, fields, optional=tuple(n for n in fields if n != "prompt")),
         "additionalProperties": False,
+        "dependentRequired": {"webhook_events": ["webhook_url"]},
     }
 
 
@@ -793,7 +817,7 @@ def webhook_endpoint() -> Schema:
         {
             "id": _t("string", "The endpoint's id.", pattern=ENDPOINT_ID_PATTERN),
             "object": _const("webhook_endpoint"),
-            "url": _t("string", "Where events are POSTed.", format="uri"),
+            "url": _t("string", "Where events are POSTed (as registered, trimmed)."),
             "events": {
                 "type": "array",
                 "description": "The event kinds it receives, in canonical order.",
@@ -907,7 +931,7 @@ def webhook_delivery() -> Schema:
                 "The registered endpoint; null for the video's own `webhook_url`.",
                 pattern=ENDPOINT_ID_PATTERN,
             ),
-            "url": _t("string", "Where it is sent.", format="uri"),
+            "url": _t("string", "Where it is sent (as registered, trimmed)."),
             "event_type": _t("string", "The payload's `type`.", enum=list(WEBHOOK_EVENT_TYPES)),
             "sequence": _t(
                 "integer", "The job event's position in the video's history.", minimum=1

@@ -8,14 +8,15 @@ from __future__ import annotations
 from typing import Any
 
 from events.apikey import ADMIN, VIDEOS_READ, VIDEOS_WRITE
-from service.surfaces.openapi.schemas import ref
+from service.surfaces.openapi.schemas import INT_STRING_PATTERN, ref
 from service.surfaces.task_api import METADATA, STATUSES
 from service.videos.request import MAX_SEED, MAX_USER
 
 Spec = dict[str, Any]
 TEXT = {"type": "string"}
 NULLABLE_INT = {"type": ["integer", "null"]}
-WHOLE = {"type": ["number", "string"]}  # a whole number, or its text (as forms send it)
+# A whole number, or its text (as forms send it): what `shape.as_int` takes.
+WHOLE = {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": INT_STRING_PATTERN}]}
 
 
 def _json(schema: Spec, description: str) -> Spec:
@@ -78,7 +79,11 @@ def _request() -> Spec:
                 "Frames per second, one the model renders; 0 = its default.", examples=[24]
             ),
             "seed": number("For models that take one.", examples=[20231234], maximum=MAX_SEED),
-            "n": number("Only 1.", examples=[1]),
+            "n": {
+                "anyOf": [{"const": 1}, {"type": "string", "pattern": r"^\s*0{0,11}1\s*$"}],
+                "description": "Only 1.",
+                "examples": [1],
+            },
             "response_format": {"enum": ["url", ""], "default": "url"},
             "user": {
                 **TEXT,

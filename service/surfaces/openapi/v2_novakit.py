@@ -119,7 +119,7 @@ V2_STATUS = {"enum": list(v2.STATUSES.values())}
 def _v2_generate() -> Spec:
     request = _obj(
         {
-            "prompt": {**TEXT, "minLength": 1, "maxLength": v2.MAX_PROMPT},
+            "prompt": {**TEXT, "minLength": 1, "maxLength": v2.MAX_PROMPT, "pattern": r"\S"},
             "model": {
                 **TEXT,
                 "examples": ["veo-3.1", "grok-imagine-video"],
@@ -267,7 +267,7 @@ def _novakit_generate() -> Spec:
     r = novakit_request
     request = _obj(
         {
-            "prompt": TEXT,
+            "prompt": {**TEXT, "pattern": r"\S"},
             "model": {**TEXT, "default": r.DEFAULT_MODEL},
             "duration_seconds": {
                 **NUMBER,
