@@ -43,6 +43,7 @@ def test_schemathesis_finds_no_disagreement(tmp_path: Path) -> None:
             "--no-color",
             f"--header=Authorization: Bearer {KEY}",
         ]
-        run = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
+        # Run from tmp_path: schemathesis keeps a cache directory in its working directory.
+        run = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True)
     report = run.stdout + run.stderr
     assert run.returncode == 0, report[-20_000:]
