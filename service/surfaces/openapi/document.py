@@ -8,23 +8,20 @@ from typing import Any
 from events.apikey import ADMIN, VIDEOS_READ, VIDEOS_WRITE, WEBHOOKS_READ, WEBHOOKS_WRITE
 from events.job import STATUSES
 from projections.analytics.view import DIMENSIONS
+from projections.feed.projection import FEED_TYPES
 from service.catalog import PROVIDERS
 from service.surfaces.openai.analytics import NO_GROUPING
 from service.surfaces.openai.events_feed import DEFAULT_LIMIT as FEED_LIMIT
 from service.surfaces.openai.events_feed import MAX_LIMIT as FEED_MAX_LIMIT
+from service.surfaces.openai.shapes import COMPONENTS
 from service.surfaces.openai.videos import MAX_IDEMPOTENCY_KEY
 from service.surfaces.openai.webhook_endpoints import MAX_BODY as WEBHOOK_MAX_BODY
 from service.surfaces.openapi.concurred import concurred_paths
-from service.surfaces.openapi.schemas import (
-    EVENT_TYPES,
-    MESSAGE_ID_PATTERN,
-    comma_list_pattern,
-    ref,
-    schemas,
-)
+from service.surfaces.openapi.jsonschema import component_schemas, ref
 from service.surfaces.openapi.semantic import mark_semantic_fields
 from service.surfaces.openapi.task_api import task_api_paths
 from service.surfaces.openapi.v2_novakit import v2_novakit_paths
+from service.surfaces.patterns import MESSAGE_ID_PATTERN, comma_list_pattern
 from service.webhooks.policy import (
     DISABLE_AFTER,
     JITTER,
@@ -457,7 +454,7 @@ def _event_paths() -> Spec:
             "any case (the parameter may also repeat).",
             {
                 "type": "string",
-                "pattern": comma_list_pattern(EVENT_TYPES, any_case=True, empty_items=True),
+                "pattern": comma_list_pattern(FEED_TYPES, any_case=True, empty_items=True),
                 "examples": ["Completed,Failed"],
             },
         ),
@@ -1020,7 +1017,7 @@ def openapi_document() -> dict[str, Any]:
         ),
         "webhooks": _webhooks(),
         "components": {
-            "schemas": schemas(),
+            "schemas": component_schemas(COMPONENTS),
             "securitySchemes": {"bearer": BEARER},
         },
     }

@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from events.apikey import ADMIN, VIDEOS_READ, VIDEOS_WRITE
-from service.surfaces.openapi.schemas import INT_STRING_PATTERN, ref
+from service.surfaces.openapi.jsonschema import ref
+from service.surfaces.patterns import INT_STRING_PATTERN
 from service.surfaces.task_api import METADATA, STATUSES
 from service.videos.request import MAX_SEED, MAX_USER
 
