@@ -41,6 +41,11 @@ def component_schemas(shapes: Iterable[type[BaseModel]]) -> dict[str, Schema]:
     return {shape.__name__: _tidy(_inline(defs[shape.__name__], defs, names)) for shape in shapes}
 
 
+def inline_schema(shape: type[BaseModel]) -> Schema:
+    """The schema of `shape` written out in place (facades keep their shapes out of components)."""
+    return component_schemas([shape])[shape.__name__]
+
+
 def _inline(node: Any, defs: dict[str, Schema], keep: set[str]) -> Any:
     """`node` with references to shapes that are not components replaced by the shapes."""
     if isinstance(node, list):
