@@ -21,3 +21,8 @@ class RequestShape(BaseModel):
     """A request body: an unknown field is refused."""
 
     model_config = ConfigDict(protected_namespaces=(), populate_by_name=True, extra="forbid")
+
+
+def wire_names(shape: type[BaseModel]) -> set[str]:
+    """The names a shape's fields have on the wire (their aliases where they have one)."""
+    return {field.alias or name for name, field in shape.model_fields.items()}

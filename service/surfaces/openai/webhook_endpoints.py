@@ -19,10 +19,12 @@ from service.auth.authenticator import Principal
 from service.runtime import Runtime
 from service.surfaces.body import read_fields, read_optional_fields
 from service.surfaces.errors import ApiError, invalid, not_found
+from service.surfaces.openai.shapes.webhooks import CreateWebhookEndpointRequest
+from service.surfaces.shapes import wire_names
 from service.webhooks import fields
 from service.webhooks.signing import endpoint_scope, tenant_scope
 
-ENDPOINT_FIELDS = {"url", "events", "description", "enabled"}
+ENDPOINT_FIELDS = wire_names(CreateWebhookEndpointRequest)  # the declared request shape
 MAX_BODY = 64 * 1024
 
 
