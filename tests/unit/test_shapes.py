@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from pydantic import ValidationError
 
 from events.endpoint import EVENT_FILTERS
+from events.job import STATUSES
 from projections.analytics.view import DIMENSIONS
 from projections.deliveries.view import ABANDONED, FAILED, PENDING, SUCCEEDED
 from projections.feed.projection import FEED_TYPES
@@ -16,9 +17,12 @@ from service.surfaces import concurred as concurred_api
 from service.surfaces import novakit, novakit_request, task_api, v2
 from service.surfaces.concurred_shapes import ConcurredGenerateRequest
 from service.surfaces.novakit_shapes import NovaKitGenerationRequest, NovaKitJob
+from service.surfaces.openai import analytics, events_feed
 from service.surfaces.openai.shapes import COMPONENTS
+from service.surfaces.openai.shapes.queries import AnalyticsQuery, EventFeedQuery, Provider, Status
 from service.surfaces.openai.shapes.webhooks import CreateWebhookEndpointRequest
 from service.surfaces.openapi.jsonschema import component_schemas, inline_schema
+from service.surfaces.shapes import wire_names
 from service.surfaces.task_api_shapes import CreateTaskRequest, Task
 from service.surfaces.v2_shapes import V2Error, V2GenerateRequest, V2Job
 from service.videos.request import MAX_SEED, MAX_USER
@@ -98,3 +102,10 @@ def test_the_facade_shapes_use_the_facades_own_values():
     request = inline_schema(CreateTaskRequest)["properties"]
     assert set(request["metadata"]["properties"]) == set(task_api.METADATA)
     assert request["user"]["maxLength"] == MAX_USER
+
+
+def test_the_query_shapes_name_the_parameters_the_surfaces_take():
+    assert wire_names(EventFeedQuery) == set(events_feed.PARAMETERS)
+    assert wire_names(AnalyticsQuery) == set(analytics.PARAMETERS)
+    assert list(get_args(Status)) == list(STATUSES)
+    assert list(get_args(Provider)) == list(PROVIDERS)

@@ -5,44 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from events.apikey import VIDEOS_READ
-from projections.analytics.view import DIMENSIONS
-from projections.feed.projection import FEED_TYPES
-from service.catalog import PROVIDERS
-from service.surfaces.openai.analytics import NO_GROUPING
-from service.surfaces.openai.events_feed import DEFAULT_LIMIT as FEED_LIMIT
-from service.surfaces.openai.events_feed import MAX_LIMIT as FEED_MAX_LIMIT
-from service.surfaces.openapi.jsonschema import ref
-from service.surfaces.openapi.operations import error_responses, json_answer, operation, query
-from service.surfaces.patterns import comma_list_pattern
+from service.surfaces.openai.shapes.queries import AnalyticsQuery, EventFeedQuery
+from service.surfaces.openapi.jsonschema import query_parameters, ref
+from service.surfaces.openapi.operations import error_responses, json_answer, operation
 
 Spec = dict[str, Any]
 
 
 def event_paths() -> Spec:
     """The tenant event feed (`service.surfaces.openai.events_feed`)."""
-    parameters = [
-        query(
-            "after",
-            "Events after this position: 0 (the default) from the oldest, then "
-            "the previous page's `next_after`.",
-            {"type": "integer", "minimum": 0, "default": 0},
-        ),
-        query(
-            "limit",
-            "Page size.",
-            {"type": "integer", "minimum": 1, "maximum": FEED_MAX_LIMIT, "default": FEED_LIMIT},
-        ),
-        query(
-            "type",
-            "Only events of these types: one, or several separated by commas, in "
-            "any case (the parameter may also repeat).",
-            {
-                "type": "string",
-                "pattern": comma_list_pattern(FEED_TYPES, any_case=True, empty_items=True),
-                "examples": ["Completed,Failed"],
-            },
-        ),
-    ]
+    parameters = query_parameters(EventFeedQuery)
     feed = operation(
         "listEvents",
         "The tenant's event feed",
@@ -75,32 +47,7 @@ def event_paths() -> Spec:
 
 def analytics_paths() -> Spec:
     """The tenant's job figures (`service.surfaces.openai.analytics`)."""
-    # An empty value means "not given".
-    day = {
-        "anyOf": [{"type": "string", "format": "date"}, {"const": ""}],
-        "examples": ["2025-11-25"],
-    }
-    groups = comma_list_pattern((*DIMENSIONS, NO_GROUPING), empty_items=True)
-    parameters = [
-        query(
-            "group_by",
-            "Group by any of `day`, `model`, `provider` (comma-separated, or "
-            "repeated), or `none` (the default): one group, the totals.",
-            {
-                "type": "string",
-                "pattern": groups,
-                "examples": ["day", "model,provider"],
-            },
-        ),
-        query("from", "The first UTC day of submission counted.", day),
-        query("to", "The last UTC day of submission counted (inclusive).", day),
-        query("model", "Only this model's jobs (id or alias).", {"type": "string"}),
-        query(
-            "provider",
-            "Only this provider's jobs.",
-            {"type": "string", "enum": ["", *PROVIDERS]},
-        ),
-    ]
+    parameters = query_parameters(AnalyticsQuery)
     figures = operation(
         "getAnalytics",
         "The tenant's job figures",

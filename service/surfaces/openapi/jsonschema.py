@@ -46,6 +46,20 @@ def inline_schema(shape: type[BaseModel]) -> Schema:
     return component_schemas([shape])[shape.__name__]
 
 
+def query_parameters(shape: type[BaseModel]) -> list[Schema]:
+    """OpenAPI query parameters, one per field of `shape`."""
+    schema = inline_schema(shape)
+    required = set(schema.get("required", []))
+    parameters = []
+    for name, prop in schema["properties"].items():
+        parameter = {"name": name, "in": "query", "required": name in required}
+        if "description" in prop:
+            parameter["description"] = prop["description"]
+        parameter["schema"] = {key: value for key, value in prop.items() if key != "description"}
+        parameters.append(parameter)
+    return parameters
+
+
 def _inline(node: Any, defs: dict[str, Schema], keep: set[str]) -> Any:
     """`node` with references to shapes that are not components replaced by the shapes."""
     if isinstance(node, list):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from events.apikey import VIDEOS_READ, VIDEOS_WRITE
-from events.job import STATUSES
+from service.surfaces.openai.shapes.queries import ListVideosQuery
 from service.surfaces.openai.videos import MAX_IDEMPOTENCY_KEY
-from service.surfaces.openapi.jsonschema import ref
+from service.surfaces.openapi.jsonschema import query_parameters, ref
 from service.surfaces.openapi.operations import (
     POLL_AFTER,
     VIDEO_ID,
@@ -81,23 +81,7 @@ def _create_video() -> Spec:
 
 
 def _list_videos() -> Spec:
-    parameters = [
-        query(
-            "after",
-            "Return videos after this id (the previous page's `last_id`).",
-            {"type": "string", "pattern": r"^(video_[0-9a-fA-F]{32})?$"},
-        ),
-        query(
-            "limit", "Page size.", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}
-        ),
-        query(
-            "order",
-            "By creation time.",
-            {"type": "string", "enum": ["asc", "desc"], "default": "desc"},
-        ),
-        query("status", "Only videos in this status.", {"type": "string", "enum": list(STATUSES)}),
-        query("model", "Only videos of this model (id or alias).", {"type": "string"}),
-    ]
+    parameters = query_parameters(ListVideosQuery)
     return operation(
         "listVideos",
         "List videos",
