@@ -116,3 +116,17 @@ class ConcurredError(Shape):
 
     success: Literal[False]
     error: ConcurredErrorDetail
+
+
+class ConcurredStatusQuery(RequestShape):
+    """The query of `GET /api/v1/video/status`."""
+
+    provider: Literal["google", "fal"] = Field(
+        description="`google` (or `fal`, for a sync model's job that outlasted its "
+        "request); echoed back."
+    )
+    operation_id: str = Field(
+        description="The `operation_id` from the generate response.",
+        pattern=r"^operations/video_[0-9a-f]{32}$",
+        examples=["operations/video_6f1c5a523a1e4f6b9a557d0c1f2b9e10"],
+    )

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, RootModel
 from pydantic.json_schema import SkipJsonSchema
 
+from service.surfaces.novakit import MAX_POLL_TIMEOUT, MAX_SYNC_TIMEOUT, POLL_TIMEOUT, SYNC_TIMEOUT
 from service.surfaces.patterns import NOT_BLANK
 from service.surfaces.shapes import RequestShape, Shape
 
@@ -141,4 +142,31 @@ class NovaKitError(Shape):
     )
     status: str | SkipJsonSchema[None] = Field(
         default=None, description="Sync 409/502/504: the job's status."
+    )
+
+
+class NovaKitGenerateQuery(RequestShape):
+    """The query of `POST /api/v1/videos/generations`."""
+
+    async_: bool = Field(default=False, alias="async", description="Answer at once with the job.")
+    timeout: float = Field(
+        default=SYNC_TIMEOUT,
+        gt=0,
+        le=MAX_SYNC_TIMEOUT,
+        description="vidgate: how long a sync request waits before its 504.",
+    )
+
+
+class NovaKitJobQuery(RequestShape):
+    """The query of `GET /api/v1/jobs/{jobId}`."""
+
+    poll: bool = Field(
+        default=False,
+        description="Wait until the job's status changes (or it ends), at most `timeout` seconds.",
+    )
+    timeout: float = Field(
+        default=POLL_TIMEOUT,
+        gt=0,
+        le=MAX_POLL_TIMEOUT,
+        description="vidgate: the long-poll's limit.",
     )

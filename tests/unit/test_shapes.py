@@ -15,7 +15,7 @@ from projections.feed.projection import FEED_TYPES
 from service.catalog import ASPECT_RATIOS, MODES, PROVIDERS, RESOLUTIONS
 from service.surfaces import concurred as concurred_api
 from service.surfaces import novakit, novakit_request, task_api, v2
-from service.surfaces.concurred_shapes import ConcurredGenerateRequest
+from service.surfaces.concurred_shapes import ConcurredGenerateRequest, ConcurredStatusQuery
 from service.surfaces.novakit_shapes import NovaKitGenerationRequest, NovaKitJob
 from service.surfaces.openai import analytics, events_feed
 from service.surfaces.openai.shapes import COMPONENTS
@@ -109,3 +109,8 @@ def test_the_query_shapes_name_the_parameters_the_surfaces_take():
     assert wire_names(AnalyticsQuery) == set(analytics.PARAMETERS)
     assert list(get_args(Status)) == list(STATUSES)
     assert list(get_args(Provider)) == list(PROVIDERS)
+
+
+def test_the_concurred_status_query_takes_the_facades_providers():
+    provider = inline_schema(ConcurredStatusQuery)["properties"]["provider"]
+    assert provider["enum"] == list(concurred_api.PROVIDERS)

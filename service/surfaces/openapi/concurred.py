@@ -10,8 +10,8 @@ from typing import Any
 
 from events.apikey import ADMIN, VIDEOS_READ, VIDEOS_WRITE
 from service.surfaces import concurred_shapes
-from service.surfaces.concurred import PROVIDERS, STATUS_PATH, SYNC_TIMEOUT
-from service.surfaces.openapi.jsonschema import inline_schema
+from service.surfaces.concurred import STATUS_PATH, SYNC_TIMEOUT
+from service.surfaces.openapi.jsonschema import inline_schema, query_parameters
 
 Spec = dict[str, Any]
 SURFACE = {"x-surface": "concurred", "tags": ["videos"]}
@@ -92,28 +92,11 @@ def _generate() -> Spec:
 
 
 def _status() -> Spec:
-    query = [
-        {
-            "name": "provider",
-            "in": "query",
-            "required": True,
-            "schema": {"enum": list(PROVIDERS)},
-            "description": "`google` (or `fal`, for a sync model's job that outlasted its "
-            "request); echoed back.",
-        },
-        {
-            "name": "operation_id",
-            "in": "query",
-            "required": True,
-            "schema": OPERATION,
-            "description": "The `operation_id` from the generate response.",
-        },
-    ]
     return {
         **SURFACE,
         "operationId": "concurredVideoStatus",
         "summary": "Concurred: poll a video operation",
-        "parameters": query,
+        "parameters": query_parameters(concurred_shapes.ConcurredStatusQuery),
         "security": [{"bearer": [VIDEOS_READ]}],
         "description": "Concurred-compatible. `done: false` while rendering; `done: true` "
         "with `video_url`, or with `error` if the video failed or was canceled. Needs "

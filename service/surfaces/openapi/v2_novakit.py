@@ -11,8 +11,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from events.apikey import ADMIN, VIDEO, VIDEOS_READ, VIDEOS_WRITE
-from service.surfaces import novakit, novakit_shapes, v2_shapes
-from service.surfaces.openapi.jsonschema import inline_schema
+from service.surfaces import novakit_shapes, v2_shapes
+from service.surfaces.openapi.jsonschema import inline_schema, query_parameters
 
 Spec = dict[str, Any]
 TEXT: Spec = {"type": "string"}
@@ -144,30 +144,7 @@ def _v2_job() -> Spec:
 # NovaKit
 
 
-def _query(name: str, schema: Spec, description: str) -> Spec:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "schema": schema,
-        "description": description,
-    }
-
-
 def _novakit_generate() -> Spec:
-    query = [
-        _query("async", {"type": "boolean", "default": False}, "Answer at once with the job."),
-        _query(
-            "timeout",
-            {
-                **NUMBER,
-                "exclusiveMinimum": 0,
-                "maximum": novakit.MAX_SYNC_TIMEOUT,
-                "default": novakit.SYNC_TIMEOUT,
-            },
-            "vidgate: how long a sync request waits before its 504.",
-        ),
-    ]
     return _op(
         "novakit",
         "novakitGenerateVideo",
@@ -192,7 +169,7 @@ def _novakit_generate() -> Spec:
                 (504, "Sync: not ready within `timeout` (`timeout`); the job carries on."),
             ),
         },
-        parameters=query,
+        parameters=query_parameters(novakit_shapes.NovaKitGenerateQuery),
         requestBody=_body(novakit_shapes.NovaKitGenerationRequest),
     )
 
@@ -206,21 +183,7 @@ def _novakit_job() -> Spec:
             "schema": TEXT,
             "description": "`job_…` (the job's `video_…` id works too).",
         },
-        _query(
-            "poll",
-            {"type": "boolean", "default": False},
-            "Wait until the job's status changes (or it ends), at most `timeout` seconds.",
-        ),
-        _query(
-            "timeout",
-            {
-                **NUMBER,
-                "exclusiveMinimum": 0,
-                "maximum": novakit.MAX_POLL_TIMEOUT,
-                "default": novakit.POLL_TIMEOUT,
-            },
-            "vidgate: the long-poll's limit.",
-        ),
+        *query_parameters(novakit_shapes.NovaKitJobQuery),
     ]
     return _op(
         "novakit",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from events.apikey import VIDEOS_READ, VIDEOS_WRITE
-from service.surfaces.openai.shapes.queries import ListVideosQuery
+from service.surfaces.openai.shapes.queries import ContentQuery, ListVideosQuery, VideoAtQuery
 from service.surfaces.openai.videos import MAX_IDEMPOTENCY_KEY
 from service.surfaces.openapi.jsonschema import query_parameters, ref
 from service.surfaces.openapi.operations import (
@@ -14,7 +14,6 @@ from service.surfaces.openapi.operations import (
     error_responses,
     json_answer,
     operation,
-    query,
 )
 
 Spec = dict[str, Any]
@@ -104,13 +103,6 @@ def _list_videos() -> Spec:
 
 
 def video_paths() -> Spec:
-    at = query(
-        "at",
-        "Time travel: the video as it was at this version (1 is the submission; "
-        "see `version` in its events) or at this ISO 8601 time with a zone (its last "
-        "version recorded by then). Such a past state has no poll hint.",
-        {"type": "string", "examples": ["2", "2026-01-01T12:00:00Z"]},
-    )
     retrieve = operation(
         "retrieveVideo",
         "Retrieve a video",
@@ -129,7 +121,7 @@ def video_paths() -> Spec:
             ),
         },
         scope=VIDEOS_READ,
-        parameters=[at],
+        parameters=query_parameters(VideoAtQuery),
     )
     delete = operation(
         "deleteVideo",
@@ -179,13 +171,6 @@ def _download_content() -> Spec:
         kind: {"schema": {"type": "string", "format": "binary"}}
         for kind in ("video/mp4", "image/jpeg")
     }
-    choice = {"type": "string", "enum": ["video", "thumbnail"], "default": "video"}
-    variant = query(
-        "variant",
-        "`video` (MP4) or `thumbnail` (JPEG of a middle frame); "
-        "`spritesheet` is a 400 `unsupported_variant`.",
-        choice,
-    )
     errors = error_responses(
         (
             400,
@@ -209,5 +194,5 @@ def _download_content() -> Spec:
             "416": {"description": "The `Range` lies outside the file (empty body)."},
         },
         scope=VIDEOS_READ,
-        parameters=[variant],
+        parameters=query_parameters(ContentQuery),
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from events.apikey import VIDEOS_READ, WEBHOOKS_READ, WEBHOOKS_WRITE
-from service.surfaces.openapi.jsonschema import ref
+from service.surfaces.openai.shapes.queries import DeliveriesQuery
+from service.surfaces.openapi.jsonschema import query_parameters, ref
 from service.surfaces.openapi.operations import (
     DELIVERY_ID,
     ENDPOINT_ID,
@@ -16,7 +17,6 @@ from service.surfaces.openapi.operations import (
     error_responses,
     json_answer,
     operation,
-    query,
 )
 
 Spec = dict[str, Any]
@@ -157,11 +157,6 @@ def _recover() -> Spec:
 
 
 def _endpoint_deliveries() -> Spec:
-    limit = query(
-        "limit",
-        "How many deliveries to return.",
-        {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
-    )
     return operation(
         "listWebhookEndpointDeliveries",
         "List an endpoint's deliveries",
@@ -179,7 +174,7 @@ def _endpoint_deliveries() -> Spec:
             ),
         },
         scope=WEBHOOKS_READ,
-        parameters=[limit],
+        parameters=query_parameters(DeliveriesQuery),
     )
 
 

@@ -105,3 +105,31 @@ class AnalyticsQuery(RequestShape):
     provider: Provider | Literal[""] | SkipJsonSchema[None] = Field(
         default=None, description="Only this provider's jobs."
     )
+
+
+class VideoAtQuery(RequestShape):
+    """`GET /v1/videos/{video_id}`."""
+
+    at: str | SkipJsonSchema[None] = Field(
+        default=None,
+        description="Time travel: the video as it was at this version (1 is the submission; "
+        "see `version` in its events) or at this ISO 8601 time with a zone (its last "
+        "version recorded by then). Such a past state has no poll hint.",
+        examples=["2", "2026-01-01T12:00:00Z"],
+    )
+
+
+class ContentQuery(RequestShape):
+    """`GET /v1/videos/{video_id}/content`."""
+
+    variant: Literal["video", "thumbnail"] = Field(
+        default="video",
+        description="`video` (MP4) or `thumbnail` (JPEG of a middle frame); "
+        "`spritesheet` is a 400 `unsupported_variant`.",
+    )
+
+
+class DeliveriesQuery(RequestShape):
+    """`GET /v1/webhook_endpoints/{endpoint_id}/deliveries`."""
+
+    limit: int = Field(default=50, ge=1, le=200, description="How many deliveries to return.")
