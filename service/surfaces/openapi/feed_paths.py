@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from events.apikey import VIDEOS_READ
+from service.surfaces.openai.shapes.feed import Analytics, EventList
+from service.surfaces.openai.shapes.models import Model, ModelList
 from service.surfaces.openai.shapes.queries import AnalyticsQuery, EventFeedQuery
 from service.surfaces.openapi.jsonschema import query_parameters, ref
 from service.surfaces.openapi.operations import error_responses, json_answer, operation
@@ -20,9 +22,7 @@ def event_paths() -> Spec:
         "The tenant's event feed",
         "events",
         {
-            "200": json_answer(
-                ref("EventList"), "A page of the tenant's job events, oldest first."
-            ),
+            "200": json_answer(ref(EventList), "A page of the tenant's job events, oldest first."),
             **error_responses(
                 (
                     400,
@@ -54,7 +54,7 @@ def analytics_paths() -> Spec:
         "analytics",
         {
             "200": json_answer(
-                ref("Analytics"),
+                ref(Analytics),
                 "Counts, failure codes, latency percentiles, output "
                 "seconds, cost and signal sources, per group.",
             ),
@@ -92,7 +92,7 @@ def model_paths() -> Spec:
         "List models",
         "models",
         {
-            "200": json_answer(ref("ModelList"), "The catalog."),
+            "200": json_answer(ref(ModelList), "The catalog."),
             **error_responses(401),
         },
         description="Any valid API key may list models.",
@@ -102,7 +102,7 @@ def model_paths() -> Spec:
         "Retrieve a model",
         "models",
         {
-            "200": json_answer(ref("Model"), "The model and its capabilities."),
+            "200": json_answer(ref(Model), "The model and its capabilities."),
             **error_responses(401, (404, "No model with this id or alias (`not_found`).")),
         },
         description="Any valid API key may read a model.",

@@ -18,9 +18,9 @@ Schema = dict[str, Any]
 REF = "#/components/schemas/"
 
 
-def ref(name: str) -> Schema:
-    """A reference to the component schema `name`."""
-    return {"$ref": REF + name}
+def ref(shape: type[BaseModel]) -> Schema:
+    """A reference to `shape`, one of the document's components."""
+    return {"$ref": REF + shape.__name__}
 
 
 class _Generator(GenerateJsonSchema):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
+
 from events.apikey import ADMIN
+from service.surfaces.openai.shapes.videos import Error
 from service.surfaces.openai.webhook_endpoints import MAX_BODY as WEBHOOK_MAX_BODY
 from service.surfaces.openapi.jsonschema import ref
 
@@ -78,7 +81,7 @@ def error_responses(*codes: int | tuple[int, str]) -> dict[str, Spec]:
     responses: dict[str, Spec] = {}
     for item in codes:
         code, text = item if isinstance(item, tuple) else (item, ERRORS[item])
-        responses[str(code)] = json_answer(ref("Error"), text)
+        responses[str(code)] = json_answer(ref(Error), text)
         if code == 401:
             responses["401"]["headers"] = {"WWW-Authenticate": {"schema": {"const": "Bearer"}}}
     return responses
@@ -115,8 +118,8 @@ def operation(
     return {**operation, **extra, "responses": responses}
 
 
-def body(name: str, *, required: bool = True) -> Spec:
-    return {"required": required, "content": {"application/json": {"schema": ref(name)}}}
+def body(shape: type[BaseModel], *, required: bool = True) -> Spec:
+    return {"required": required, "content": {"application/json": {"schema": ref(shape)}}}
 
 
 def body_errors(codes: str, *more: int | tuple[int, str]) -> dict[str, Spec]:

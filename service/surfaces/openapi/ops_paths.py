@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.surfaces.openai.shapes.ops import Health, Readiness
+from service.surfaces.openai.shapes.videos import Error
 from service.surfaces.openapi.jsonschema import ref
 from service.surfaces.openapi.operations import json_answer, operation
 
@@ -19,7 +21,7 @@ def ops_paths() -> Spec:
                 "Liveness probe",
                 "ops",
                 {
-                    "200": json_answer(ref("Health"), "The process is up."),
+                    "200": json_answer(ref(Health), "The process is up."),
                 },
                 security=[],
             )
@@ -30,8 +32,8 @@ def ops_paths() -> Spec:
                 "Readiness probe",
                 "ops",
                 {
-                    "200": json_answer(ref("Readiness"), "The event store answers."),
-                    "503": json_answer(ref("Readiness"), "The event store does not answer."),
+                    "200": json_answer(ref(Readiness), "The event store answers."),
+                    "503": json_answer(ref(Readiness), "The event store does not answer."),
                 },
                 security=[],
             )
@@ -142,8 +144,8 @@ def upstream_paths() -> Spec:
                 "upstream",
                 {
                     "200": {"description": "The image.", "content": {"image/*": {}}},
-                    "403": json_answer(ref("Error"), "The link is forged or expired."),
-                    "404": json_answer(ref("Error"), "The input is no longer stored."),
+                    "403": json_answer(ref(Error), "The link is forged or expired."),
+                    "404": json_answer(ref(Error), "The input is no longer stored."),
                 },
                 security=[],
             ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.surfaces.openai.shapes.deliveries import WebhookPayload
 from service.surfaces.openapi.operations import body, operation
 from service.surfaces.patterns import MESSAGE_ID_PATTERN
 from service.webhooks.policy import (
@@ -111,7 +112,7 @@ def outgoing_webhooks() -> Spec:
         },
         security=[],
         parameters=headers,
-        requestBody=body("WebhookPayload"),
+        requestBody=body(WebhookPayload),
         description=description,
     )
     return {"videoEvent": {"post": video_event}}

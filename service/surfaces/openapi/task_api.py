@@ -9,6 +9,7 @@ from typing import Any
 
 from events.apikey import ADMIN, VIDEOS_READ, VIDEOS_WRITE
 from service.surfaces import task_api_shapes
+from service.surfaces.openai.shapes.videos import Error
 from service.surfaces.openapi.jsonschema import inline_schema, ref
 
 Spec = dict[str, Any]
@@ -20,7 +21,7 @@ def _json(schema: Spec, description: str) -> Spec:
 
 
 def _errors(*items: tuple[int, str]) -> dict[str, Spec]:
-    responses = {str(code): _json(ref("Error"), text) for code, text in items}
+    responses = {str(code): _json(ref(Error), text) for code, text in items}
     if "401" in responses:
         responses["401"]["headers"] = {"WWW-Authenticate": {"schema": {"const": "Bearer"}}}
     return responses

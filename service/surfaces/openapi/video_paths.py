@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from events.apikey import VIDEOS_READ, VIDEOS_WRITE
+from service.surfaces.openai.shapes.create import CreateVideoMultipart, CreateVideoRequest
 from service.surfaces.openai.shapes.queries import ContentQuery, ListVideosQuery, VideoAtQuery
+from service.surfaces.openai.shapes.videos import Video, VideoDeleted, VideoEventList, VideoList
 from service.surfaces.openai.videos import MAX_IDEMPOTENCY_KEY
 from service.surfaces.openapi.jsonschema import query_parameters, ref
 from service.surfaces.openapi.operations import (
@@ -24,9 +26,9 @@ def _create_video() -> Spec:
     body = {
         "required": True,
         "content": {
-            "application/json": {"schema": ref("CreateVideoRequest")},
+            "application/json": {"schema": ref(CreateVideoRequest)},
             "multipart/form-data": {
-                "schema": ref("CreateVideoMultipart"),
+                "schema": ref(CreateVideoMultipart),
                 "encoding": {"input_reference": {"contentType": "image/*"}},
             },
         },
@@ -48,8 +50,8 @@ def _create_video() -> Spec:
         "Create a video",
         "videos",
         {
-            "200": json_answer(ref("Video"), f"Idempotent replay: {created}", POLL_AFTER),
-            "202": json_answer(ref("Video"), f"Accepted: {created}", POLL_AFTER),
+            "200": json_answer(ref(Video), f"Idempotent replay: {created}", POLL_AFTER),
+            "202": json_answer(ref(Video), f"Accepted: {created}", POLL_AFTER),
             **error_responses(
                 (
                     400,
@@ -86,7 +88,7 @@ def _list_videos() -> Spec:
         "List videos",
         "videos",
         {
-            "200": json_answer(ref("VideoList"), "A page of the tenant's videos."),
+            "200": json_answer(ref(VideoList), "A page of the tenant's videos."),
             **error_responses(
                 (
                     400,
@@ -108,7 +110,7 @@ def video_paths() -> Spec:
         "Retrieve a video",
         "videos",
         {
-            "200": json_answer(ref("Video"), "The video object.", POLL_AFTER),
+            "200": json_answer(ref(Video), "The video object.", POLL_AFTER),
             **error_responses(
                 (
                     400,
@@ -128,7 +130,7 @@ def video_paths() -> Spec:
         "Delete a video",
         "videos",
         {
-            "200": json_answer(ref("VideoDeleted"), "Deleted, with its files."),
+            "200": json_answer(ref(VideoDeleted), "Deleted, with its files."),
             **error_responses(401, 403, 404),
         },
         scope=VIDEOS_WRITE,
@@ -139,7 +141,7 @@ def video_paths() -> Spec:
         "Cancel a video",
         "videos",
         {
-            "200": json_answer(ref("Video"), "The canceled video (canceling twice is harmless)."),
+            "200": json_answer(ref(Video), "The canceled video (canceling twice is harmless)."),
             **error_responses(
                 401, 403, 404, (409, "The video already completed or failed (`invalid_state`).")
             ),
@@ -151,7 +153,7 @@ def video_paths() -> Spec:
         "A video's audit history",
         "videos",
         {
-            "200": json_answer(ref("VideoEventList"), "Every event of the job, oldest first."),
+            "200": json_answer(ref(VideoEventList), "Every event of the job, oldest first."),
             **error_responses(401, 403, 404),
         },
         scope=VIDEOS_READ,

@@ -5,7 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from events.apikey import VIDEOS_READ, WEBHOOKS_READ, WEBHOOKS_WRITE
+from service.surfaces.openai.shapes.deliveries import WebhookDelivery, WebhookDeliveryList
 from service.surfaces.openai.shapes.queries import DeliveriesQuery
+from service.surfaces.openai.shapes.webhooks import (
+    CreateWebhookEndpointRequest,
+    DefaultWebhookSecret,
+    RecoverWebhookDeliveriesRequest,
+    RotateWebhookSecretRequest,
+    UpdateWebhookEndpointRequest,
+    WebhookEndpoint,
+    WebhookEndpointDeleted,
+    WebhookEndpointList,
+    WebhookEndpointWithSecret,
+    WebhookRecovery,
+)
 from service.surfaces.openapi.jsonschema import query_parameters, ref
 from service.surfaces.openapi.operations import (
     DELIVERY_ID,
@@ -29,13 +42,13 @@ def _create_endpoint() -> Spec:
         "webhooks",
         {
             "201": json_answer(
-                ref("WebhookEndpointWithSecret"),
+                ref(WebhookEndpointWithSecret),
                 "The endpoint, with its signing `secret` (shown only here and on rotation).",
             ),
             **body_errors("`missing_required_parameter` for `url`, `invalid_value`, "),
         },
         scope=WEBHOOKS_WRITE,
-        requestBody=body("CreateWebhookEndpointRequest"),
+        requestBody=body(CreateWebhookEndpointRequest),
         description=(
             "From now on, every event of the tenant's videos whose kind the endpoint subscribes to "
             "is POSTed to `url` (see the `videoEvent` webhook)."
@@ -49,7 +62,7 @@ def endpoint_paths() -> Spec:
         "List webhook endpoints",
         "webhooks",
         {
-            "200": json_answer(ref("WebhookEndpointList"), "Every endpoint of the tenant, by id."),
+            "200": json_answer(ref(WebhookEndpointList), "Every endpoint of the tenant, by id."),
             **error_responses(401, 403),
         },
         scope=WEBHOOKS_READ,
@@ -61,7 +74,7 @@ def endpoint_paths() -> Spec:
         "Retrieve a webhook endpoint",
         "webhooks",
         {
-            "200": json_answer(ref("WebhookEndpoint"), "The endpoint (without its secret)."),
+            "200": json_answer(ref(WebhookEndpoint), "The endpoint (without its secret)."),
             **error_responses(401, 403, NO_ENDPOINT),
         },
         scope=WEBHOOKS_READ,
@@ -71,11 +84,11 @@ def endpoint_paths() -> Spec:
         "Update a webhook endpoint",
         "webhooks",
         {
-            "200": json_answer(ref("WebhookEndpoint"), "The updated endpoint."),
+            "200": json_answer(ref(WebhookEndpoint), "The updated endpoint."),
             **body_errors("`invalid_value`, ", NO_ENDPOINT),
         },
         scope=WEBHOOKS_WRITE,
-        requestBody=body("UpdateWebhookEndpointRequest"),
+        requestBody=body(UpdateWebhookEndpointRequest),
         description=(
             "Changes only the fields given; send `{}` to change nothing (an empty body is a 400). "
             "`enabled: true` re-enables an endpoint the sender disabled; `enabled: false` abandons "
@@ -88,7 +101,7 @@ def endpoint_paths() -> Spec:
         "webhooks",
         {
             "200": json_answer(
-                ref("WebhookEndpointDeleted"), "Deleted; its waiting deliveries are abandoned."
+                ref(WebhookEndpointDeleted), "Deleted; its waiting deliveries are abandoned."
             ),
             **error_responses(401, 403, NO_ENDPOINT),
         },
@@ -100,12 +113,12 @@ def endpoint_paths() -> Spec:
         "webhooks",
         {
             "200": json_answer(
-                ref("WebhookEndpointWithSecret"), "The endpoint with its new `secret`."
+                ref(WebhookEndpointWithSecret), "The endpoint with its new `secret`."
             ),
             **body_errors("`invalid_value` for `grace_period_seconds`, ", NO_ENDPOINT),
         },
         scope=WEBHOOKS_WRITE,
-        requestBody=body("RotateWebhookSecretRequest", required=False),
+        requestBody=body(RotateWebhookSecretRequest, required=False),
         description="Issues a new secret. Until the grace period ends, webhooks carry two "
         "signatures (new and previous secret), so receivers can switch without losing "
         "messages.",
@@ -139,7 +152,7 @@ def _recover() -> Spec:
         "Send failed deliveries again",
         "webhooks",
         {
-            "200": json_answer(ref("WebhookRecovery"), "How many deliveries were queued again."),
+            "200": json_answer(ref(WebhookRecovery), "How many deliveries were queued again."),
             **body_errors(
                 "`invalid_value` for `since` or `until`, or `since` not before `until`, ",
                 NO_ENDPOINT,
@@ -149,7 +162,7 @@ def _recover() -> Spec:
             ),
         },
         scope=WEBHOOKS_WRITE,
-        requestBody=body("RecoverWebhookDeliveriesRequest", required=False),
+        requestBody=body(RecoverWebhookDeliveriesRequest, required=False),
         description="Queues again, for one attempt each, the endpoint's `failed` and `abandoned` "
         "deliveries created in the window (progress updates superseded by newer ones excepted), "
         "e.g. after an outage of the receiver.",
@@ -163,7 +176,7 @@ def _endpoint_deliveries() -> Spec:
         "webhooks",
         {
             "200": json_answer(
-                ref("WebhookDeliveryList"),
+                ref(WebhookDeliveryList),
                 "The endpoint's latest deliveries, newest first, with their attempts.",
             ),
             **error_responses(
@@ -185,7 +198,7 @@ def delivery_paths() -> Spec:
         "webhooks",
         {
             "200": json_answer(
-                ref("WebhookDeliveryList"),
+                ref(WebhookDeliveryList),
                 "Every delivery of the video's events, to "
                 "every destination, in event order, with their attempts.",
             ),
@@ -200,7 +213,7 @@ def delivery_paths() -> Spec:
         "webhooks",
         {
             "202": json_answer(
-                ref("WebhookDelivery"),
+                ref(WebhookDelivery),
                 "Queued for one immediate attempt (`status` "
                 "`pending`); this answer's `attempts` is always empty: follow the "
                 "deliveries lists for the outcome.",
@@ -230,7 +243,7 @@ def delivery_paths() -> Spec:
         "webhooks",
         {
             "200": json_answer(
-                ref("DefaultWebhookSecret"),
+                ref(DefaultWebhookSecret),
                 "The secret that signs webhooks sent to a video's `webhook_url`.",
             ),
             **error_responses(401, 403),
