@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from events.app import JobContention
+from service.surfaces.allow import allowed_methods
 from service.videos.errors import (
     FIRST_FRAME,
     Conflict,
@@ -145,7 +146,10 @@ async def on_http_exception(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404:
         message = f"no such route: {request.method} {request.url.path}"
     error = ApiError(exc.status_code, message, code=_code(exc.status_code))
-    return JSONResponse(error.body(), status_code=exc.status_code, headers=exc.headers)
+    headers = exc.headers
+    if exc.status_code == 405:  # Starlette names only the first route's methods
+        headers = {**(headers or {}), "Allow": allowed_methods(request)}
+    return JSONResponse(error.body(), status_code=exc.status_code, headers=headers)
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Literal
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -11,24 +12,26 @@ from starlette.routing import Route
 
 from service.metrics import CONTENT_TYPE_LATEST
 from service.runtime import Runtime
+from service.surfaces.openai.shapes.ops import Health, Readiness
 from service.surfaces.openapi.document import openapi_document
 
 log = logging.getLogger(__name__)
 
 
 async def healthz(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
+    return JSONResponse(Health(status="ok").model_dump(mode="json"))
 
 
 async def readyz(request: Request) -> Response:
     rt: Runtime = request.app.state.runtime
-    store = "postgresql" if rt.settings.uses_postgres else "sqlite"
+    store: Literal["postgresql", "sqlite"] = "postgresql" if rt.settings.uses_postgres else "sqlite"
     try:
         await run_in_threadpool(rt.gateway.recorder.max_notification_id)
     except Exception as error:
         log.warning("readiness check failed: %r", error)
-        return JSONResponse({"status": "unavailable", "store": store}, status_code=503)
-    return JSONResponse({"status": "ready", "store": store})
+        unavailable = Readiness(status="unavailable", store=store)
+        return JSONResponse(unavailable.model_dump(mode="json"), status_code=503)
+    return JSONResponse(Readiness(status="ready", store=store).model_dump(mode="json"))
 
 
 async def openapi(request: Request) -> Response:

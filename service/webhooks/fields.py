@@ -87,6 +87,8 @@ def flag(value: Any, param: str) -> bool:
 
 def grace_period(fields: Mapping[str, Any]) -> int:
     value = fields.get("grace_period_seconds", DEFAULT_GRACE)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # 60.0 is the integer JSON Schema says it is
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_GRACE:
         raise InvalidField(
             "grace_period_seconds", lambda n: f"{n('grace_period_seconds')} must be 0 … {MAX_GRACE}"

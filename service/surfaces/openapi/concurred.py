@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from events.apikey import ADMIN, VIDEOS_READ, VIDEOS_WRITE
-from service.surfaces.concurred import MODELS, PROVIDERS, STATUS_PATH, SYNC_TIMEOUT
+from service.surfaces import concurred_shapes
+from service.surfaces.concurred import STATUS_PATH, SYNC_TIMEOUT
+from service.surfaces.openapi.jsonschema import inline_schema, query_parameters
 
 Spec = dict[str, Any]
 SURFACE = {"x-surface": "concurred", "tags": ["videos"]}
@@ -19,37 +21,6 @@ OPERATION = {
     "pattern": r"^operations/video_[0-9a-f]{32}$",
     "examples": ["operations/video_6f1c5a523a1e4f6b9a557d0c1f2b9e10"],
 }
-ERROR = {
-    "type": "object",
-    "description": "Concurred's error envelope; `param` names the parameter at fault.",
-    "required": ["success", "error"],
-    "properties": {
-        "success": {"const": False},
-        "error": {
-            "type": "object",
-            "required": ["code", "message", "param"],
-            "properties": {
-                "code": {"type": ["string", "null"], "examples": ["invalid_value"]},
-                "message": TEXT,
-                "param": {"type": ["string", "null"]},
-                "operation_id": {
-                    **OPERATION,
-                    "description": "504 and 502/409 of a sync model: "
-                    "the job, which a 504 leaves running.",
-                },
-                "poll_url": {**TEXT, "description": "504: where to poll the running job."},
-            },
-        },
-    },
-}
-
-
-def _envelope(data: Spec) -> Spec:
-    return {
-        "type": "object",
-        "required": ["success", "data"],
-        "properties": {"success": {"const": True}, "data": data},
-    }
 
 
 def _json(schema: Spec, description: str) -> Spec:
@@ -57,7 +28,10 @@ def _json(schema: Spec, description: str) -> Spec:
 
 
 def _errors(*items: tuple[int, str]) -> dict[str, Spec]:
-    responses = {str(code): _json(ERROR, text) for code, text in items}
+    responses = {
+        str(code): _json(inline_schema(concurred_shapes.ConcurredError), text)
+        for code, text in items
+    }
     if "401" in responses:
         responses["401"]["headers"] = {"WWW-Authenticate": {"schema": {"const": "Bearer"}}}
     return responses
@@ -71,51 +45,6 @@ COMMON = (
 
 
 def _generate() -> Spec:
-    duration = {
-        "description": "Seconds, as a string (a number is accepted too): Veo 4, 6 or "
-        "8 (8 at 1080p and 4k); Kling 3 Pro 3-15; Wan 2.6 5, 10 or 15.",
-        "oneOf": [{"type": "string", "pattern": r"^\s*\d+\s*$"}, {"type": "integer"}],
-        "examples": ["8"],
-    }
-    request = {
-        "type": "object",
-        "required": ["prompt"],
-        "additionalProperties": False,
-        "properties": {
-            "prompt": {**TEXT, "description": "Video description."},
-            "model": {"enum": list(MODELS), "default": "veo-3.1"},
-            "image_url": {
-                **TEXT,
-                "description": "Source image (http(s) URL or data: "
-                "URI); with kling-3-pro or wan-2.6 it switches to the -i2v "
-                "model.",
-            },
-            "duration": duration,
-            "aspect_ratio": {**TEXT, "examples": ["16:9", "9:16"]},
-            "resolution": {**TEXT, "examples": ["720p", "1080p", "4k"]},
-        },
-    }
-    started = {
-        "type": "object",
-        "required": ["model", "provider", "status", "operation_id", "poll_url"],
-        "properties": {
-            "model": TEXT,
-            "provider": {"const": "google"},
-            "status": {"const": "processing"},
-            "operation_id": OPERATION,
-            "poll_url": TEXT,
-        },
-    }
-    finished = {
-        "type": "object",
-        "required": ["model", "provider", "status", "video_url"],
-        "properties": {
-            "model": TEXT,
-            "provider": {"const": "fal"},
-            "status": {"const": "completed"},
-            "video_url": {**TEXT, "format": "uri"},
-        },
-    }
     return {
         **SURFACE,
         "operationId": "concurredGenerateVideo",
@@ -125,10 +54,17 @@ def _generate() -> Spec:
         "operation to poll; the fal.ai models (Kling 3 Pro, Wan 2.6) answer when the video "
         f"is ready (at most {SYNC_TIMEOUT:g} s). `video_url` is vidgate's content URL for "
         f"the job and needs the same bearer key. Needs `{VIDEOS_WRITE}` (or `{ADMIN}`).",
-        "requestBody": {"required": True, "content": {"application/json": {"schema": request}}},
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": inline_schema(concurred_shapes.ConcurredGenerateRequest)
+                }
+            },
+        },
         "responses": {
             "200": _json(
-                _envelope({"oneOf": [started, finished]}),
+                inline_schema(concurred_shapes.ConcurredGenerated),
                 "Async models: the operation; sync models: the finished video.",
             ),
             **_errors(
@@ -156,50 +92,17 @@ def _generate() -> Spec:
 
 
 def _status() -> Spec:
-    query = [
-        {
-            "name": "provider",
-            "in": "query",
-            "required": True,
-            "schema": {"enum": list(PROVIDERS)},
-            "description": "`google` (or `fal`, for a sync model's job that outlasted its "
-            "request); echoed back.",
-        },
-        {
-            "name": "operation_id",
-            "in": "query",
-            "required": True,
-            "schema": OPERATION,
-            "description": "The `operation_id` from the generate response.",
-        },
-    ]
-    data = {
-        "type": "object",
-        "required": ["provider", "operation_id", "done"],
-        "properties": {
-            "provider": TEXT,
-            "operation_id": TEXT,
-            "done": {"type": "boolean"},
-            "video_url": {**TEXT, "format": "uri", "description": "When done and completed."},
-            "error": {
-                "type": "object",
-                "required": ["code", "message"],
-                "description": "When done and failed or canceled.",
-                "properties": {"code": TEXT, "message": TEXT},
-            },
-        },
-    }
     return {
         **SURFACE,
         "operationId": "concurredVideoStatus",
         "summary": "Concurred: poll a video operation",
-        "parameters": query,
+        "parameters": query_parameters(concurred_shapes.ConcurredStatusQuery),
         "security": [{"bearer": [VIDEOS_READ]}],
         "description": "Concurred-compatible. `done: false` while rendering; `done: true` "
         "with `video_url`, or with `error` if the video failed or was canceled. Needs "
         f"`{VIDEOS_READ}` (or `{ADMIN}`).",
         "responses": {
-            "200": _json(_envelope(data), "The operation."),
+            "200": _json(inline_schema(concurred_shapes.ConcurredStatus), "The operation."),
             **_errors(
                 (
                     400,

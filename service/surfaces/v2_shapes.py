@@ -1,0 +1,154 @@
+"""The v2 facade's request, answers and error, declared once."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+from pydantic.json_schema import SkipJsonSchema
+
+from service.surfaces.patterns import NOT_BLANK
+from service.surfaces.shapes import RequestShape, Shape
+
+
+class V2GenerateRequestParameters(RequestShape):
+    """The model's own parameters (also accepted at the top level; give each once)."""
+
+    duration: int | str | SkipJsonSchema[None] = Field(
+        default=None, description="Seconds (the model's own choices; default: the model's)."
+    )
+    resolution: str | SkipJsonSchema[None] = Field(default=None, examples=["720p", "1080p"])
+    aspectRatio: str | SkipJsonSchema[None] = Field(default=None, examples=["16:9", "9:16"])
+    fps: int | SkipJsonSchema[None] = Field(default=None)
+    seed: Annotated[int, Field(ge=0, le=4294967295)] | SkipJsonSchema[None] = Field(default=None)
+    negativePrompt: str | SkipJsonSchema[None] = Field(default=None)
+    generateAudio: bool | SkipJsonSchema[None] = Field(
+        default=None, description="Native audio, where the model has it."
+    )
+    imageUrl: str | SkipJsonSchema[None] = Field(
+        default=None, description="First frame: An http(s) URL or a data:image/…;base64, URI."
+    )
+    endImageUrl: str | SkipJsonSchema[None] = Field(
+        default=None, description="Last frame: An http(s) URL or a data:image/…;base64, URI."
+    )
+    aspect_ratio: str | SkipJsonSchema[None] = Field(default=None)
+    negative_prompt: str | SkipJsonSchema[None] = Field(default=None)
+    generate_audio: bool | SkipJsonSchema[None] = Field(default=None)
+    audio: bool | SkipJsonSchema[None] = Field(default=None)
+    image_url: str | SkipJsonSchema[None] = Field(
+        default=None, description="An http(s) URL or a data:image/…;base64, URI."
+    )
+    end_image_url: str | SkipJsonSchema[None] = Field(
+        default=None, description="An http(s) URL or a data:image/…;base64, URI."
+    )
+
+
+class V2GenerateRequest(RequestShape):
+    prompt: str = Field(pattern=NOT_BLANK, max_length=4000, min_length=1)
+    model: str = Field(
+        description="A model id or alias (`GET /v1/models`).",
+        examples=["veo-3.1", "grok-imagine-video"],
+    )
+    webhookUrl: str | SkipJsonSchema[None] = Field(
+        default=None,
+        description=(
+            "Receives vidgate's Standard Webhooks events (`video.progress` …; "
+            "`video_id` is `video_` + the jobId's hex)."
+        ),
+        json_schema_extra={"format": "uri"},
+    )
+    webhookEvents: (
+        list[Literal["progress", "completed", "failed", "canceled"]] | SkipJsonSchema[None]
+    ) = Field(default=None, description="Default: all.")
+    parameters: V2GenerateRequestParameters | SkipJsonSchema[None] = Field(
+        default=None,
+        description=(
+            "The model's own parameters (also accepted at the top level; give each once)."
+        ),
+    )
+    duration: int | str | SkipJsonSchema[None] = Field(
+        default=None, description="Seconds (the model's own choices; default: the model's)."
+    )
+    resolution: str | SkipJsonSchema[None] = Field(default=None, examples=["720p", "1080p"])
+    aspectRatio: str | SkipJsonSchema[None] = Field(default=None, examples=["16:9", "9:16"])
+    fps: int | SkipJsonSchema[None] = Field(default=None)
+    seed: Annotated[int, Field(ge=0, le=4294967295)] | SkipJsonSchema[None] = Field(default=None)
+    negativePrompt: str | SkipJsonSchema[None] = Field(default=None)
+    generateAudio: bool | SkipJsonSchema[None] = Field(
+        default=None, description="Native audio, where the model has it."
+    )
+    imageUrl: str | SkipJsonSchema[None] = Field(
+        default=None, description="First frame: An http(s) URL or a data:image/…;base64, URI."
+    )
+    endImageUrl: str | SkipJsonSchema[None] = Field(
+        default=None, description="Last frame: An http(s) URL or a data:image/…;base64, URI."
+    )
+    aspect_ratio: str | SkipJsonSchema[None] = Field(default=None)
+    negative_prompt: str | SkipJsonSchema[None] = Field(default=None)
+    generate_audio: bool | SkipJsonSchema[None] = Field(default=None)
+    audio: bool | SkipJsonSchema[None] = Field(default=None)
+    image_url: str | SkipJsonSchema[None] = Field(
+        default=None, description="An http(s) URL or a data:image/…;base64, URI."
+    )
+    end_image_url: str | SkipJsonSchema[None] = Field(
+        default=None, description="An http(s) URL or a data:image/…;base64, URI."
+    )
+
+
+class V2Accepted(Shape):
+    jobId: str = Field(json_schema_extra={"format": "uuid"})
+    status: Literal["QUEUED"]
+
+
+class V2JobResult(Shape):
+    videoUrl: str = Field(
+        description="vidgate's content URL: send the same bearer key.",
+        json_schema_extra={"format": "uri"},
+    )
+    thumbnailUrl: str | SkipJsonSchema[None] = Field(
+        default=None, json_schema_extra={"format": "uri"}
+    )
+    contentType: str | SkipJsonSchema[None] = Field(default=None)
+    width: int | None = Field(default=None)
+    height: int | None = Field(default=None)
+    duration: float | None = Field(default=None)
+    fps: float | None = Field(default=None)
+
+
+class V2JobError(Shape):
+    code: str
+    message: str
+
+
+class V2Job(Shape):
+    jobId: str = Field(json_schema_extra={"format": "uuid"})
+    status: Literal["QUEUED", "PROCESSING", "COMPLETED", "FAILED", "CANCELED"]
+    model: str
+    progress: int = Field(ge=0, le=100)
+    result: V2JobResult | None = Field(description="When COMPLETED.")
+    error: V2JobError | None
+    createdAt: str | None = Field(
+        examples=["2026-11-25T13:38:02.512Z"], json_schema_extra={"format": "date-time"}
+    )
+    completedAt: str | None = Field(
+        examples=["2026-11-25T13:38:02.512Z"], json_schema_extra={"format": "date-time"}
+    )
+
+
+class V2Error(Shape):
+    """The v2 error body."""
+
+    error: Literal[
+        "Conflict",
+        "Forbidden",
+        "Insufficient credits",
+        "Not found",
+        "Payload too large",
+        "Service unavailable",
+        "Unauthorized",
+        "Unsupported media type",
+        "Validation error",
+    ] = Field(description="The seed's Error column.")
+    message: str = Field(description="What is wrong, naming the field as it was sent.")
+    code: str | None = Field(examples=["invalid_value", "model_not_found"])
+    field: str | None = Field(examples=["parameters.duration"])
