@@ -16,7 +16,7 @@ from service.runtime import build_runtime, ensure_bootstrap_key
 from service.settings import Settings
 from service.surfaces import concurred, novakit, ops, task_api, v2
 from service.surfaces.errors import HANDLERS
-from service.surfaces.openai import analytics, events_feed, models, videos
+from service.surfaces.openai import analytics, balance, events_feed, models, videos
 from service.surfaces.openai import webhook_endpoints as webhooks
 from service.surfaces.upstream import hooks, inputs
 from service.webhooks.ssrf import guarded_client, parse_networks
@@ -73,6 +73,7 @@ def create_app(
             *novakit.routes,
             *events_feed.routes,
             *analytics.routes,
+            *balance.routes,
         ],
         exception_handlers=HANDLERS,
         lifespan=lifespan,

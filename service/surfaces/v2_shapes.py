@@ -145,6 +145,7 @@ class V2Error(Shape):
         "Not found",
         "Payload too large",
         "Service unavailable",
+        "Too many requests",
         "Unauthorized",
         "Unsupported media type",
         "Validation error",

@@ -6,9 +6,11 @@ import functools
 from typing import Any
 
 from service.surfaces.openai.shapes import COMPONENTS
+from service.surfaces.openapi.billing_paths import billing_paths
 from service.surfaces.openapi.concurred import concurred_paths
 from service.surfaces.openapi.feed_paths import analytics_paths, event_paths, model_paths
 from service.surfaces.openapi.jsonschema import component_schemas
+from service.surfaces.openapi.metering import add_metering_answers
 from service.surfaces.openapi.operations import VERSION
 from service.surfaces.openapi.ops_paths import ops_paths, upstream_paths
 from service.surfaces.openapi.outgoing import outgoing_webhooks
@@ -58,24 +60,28 @@ def openapi_document() -> dict[str, Any]:
             {"name": "analytics", "description": "Job figures per day, model and provider."},
             {"name": "webhooks", "description": "Video events pushed to your URLs, signed."},
             {"name": "models", "description": "The model catalog and its capabilities."},
+            {"name": "billing", "description": "The tenant's credits."},
             {"name": "ops", "description": "Probes and this document (no authentication)."},
             {"name": "upstream", "description": "What upstream providers call back."},
         ],
         "security": [{"bearer": []}],
         "paths": mark_semantic_fields(
-            {
-                **ops_paths(),
-                **video_paths(),
-                **endpoint_paths(),
-                **delivery_paths(),
-                **model_paths(),
-                **upstream_paths(),
-                **event_paths(),
-                **analytics_paths(),
-                **concurred_paths(),
-                **task_api_paths(),
-                **v2_novakit_paths(),
-            }
+            add_metering_answers(
+                {
+                    **ops_paths(),
+                    **video_paths(),
+                    **endpoint_paths(),
+                    **delivery_paths(),
+                    **model_paths(),
+                    **billing_paths(),
+                    **upstream_paths(),
+                    **event_paths(),
+                    **analytics_paths(),
+                    **concurred_paths(),
+                    **task_api_paths(),
+                    **v2_novakit_paths(),
+                }
+            )
         ),
         "webhooks": outgoing_webhooks(),
         "components": {

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from service.surfaces.openai.shapes import (
+    billing,
     create,
     deliveries,
     feed,
@@ -35,6 +36,7 @@ COMPONENTS: tuple[type[BaseModel], ...] = (
     models.ModelList,
     ops.Health,
     ops.Readiness,
+    billing.Balance,
     webhooks.WebhookEndpoint,
     webhooks.WebhookEndpointWithSecret,
     webhooks.WebhookEndpointList,
