@@ -28,7 +28,7 @@ from service.auth.keys import KeyHasher, key_hint, load_or_create_secret, new_ap
 from service.catalog import Catalog, default_catalog
 from service.limits.windows import PostgresRateWindows, RateWindows, SQLiteRateWindows
 from service.metrics import Metrics
-from service.persistence.generations import LiveView
+from service.persistence.blue_green import LiveView
 from service.persistence.stores import (
     build_analytics_view,
     build_gateway,

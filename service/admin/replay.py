@@ -1,7 +1,7 @@
 """`vidgate replay VIEW`: rebuild a view from the first event, blue/green, while it serves.
 
 1. Build: a new generation of the view (`NAME_g2`, `NAME_g3` …, see
-   `service.persistence.generations`):
+   `service.persistence.blue_green`):
    a new SQLite file or new PostgreSQL tables, fed from position 0 by a `Follower` reading
    large pages (a batched projection writes each page in one transaction).
 2. Catch up: follow until a page comes back short: the new generation holds every event
@@ -46,7 +46,7 @@ from projections.follower import Follower
 from projections.jobs.postgres import PostgresJobsView
 from projections.jobs.projection import JobsProjection
 from projections.jobs.sqlite import SQLiteJobsView
-from service.persistence.generations import Pointer, next_generation
+from service.persistence.blue_green import Pointer, next_generation
 from service.persistence.stores import build_gateway, build_view
 from service.runtime import close_view
 from service.settings import Settings

@@ -20,7 +20,7 @@ from projections.analytics.view import AnalyticsView
 from projections.inflight.postgres import PostgresInflightView
 from projections.inflight.sqlite import SQLiteInflightView
 from projections.inflight.view import InflightView
-from service.persistence.generations import LiveView, Pointer
+from service.persistence.blue_green import LiveView, Pointer
 from service.settings import Settings, SettingsError
 
 T = TypeVar("T", bound=TrackingRecorder)
@@ -109,7 +109,7 @@ def build_live_view(
     settings: Settings, name: str, sqlite_class: type[T], pg_class: type[T], *, pinned: bool = False
 ) -> LiveView:
     """The live generation of view `name`, followed while the process runs (see
-    `service.persistence.generations`); `pinned` for a projection's writer."""
+    `service.persistence.blue_green`); `pinned` for a projection's writer."""
     return LiveView(
         name,
         lambda generation: build_view(settings, generation, sqlite_class, pg_class),

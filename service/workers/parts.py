@@ -103,7 +103,7 @@ def inflight_projection(shared: Shared) -> Loop:
 
 def analytics_projection(shared: Shared) -> Loop:
     # Rebuildable (vidgate replay): a writer handle of its own that switches to a new
-    # generation only between two pages (see service.persistence.generations).
+    # generation only between two pages (see service.persistence.blue_green).
     writer = shared.owned(build_analytics_view(shared.rt.settings, pinned=True))
     follower = Follower(shared.rt.gateway, AnalyticsProjection(writer), interval=shared.interval)
     return ProjectionLoop("analytics projection", follower)

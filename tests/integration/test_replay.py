@@ -19,7 +19,7 @@ from projections.jobs.projection import JobsProjection
 from projections.jobs.sqlite import SQLiteJobsView
 from service import cli
 from service.admin.replay import ReplayBusy, replay
-from service.persistence.generations import LiveView, Pointer, next_generation
+from service.persistence.blue_green import LiveView, Pointer, next_generation
 from service.persistence.stores import build_gateway, build_view
 from service.runtime import close_view
 from tests.analytics_support import append, mixed_plans

@@ -1,4 +1,4 @@
-"""Generations of a rebuildable view, and a handle that follows the live one.
+"""Blue/green rebuilds of a view: its generations, and a handle that follows the live one.
 
 A rebuildable view (`jobs`, `analytics`) is stored under its own name until it is first
 rebuilt (`vidgate replay`), then as `NAME_g2`, `NAME_g3` …: a SQLite file
