@@ -13,7 +13,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
-from events.account import Account, InsufficientCredits, to_micros
+from events.account import Account, Charge, InsufficientCredits, to_micros
 from events.apikey import ApiKey, KeyLimits
 from events.endpoint import WebhookEndpoint
 from events.job import Job
@@ -59,16 +59,15 @@ class Gateway(Application[UUID]):
         """Create a job; with an idempotency key, return the existing one (and False)."""
         return self.submit_charged(fields, None)
 
-    def submit_charged(
-        self, fields: Mapping[str, Any], charge: int | None, *, prepaid: bool = False
-    ) -> tuple[Job, bool]:
-        """`submit`, reserving `charge` (micro-dollars) when the tenant is metered.
+    def submit_charged(self, fields: Mapping[str, Any], charge: Charge | None) -> tuple[Job, bool]:
+        """`submit`, reserving the `charge` when the tenant is metered or the key limited.
 
-        A tenant is metered when it has an account (any grant opens one), or always when
-        `prepaid`. The reservation is saved in the same transaction as `Submitted`;
-        `InsufficientCredits` when the balance can't cover it, and nothing is saved. A
-        concurrent writer on the account makes the save fail whole: it is retried against the
-        reloaded balance, so concurrent submits never overspend.
+        A tenant is metered when it was granted credits (or always, with `charge.prepaid`);
+        a key with a concurrency limit or a monthly budget is tracked on its tenant's
+        account (opened for it if needed). The reservation is saved in the same transaction
+        as `Submitted`; `InsufficientCredits` or `KeyLimitReached` when it can't be made,
+        and nothing is saved. A concurrent writer on the account makes the save fail whole:
+        it is retried against the reloaded account, so concurrent submits never overspend.
         """
         for attempt in range(SAVE_ATTEMPTS):
             job = Job(**fields)
@@ -76,7 +75,7 @@ class Gateway(Application[UUID]):
                 existing = self.find_job(job.id)
                 if existing is not None:
                     return existing, False
-            account = self._reserve(job, charge, prepaid)
+            account = self._reserve(job, charge)
             try:
                 self.save(job, *([account] if account is not None else []))
             except IntegrityError:  # a concurrent submit with the same key, or on the account
@@ -90,15 +89,17 @@ class Gateway(Application[UUID]):
             return job, True
         raise JobContention(f"the account of {fields.get('tenant')!r} changed under every try")
 
-    def _reserve(self, job: Job, charge: int | None, prepaid: bool) -> Account | None:
-        """The tenant's account with the job's charge reserved, or None when unmetered."""
+    def _reserve(self, job: Job, charge: Charge | None) -> Account | None:
+        """The tenant's account with the job's charge reserved, or None when untracked."""
         if charge is None:
             return None
         account = self.find_account(job.tenant)
         if account is None:
-            if not prepaid:
-                return None
-            raise InsufficientCredits(charge, 0)
+            if charge.prepaid:
+                raise InsufficientCredits(charge.amount, 0)
+            if not charge.tracks_key:
+                return None  # unmetered, and no key limit to keep count for
+            account = Account(tenant=job.tenant)  # its creation is part of this save
         account.reserve(job.id, charge)
         return account
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 from uuid import UUID
 
 from starlette.concurrency import run_in_threadpool
@@ -26,6 +27,10 @@ class Principal:
     scopes: tuple[str, ...]
     key_id: UUID
     limits: KeyLimits = field(default_factory=KeyLimits)
+
+    def as_submitter(self) -> dict[str, Any]:
+        """What a `CreateVideo` needs of the caller: its key and that key's limits."""
+        return {"key": self.key_id.hex, "limits": self.limits}
 
     def require(self, scope: str) -> None:
         if scope not in self.scopes and "admin" not in self.scopes:

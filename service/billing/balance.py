@@ -36,15 +36,15 @@ def dollars(micros: int) -> float:
 
 
 def balance_object(account: Account | None) -> dict[str, Any]:
-    """`{"object": "balance", …}`; a tenant without an account is unmetered (all zero)."""
-    available = reserved = spent = 0
-    if account is not None:
-        available, reserved, spent = account.available, account.reserved, account.spent
+    """`{"object": "balance", …}`. An unmetered tenant (never granted credits) has no
+    balance to enforce: `available` is null; `reserved` and `spent` still count the jobs of
+    its limited keys, if any."""
+    metered = account is not None and account.metered
     return {
         "object": "balance",
         "currency": CURRENCY,
-        "metered": account is not None,
-        "available": dollars(available),
-        "reserved": dollars(reserved),
-        "spent": dollars(spent),
+        "metered": metered,
+        "available": dollars(account.available) if account is not None and metered else None,
+        "reserved": dollars(account.reserved) if account is not None else 0.0,
+        "spent": dollars(account.spent) if account is not None else 0.0,
     }

@@ -122,7 +122,7 @@ async def generate(request: Request) -> Response:
     principal = await rt.authenticator.authenticate(request)
     principal.require(VIDEOS_WRITE)
     fields = canonical_fields(await read_fields(request, rt.settings.max_body_bytes))
-    command = CreateVideo(principal.tenant, fields, surface=SURFACE)
+    command = CreateVideo(principal.tenant, fields, surface=SURFACE, **principal.as_submitter())
     job, _ = await run_in_threadpool(create_video, rt, command)
     provider = MODELS[job.model]  # an image may have switched it to its -i2v twin
     if provider == "google":

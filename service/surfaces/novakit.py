@@ -89,7 +89,7 @@ async def generate(request: Request) -> Response:
     require_any(principal, VIDEO, VIDEOS_WRITE)
     wait = _sync_timeout(request.query_params)
     fields = canonical_fields(await read_fields(request, rt.settings.max_body_bytes), rt.catalog)
-    command = CreateVideo(principal.tenant, fields, surface=SURFACE)
+    command = CreateVideo(principal.tenant, fields, surface=SURFACE, **principal.as_submitter())
     job, _ = await run_in_threadpool(create_video, rt, command)
     if wait is None:
         return JSONResponse(async_body(job, rt.catalog))

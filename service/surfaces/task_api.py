@@ -128,7 +128,7 @@ async def create_task(request: Request) -> Response:
     principal = await rt.authenticator.authenticate(request)
     principal.require(VIDEOS_WRITE)
     fields = canonical_fields(await read_fields(request, rt.settings.max_body_bytes), rt.catalog)
-    command = CreateVideo(principal.tenant, fields, surface=SURFACE)
+    command = CreateVideo(principal.tenant, fields, surface=SURFACE, **principal.as_submitter())
     job, _ = await run_in_threadpool(create_video, rt, command)
     return JSONResponse(task_object(job, str(request.base_url)))
 

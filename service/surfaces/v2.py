@@ -106,7 +106,7 @@ async def generate(request: Request) -> Response:
     principal.require(VIDEOS_WRITE)
     body = await read_fields(request, rt.settings.max_body_bytes)
     fields, names = canonical_fields(body, rt.catalog)
-    command = CreateVideo(principal.tenant, fields, surface=SURFACE)
+    command = CreateVideo(principal.tenant, fields, surface=SURFACE, **principal.as_submitter())
     try:
         job, _ = await run_in_threadpool(create_video, rt, command)
     except Refused as error:  # told with the names this client used (`parameters.duration`)

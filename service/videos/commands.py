@@ -12,20 +12,29 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-from events.account import InsufficientCredits, to_micros
+from events.account import Charge, InsufficientCredits, KeyLimitReached, month_of, to_micros
+from events.apikey import KeyLimits
 from events.app import Gateway
 from events.ids import video_id
 from events.job import Job, JobAlreadyFinished
 from service.billing.balance import dollars
 from service.catalog import Catalog, unavailable_message
 from service.storage.local import Storage
-from service.videos.errors import Conflict, InvalidField, NotFound, PaymentRequired
+from service.videos.errors import (
+    Conflict,
+    InvalidField,
+    NotFound,
+    PaymentRequired,
+    RateLimited,
+)
 from service.videos.request import ImageInput, VideoRequest, parse_video_request
 
 IDEMPOTENCY_KEY = "idempotency_key"
+CONCURRENCY_RETRY = 5  # seconds: when a job may have ended (jobs take seconds to minutes)
 
 
 class Services(Protocol):
@@ -51,6 +60,8 @@ class CreateVideo:
     fields: Mapping[str, Any] = field(default_factory=dict)
     idempotency_key: str | None = None
     surface: str = "openai"  # the API it came in by, recorded in the event
+    key: str | None = None  # the API key (its id, hex) that asked, for its limits
+    limits: KeyLimits = field(default_factory=KeyLimits)
 
 
 @dataclass(frozen=True)
@@ -95,14 +106,50 @@ def create_video(rt: Services, command: CreateVideo) -> tuple[Job, bool]:
     request_hash = _fingerprint(submission)
     fields = {**submission, "request_hash": request_hash}
     try:
-        job, created = rt.gateway.submit_charged(
-            fields, to_micros(video.cost_estimate), prepaid=rt.credits_required
-        )
+        job, created = rt.gateway.submit_charged(fields, _charge(rt, command, video))
     except InsufficientCredits as short:
         raise PaymentRequired(video.cost_estimate, dollars(short.available)) from None
+    except KeyLimitReached as reached:
+        raise _over_limit(reached) from None
     if not created:
         _check_retry(job, request_hash)
     return job, created
+
+
+def _charge(rt: Services, command: CreateVideo, video: VideoRequest) -> Charge:
+    """The price to reserve, with the key's limits it must fit."""
+    limits = command.limits
+    return Charge(
+        to_micros(video.cost_estimate),
+        prepaid=rt.credits_required,
+        key=command.key,
+        max_concurrent=limits.max_concurrent,
+        monthly_budget=limits.monthly_budget,
+        month=month_of(datetime.now(UTC)),
+    )
+
+
+def _over_limit(reached: KeyLimitReached) -> RateLimited:
+    if reached.kind == "concurrent jobs":
+        return RateLimited(
+            reached.limit,
+            CONCURRENCY_RETRY,
+            says=f"this API key may have {reached.limit} unfinished videos at once; "
+            "retry when one has ended",
+            code="concurrency_limited",
+        )
+    return RateLimited(
+        0,
+        seconds_to_next_month(datetime.now(UTC)),
+        says=f"this video would take the API key past its monthly budget of "
+        f"${dollars(reached.limit):.2f} (${dollars(reached.used):.2f} used this month)",
+        code="budget_exceeded",
+    )
+
+
+def seconds_to_next_month(now: datetime) -> int:
+    first = datetime(now.year + now.month // 12, now.month % 12 + 1, 1, tzinfo=UTC)
+    return max(1, int((first - now).total_seconds()))
 
 
 def _check_retry(job: Job, request_hash: str) -> None:

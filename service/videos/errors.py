@@ -96,14 +96,16 @@ class PaymentRequired(Refused):
 
 
 class RateLimited(Refused):
-    """The key used up its requests for the window; `reset` seconds until it renews."""
+    """The key reached one of its limits (requests per minute, unfinished videos, monthly
+    budget); `limit` is the limit, `reset` the seconds until trying again makes sense."""
 
     default_code = "rate_limited"
 
-    def __init__(self, limit: int, reset: int) -> None:
-        super().__init__(
-            f"this API key is limited to {limit} requests per minute; retry in {reset} s"
-        )
+    def __init__(
+        self, limit: int, reset: int, *, says: str | None = None, code: str | None = None
+    ) -> None:
+        per_minute = f"this API key is limited to {limit} requests per minute; retry in {reset} s"
+        super().__init__(says or per_minute, code=code)
         self.limit, self.remaining, self.reset = limit, 0, reset
 
 

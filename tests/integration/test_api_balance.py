@@ -13,7 +13,7 @@ def test_an_unmetered_tenant_sees_a_zero_unmetered_balance(client):
         "object": "balance",
         "currency": "USD",
         "metered": False,
-        "available": 0.0,
+        "available": None,
         "reserved": 0.0,
         "spent": 0.0,
     }

@@ -6,14 +6,14 @@ import threading
 
 import pytest
 
-from events.account import Account, InsufficientCredits, to_micros
+from events.account import Account, Charge, InsufficientCredits, to_micros
 from events.job import Job
 from tests.helpers import SUBMISSION
 
 
 def submit(gateway, charge: float, prepaid: bool = False, **overrides):
     fields = {**SUBMISSION, "idempotency_key": None, **overrides}
-    return gateway.submit_charged(fields, to_micros(charge), prepaid=prepaid)
+    return gateway.submit_charged(fields, Charge(to_micros(charge), prepaid=prepaid))
 
 
 def test_an_unmetered_tenant_submits_without_an_account(gateway):

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from events.account import InsufficientCredits, to_micros
+from events.account import Charge, InsufficientCredits, to_micros
 from service.persistence.stores import build_gateway
 from tests.helpers import SUBMISSION
 
@@ -47,7 +47,7 @@ def test_random_interleavings_keep_the_books_balanced(sqlite_settings):
         def submit(self, price: float, key: str | None) -> None:
             fields = {**SUBMISSION, "idempotency_key": key}
             try:
-                job, _ = self.gateway.submit_charged(fields, to_micros(price))
+                job, _ = self.gateway.submit_charged(fields, Charge(to_micros(price)))
             except InsufficientCredits:
                 return
             if not self.gateway.find_job(job.id).is_terminal:

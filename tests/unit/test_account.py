@@ -8,7 +8,14 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from events.account import Account, InsufficientCredits, account_id, to_micros
+from events.account import (
+    Account,
+    Charge,
+    InsufficientCredits,
+    KeyLimitReached,
+    account_id,
+    to_micros,
+)
 
 
 def replayed(events: list) -> Account:
@@ -136,3 +143,41 @@ class Ledger(RuleBasedStateMachine):
 
 
 TestLedger = Ledger.TestCase
+
+
+def test_a_keys_open_jobs_are_capped_and_an_ended_job_frees_its_place():
+    account = Account(tenant="acme")  # unmetered: only the key's limits apply
+    first, second = uuid4(), uuid4()
+    limit = Charge(0, key="k1", max_concurrent=2)
+    account.reserve(first, limit)
+    account.reserve(second, limit)
+    with pytest.raises(KeyLimitReached) as reached:
+        account.reserve(uuid4(), limit)
+    assert (reached.value.kind, reached.value.limit, reached.value.used) == (
+        "concurrent jobs",
+        2,
+        2,
+    )
+    account.reserve(uuid4(), Charge(0, key="k2", max_concurrent=2))  # another key counts apart
+    account.release(first, reason="failed")
+    account.reserve(uuid4(), limit)
+
+
+def test_a_keys_monthly_budget_counts_what_it_spent_and_what_it_holds():
+    account = Account(tenant="acme")
+    budget = {"key": "k1", "monthly_budget": to_micros(5.00), "month": "2026-12"}
+    held = uuid4()
+    account.reserve(held, Charge(to_micros(3.20), **budget))
+    with pytest.raises(KeyLimitReached) as reached:
+        account.reserve(uuid4(), Charge(to_micros(3.20), **budget))
+    assert reached.value.used == to_micros(3.20)
+    account.settle(held, to_micros(1.00))  # settled below the price: the rest is freed
+    account.reserve(uuid4(), Charge(to_micros(3.20), **budget))
+
+
+def test_an_unmetered_account_enforces_no_balance_unless_prepaid():
+    account = Account(tenant="acme")
+    account.reserve(uuid4(), Charge(to_micros(9.00), key="k", max_concurrent=5))
+    assert not account.metered and account.available == -to_micros(9.00)
+    with pytest.raises(InsufficientCredits):
+        account.reserve(uuid4(), Charge(1, prepaid=True))

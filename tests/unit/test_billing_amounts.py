@@ -38,7 +38,7 @@ def test_a_tenant_without_an_account_is_unmetered():
         "object": "balance",
         "currency": "USD",
         "metered": False,
-        "available": 0.0,
+        "available": None,
         "reserved": 0.0,
         "spent": 0.0,
     }

@@ -38,7 +38,9 @@ async def create_video(request: Request) -> Response:
     principal.require(VIDEOS_WRITE)
     idempotency_key = _idempotency_key(request)
     fields = await read_fields(request, rt.settings.max_body_bytes)
-    command = CreateVideo(principal.tenant, fields, idempotency_key=idempotency_key)
+    command = CreateVideo(
+        principal.tenant, fields, idempotency_key=idempotency_key, **principal.as_submitter()
+    )
     job, created = await run_in_threadpool(commands.create_video, rt, command)
     body = from_job(job, str(request.base_url))
     return JSONResponse(body, status_code=202 if created else 200, headers=_poll_after(rt, job))

@@ -18,6 +18,8 @@ class Balance(Shape):
         description="Whether submits are charged: the tenant was granted credits (or the "
         "gateway runs with VIDGATE_CREDITS_REQUIRED)."
     )
-    available: float = Field(description="What new jobs may reserve.")
+    available: float | None = Field(
+        description="What new jobs may reserve; null when the tenant is unmetered."
+    )
     reserved: float = Field(description="Held for jobs that have not ended yet.")
     spent: float = Field(description="Settled for jobs that completed (or were canceled late).")
