@@ -30,6 +30,7 @@ INT_STRING_PATTERN = r"^\s*-?\d{1,12}\s*$"  # what `_as_int` accepts from a stri
 SIZE_PATTERN = r"^\d+x\d+$"
 EVENT_TYPES = (
     "Submitted",
+    "DispatchIntended",
     "Dispatched",
     "Progressed",
     "Completed",
