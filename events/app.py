@@ -174,6 +174,11 @@ class Gateway(Application[UUID]):
         job: Job = self._update(job_id, lambda job: job.dispatch(provider, upstream_id), link)
         return job
 
+    def record_intent(self, job_id: UUID, provider: str, attempt_id: str) -> Job:
+        """`DispatchIntended`, saved before the upstream is asked (see `Job.intend_dispatch`)."""
+        job: Job = self._update(job_id, lambda job: job.intend_dispatch(provider, attempt_id))
+        return job
+
     def job_for_upstream(self, provider: str, upstream_id: str) -> UUID | None:
         """The job a provider's own id belongs to (see `events.upstream`)."""
         try:

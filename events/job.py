@@ -55,14 +55,35 @@ class Job(Aggregate):
         surface: str
         cost_estimate: float | None
 
+    class DispatchIntended(Event):
+        """Saved before the upstream is asked to render, so a crash before `Dispatched` leaves
+        a trace. `unknown_outcome_of`: the earlier attempt this one replaces, whose submit may
+        also have reached the upstream (a second paid render is possible, and said so)."""
+
+        TOPIC = "vidgate:Job.DispatchIntended"
+        provider: str
+        attempt: int
+        attempt_id: str
+        unknown_outcome_of: str | None
+
+        def apply(self, job: Job) -> None:
+            job.pending_attempt, job.intents = self.attempt_id, self.attempt
+
     class Dispatched(Event):
         TOPIC = "vidgate:Job.Dispatched"
         provider: str
         upstream_id: str
         attempt: int
+        attempt_id: str | None  # None: dispatched before intents were recorded
+        class_version = 2  # v2 added `attempt_id`
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["attempt_id"] = None
 
         def apply(self, job: Job) -> None:
             job.upstream_id, job.dispatch_attempts = self.upstream_id, self.attempt
+            job.pending_attempt = None
 
     class Progressed(Event):
         TOPIC = "vidgate:Job.Progressed"
@@ -162,6 +183,8 @@ class Job(Aggregate):
         self.status, self.progress = QUEUED, 0
         self.upstream_id: str | None = None
         self.dispatch_attempts = 0
+        self.intents = 0  # DispatchIntended so far: the last one numbers the attempt
+        self.pending_attempt: str | None = None  # intended, not (yet) known dispatched
         self.output: dict[str, Any] | None = None
         self.output_stored = False
         self.error: dict[str, str] | None = None
@@ -176,15 +199,34 @@ class Job(Aggregate):
     def is_dispatched(self) -> bool:
         return self.upstream_id is not None
 
+    def intend_dispatch(self, provider: str, attempt_id: str) -> None:
+        """Record that the upstream is about to be asked to render (under `attempt_id`).
+
+        Intending the pending attempt again records nothing (a resubmit the upstream dedupes,
+        or one after a lookup found nothing); a new attempt while one is pending records that
+        the pending one's outcome is unknown. A dispatched or ended job intends nothing.
+        """
+        if self.is_terminal or self.is_dispatched or self.pending_attempt == attempt_id:
+            return
+        self.trigger_event(
+            self.DispatchIntended,
+            provider=provider,
+            attempt=self.intents + 1,
+            attempt_id=attempt_id,
+            unknown_outcome_of=self.pending_attempt,
+        )
+
     def dispatch(self, provider: str, upstream_id: str) -> None:
-        """Record that the provider accepted the job under `upstream_id`."""
+        """Record that the provider accepted the job under `upstream_id` (for the pending
+        attempt, when one was intended)."""
         if self.is_terminal or self.upstream_id == upstream_id:
             return
         self.trigger_event(
             self.Dispatched,
             provider=provider,
             upstream_id=upstream_id,
-            attempt=self.dispatch_attempts + 1,
+            attempt=self.intents if self.pending_attempt else self.dispatch_attempts + 1,
+            attempt_id=self.pending_attempt,
         )
 
     def progress_to(self, percent: int, source: str, upstream_status: str | None = None) -> None:

@@ -45,6 +45,15 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.reconciliations = Counter(
+            "vidgate_dispatch_reconciliations",
+            "Submits whose outcome was unknown (a crash or a lost answer before Dispatched), "
+            "by provider and how they were settled: found upstream, absent upstream, "
+            "deduped by the upstream, or resubmitted at the risk of a second render (unknown)",
+            ["provider", "outcome"],
+            registry=self.registry,
+        )
+
     def count_jobs_with(self, counts: Callable[[], dict[tuple[str, str], int]]) -> None:
         """Expose `vidgate_jobs{provider, status}` from the jobs view at each scrape."""
         self.registry.register(_JobsByState(counts))
@@ -54,6 +63,9 @@ class Metrics:
 
     def poll(self, provider: str, outcome: str) -> None:
         self.polls.labels(provider, outcome).inc()
+
+    def reconciliation(self, provider: str, outcome: str) -> None:
+        self.reconciliations.labels(provider, outcome).inc()
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

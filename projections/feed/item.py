@@ -30,7 +30,7 @@ def history_item(event: Aggregate.Event) -> dict[str, Any]:
 def _actor(kind: str, payload: dict[str, Any]) -> str:
     if kind == "Submitted":
         return "api"
-    if kind == "Dispatched":
+    if kind in ("DispatchIntended", "Dispatched"):
         return "dispatcher"
     for name in ACTOR_FIELDS:
         if isinstance(payload.get(name), str):

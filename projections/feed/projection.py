@@ -18,6 +18,7 @@ from projections.feed.view import FeedEvent, FeedView
 
 FEED_EVENTS: tuple[type[Job.Event], ...] = (
     Job.Submitted,
+    Job.DispatchIntended,
     Job.Dispatched,
     Job.Progressed,
     Job.Completed,

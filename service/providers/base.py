@@ -47,6 +47,9 @@ class DispatchRequest:
     params: Mapping[str, Any]
     inputs: Mapping[str, Any]
     callback_url: str | None = None
+    # The intended attempt (`Job.DispatchIntended`): the same across a resubmit of that
+    # attempt, so an upstream with a client-chosen id or a lookup can recognise it.
+    attempt_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -108,8 +111,10 @@ class Provider(Protocol):
     The capabilities say what other modules would otherwise look up by name: how its
     callbacks are taken (`webhook`, `handshake`, `verify_webhook`), whether it calls back
     when a job moves (`calls_back`: then polled only as a fallback), how it takes uploaded
-    images (`inputs`), whether the poller asks it (`polled`) and whether a canceled job is
-    canceled there too (`cancels_upstream`).
+    images (`inputs`), whether the poller asks it (`polled`), whether a canceled job is
+    canceled there too (`cancels_upstream`), and what a submit whose outcome is unknown (a
+    crash before `Dispatched`) can be reconciled with: `finds` (look the job up upstream by
+    what we sent) and `dedupes` (submitting the same attempt again never renders twice).
     """
 
     name: str
@@ -129,6 +134,12 @@ class Provider(Protocol):
     @property
     def cancels_upstream(self) -> bool: ...
 
+    @property
+    def finds(self) -> bool: ...
+
+    @property
+    def dedupes(self) -> bool: ...
+
     def handshake(self, body: bytes) -> dict[str, str] | None:
         """The answer to a callback that is a handshake, not a status (else None)."""
         ...
@@ -138,6 +149,11 @@ class Provider(Protocol):
         ...
 
     async def submit(self, request: DispatchRequest) -> Submission: ...
+
+    async def find(self, request: DispatchRequest) -> Submission | None:
+        """The upstream job an earlier submit of `request` (its `attempt_id`) created, or None
+        when the upstream surely has none; only asked when `finds`."""
+        ...
 
     async def status(self, upstream_id: str) -> UpstreamStatus: ...
 
@@ -173,8 +189,19 @@ class Adapter:
     def cancels_upstream(self) -> bool:
         return True
 
+    @property
+    def finds(self) -> bool:
+        return False
+
+    @property
+    def dedupes(self) -> bool:
+        return False
+
     def handshake(self, body: bytes) -> dict[str, str] | None:
         return None
+
+    async def find(self, request: DispatchRequest) -> Submission | None:
+        raise ProviderUnavailable(f"{self.name} cannot look jobs up", code="no_lookup")
 
     async def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> UpstreamStatus:
         return self.parse_webhook(headers, body)

@@ -4,9 +4,11 @@ Auth is a fresh JWT per request (HS256 via PyJWT: `iss` = access key, `exp` = no
 `nbf` = now - 5 s, signed with the secret key). Upstream ids are `"{kind}:{task_id}"`, kind
 being `text2video` or `image2video` (Kling queries each under its own path).
 
-Idempotency: `external_task_id` is the job id (hex). Kling refuses a second task with the same
-one, so a submit retried after a lost answer gets that refusal (1201 naming
-`external_task_id`); the adapter then looks the task up by its external id and returns it.
+Idempotency: `external_task_id` is the job id (hex) — stricter than an attempt id: every
+attempt of a job is one Kling task. Kling refuses a second task with the same one, so a submit
+retried after a lost answer gets that refusal (1201 naming `external_task_id`); the adapter
+then looks the task up by its external id and returns it (`dedupes`). `find` asks for the task
+by that id (the query path takes a task id or an external one; 1203 when there is none).
 
 Errors come as `{code ≠ 0, message}` with an HTTP status; `kling_error` maps the business code
 (1302/1303 rate limits and 5000-5002 retryable; 1000-1004 auth, 1100-1103 account/balance,
@@ -83,6 +85,8 @@ TOKEN_LIFETIME = 1800
 class KlingProvider(Adapter):
     name = "kling"
     calls_back = True
+    finds = True
+    dedupes = True
 
     def __init__(
         self,
@@ -105,17 +109,26 @@ class KlingProvider(Adapter):
 
     async def submit(self, request: DispatchRequest) -> Submission:
         body = kling_input(request)
-        kind = "image2video" if "image" in body or "image_tail" in body else "text2video"
+        kind = _kind(body)
         try:
             data = await self._api("POST", f"/v1/videos/{kind}", json=body)
         except ProviderRejected as error:
             if error.code != "invalid_params" or "external_task_id" not in str(error):
                 raise
             data = await self._api("GET", f"/v1/videos/{kind}/{body['external_task_id']}")
-        task_id = data.get("task_id")
-        if not isinstance(task_id, str) or not re.fullmatch(r"\w+", task_id):
-            raise ProviderUnavailable("Kling's answer has no task_id", code="malformed")
-        return Submission(upstream_id=f"{kind}:{task_id}")
+        return _submission(kind, data)
+
+    async def find(self, request: DispatchRequest) -> Submission | None:
+        """The task an earlier submit of this job created, by its `external_task_id`."""
+        body = kling_input(request)
+        kind = _kind(body)
+        try:
+            data = await self._api("GET", f"/v1/videos/{kind}/{body['external_task_id']}")
+        except ProviderRejected as error:
+            if error.code == "not_found":
+                return None
+            raise
+        return _submission(kind, data)
 
     async def status(self, upstream_id: str) -> UpstreamStatus:
         found = re.fullmatch(r"(text2video|image2video):(\w+)", upstream_id)
@@ -179,6 +192,18 @@ class KlingProvider(Adapter):
         if not isinstance(data, dict):
             raise ProviderUnavailable("Kling's answer carries no data object", code="malformed")
         return data
+
+
+def _kind(body: Json) -> str:
+    """The endpoint (and query path) a body goes to: Kling keeps each kind's tasks apart."""
+    return "image2video" if "image" in body or "image_tail" in body else "text2video"
+
+
+def _submission(kind: str, data: Json) -> Submission:
+    task_id = data.get("task_id")
+    if not isinstance(task_id, str) or not re.fullmatch(r"\w+", task_id):
+        raise ProviderUnavailable("Kling's answer has no task_id", code="malformed")
+    return Submission(upstream_id=f"{kind}:{task_id}")
 
 
 def task_status(data: Json, *, hint: bool) -> UpstreamStatus:

@@ -52,6 +52,9 @@ class LocalProvider(Adapter):
     inputs = InputForm.STORED
     polled = False  # only this process knows how its render goes: it reports, never asked
     cancels_upstream = False  # it watches the store and stops a canceled render itself
+    # Its upstream id is the job's, and a render dies with its process: submitting again
+    # after a crash renders once.
+    dedupes = True
 
     def __init__(
         self,

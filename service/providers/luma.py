@@ -12,6 +12,11 @@ not delete the id (another process, after a restart) sees the 404 as an unknown 
 Callbacks are unsigned: anyone who learns the callback URL can post one. `parse_webhook`
 therefore only maps the body into a *hint* (`extra["verified"]` is False); callers must
 re-fetch with `status()` before acting on it (the dispatcher does: webhooks only wake it).
+
+Luma takes no client-chosen id, but a generation keeps its whole `request`, callback URL
+included, and `GET /generations` lists them newest first. So the callback URL carries the
+attempt id (`?attempt=…`, which our hook route ignores), and `find` pages through the
+newest generations for the one whose callback URL names it.
 """
 
 from __future__ import annotations
@@ -55,12 +60,15 @@ STATES = {
     "failed": "failed",
 }
 DELETED_MEMORY = 10_000  # how many deleted ids the adapter remembers as canceled
+# `find` looks this far back (newest first); past it, it cannot say the generation is absent.
+FIND_PAGES, FIND_PAGE_SIZE = 10, 100
 
 
 class LumaProvider(Adapter):
     name = "luma"
     calls_back = True
     inputs = InputForm.LINK
+    finds = True
 
     def __init__(
         self,
@@ -81,6 +89,26 @@ class LumaProvider(Adapter):
         if not isinstance(gen_id, str) or not gen_id:
             raise ProviderUnavailable("Luma's answer has no generation id", code="malformed")
         return Submission(upstream_id=gen_id)
+
+    async def find(self, request: DispatchRequest) -> Submission | None:
+        """The generation whose callback URL names `request.attempt_id`, among the newest
+        `FIND_PAGES` pages; None when the list ends without it."""
+        if not request.callback_url or not request.attempt_id:
+            raise ProviderUnavailable("nothing we sent names the attempt", code="no_lookup")
+        for page in range(FIND_PAGES):
+            params = {"limit": FIND_PAGE_SIZE, "offset": page * FIND_PAGE_SIZE}
+            listed = _object(await self._send("GET", "/generations", params=params))
+            generations = listed.get("generations")
+            if not isinstance(generations, list):
+                raise ProviderUnavailable("Luma's list has no generations", code="malformed")
+            for gen in generations:
+                if _attempt_of(gen) == request.attempt_id and isinstance(gen.get("id"), str):
+                    return Submission(upstream_id=gen["id"])
+            if not listed.get("has_more"):
+                return None
+        raise ProviderUnavailable(
+            "the attempt is not among the newest generations", code="no_lookup"
+        )
 
     async def status(self, upstream_id: str) -> UpstreamStatus:
         path = f"/generations/{_checked(upstream_id)}"
@@ -188,8 +216,27 @@ def luma_body(request: DispatchRequest) -> Json:
     if keyframes:
         body["keyframes"] = keyframes
     if request.callback_url:
-        body["callback_url"] = request.callback_url
+        body["callback_url"] = _marked(request.callback_url, request.attempt_id)
     return body
+
+
+def _marked(callback_url: str, attempt_id: str | None) -> str:
+    """The callback URL naming the attempt (what `find` recognises the generation by)."""
+    if attempt_id is None:
+        return callback_url
+    return str(httpx.URL(callback_url).copy_add_param("attempt", attempt_id))
+
+
+def _attempt_of(generation: Any) -> str | None:
+    request = generation.get("request") if isinstance(generation, dict) else None
+    url = request.get("callback_url") if isinstance(request, dict) else None
+    if not isinstance(url, str):
+        return None
+    try:
+        attempt = httpx.URL(url).params.get("attempt")
+    except httpx.InvalidURL:
+        return None
+    return attempt if isinstance(attempt, str) else None
 
 
 def _keyframe(image: Mapping[str, Any]) -> Json:

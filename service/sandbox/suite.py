@@ -28,7 +28,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.sandbox.emulators import (
     fal,
@@ -291,7 +291,8 @@ def root_url(sock: socket.socket) -> str:
 
 
 class RequestLog:
-    """The last `limit` requests to the suite: method, path, start and end (unix seconds)."""
+    """The last `limit` requests to the suite: method, path, the status answered (None if
+    none was), start and end (unix seconds)."""
 
     def __init__(self, limit: int = 20_000) -> None:
         self.entries: list[dict[str, Any]] = []
@@ -302,15 +303,22 @@ class RequestLog:
             if scope["type"] != "http" or scope["path"] == "/_requests":
                 await app(scope, receive, send)
                 return
-            started = time.time()
+            started, answered = time.time(), {"status": None}
+
+            async def noted(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    answered["status"] = message["status"]
+                await send(message)
+
             try:
-                await app(scope, receive, send)
+                await app(scope, receive, noted)
             finally:
                 self.entries.append(
                     {
                         "method": scope["method"],
                         "path": scope["path"],
                         "query": scope.get("query_string", b"").decode(),
+                        "status": answered["status"],  # what creates are counted by
                         "start": started,
                         "end": time.time(),
                     }

@@ -211,6 +211,7 @@ def build_shared(rt: Runtime, http: httpx.AsyncClient, upstreams: Mapping[str, P
         read_input=rt.storage.read_input,
         interval=settings.follow_interval,
         may_dispatch=leader.still_held,
+        metrics=rt.metrics,
     )
     # Rebuildable (vidgate replay): see analytics_projection.
     jobs_writer = cast(

@@ -17,8 +17,10 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import anyio
 import httpx
@@ -63,6 +65,12 @@ async def wait_for_state(
         await anyio.sleep(0.01)
 
 
+def attempted(request: DispatchRequest, provider: str) -> DispatchRequest:
+    """`request` as the dispatcher sends it: under an attempt id, with a callback URL."""
+    callback = request.callback_url or f"https://gateway.test/hooks/{provider}/token"
+    return replace(request, attempt_id=uuid4().hex, callback_url=callback)
+
+
 class ProviderContract:
     pytestmark = pytest.mark.anyio
 
@@ -101,6 +109,25 @@ class ProviderContract:
     @pytest.fixture
     def provider(self, make_provider: Callable[..., Provider], emulator: Any) -> Provider:
         return make_provider(httpx.ASGITransport(app=emulator), 1.0)
+
+    async def test_find_names_the_job_an_earlier_submit_created(self, provider, request_for, model):
+        """What reconciles a submit whose answer was lost (a crash before `Dispatched`)."""
+        if not provider.finds:
+            pytest.skip(f"{provider.name} has no way to look a job up by what we sent")
+        request = attempted(request_for(model), provider.name)
+        assert await provider.find(request) is None  # nothing submitted yet
+        submission = await provider.submit(request)
+        assert await provider.find(request) == submission
+        another = attempted(replace(request_for(model), job_id=uuid4()), provider.name)
+        assert await provider.find(another) is None
+
+    async def test_a_deduping_provider_renders_a_resubmitted_attempt_once(
+        self, provider, request_for, model
+    ):
+        if not provider.dedupes:
+            pytest.skip(f"{provider.name} takes no client-chosen id")
+        request = attempted(request_for(model), provider.name)
+        assert await provider.submit(request) == await provider.submit(request)
 
     async def test_happy_path_completes_within_the_latency_and_downloads_an_mp4(
         self, provider, request_for, model, clock, emulator_knobs, tmp_path

@@ -130,7 +130,8 @@ def test_two_workers_never_poll_one_job_at_once_and_finish_them_all(
             assert video["status"] == "completed", (ids[vid], video)
             events = history(http, vid)
             assert_clean_history(events)
-            upstream_id = events[1]["data"]["upstream_id"]
+            (dispatch,) = [e for e in events if e["type"] == "Dispatched"]
+            upstream_id = dispatch["data"]["upstream_id"]
             completed_at = next(
                 datetime.fromisoformat(e["occurred_at"]).timestamp()
                 for e in events

@@ -154,13 +154,13 @@ def test_deleting_twice_is_404_the_second_time(client):
 def test_a_completed_videos_events_tell_its_story_in_order(client):
     events = history(client, completed(client))
     types = [e["type"] for e in events]
-    assert types[:2] == ["Submitted", "Dispatched"]
+    assert types[:3] == ["Submitted", "DispatchIntended", "Dispatched"]
     assert types[-2:] == ["Completed", "OutputStored"]
-    assert set(types[2:-2]) == {"Progressed"}
+    assert set(types[3:-2]) == {"Progressed"}
     assert [e["version"] for e in events] == list(range(1, len(events) + 1))
     actors = [e["actor"] for e in events]
-    assert actors[:2] == ["api", "dispatcher"]
-    assert set(actors[2:]) == {"local"}
+    assert actors[:3] == ["api", "dispatcher", "dispatcher"]
+    assert set(actors[3:]) == {"local"}
     progress = [e["data"]["percent"] for e in events if e["type"] == "Progressed"]
     assert progress == sorted(set(progress))
     assert progress[0] > 0 and progress[-1] <= 99

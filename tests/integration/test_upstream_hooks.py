@@ -45,8 +45,8 @@ def dispatched(client: TestClient, model: str) -> dict[str, Any]:
     assert "id" in video, video
     for _ in range(200):
         events = client.get(f"/v1/videos/{video['id']}/events").json()["data"]
-        if any(e["type"] == "Dispatched" for e in events):
-            return {**video, "upstream_id": events[1]["data"]["upstream_id"]}
+        if dispatch := next((e for e in events if e["type"] == "Dispatched"), None):
+            return {**video, "upstream_id": dispatch["data"]["upstream_id"]}
         time.sleep(0.05)
     raise AssertionError(f"{video['id']} was never dispatched")
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
+from service.surfaces.openai.shapes.videos import EventType
 from service.surfaces.patterns import VIDEO_ID_PATTERN
 from service.surfaces.shapes import Shape
 
@@ -23,16 +24,7 @@ class Event(Shape):
         ge=1,
     )
     video_id: str = Field(description="The video the event belongs to.", pattern=VIDEO_ID_PATTERN)
-    type: Literal[
-        "Submitted",
-        "Dispatched",
-        "Progressed",
-        "Completed",
-        "Failed",
-        "Canceled",
-        "OutputStored",
-        "Deleted",
-    ] = Field(description="The event's kind.")
+    type: EventType = Field(description="The event's kind.")
     version: int = Field(description="The event's position in the job's history (from 1).", ge=1)
     occurred_at: str = Field(
         description="When it was recorded (ISO 8601).", json_schema_extra={"format": "date-time"}

@@ -10,6 +10,19 @@ from pydantic.json_schema import SkipJsonSchema
 from service.surfaces.patterns import SIZE_PATTERN, VIDEO_ID_PATTERN
 from service.surfaces.shapes import Shape
 
+# A job's event kinds, as the audit history and the feed name them (`events.job`).
+EventType = Literal[
+    "Submitted",
+    "DispatchIntended",
+    "Dispatched",
+    "Progressed",
+    "Completed",
+    "Failed",
+    "Canceled",
+    "OutputStored",
+    "Deleted",
+]
+
 
 class ErrorDetail(Shape):
     """What went wrong."""
@@ -126,16 +139,7 @@ class VideoEvent(Shape):
     """One entry of a job's audit history."""
 
     object: Literal["video.event"]
-    type: Literal[
-        "Submitted",
-        "Dispatched",
-        "Progressed",
-        "Completed",
-        "Failed",
-        "Canceled",
-        "OutputStored",
-        "Deleted",
-    ] = Field(description="The event's kind.")
+    type: EventType = Field(description="The event's kind.")
     version: int = Field(description="The event's position in the job's history (from 1).", ge=1)
     occurred_at: str = Field(
         description="When it was recorded (ISO 8601).", json_schema_extra={"format": "date-time"}
