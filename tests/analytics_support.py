@@ -94,6 +94,7 @@ def events_of(plan: Plan) -> list[Job.Event]:
                 provider=plan.provider,
                 upstream_id=f"up-{step[1]}",
                 attempt=step[1],
+                attempt_id=None,
             )
         elif step[0] == "progress":
             percent += 10
