@@ -9,7 +9,13 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    ProjectorFunction,
+    Repository,
+    project_aggregate,
+)
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
@@ -20,6 +26,7 @@ from events.job import Job
 from events.upstream import UpstreamLink
 
 SAVE_ATTEMPTS = 6
+ACCOUNTLESS_SECONDS = 5.0  # how long "this tenant is unmetered" is believed without a read
 # Its own generator: the global one is shared with callers (and with Hypothesis in tests).
 _JITTER = random.Random()
 
@@ -39,9 +46,36 @@ class Gateway(Application[UUID]):
     # keeps loading it (once per metered submit) short however long its history grows.
     snapshotting_intervals = {Account: 100}
 
-    def __init__(self, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, env: dict[str, str] | None = None, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         super().__init__(env)
         self._listeners: list[Callable[[], None]] = []
+        self._clock = clock
+        self._accountless: dict[str, float] = {}  # tenant → when "it has no account" was seen
+
+    def construct_repository(self) -> Repository[UUID]:
+        """Jobs, keys and endpoints load from their events alone: a snapshot store in the
+        general repository would cost every load one more query. Accounts, whose histories
+        grow with every job, load through `_accounts`, which reads snapshots."""
+        self._accounts: Repository[UUID] = Repository(
+            event_store=self.events, snapshot_store=self.snapshots
+        )
+        return Repository(event_store=self.events)
+
+    def take_snapshot(
+        self,
+        aggregate_id: UUID,
+        version: int | None = None,
+        projector_func: ProjectorFunction[Any, Any] = project_aggregate,
+    ) -> None:
+        """As the library's, but loading through the snapshot-reading repository, so a
+        snapshot starts from the last one instead of replaying the whole history."""
+        assert self.snapshots is not None
+        aggregate = self._accounts.get(aggregate_id, version=version, projector_func=projector_func)
+        snapshot_class = getattr(type(aggregate), "Snapshot", type(self).snapshot_class)
+        assert snapshot_class is not None
+        self.snapshots.put([snapshot_class.take(aggregate)])
 
     def on_saved(self, listener: Callable[[], None]) -> None:
         """Call `listener` after every save in this process (wakes followers early)."""
@@ -93,6 +127,8 @@ class Gateway(Application[UUID]):
         """The tenant's account with the job's charge reserved, or None when untracked."""
         if charge is None:
             return None
+        if not (charge.prepaid or charge.tracks_key) and self._known_accountless(job.tenant):
+            return None  # unmetered, as seen moments ago: no read per submit
         account = self.find_account(job.tenant)
         if account is None:
             if charge.prepaid:
@@ -144,15 +180,18 @@ class Gateway(Application[UUID]):
         aggregate_id: UUID,
         command: Callable[[Any], None],
         companions: Callable[[Any], Sequence[Any]] = lambda _: (),
+        load: Callable[[UUID], Any] | None = None,
     ) -> Any:
-        """Load the aggregate, run `command` on it, and save what it produced.
+        """Load the aggregate (with `load`, else from its events), run `command` on it, and
+        save what it produced.
 
-        `companions` are new aggregates saved in the same transaction when it produced
+        `companions` are aggregates saved in the same transaction when it produced
         something. A concurrent writer makes the save fail as a whole; the aggregate is then
         reloaded and the command re-run, so its guards see the latest state.
         """
+        load = load or self.repository.get
         for attempt in range(SAVE_ATTEMPTS):
-            aggregate: Any = self.repository.get(aggregate_id)
+            aggregate: Any = load(aggregate_id)
             command(aggregate)
             if not aggregate.pending_events:
                 return aggregate  # nothing happened: no empty write transaction
@@ -229,30 +268,50 @@ class Gateway(Application[UUID]):
 
     def find_account(self, tenant: str) -> Account | None:
         try:
-            account: Any = self.repository.get(Account.create_id(tenant))
+            account: Any = self._accounts.get(Account.create_id(tenant))
         except AggregateNotFoundError:
+            self._accountless[tenant] = self._clock()
             return None
         return account if isinstance(account, Account) else None
 
+    def _known_accountless(self, tenant: str) -> bool:
+        """Whether `tenant` had no account within `ACCOUNTLESS_SECONDS`. An account opened by
+        another process (a first `vidgate credits grant`) meters this one within that time;
+        one opened here, at once."""
+        seen = self._accountless.get(tenant)
+        return seen is not None and self._clock() - seen < ACCOUNTLESS_SECONDS
+
     def grant_credits(self, tenant: str, amount: int, note: str = "") -> Account:
         """Add credits, opening the tenant's account (and so metering it) if needed."""
+        self._accountless.pop(tenant, None)
         if self.find_account(tenant) is None:
+            self._accountless.pop(tenant, None)
             with contextlib.suppress(IntegrityError):  # opened concurrently: grant on that
                 self.save(Account(tenant=tenant))
         account: Account = self._update(
-            Account.create_id(tenant), lambda account: account.grant(amount, note)
+            Account.create_id(tenant),
+            lambda account: account.grant(amount, note),
+            load=self._accounts.get,
         )
         return account
 
     def settle_credits(self, tenant: str, job_id: UUID, amount: int | None = None) -> None:
         """Spend the job's reservation (the actual cost, when the upstream reported one)."""
         if self.find_account(tenant) is not None:
-            self._update(Account.create_id(tenant), lambda account: account.settle(job_id, amount))
+            self._update(
+                Account.create_id(tenant),
+                lambda account: account.settle(job_id, amount),
+                load=self._accounts.get,
+            )
 
     def release_credits(self, tenant: str, job_id: UUID, reason: str) -> None:
         """Give the job's reservation back (failed, canceled before dispatch, refused)."""
         if self.find_account(tenant) is not None:
-            self._update(Account.create_id(tenant), lambda account: account.release(job_id, reason))
+            self._update(
+                Account.create_id(tenant),
+                lambda account: account.release(job_id, reason),
+                load=self._accounts.get,
+            )
 
     # webhook endpoints
 

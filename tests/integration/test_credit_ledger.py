@@ -137,3 +137,20 @@ def test_a_late_signal_after_the_end_moves_no_more_money(gateway):
     job_id = next(e.job_id for e in gateway.events.get(account.id) if hasattr(e, "job_id"))
     gateway.update_job(job_id, lambda j: j.complete({"url": "u"}, "webhook", cost=9.0))
     assert gateway.find_account("acme").version == account.version
+
+
+def test_only_accounts_read_snapshots_and_a_long_history_loads_from_one(gateway):
+    gateway.grant_credits("acme", to_micros(500.00))
+    for _ in range(120):
+        submit(gateway, 1.00)
+    account = gateway.find_account("acme")
+    assert account.version > 100 and list(gateway.snapshots.get(account.id))
+    assert gateway.repository.snapshot_store is None  # jobs load without the extra query
+
+
+def test_a_first_grant_meters_the_granting_process_at_once(gateway):
+    submit(gateway, 1.00)  # seen unmetered
+    gateway.grant_credits("acme", to_micros(1.50))
+    submit(gateway, 1.00)
+    with pytest.raises(InsufficientCredits):
+        submit(gateway, 1.00)
