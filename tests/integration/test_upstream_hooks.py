@@ -30,9 +30,9 @@ def sandbox(settings: Settings) -> Iterator[tuple[TestClient, Settings]]:
     slow = replace(
         settings,
         sandbox=True,
-        emulate=EmulatorSettings(latency=60.0),
-        poll_first=60.0,
-        poll_grace=60.0,
+        emulate=EmulatorSettings(latency=3600.0),  # only the test's webhooks move jobs,
+        poll_first=3600.0,  # however slowly a loaded machine runs it
+        poll_grace=3600.0,
     )
     app = create_app(slow)
     with TestClient(app, headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as client:
