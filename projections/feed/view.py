@@ -1,8 +1,10 @@
-"""The `feed` view: every job event with its tenant, in log order — the tenant event feed.
+"""The `feed` view: every job event and ledger entry with its tenant, in log order — the
+tenant event feed.
 
-The event table has no tenant column, and only `Submitted` carries the tenant, so the view
-keeps a small job → tenant table of its own: a later event finds its tenant there, inside
-the same transaction that appends it and records the tracking position.
+The event table has no tenant column, and only `Submitted` (and an account's `Opened`)
+carries the tenant, so the view keeps a small owner → tenant table of its own (named for
+jobs, which fill most of it; accounts are there too): a later event finds its tenant there,
+inside the same transaction that appends it and records the tracking position.
 
 Rows are appended by one projection in position order, each in its own transaction that
 first takes the tracking row, so they become visible in position order: a reader paging by
@@ -26,10 +28,11 @@ from events.ids import video_id
 
 @dataclass(frozen=True)
 class FeedEvent:
-    """One job event as the view stores it; `item` is its `history_item` rendering."""
+    """One event as the view stores it; `item` is its `history_item` (a job's event) or
+    `ledger_item` (a ledger entry) rendering."""
 
     position: int  # the notification id in the application sequence
-    job_id: UUID
+    job_id: UUID  # the job, whose tenant the row takes (a grant: the tenant's account)
     type: str
     version: int
     occurred_at: float  # unix seconds
@@ -41,8 +44,11 @@ class FeedEntry(FeedEvent):
     tenant: str
 
     def public_item(self) -> dict[str, Any]:
-        """The event as the feed API shows it: the history item, its position and video."""
+        """The event as the feed API shows it: the item, its position and video (a ledger
+        entry names its own: null for a grant)."""
         head = {"object": self.item["object"], "position": self.position}
+        if "video_id" in self.item:
+            return {**head, **self.item}
         return {**head, "video_id": video_id(self.job_id), **self.item}
 
 
@@ -64,6 +70,10 @@ class FeedView(TrackingRecorder):
         """Append a job's event. `tenant` comes with the job's first event; later events
         take the one recorded then. An event of a job the view never saw is left out (its
         position is tracked all the same)."""
+
+    @abstractmethod
+    def remember(self, owner: UUID, tenant: str, tracking: Tracking) -> None:
+        """Record whose `owner` (an account) is, for its later entries; no row is added."""
 
     @abstractmethod
     def page(self, query: FeedQuery) -> tuple[list[FeedEntry], bool]:
@@ -161,6 +171,11 @@ class SQLFeedView(FeedView):
             item = json.dumps(event.item, separators=(",", ":"))
             values = (event.type, event.version, event.occurred_at, item, event.job_id.hex)
             c.execute(self.sql.append, (event.position, *values))
+
+    def remember(self, owner: UUID, tenant: str, tracking: Tracking) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            self._insert_tracking(c, tracking)
+            c.execute(self.sql.remember_job, (owner.hex, tenant))
 
     def page(self, query: FeedQuery) -> tuple[list[FeedEntry], bool]:
         sql, params = self.sql.page(query)

@@ -11,7 +11,7 @@ from events.endpoint import EVENT_FILTERS
 from events.job import STATUSES
 from projections.analytics.view import DIMENSIONS
 from projections.deliveries.view import ABANDONED, FAILED, PENDING, SUCCEEDED
-from projections.feed.projection import FEED_TYPES
+from projections.feed.projection import JOB_TYPES, LEDGER_TYPES
 from service.catalog import ASPECT_RATIOS, MODES, PROVIDERS, RESOLUTIONS
 from service.surfaces import concurred as concurred_api
 from service.surfaces import novakit, novakit_request, task_api, v2
@@ -54,7 +54,9 @@ def options(node: dict[str, Any]) -> list[Any]:
         (prop("Model", "capabilities", "modes"), list(MODES)),
         (prop("Model", "provider"), list(PROVIDERS)),
         (prop("Analytics", "group_by"), list(DIMENSIONS)),
-        (prop("Event", "type"), list(FEED_TYPES)),
+        (prop("Event", "type"), list(JOB_TYPES)),
+        (prop("VideoEvent", "type"), list(JOB_TYPES)),
+        (prop("LedgerEntry", "type"), list(LEDGER_TYPES)),
         (prop("WebhookDelivery", "status"), [PENDING, SUCCEEDED, FAILED, ABANDONED]),
     ],
 )

@@ -22,7 +22,10 @@ def event_paths() -> Spec:
         "The tenant's event feed",
         "events",
         {
-            "200": json_answer(ref(EventList), "A page of the tenant's job events, oldest first."),
+            "200": json_answer(
+                ref(EventList),
+                "A page of the tenant's job events and ledger entries, oldest first.",
+            ),
             **error_responses(
                 (
                     400,
@@ -36,10 +39,12 @@ def event_paths() -> Spec:
         scope=VIDEOS_READ,
         parameters=parameters,
         description=(
-            "Every job event of the tenant, in the order the event log recorded them, each with "
-            "its `position` there: store the last `next_after` and ask again to tail the feed "
-            "into your own warehouse (a page never skips or repeats an event). The feed trails "
-            "the log by moments."
+            "Every job event of the tenant (`object: video.event`) and every movement of its "
+            "credits (`object: ledger.entry`: CreditsGranted, CreditsReserved, CreditsSettled, "
+            "CreditsReleased), in the order the event log recorded them, each with its "
+            "`position` there: store the last `next_after` and ask again to tail the feed into "
+            "your own warehouse (a page never skips or repeats an event). The feed trails the "
+            "log by moments."
         ),
     )
     return {"/v1/events": {"get": feed}}

@@ -29,6 +29,7 @@ COMPONENTS: tuple[type[BaseModel], ...] = (
     videos.VideoEvent,
     videos.VideoEventList,
     feed.Event,
+    feed.LedgerEntry,
     feed.EventList,
     feed.Analytics,
     feed.AnalyticsGroup,

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
-from service.surfaces.openai.shapes.videos import EventType
+from service.surfaces.openai.shapes.videos import EventType, LedgerEntryType
 from service.surfaces.patterns import VIDEO_ID_PATTERN
 from service.surfaces.shapes import Shape
 
@@ -35,11 +35,68 @@ class Event(Shape):
     data: dict[str, Any] = Field(description="The event's recorded fields, which depend on `type`.")
 
 
+class LedgerData(Shape):
+    """What a ledger entry moved; the fields beyond `amount` depend on `type`."""
+
+    currency: Literal["USD"]
+    amount: float = Field(
+        description="Dollars, exact to a micro-dollar (as `GET /v1/balance` shows them): "
+        "granted, reserved, settled (spent) or released (given back).",
+        ge=0,
+    )
+    note: str | SkipJsonSchema[None] = Field(
+        default=None, description="CreditsGranted: the operator's note (may be empty)."
+    )
+    key_id: str | None = Field(
+        default=None,
+        description="CreditsReserved: the id of the API key that created the video (vidgate's "
+        "id for the key, never the key itself; null where none was recorded).",
+    )
+    reserved: Annotated[float, Field(ge=0)] | SkipJsonSchema[None] = Field(
+        default=None,
+        description="CreditsSettled: what was held for the video; `amount` is what it cost "
+        "(the upstream's reported cost, else the price).",
+    )
+    reason: str | SkipJsonSchema[None] = Field(
+        default=None,
+        description="CreditsReleased: the failure code, or `canceled` (before dispatch).",
+    )
+
+
+class LedgerEntry(Shape):
+    """A movement of the tenant's credits, in the event feed among the job events."""
+
+    object: Literal["ledger.entry"]
+    position: int = Field(
+        description="The entry's position in the event log (the `after` cursor).", ge=1
+    )
+    video_id: str | None = Field(
+        description="The video the money was reserved, settled or released for; null for a grant.",
+        pattern=VIDEO_ID_PATTERN,
+    )
+    type: LedgerEntryType = Field(
+        description="Granted (credits added), Reserved (held at a create), Settled (spent "
+        "when the video completed, or was canceled after dispatch), Released (given back "
+        "when it failed or was canceled before dispatch)."
+    )
+    version: int = Field(
+        description="The entry's position in the tenant account's history (from 1).", ge=1
+    )
+    occurred_at: str = Field(
+        description="When it was recorded (ISO 8601).", json_schema_extra={"format": "date-time"}
+    )
+    actor: Literal["admin", "api", "gateway"] = Field(
+        description="`admin` (a grant), `api` (a create's reservation), `gateway` (settled "
+        "or released as the video ended)."
+    )
+    data: LedgerData
+
+
 class EventList(Shape):
-    """A page of the tenant's event feed, in log order."""
+    """A page of the tenant's event feed, in log order: job events and ledger entries."""
 
     object: Literal["list"]
-    data: list[Event]
+    data: list[Annotated[Event | LedgerEntry, Field(discriminator="object")]]
     has_more: bool = Field(description="Whether more events follow `next_after` already.")
     next_after: int = Field(
         description=(

@@ -22,6 +22,8 @@ EventType = Literal[
     "OutputStored",
     "Deleted",
 ]
+# A tenant's ledger entries, as the feed names them (`events.account`).
+LedgerEntryType = Literal["CreditsGranted", "CreditsReserved", "CreditsSettled", "CreditsReleased"]
 
 
 class ErrorDetail(Shape):
