@@ -17,16 +17,23 @@ import pytest
 from openapi_schema_validator import OAS31Validator
 from starlette.testclient import TestClient
 
+from events.account import Charge, to_micros
 from events.app import Gateway
 from events.ids import video_id
+from projections.feed.postgres import PostgresFeedView
 from projections.feed.projection import FEED_TYPES, FeedProjection
+from projections.feed.sqlite import SQLiteFeedView
+from projections.feed.view import FeedQuery
 from projections.follower import Follower
 from service.app import create_app
+from service.persistence.stores import build_view
+from service.runtime import close_view
 from service.surfaces.openapi.document import openapi_document
 from tests.conftest import ADMIN_KEY
 from tests.helpers import SUBMISSION, key_for, runtime_of, submit, wait_for, wait_for_status
 
 TENANT = "default"  # the admin key's
+FEED_ENDINGS = ("completed", "failed", "canceled")
 
 
 @dataclass
@@ -73,6 +80,22 @@ def run_job(gateway: Gateway, tenant: str = TENANT, steps: int = 2) -> UUID:
     for n in range(1, steps + 1):
         gateway.record_progress(job.id, 10 * n, "poll")
     gateway.update_job(job.id, lambda j: j.complete({"url": "u", "bytes": 1}, "poll"))
+    return job.id
+
+
+def run_metered_job(gateway: Gateway, ending: str, price: float = 1.25) -> UUID:
+    """A job that reserves `price` and ends `completed` (at a reported $0.75), `failed` or
+    `canceled` (after dispatch: settled at the price)."""
+    fields = {**SUBMISSION, "tenant": TENANT, "idempotency_key": None}
+    job, _ = gateway.submit_charged(fields, Charge(to_micros(price), key="k1"))
+    if ending == "completed":
+        output = {"url": "u", "bytes": 1}
+        gateway.update_job(job.id, lambda j: j.complete(output, "poll", cost=0.75))
+    elif ending == "failed":
+        gateway.record_failure(job.id, "content_policy", "refused", "poll")
+    else:
+        gateway.record_dispatch(job.id, "local", "up-1")
+        gateway.update_job(job.id, lambda j: j.cancel("api"))
     return job.id
 
 
@@ -142,6 +165,56 @@ def test_the_type_filter_takes_one_or_several_types_in_any_case(feed):
     error = feed.error(type="Completed,Exploded")
     assert error["param"] == "type" and "Exploded" in error["message"]
     assert set(FEED_TYPES) <= set(feed.error(type="nope")["message"].replace(",", "").split())
+
+
+def test_ledger_entries_follow_the_money_of_the_tenants_jobs_in_log_order(feed):
+    feed.gateway.grant_credits(TENANT, to_micros(5), note="trial")
+    done, failed, canceled = (run_metered_job(feed.gateway, e) for e in FEED_ENDINGS)
+    feed.caught_up()
+    ledger = [i for i in drain(feed) if i["object"] == "ledger.entry"]
+    assert [(i["type"], i["video_id"], i["data"]["amount"]) for i in ledger] == [
+        ("CreditsGranted", None, 5.0),
+        ("CreditsReserved", video_id(done), 1.25),
+        ("CreditsSettled", video_id(done), 0.75),
+        ("CreditsReserved", video_id(failed), 1.25),
+        ("CreditsReleased", video_id(failed), 1.25),
+        ("CreditsReserved", video_id(canceled), 1.25),
+        ("CreditsSettled", video_id(canceled), 1.25),
+    ]
+    assert ledger[0]["data"] == {"currency": "USD", "amount": 5.0, "note": "trial"}
+    assert ledger[1]["data"]["key_id"] == "k1"
+    assert ledger[4]["data"]["reason"] == "content_policy"
+    spent = sum(i["data"]["amount"] for i in ledger if i["type"] == "CreditsSettled")
+    assert spent == feed.client.get("/v1/balance").json()["spent"] == 2.0
+    notifications = feed.gateway.recorder.select_notifications(start=None, limit=100)
+    money = [n.id for n in notifications if n.topic.startswith("vidgate:Account.Credits")]
+    assert [i["position"] for i in ledger] == money
+
+
+def test_the_type_filter_takes_ledger_types_and_other_tenants_see_none(feed):
+    feed.gateway.grant_credits(TENANT, to_micros(5))
+    run_metered_job(feed.gateway, "completed")
+    feed.caught_up()
+    settled = feed.page(type="creditssettled,CreditsGranted")["data"]
+    assert [i["type"] for i in settled] == ["CreditsGranted", "CreditsSettled"]
+    other = key_for(feed.client, "other", ("videos:read",))
+    assert feed.client.get("/v1/events", headers=other).json()["data"] == []
+
+
+def test_a_feed_rebuilt_from_position_0_has_the_same_rows(feed, settings):
+    feed.gateway.grant_credits(TENANT, to_micros(5))
+    for ending in FEED_ENDINGS:
+        run_metered_job(feed.gateway, ending)
+    run_job(feed.gateway, tenant="other")
+    feed.caught_up()
+    rebuilt = build_view(settings, "feed_rebuilt", SQLiteFeedView, PostgresFeedView)
+    try:
+        Follower(feed.gateway, FeedProjection(rebuilt)).run_once()
+        everything = FeedQuery(tenant=None, limit=1000)
+        assert rebuilt.page(everything) == runtime_of(feed.client).feed_view.page(everything)
+        assert len(rebuilt.page(everything)[0]) == 7 + 7 + 4  # ledger, our jobs, the other job
+    finally:
+        close_view(rebuilt)
 
 
 def test_an_empty_page_keeps_the_cursor(feed):
@@ -242,7 +315,11 @@ def documented(method: str, template: str, response: Any) -> None:
 
 def test_feed_and_time_travel_responses_match_the_openapi_document(feed):
     job = run_job(feed.gateway)
+    feed.gateway.grant_credits(TENANT, to_micros(5))
+    for ending in FEED_ENDINGS:
+        run_metered_job(feed.gateway, ending)
     feed.caught_up()
+    documented("get", "/v1/events", feed.client.get("/v1/events"))
     get = feed.client.get
     documented("get", "/v1/events", get("/v1/events", params={"limit": 2}))
     documented("get", "/v1/events", get("/v1/events", params={"after": "x"}))

@@ -116,3 +116,32 @@ def test_text_the_event_carries_survives_the_round_trip(view):
     view.record(event(1, job, "Submitted", data=odd), track(1), tenant="acme")
     (entry,), _ = view.page(FeedQuery(tenant="acme"))
     assert entry.item["data"] == odd
+
+
+def entry(position: int, owner: UUID, kind: str, **data) -> FeedEvent:
+    rendered = {"object": "ledger.entry", "video_id": None, "type": kind, "data": data}
+    return FeedEvent(position, owner, kind, 1, 1000.0 + position, rendered)
+
+
+def test_an_opened_account_names_the_tenant_of_its_grants_without_a_row(view):
+    account = uuid4()
+    view.remember(account, "acme", track(1))
+    view.record(entry(2, account, "CreditsGranted", amount=5.0), track(2))
+    entries, _ = view.page(FeedQuery(tenant="acme"))
+    assert [(e.position, e.tenant, e.type) for e in entries] == [(2, "acme", "CreditsGranted")]
+    assert view.max_tracking_id(APP) == 2
+    with pytest.raises(IntegrityError):
+        view.remember(account, "acme", track(2))
+
+
+def test_a_ledger_entry_of_a_job_takes_the_jobs_tenant_and_keeps_its_own_video(view):
+    job = uuid4()
+    view.record(event(1, job, "Submitted"), track(1), tenant="acme")
+    view.record(entry(2, job, "CreditsReserved", amount=3.2), track(2))
+    view.record(entry(3, uuid4(), "CreditsGranted", amount=1.0), track(3))  # no known owner
+    (submitted, reserved), _ = view.page(FeedQuery(tenant="acme"))
+    assert reserved.item["data"] == {"amount": 3.2}
+    assert reserved.public_item()["video_id"] is None  # the item's own, not the row's
+    assert submitted.public_item()["video_id"] == f"video_{job.hex}"
+    assert positions(view, types=("CreditsReserved",)) == [2]
+    assert view.max_tracking_id(APP) == 3

@@ -20,8 +20,8 @@ from projections.feed.projection import (
     ledger_event,
 )
 from projections.feed.view import FeedEntry
-from service.surfaces.openai.shapes.feed import EventList, LedgerEntry
 from service.surfaces.errors import ApiError
+from service.surfaces.openai.shapes.feed import EventList, LedgerEntry
 from service.surfaces.openai.time_travel import parse_at
 
 
@@ -38,7 +38,7 @@ def kinds_of(aggregate: type[Aggregate], *left_out: str) -> set[type]:
 def test_the_feed_follows_every_job_event_and_every_movement_of_money():
     assert set(JOB_EVENTS) == kinds_of(Job)
     assert set(LEDGER_EVENTS) == kinds_of(Account, "Opened")  # Opened moves no money
-    assert FEED_EVENTS == (*JOB_EVENTS, *LEDGER_EVENTS)
+    assert (*JOB_EVENTS, *LEDGER_EVENTS) == FEED_EVENTS
     assert tuple(kind.__name__ for kind in FEED_EVENTS) == FEED_TYPES
 
 
