@@ -1,6 +1,7 @@
 """`vidgate export events`: the tenant event feed as a JSON Lines or Parquet file.
 
-The rows are the feed's (`GET /v1/events`), plus each event's tenant. The feed view is
+The rows are the feed's (`GET /v1/events`: job events and ledger entries), plus each
+event's tenant; a ledger entry has the same columns (`video_id` null for a grant). The feed view is
 brought up to date first, and the export holds exactly the events recorded when it started;
 that is safe beside a running worker (the view's tracking lets each event land once).
 """
@@ -39,7 +40,9 @@ def add_export_command(commands: Any) -> None:
     """Register `vidgate export events` on the CLI's subcommands."""
     export = commands.add_parser("export", help="export data for analysis elsewhere")
     kinds = export.add_subparsers(title="what")
-    events = kinds.add_parser("events", help="job events (the /v1/events feed) to a file")
+    events = kinds.add_parser(
+        "events", help="job events and ledger entries (the /v1/events feed) to a file"
+    )
     events.add_argument("--tenant", help="one tenant's events (default: every tenant's)")
     events.add_argument(
         "--since",
@@ -157,7 +160,8 @@ def jsonl_writer(output: str | None) -> Iterator[Writer]:
 
 @contextmanager
 def parquet_writer(output: str | None) -> Iterator[Writer]:
-    """Typed columns; `data` stays JSON text (its shape depends on `type`)."""
+    """Typed columns; `data` stays JSON text (its shape depends on `type`). Job events and
+    ledger entries share them: a grant's `video_id` is null."""
     import pyarrow as pa  # heavy: only exports need it
     import pyarrow.parquet as pq
 

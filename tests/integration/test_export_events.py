@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from events.account import Charge, to_micros
 from events.ids import video_id
 from service.admin.export import add_export_command
 from tests.helpers import SUBMISSION
@@ -135,3 +136,34 @@ def test_a_bad_since_is_refused_by_the_parser(settings, since, capsys):
         export(settings, "--since", since)
     assert exited.value.code == 2
     assert "--since" in capsys.readouterr().err
+
+
+def test_ledger_entries_are_exported_as_rows_beside_the_job_events(settings, gateway, tmp_path):
+    gateway.grant_credits("acme", to_micros(5), note="trial")
+    fields = {**SUBMISSION, "idempotency_key": None}
+    job, _ = gateway.submit_charged(fields, Charge(to_micros(1.25), key="k1"))
+    gateway.update_job(job.id, lambda j: j.complete({"url": "u", "bytes": 1}, "poll"))
+    out = tmp_path / "ledger.parquet"
+    assert export(settings, "--tenant", "acme", "-o", str(out)) == 0
+    rows = pq.read_table(out).to_pylist()
+    assert pq.read_table(out).column_names == COLUMNS
+    assert [(r["type"], r["video_id"]) for r in rows] == [
+        ("CreditsGranted", None),
+        ("Submitted", video_id(job.id)),
+        ("CreditsReserved", video_id(job.id)),
+        ("Completed", video_id(job.id)),
+        ("CreditsSettled", video_id(job.id)),
+    ]
+    assert json.loads(rows[0]["data"]) == {"currency": "USD", "amount": 5.0, "note": "trial"}
+    assert [r["actor"] for r in rows if r["type"].startswith("Credits")] == [
+        "admin",
+        "api",
+        "gateway",
+    ]
+    with duckdb.connect() as db:
+        (spent,) = db.execute(
+            "SELECT sum(CAST(json_extract(data, '$.amount') AS DOUBLE)) FROM read_parquet(?) "
+            "WHERE type = 'CreditsSettled'",
+            [str(out)],
+        ).fetchone()
+    assert spent == 1.25
