@@ -15,6 +15,7 @@ from projections.analytics.view import (
     INSERTED,
     LATENCIES,
     LATENCY_SQL,
+    LEDGER_COLUMNS,
     PERCENTILES,
     AnalyticsQuery,
     AnalyticsSQL,
@@ -22,7 +23,9 @@ from projections.analytics.view import (
 )
 
 # The columns of `insert_params` and `update_params`, with their types.
-INSERTED_TYPES = ("text",) * 5 + ("float8",) * 5 + ("text",) * 2 + ("float8",) * 2 + ("int",) * 3
+INSERTED_TYPES = (
+    ("text",) * 5 + ("float8",) * 5 + ("text",) * 2 + ("float8",) * 2 + ("int",) * 3 + ("int8",) * 2
+)
 UPDATED = (
     ("dispatched_at", "float8"),
     ("finished_at", "float8"),
@@ -33,6 +36,8 @@ UPDATED = (
     ("webhook_signals", "int"),
     ("poll_signals", "int"),
     ("other_signals", "int"),
+    ("reserved", "int8"),
+    ("settled", "int8"),
     ("job_id", "text"),
 )
 
@@ -49,7 +54,13 @@ class PostgresAnalyticsView(SQLAnalyticsView, PostgresTrackingRecorder):
             "TEXT",
             "DOUBLE PRECISION",
         )
-        for statement in (*self.sql.ddl, self.sql.index_ddl(name)):
+        # A view created before the ledger columns existed gets them (empty: `vidgate
+        # replay analytics` fills them from the log).
+        added = [
+            f"ALTER TABLE {self.sql.jobs} ADD COLUMN IF NOT EXISTS {column} {kind}"
+            for column, kind in LEDGER_COLUMNS
+        ]
+        for statement in (*self.sql.ddl, *added, self.sql.index_ddl(name)):
             self.sql_create_statements.append(SQL(statement))  # type: ignore[arg-type]
         inserted = ", ".join(f"%b::{kind}[]" for kind in INSERTED_TYPES)
         self._insert_all = (
@@ -67,7 +78,9 @@ class PostgresAnalyticsView(SQLAnalyticsView, PostgresTrackingRecorder):
             "cost_reported = COALESCE(t.cost_reported, u.cost_reported), "
             "webhook_signals = t.webhook_signals + u.webhook_signals, "
             "poll_signals = t.poll_signals + u.poll_signals, "
-            "other_signals = t.other_signals + u.other_signals "
+            "other_signals = t.other_signals + u.other_signals, "
+            "reserved = COALESCE(t.reserved, u.reserved), "
+            "settled = COALESCE(t.settled, u.settled) "
             f"FROM unnest({updated}) AS u({', '.join(column for column, _ in UPDATED)}) "
             "WHERE t.job_id = u.job_id"
         )

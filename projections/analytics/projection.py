@@ -1,4 +1,5 @@
-"""Folds job events into the `analytics` view, a whole batch per transaction.
+"""Folds job events, and the ledger's reservations and settlements of jobs, into the
+`analytics` view, a whole batch per transaction.
 
 Deterministic: every figure comes from event data and event timestamps, never a clock,
 so a replay from position 0 writes exactly the same rows. A batch's events are folded in
@@ -28,12 +29,22 @@ from eventsourcing.persistence import Mapper, Notification, Tracking
 from eventsourcing.projection import Projection
 from eventsourcing.utils import get_topic, resolve_topic
 
+from events.account import Account
 from events.job import CANCELED, COMPLETED, FAILED, Job
 from projections.analytics.view import AnalyticsView, JobFacts
 
 _DECODER = json.JSONDecoder()
 NUMERIC = (int, float, str)
-EVENTS = (Job.Submitted, Job.Dispatched, Job.Progressed, Job.Completed, Job.Failed, Job.Canceled)
+EVENTS = (
+    Job.Submitted,
+    Job.Dispatched,
+    Job.Progressed,
+    Job.Completed,
+    Job.Failed,
+    Job.Canceled,
+    Account.CreditsReserved,
+    Account.CreditsSettled,
+)
 
 # One event, as the fold needs it: (topic, job id hex, unix seconds, the event's fields).
 Fact = tuple[str, str, float, Mapping[str, Any]]
@@ -137,6 +148,25 @@ def _canceled(jobs: dict[str, JobFacts], job_id: str, at: float, e: Mapping[str,
     _finish(_job(jobs, job_id), CANCELED, at)
 
 
+def _reserved(jobs: dict[str, JobFacts], _: str, at: float, e: Mapping[str, Any]) -> None:
+    """The ledger held money for a job (the event is the account's: its job is a field)."""
+    job = _job(jobs, _job_hex(e["job_id"]))
+    if job.reserved is None:
+        job.reserved = int(e["amount"])
+
+
+def _settled(jobs: dict[str, JobFacts], _: str, at: float, e: Mapping[str, Any]) -> None:
+    job = _job(jobs, _job_hex(e["job_id"]))
+    if job.settled is None:  # a job settles once (the account refuses a second)
+        job.settled = int(e["amount"])
+
+
+def _job_hex(value: Any) -> str:
+    """A job id as the view keys it, from a domain event's UUID or the stored JSON's
+    `{"_type_": "uuid_hex", "_data_": …}`."""
+    return str(value["_data_"]) if isinstance(value, dict) else str(value.hex)
+
+
 FOLDS: dict[str, Fold] = {
     get_topic(Job.Submitted): _submitted,
     get_topic(Job.Dispatched): _dispatched,
@@ -144,6 +174,8 @@ FOLDS: dict[str, Fold] = {
     get_topic(Job.Completed): _completed,
     get_topic(Job.Failed): _failed,
     get_topic(Job.Canceled): _canceled,
+    get_topic(Account.CreditsReserved): _reserved,
+    get_topic(Account.CreditsSettled): _settled,
 }
 
 

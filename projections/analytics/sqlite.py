@@ -17,6 +17,7 @@ from projections.analytics.store import GroupKey, SQLAnalyticsView
 from projections.analytics.view import (
     LATENCIES,
     LATENCY_SQL,
+    LEDGER_COLUMNS,
     AnalyticsQuery,
     AnalyticsSQL,
     Latency,
@@ -32,6 +33,18 @@ class SQLiteAnalyticsView(SQLAnalyticsView, SQLiteTrackingRecorder):
     def construct_create_table_statements(self) -> list[str]:
         statements = super().construct_create_table_statements()
         return [*statements, *self.sql.ddl, self.sql.index_ddl("analytics")]
+
+    def create_table(self) -> None:
+        """As the library's, then the ledger columns a view created before them lacks (empty:
+        `vidgate replay analytics` fills them from the log). SQLite has no `ADD COLUMN IF
+        NOT EXISTS`."""
+        super().create_table()
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(f"PRAGMA table_info({self.sql.jobs})")
+            present = {row["name"] for row in c.fetchall()}
+            for column, kind in LEDGER_COLUMNS:
+                if column not in present:
+                    c.execute(f"ALTER TABLE {self.sql.jobs} ADD COLUMN {column} {kind}")
 
     def _latencies(
         self, c: Any, query: AnalyticsQuery, totals: list[dict[str, Any]]

@@ -3,7 +3,11 @@
 One table, one row per job: its group (tenant, the UTC day of its submission, model,
 provider), its times (submitted, first dispatched, finished), its outcome (and failure
 code), what it was asked for and cost, and how many of its state changes came by webhook,
-by poll or otherwise. Every figure of the API is aggregated from these rows at query time.
+by poll or otherwise, and, for a job its tenant's ledger charged, what was reserved and what
+was settled (micro-dollars, from `CreditsReserved` and `CreditsSettled`: the ledger's own
+figures, not list prices). Every figure of the API is aggregated from these rows at query
+time. A settlement names its job, whose row holds the day, model and provider, so the
+ledger's events need carry no more than they do.
 
 Why not per-day counters next to the per-job rows: the latency percentiles need every
 job's timings anyway, so a query reads the rows of its range whatever else is stored, and
@@ -26,6 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eventsourcing.persistence import Tracking, TrackingRecorder
+
+from events.account import MICROS
 
 DIMENSIONS = ("day", "model", "provider")  # what figures can be grouped by, in this order
 PERCENTILES = (0.5, 0.9, 0.99)
@@ -59,6 +65,8 @@ class JobFacts:
     webhook_signals: int = 0
     poll_signals: int = 0
     other_signals: int = 0
+    reserved: int | None = None  # micro-dollars held at submit (None: not charged)
+    settled: int | None = None  # micro-dollars spent when it ended (None: not settled)
 
 
 @dataclass(frozen=True)
@@ -103,6 +111,7 @@ class Figures:
     cost: float = 0.0  # completed jobs: the upstream's cost when reported, else the estimate
     signals: dict[str, int] = field(default_factory=dict)  # webhook / poll / other
     latency: dict[str, Latency] = field(default_factory=dict)  # see LATENCIES
+    spent: float | None = None  # settled dollars; None when no job of the group was charged
 
 
 class AnalyticsView(TrackingRecorder):
@@ -136,7 +145,7 @@ class AnalyticsSQL:
             f"finished_at {real}, outcome {text}, failure_code {text}, "
             f"output_duration {real}, cost_reported {real}, "
             "webhook_signals INTEGER NOT NULL, poll_signals INTEGER NOT NULL, "
-            "other_signals INTEGER NOT NULL)",
+            "other_signals INTEGER NOT NULL, reserved BIGINT, settled BIGINT)",
         ]
         self.insert = self.q(
             f"INSERT INTO {jobs} ({', '.join(INSERTED)}) VALUES ({', '.join('?' * len(INSERTED))})"
@@ -150,7 +159,8 @@ class AnalyticsSQL:
             "output_duration = COALESCE(output_duration, ?), "
             "cost_reported = COALESCE(cost_reported, ?), "
             "webhook_signals = webhook_signals + ?, poll_signals = poll_signals + ?, "
-            "other_signals = other_signals + ? WHERE job_id = ?"
+            "other_signals = other_signals + ?, reserved = COALESCE(reserved, ?), "
+            "settled = COALESCE(settled, ?) WHERE job_id = ?"
         )
         self.move_tracking = self.q(
             f"UPDATE {tracking} SET notification_id = ? "
@@ -190,7 +200,8 @@ class AnalyticsSQL:
             "AS output_seconds, SUM(COALESCE(cost_estimate, 0)) AS estimated_cost, "
             f"SUM({_if_completed('COALESCE(cost_reported, cost_estimate, 0)')}) AS cost, "
             "SUM(webhook_signals) AS webhook, SUM(poll_signals) AS poll, "
-            f"SUM(other_signals) AS other{extra} FROM {self.jobs} WHERE {where}"
+            "SUM(other_signals) AS other, COUNT(reserved) AS charged, SUM(settled) AS settled"
+            f"{extra} FROM {self.jobs} WHERE {where}"
         )
         if query.group_by:  # ordered in Python: collations differ between the backends
             sql += f" GROUP BY {', '.join(query.group_by)}"
@@ -224,7 +235,10 @@ INSERTED = (
     "webhook_signals",
     "poll_signals",
     "other_signals",
+    "reserved",
+    "settled",
 )
+LEDGER_COLUMNS = (("reserved", "BIGINT"), ("settled", "BIGINT"))  # added after the others
 
 # The three latencies as SQL over a row (NULL where the job lacks one of the two moments).
 LATENCY_SQL = {
@@ -261,6 +275,8 @@ def insert_params(job: JobFacts) -> tuple[Any, ...]:
         job.webhook_signals,
         job.poll_signals,
         job.other_signals,
+        job.reserved,
+        job.settled,
     )
 
 
@@ -275,6 +291,8 @@ def update_params(job: JobFacts) -> tuple[Any, ...]:
         job.webhook_signals,
         job.poll_signals,
         job.other_signals,
+        job.reserved,
+        job.settled,
         job.job_id,
     )
 
@@ -311,4 +329,5 @@ def figures_from(
         cost=float(totals["cost"] or 0),
         signals={s: int(totals[s] or 0) for s in (*SOURCES, "other")},
         latency={name: latency.get(name, Latency(count=0)) for name in LATENCIES},
+        spent=int(totals["settled"] or 0) / MICROS if totals["charged"] else None,
     )

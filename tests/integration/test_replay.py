@@ -91,7 +91,9 @@ def test_a_replayed_view_equals_the_live_one_row_for_row(settings, gateway, open
     assert (report.generation, report.replaced) == (f"{name}_g2", name)
     assert len(before) == 40 and rows(rebuilt) == before
     assert rebuilt.max_tracking_id(APP) == position
-    assert report.events == len(gateway.recorder.select_notifications(start=None, limit=10**6))
+    everything = gateway.recorder.select_notifications(start=None, limit=10**6)
+    topics = VIEWS[name][2].topics  # the jobs view follows no ledger events
+    assert report.events == len([n for n in everything if n.topic in topics])
     assert Pointer(settings).read(name) == f"{name}_g2"
     assert not exists(settings, name, f"{name}_tracking")  # the old generation is dropped
 

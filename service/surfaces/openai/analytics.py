@@ -108,6 +108,7 @@ def group_object(group: Figures) -> dict[str, Any]:
         "output_seconds": round(group.output_seconds, 3),
         "estimated_cost": round(group.estimated_cost, 6),
         "cost": round(group.cost, 6),
+        "spent": None if group.spent is None else round(group.spent, 6),
         "latency": {name: _latency(span) for name, span in group.latency.items()},
         "signals": {**group.signals, **_shares(group.signals)},
     }

@@ -232,6 +232,16 @@ class AnalyticsGroup(Shape):
             "the estimate (USD)."
         )
     )
+    spent: float | None = Field(
+        description=(
+            "What the tenant's credit ledger settled for the group's jobs (USD): the "
+            "`CreditsSettled` amounts, i.e. the upstream's reported cost, else the price "
+            "reserved at submit; failed jobs and those canceled before dispatch spend "
+            "nothing. Null when none of the group's jobs was charged (an unmetered tenant: "
+            "see `cost`)."
+        ),
+        ge=0,
+    )
     latency: AnalyticsGroupLatency = Field(description="Latency percentiles, seconds.")
     signals: AnalyticsGroupSignals = Field(
         description="State changes (Progressed, Completed, Failed) by where they came from."
