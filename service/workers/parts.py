@@ -110,7 +110,8 @@ def analytics_projection(shared: Shared) -> Loop:
 
 
 def feed_projection(shared: Shared) -> Loop:
-    """The tenant event feed (GET /v1/events): every job event with its tenant."""
+    """The tenant event feed (GET /v1/events): every job event and ledger entry with its
+    tenant."""
     projection = FeedProjection(shared.rt.feed_view)
     follower = Follower(shared.rt.gateway, projection, interval=shared.interval)
     return ProjectionLoop("feed projection", follower)
