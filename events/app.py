@@ -24,6 +24,7 @@ from events.apikey import ApiKey, KeyLimits
 from events.endpoint import WebhookEndpoint
 from events.hot_accounts import HotAccounts
 from events.job import Job
+from events.turns import Turns
 from events.upstream import UpstreamLink
 
 SAVE_ATTEMPTS = 6
@@ -55,6 +56,7 @@ class Gateway(Application[UUID]):
         self._clock = clock
         self._accountless: dict[str, float] = {}  # tenant → when "it has no account" was seen
         self._hot = HotAccounts()
+        self._turns = Turns()
 
     def construct_repository(self) -> Repository[UUID]:
         """Jobs, keys and endpoints load from their events alone: a snapshot store in the
@@ -239,16 +241,17 @@ class Gateway(Application[UUID]):
         """
         load = load or self.repository.get
         for attempt in range(SAVE_ATTEMPTS):
-            aggregate: Any = load(aggregate_id)
-            command(aggregate)
-            if not aggregate.pending_events:
-                return aggregate  # nothing happened: no empty write transaction
-            try:
-                self.save(aggregate, *companions(aggregate))
-            except IntegrityError:
-                time.sleep(_JITTER.uniform(0, 0.005 * (attempt + 1)))
-                continue
-            return aggregate
+            with self._turns.of(aggregate_id):  # see `events.turns`
+                aggregate: Any = load(aggregate_id)
+                command(aggregate)
+                if not aggregate.pending_events:
+                    return aggregate  # nothing happened: no empty write transaction
+                try:
+                    self.save(aggregate, *companions(aggregate))
+                    return aggregate
+                except IntegrityError:
+                    pass  # another process wrote it: reload after a pause, outside the turn
+            time.sleep(_JITTER.uniform(0, 0.005 * (attempt + 1)))
         raise JobContention(f"{aggregate_id} changed {SAVE_ATTEMPTS} times under us")
 
     def record_dispatch(self, job_id: UUID, provider: str, upstream_id: str) -> Job:
