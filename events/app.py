@@ -19,10 +19,12 @@ from eventsourcing.application import (
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
-from events.account import Account, Charge, InsufficientCredits, to_micros
+from events.account import Account, Charge, InsufficientCredits, KeyLimitReached, to_micros
 from events.apikey import ApiKey, KeyLimits
 from events.endpoint import WebhookEndpoint
+from events.hot_accounts import HotAccounts
 from events.job import Job
+from events.turns import Turns
 from events.upstream import UpstreamLink
 
 SAVE_ATTEMPTS = 6
@@ -53,6 +55,8 @@ class Gateway(Application[UUID]):
         self._listeners: list[Callable[[], None]] = []
         self._clock = clock
         self._accountless: dict[str, float] = {}  # tenant → when "it has no account" was seen
+        self._hot = HotAccounts()
+        self._turns = Turns()
 
     def construct_repository(self) -> Repository[UUID]:
         """Jobs, keys and endpoints load from their events alone: a snapshot store in the
@@ -81,7 +85,13 @@ class Gateway(Application[UUID]):
         """Call `listener` after every save in this process (wakes followers early)."""
         self._listeners.append(listener)
 
-    def save(self, *objs: Any, **kwargs: Any) -> Any:
+    def save(self, *objs: Any, hot: bool = False, **kwargs: Any) -> Any:
+        """Save, and wake this process's listeners. An account saved outside the submit path
+        (`hot`) makes its kept copy stale: it is dropped."""
+        if not hot:
+            for obj in objs:
+                if isinstance(obj, Account):
+                    self._hot.forget(obj.id, unless=obj)
         recordings = super().save(*objs, **kwargs)
         for listener in self._listeners:
             listener()
@@ -102,33 +112,73 @@ class Gateway(Application[UUID]):
         as `Submitted`; `InsufficientCredits` or `KeyLimitReached` when it can't be made,
         and nothing is saved. A concurrent writer on the account makes the save fail whole:
         it is retried against the reloaded account, so concurrent submits never overspend.
+        Submits on one account take turns in this process (see `events.hot_accounts`).
         """
+        tenant = str(fields.get("tenant"))
         for attempt in range(SAVE_ATTEMPTS):
             job = Job(**fields)
             if fields.get("idempotency_key"):
                 existing = self.find_job(job.id)
                 if existing is not None:
                     return existing, False
-            account = self._reserve(job, charge)
-            try:
-                self.save(job, *([account] if account is not None else []))
-            except IntegrityError:  # a concurrent submit with the same key, or on the account
-                existing = self.find_job(job.id)
-                if existing is not None:
+            if not self._tracked(tenant, charge):
+                try:
+                    self.save(job)
+                except IntegrityError:  # a concurrent submit with the same idempotency key
+                    existing = self.find_job(job.id)
+                    if existing is None:
+                        raise
                     return existing, False
-                if account is None:
-                    raise
-                time.sleep(_JITTER.uniform(0, 0.005 * (attempt + 1)))
-                continue
-            return job, True
-        raise JobContention(f"the account of {fields.get('tenant')!r} changed under every try")
+                return job, True
+            assert charge is not None
+            with self._hot.lock(Account.create_id(tenant)):
+                saved = self._save_reserved(job, charge)
+            if saved:
+                return job, True
+            existing = self.find_job(job.id)
+            if existing is not None:
+                return existing, False
+            time.sleep(_JITTER.uniform(0, 0.005 * (attempt + 1)))
+        raise JobContention(f"the account of {tenant!r} changed under every try")
 
-    def _reserve(self, job: Job, charge: Charge | None) -> Account | None:
-        """The tenant's account with the job's charge reserved, or None when untracked."""
+    def _tracked(self, tenant: str, charge: Charge | None) -> bool:
+        """Whether the submit must reserve on an account (one may not exist yet)."""
         if charge is None:
-            return None
-        if not (charge.prepaid or charge.tracks_key) and self._known_accountless(job.tenant):
-            return None  # unmetered, as seen moments ago: no read per submit
+            return False
+        if charge.prepaid or charge.tracks_key:
+            return True
+        return not self._known_accountless(tenant)
+
+    def _save_reserved(self, job: Job, charge: Charge) -> bool:
+        """Save the job with its reservation; False when another writer got there first."""
+        account = self._reserve(job, charge)
+        if account is None:
+            objs: tuple[Any, ...] = (job,)
+        else:
+            objs = (job, account)
+        try:
+            self.save(*objs, hot=True)
+        except BaseException as error:
+            # The kept copy took the reservation that was not saved: never reuse it (its next
+            # save would skip a version).
+            self._hot.forget(Account.create_id(job.tenant))
+            if isinstance(error, IntegrityError):
+                return False
+            raise
+        if account is not None:
+            self._hot.keep(account)
+        return True
+
+    def _reserve(self, job: Job, charge: Charge) -> Account | None:
+        """The tenant's account with the job's charge reserved, or None when untracked. A
+        refusal seen on the kept copy is checked again on a fresh load."""
+        kept = self._hot.get(Account.create_id(job.tenant))
+        if kept is not None:
+            try:
+                kept.reserve(job.id, charge)
+                return kept
+            except (InsufficientCredits, KeyLimitReached):
+                self._hot.forget(kept.id)  # maybe stale: a grant or an ended job since
         account = self.find_account(job.tenant)
         if account is None:
             if charge.prepaid:
@@ -191,16 +241,17 @@ class Gateway(Application[UUID]):
         """
         load = load or self.repository.get
         for attempt in range(SAVE_ATTEMPTS):
-            aggregate: Any = load(aggregate_id)
-            command(aggregate)
-            if not aggregate.pending_events:
-                return aggregate  # nothing happened: no empty write transaction
-            try:
-                self.save(aggregate, *companions(aggregate))
-            except IntegrityError:
-                time.sleep(_JITTER.uniform(0, 0.005 * (attempt + 1)))
-                continue
-            return aggregate
+            with self._turns.of(aggregate_id):  # see `events.turns`
+                aggregate: Any = load(aggregate_id)
+                command(aggregate)
+                if not aggregate.pending_events:
+                    return aggregate  # nothing happened: no empty write transaction
+                try:
+                    self.save(aggregate, *companions(aggregate))
+                    return aggregate
+                except IntegrityError:
+                    pass  # another process wrote it: reload after a pause, outside the turn
+            time.sleep(_JITTER.uniform(0, 0.005 * (attempt + 1)))
         raise JobContention(f"{aggregate_id} changed {SAVE_ATTEMPTS} times under us")
 
     def record_dispatch(self, job_id: UUID, provider: str, upstream_id: str) -> Job:

@@ -104,7 +104,7 @@ class Job(Aggregate):
 
         def apply(self, job: Job) -> None:
             job.status, job.progress, job.output = COMPLETED, 100, dict(self.output)
-            job.finished_at = self.timestamp
+            job.finished_at, job.reported_cost = self.timestamp, self.cost
 
     class Failed(Event):
         TOPIC = "vidgate:Job.Failed"
@@ -180,6 +180,7 @@ class Job(Aggregate):
         self.inputs, self.webhook, self.surface = dict(inputs), webhook, surface
         self.idempotency_key, self.request_hash = idempotency_key, request_hash
         self.cost_estimate = cost_estimate
+        self.reported_cost: float | None = None  # the upstream's actual cost, when it said
         self.status, self.progress = QUEUED, 0
         self.upstream_id: str | None = None
         self.dispatch_attempts = 0
@@ -198,6 +199,17 @@ class Job(Aggregate):
     @property
     def is_dispatched(self) -> bool:
         return self.upstream_id is not None
+
+    @property
+    def charged(self) -> float | None:
+        """Dollars the job costs its owner once it ended (what a metered account settles):
+        completed at the upstream's reported cost, else the price; canceled after dispatch at
+        the price; failed or canceled before dispatch nothing. None while it runs."""
+        if self.status == COMPLETED:
+            return self.reported_cost if self.reported_cost is not None else self.cost_estimate
+        if self.status == CANCELED and self.is_dispatched:
+            return self.cost_estimate
+        return 0.0 if self.is_terminal else None
 
     def intend_dispatch(self, provider: str, attempt_id: str) -> None:
         """Record that the upstream is about to be asked to render (under `attempt_id`).

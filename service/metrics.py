@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -12,6 +12,8 @@ from prometheus_client.registry import Collector
 
 __all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
 log = logging.getLogger(__name__)
+# Capped provider → (cap, jobs holding a slot, jobs waiting for one).
+SlotCounts = Mapping[str, tuple[int, int, int]]
 
 
 class Metrics:
@@ -53,10 +55,17 @@ class Metrics:
             ["provider", "outcome"],
             registry=self.registry,
         )
+        self.slots = _ProviderSlots()
+        self.registry.register(self.slots)
 
     def count_jobs_with(self, counts: Callable[[], dict[tuple[str, str], int]]) -> None:
         """Expose `vidgate_jobs{provider, status}` from the jobs view at each scrape."""
         self.registry.register(_JobsByState(counts))
+
+    def count_slots_with(self, counts: Callable[[], SlotCounts]) -> None:
+        """Expose each capped provider's cap, in-flight and queued jobs (the dispatcher's
+        count; empty in a process that does not lead) at each scrape."""
+        self.slots.counts = counts
 
     def webhook(self, provider: str, outcome: str) -> None:
         self.webhooks.labels(provider, outcome).inc()
@@ -89,3 +98,33 @@ class _JobsByState(Collector):
         for (provider, status), n in sorted(counts.items()):
             family.add_metric([provider, status], n)
         yield family
+
+
+class _ProviderSlots(Collector):
+    def __init__(self) -> None:
+        self.counts: Callable[[], SlotCounts] = dict
+
+    def collect(self) -> Iterator[Metric]:
+        families = (
+            GaugeMetricFamily(
+                "vidgate_provider_concurrency_cap",
+                "Most unfinished dispatched jobs a provider may have "
+                "(VIDGATE_PROVIDER_CONCURRENCY)",
+                labels=["provider"],
+            ),
+            GaugeMetricFamily(
+                "vidgate_provider_inflight",
+                "Jobs holding a dispatch slot of a capped provider (intended or dispatched, "
+                "unfinished), as counted by the dispatcher",
+                labels=["provider"],
+            ),
+            GaugeMetricFamily(
+                "vidgate_provider_queued",
+                "Jobs of a capped provider waiting (queued) for a dispatch slot",
+                labels=["provider"],
+            ),
+        )
+        for provider, numbers in sorted(self.counts().items()):
+            for family, n in zip(families, numbers, strict=True):
+                family.add_metric([provider], n)
+        yield from families

@@ -155,6 +155,8 @@ class Settings:
     max_body_bytes: int = 25 * 1024 * 1024
     follow_interval: float = 0.05
     local_concurrency: int = 2
+    # Upstream provider → most unfinished dispatched jobs at once; absent: no cap.
+    provider_concurrency: Mapping[str, int] = field(default_factory=dict)
     local_frame_delay: float = 0.0
     poll_after_ms: int = 1000
     public_url: str | None = None
@@ -200,6 +202,7 @@ class Settings:
             max_body_bytes=_int(env, "VIDGATE_MAX_BODY_BYTES", 25 * 1024 * 1024, 1024, 2**31),
             follow_interval=_int(env, "VIDGATE_FOLLOW_INTERVAL_MS", 50, 1, 60_000) / 1000,
             local_concurrency=_int(env, "VIDGATE_LOCAL_CONCURRENCY", 2, 1, 64),
+            provider_concurrency=_caps(env, "VIDGATE_PROVIDER_CONCURRENCY"),
             local_frame_delay=_int(env, "VIDGATE_LOCAL_FRAME_DELAY_MS", 0, 0, 10_000) / 1000,
             poll_after_ms=_int(env, "VIDGATE_POLL_AFTER_MS", 1000, 0, 600_000),
             public_url=_url(env, "VIDGATE_PUBLIC_URL"),
@@ -279,6 +282,27 @@ def _networks(env: Mapping[str, str], name: str) -> str:
         except ValueError:
             raise SettingsError(f"{name}: {entry!r} is not a network like 127.0.0.0/8") from None
     return raw
+
+
+def _caps(env: Mapping[str, str], name: str) -> Mapping[str, int]:
+    """`fal=20,kling=5`: the most unfinished dispatched jobs per upstream provider."""
+    caps: dict[str, int] = {}
+    for entry in filter(None, (part.strip() for part in (env.get(name) or "").split(","))):
+        provider, _, raw = (piece.strip() for piece in entry.partition("="))
+        if provider not in ENV_PREFIXES:
+            known = ", ".join(sorted(ENV_PREFIXES))
+            raise SettingsError(
+                f"{name}: {entry!r} names no upstream provider; known: {known} "
+                "(local renders: VIDGATE_LOCAL_CONCURRENCY)"
+            )
+        if provider in caps:
+            raise SettingsError(f"{name}: {entry!r} repeats provider {provider!r}")
+        if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
+            raise SettingsError(
+                f"{name}: {entry!r} must be PROVIDER=N with N a whole number from 1 to 100000"
+            )
+        caps[provider] = int(raw)
+    return MappingProxyType(caps)
 
 
 def _together(env: Mapping[str, str], name: str, needed: str) -> None:

@@ -169,11 +169,16 @@ class SQLInflightView(InflightView):
 
     # queries
 
-    def undispatched(self, older_than: datetime, limit: int) -> list[InflightRow]:
+    def undispatched(
+        self, older_than: datetime, limit: int, *, skip: Collection[str] = ()
+    ) -> list[InflightRow]:
+        names = tuple(skip)
+        besides = f"AND provider NOT IN ({self.sql.marks(names)}) " if names else ""
         return self._rows(
             f"SELECT * FROM {self.sql.table} WHERE upstream_id IS NULL AND submitted_at < ? "
-            "ORDER BY submitted_at, job_id LIMIT ?",
+            f"{besides}ORDER BY submitted_at, job_id LIMIT ?",
             seconds(older_than),
+            *names,
             limit,
         )
 
@@ -190,6 +195,12 @@ class SQLInflightView(InflightView):
             *names,
             seconds(now - quiet_for),
             limit,
+        )
+
+    def unfinished(self, provider: str) -> list[InflightRow]:
+        return self._rows(
+            f"SELECT * FROM {self.sql.table} WHERE provider = ? ORDER BY submitted_at, job_id",
+            provider,
         )
 
     def get(self, job_id: UUID) -> InflightRow | None:

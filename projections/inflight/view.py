@@ -103,8 +103,11 @@ class InflightView(TrackingRecorder):
     # queries
 
     @abstractmethod
-    def undispatched(self, older_than: datetime, limit: int) -> list[InflightRow]:
-        """Jobs submitted before `older_than` and never dispatched, oldest first."""
+    def undispatched(
+        self, older_than: datetime, limit: int, *, skip: Collection[str] = ()
+    ) -> list[InflightRow]:
+        """Jobs submitted before `older_than` and never dispatched, oldest first (but none
+        of the providers in `skip`)."""
 
     @abstractmethod
     def stale(
@@ -112,6 +115,10 @@ class InflightView(TrackingRecorder):
     ) -> list[InflightRow]:
         """Dispatched jobs of `providers` with no signal since `now - quiet_for`, quietest
         first."""
+
+    @abstractmethod
+    def unfinished(self, provider: str) -> list[InflightRow]:
+        """Every unfinished job of `provider`, dispatched or not, first submitted first."""
 
     @abstractmethod
     def get(self, job_id: UUID) -> InflightRow | None: ...

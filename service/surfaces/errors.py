@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from eventsourcing.persistence import PersistenceError
+from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -124,6 +125,15 @@ def headers_of(error: Refused) -> dict[str, str] | None:
 def invalid(param: str, message: str, code: str = "invalid_value") -> ApiError:
     """A 400 naming the offending field."""
     return ApiError(400, message, code=code, param=param)
+
+
+def text_parameter(params: QueryParams, name: str) -> str | None:
+    """A free-text query parameter (empty is absent); NUL is a 400 here, since PostgreSQL
+    text can't hold it and a query with it would fail as if the store were down."""
+    value = params.get(name) or None
+    if value is not None and "\x00" in value:
+        raise invalid(name, f"{name} must not contain NUL (\\u0000) characters")
+    return value
 
 
 def not_found(message: str, param: str | None = None) -> ApiError:

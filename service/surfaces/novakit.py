@@ -5,8 +5,12 @@ Synchronous by default: the request holds until the video is stored (at most `?t
 seconds, default 600, then a 504 naming the job, which carries on). `async=true` answers at
 once with the job. Long-polling (`poll=true`) returns when the job's status changes, or after
 `timeout` seconds (default 30, NovaKit's). Ids are `job_` + the job's hex (`video_…` in /v1).
-Credits are the catalog's list price in cents (1 credit = $0.01). Errors are NovaKit's
-`{"error": message}`, with `code` and `param` as context. Request mapping: `novakit_request`.
+Credits are dollars in cents (1 credit = $0.01): estimated at the catalog's list price,
+used at what the job is charged (the upstream's reported cost where it gives one); a sync
+answer's `usage.seconds_remaining` is how many seconds of the same model and settings the
+tenant's balance and the key's monthly budget still buy (null when neither limits it).
+Errors are NovaKit's `{"error": message}`, with `code` and `param` as context.
+Request mapping: `novakit_request`.
 
 A video's `url` is, like NovaKit's CDN links, usable without a key: a signed link to the
 stored file, valid for 3 days (GET the job again for a fresh one).
@@ -29,6 +33,8 @@ from starlette.routing import Route
 from events.apikey import VIDEO, VIDEOS_READ, VIDEOS_WRITE
 from events.ids import parse_video_id
 from events.job import CANCELED, COMPLETED, FAILED, IN_PROGRESS, QUEUED, Job
+from service.auth.authenticator import Principal
+from service.billing.remaining import seconds_affordable, spendable
 from service.catalog import Catalog
 from service.providers.callbacks import InvalidCallback
 from service.runtime import Runtime
@@ -96,7 +102,8 @@ async def generate(request: Request) -> Response:
     job = await settled(request, job, lambda j: j.is_terminal, wait)
     if job.status == COMPLETED and not job.output_stored:
         job = await settled(request, job, lambda j: j.output_stored, STORE_WAIT)
-    return JSONResponse(sync_body(_finished(job, wait), base_url(request), rt))
+    remaining = await run_in_threadpool(seconds_remaining, rt, principal, job)
+    return JSONResponse(sync_body(_finished(job, wait), base_url(request), rt, remaining))
 
 
 @translated(render, as_sent(NAMES))
@@ -220,9 +227,18 @@ def parse_job_id(raw: str) -> UUID | None:
     return parse_video_id(raw)
 
 
-def credits(job: Job) -> int:
-    """The catalog's price estimate in credits (1 credit = $0.01), rounded up."""
-    return math.ceil(round((job.cost_estimate or 0.0) * CREDITS_PER_USD, 6))
+def credits(dollars: float | None) -> int:
+    """Dollars in credits (1 credit = $0.01), rounded up."""
+    return math.ceil(round((dollars or 0.0) * CREDITS_PER_USD, 6))
+
+
+def seconds_remaining(rt: Runtime, principal: Principal, job: Job) -> int | None:
+    """Seconds of video like `job`'s the caller can still afford: the tenant's balance (and
+    the key's monthly budget) at the job's price per second. None when nothing limits it."""
+    account = rt.gateway.find_account(principal.tenant)
+    key, limits = principal.key_id.hex, principal.limits
+    budget = spendable(account, key, limits, prepaid=rt.credits_required)
+    return seconds_affordable(budget, job.cost_estimate, float(job.params.get("seconds") or 0))
 
 
 def model_name(job: Job, catalog: Catalog) -> str:
@@ -240,11 +256,11 @@ def async_body(job: Job, catalog: Catalog) -> dict[str, Any]:
         "status": STATUSES[job.status],
         "created": int(job.created_on.timestamp()),
         "model": model_name(job, catalog),
-        "estimated_credits": credits(job),
+        "estimated_credits": credits(job.cost_estimate),
     }
 
 
-def sync_body(job: Job, base: str, rt: Runtime) -> dict[str, Any]:
+def sync_body(job: Job, base: str, rt: Runtime, remaining: int | None) -> dict[str, Any]:
     video = _video(job, base, rt)
     return {
         "id": public_id(job.id),
@@ -253,9 +269,9 @@ def sync_body(job: Job, base: str, rt: Runtime) -> dict[str, Any]:
         "model": model_name(job, rt.catalog),
         "model_tier": MODEL_TIER,
         "usage": {
-            "credits_used": credits(job),
+            "credits_used": credits(job.charged),
             "seconds_used": video["duration_seconds"],
-            "seconds_remaining": None,  # vidgate has no quotas
+            "seconds_remaining": remaining,
         },
     }
 
@@ -270,8 +286,8 @@ def job_body(job: Job, base: str, rt: Runtime) -> dict[str, Any]:
         "inputParams": _input_params(job),
         "outputData": {"video": _video(job, base, rt)} if done else None,
         "errorMessage": (job.error or {}).get("message"),
-        "estimatedCredits": credits(job),
-        "actualCredits": credits(job) if done else None,
+        "estimatedCredits": credits(job.cost_estimate),
+        "actualCredits": None if job.charged is None else credits(job.charged),
         "createdAt": iso(job.created_on),
         "completedAt": iso(job.finished_at),
         "model": model_name(job, rt.catalog),

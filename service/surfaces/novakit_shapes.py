@@ -64,9 +64,16 @@ class NovaKitFinishedData(Shape):
 
 
 class NovaKitFinishedUsage(Shape):
-    credits_used: int
+    credits_used: int = Field(
+        description="What the job is charged, in credits (1 credit = $0.01), rounded up."
+    )
     seconds_used: float
-    seconds_remaining: None
+    seconds_remaining: int | None = Field(
+        description=(
+            "Seconds of video of the same model and settings that the tenant's balance and "
+            "the key's monthly budget still buy; null when neither limits the key."
+        )
+    )
 
 
 class NovaKitFinished(Shape):

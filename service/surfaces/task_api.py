@@ -87,6 +87,7 @@ RENAMED = {
 }
 IN_OUR_WORDS = field_only(RENAMED, {FIRST_FRAME: "image"})
 ASPECT_TOLERANCE = 0.01
+MAX_PIXELS = 16_384  # per side; beyond any model's frame (and any float a ratio needs)
 IMAGE_TYPES = {
     b"\x89PNG": "image/png",
     b"\xff\xd8\xff": "image/jpeg",
@@ -301,8 +302,8 @@ def _pixels(body: Mapping[str, Any], name: str) -> int | None:
     if value is None or value == "":
         return None
     number = as_int(name, value)
-    if number <= 0:
-        raise invalid(name, f"{name} must be a positive number of pixels; got {number}")
+    if not 0 < number <= MAX_PIXELS:
+        raise invalid(name, f"{name} must be a number of pixels from 1 to {MAX_PIXELS}")
     return number
 
 

@@ -10,10 +10,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from service.media.render import ImageUnreadable, decode_image
 from service.videos.errors import FIRST_FRAME, InvalidField
+from service.videos.urls import parsed_web_url
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 DATA_URI = re.compile(
@@ -96,13 +96,8 @@ def image_at(value: Any, param: str) -> ImageInput:
 
 
 def _is_web_url(value: str) -> bool:
-    """An absolute http(s) URL with a host and no control characters (any scheme case)."""
-    try:
-        parts = urlsplit(value)
-        host = parts.hostname
-    except ValueError:  # e.g. "http://[::1" or a bad port
-        return False
-    return parts.scheme.lower() in ("http", "https") and bool(host) and value.isprintable()
+    """An absolute http(s) URL with a host, as the fetcher's httpx reads it."""
+    return parsed_web_url(value) is not None
 
 
 def _data_uri(value: str, param: str) -> tuple[str | None, bytes]:

@@ -6,12 +6,10 @@ import math
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
-
-import httpx
 
 from events.endpoint import EVENT_FILTERS
 from service.videos.errors import InvalidField
+from service.videos.urls import parsed_web_url
 
 MAX_URL = 2048
 MAX_DESCRIPTION = 500
@@ -30,14 +28,11 @@ def webhook_url(value: Any, param: str) -> str:
     url = value.strip()
     if len(url) > MAX_URL or not url.isprintable():
         raise InvalidField(param, lambda n: f"{n(param)} must be ≤ {MAX_URL} printable characters")
-    try:
-        parts = urlsplit(url)
-        host, port = parts.hostname, parts.port  # .port raises on "x" or 99999
-        httpx.URL(url)
-    except (ValueError, httpx.InvalidURL):  # "http://[::1", NFKC-unsafe or non-IDNA hosts
-        raise InvalidField(param, lambda n: f"{n(param)} is not a well-formed URL") from None
-    if parts.scheme.lower() not in ("http", "https") or not host or port == 0:
-        raise InvalidField(param, lambda n: f"{n(param)} must be an http(s) URL with a host")
+    parts = parsed_web_url(url)
+    if parts is None:
+        raise InvalidField(
+            param, lambda n: f"{n(param)} must be a well-formed http(s) URL with a host"
+        )
     if "@" in parts.netloc:
         raise InvalidField(
             param, lambda n: f"{n(param)} must not contain userinfo (user:password@)"

@@ -11,6 +11,11 @@ a crash, from the sweeper, or after a submit whose answer was lost) is reconcile
 upstream where the provider `finds`, submitted again under the same attempt where it `dedupes`
 (or the lookup says nothing was created), and otherwise resubmitted under a new intent, which
 records that the earlier one's outcome is unknown (and counts it in a metric).
+
+Per-provider concurrency caps (`service.workers.slots`): with caps, the dispatcher also follows
+the events that end a job. A submission of a capped provider joins its provider's line and is
+dispatched once it holds a slot; a job that ends frees its slot, and the next in line goes out
+at once. The slots are rebuilt from the `inflight` view whenever this process takes the lead.
 """
 
 from __future__ import annotations
@@ -18,12 +23,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 from uuid import UUID, uuid4
 
-from eventsourcing.persistence import TrackingRecorder
+from eventsourcing.persistence import Notification, TrackingRecorder
+from eventsourcing.utils import get_topic
 
 from events.app import Gateway
 from events.job import Job
@@ -37,7 +43,9 @@ from service.providers.base import (
     ProviderUnavailable,
 )
 from service.providers.callbacks import CallbackTokens, InputLinks
+from service.workers.slots import Backlog, ProviderSlots, seed_slots
 from service.workers.topic_follower import TopicFollower
+from service.workers.waker import Waker
 
 log = logging.getLogger(__name__)
 SOURCE = "dispatcher"
@@ -45,6 +53,8 @@ SUBMIT_ATTEMPTS = 3
 # A refusal that says the upstream created nothing; after any other error the outcome of the
 # submit is unknown (a timeout, a reset, a 5xx behind which the job may have been created).
 NOTHING_CREATED = frozenset({"rate_limited"})
+SUBMITTED = get_topic(Job.Submitted)
+ENDINGS = (Job.Completed, Job.Failed, Job.Canceled, Job.Deleted)  # each frees a slot
 
 
 class LeadershipLost(Exception):
@@ -52,6 +62,10 @@ class LeadershipLost(Exception):
 
 
 class Dispatcher:
+    """A background loop (`service.workers.loop`), led by `service.workers.leadership`."""
+
+    name = "dispatcher"
+
     def __init__(
         self,
         gateway: Gateway,
@@ -65,6 +79,8 @@ class Dispatcher:
         retry_base: float = 1.0,
         may_dispatch: Callable[[], bool] | None = None,
         metrics: Metrics | None = None,
+        caps: Mapping[str, int] | None = None,
+        backlog: Backlog | None = None,
     ) -> None:
         self.gateway, self.providers, self.callbacks = gateway, providers, callbacks
         self.metrics = metrics
@@ -75,17 +91,78 @@ class Dispatcher:
         self.links, self.read_input = links, read_input
         self._in_flight: set[UUID] = set()  # a sweep must not submit a job twice at once
         self.retry_base = retry_base
+        self.slots, self.backlog = ProviderSlots(caps or {}), backlog
+        self._seeded_at = 0  # the log position the slots were rebuilt at
+        self._intended: list[UUID] = []  # found holding a slot with an intent: reconcile
+        self.leading = False
+        topics = [Job.Submitted, *ENDINGS] if self.slots.caps else [Job.Submitted]
         self.follower = TopicFollower(
-            gateway, tracking, [Job.Submitted], self.dispatch, interval=interval, name="dispatcher"
+            gateway,
+            tracking,
+            topics,
+            self.dispatch,
+            interval=interval,
+            name="dispatcher",
+            handle_batch=self._handle_batch if self.slots.caps else None,
         )
+
+    @property
+    def interval(self) -> float:
+        return self.follower.interval
+
+    @property
+    def waker(self) -> Waker:
+        return self.follower.waker
 
     def wake(self) -> None:
         """Thread-safe: look for new submissions now."""
         self.follower.wake()
 
+    async def start(self) -> None:
+        """On taking the lead: count each capped provider's slots from the store."""
+        if self.backlog is not None:
+            seed = await seed_slots(self.slots, self.backlog, self.gateway.find_job)
+            self._seeded_at, self._intended = seed
+        self.leading = True
+
+    async def stop(self) -> None:
+        self.leading = False
+
+    def slot_counts(self) -> dict[str, tuple[int, int, int]]:
+        """Per capped provider: (cap, jobs holding a slot, jobs waiting); empty unless this
+        process leads (only the leader counts)."""
+        if not self.leading:
+            return {}
+        counts = self.slots.counts()
+        return {p: (cap, *counts[p]) for p, cap in self.slots.caps.items()}
+
     async def run_once(self) -> int:
-        """Dispatch every submission recorded so far; return how many were seen."""
-        return await self.follower.run_once()
+        """Dispatch every submission recorded so far (and the waiting jobs that fit under
+        their caps); return how many were seen."""
+        ready, self._intended = [*self._intended, *self.slots.admit()], []
+        await asyncio.gather(*(self.dispatch(job_id) for job_id in ready))
+        return len(ready) + await self.follower.run_once()
+
+    async def _handle_batch(self, notifications: Sequence[Notification]) -> None:
+        """Apply a batch to the slots in log order (first submitted, first admitted), then
+        dispatch what may go: uncapped jobs, and capped ones holding a slot."""
+        ready: dict[UUID, None] = {}
+        for notification in notifications:
+            job_id = UUID(str(notification.originator_id))
+            if notification.topic != SUBMITTED:
+                self.slots.release(job_id)
+                continue
+            submitted = self.gateway.mapper.to_domain_event(notification)
+            assert isinstance(submitted, Job.Submitted)
+            provider = submitted.provider
+            if not self.slots.capped(provider):
+                ready[job_id] = None
+            elif notification.id > self._seeded_at:  # earlier ones: the seed counted them
+                self.slots.queue(provider, job_id)
+            if self.slots.holds(job_id):  # also after a failed pass: dispatching is idempotent
+                ready[job_id] = None
+        ready.update(dict.fromkeys(self.slots.admit()))
+        await asyncio.gather(*(self.dispatch(job_id) for job_id in ready))
 
     async def dispatch(self, job_id: UUID) -> None:
         """Hand one job to its provider unless it is already dispatched or finished."""
@@ -100,6 +177,8 @@ class Dispatcher:
     async def _dispatch(self, job_id: UUID) -> None:
         job = await asyncio.to_thread(self.gateway.find_job, job_id)
         if job is None or job.is_terminal or job.is_dispatched:
+            if job is None or job.is_terminal:
+                self._release(job_id)  # its ending may predate the slots' count
             return
         provider = self.providers.get(job.provider)
         if provider is None:
@@ -108,6 +187,11 @@ class Dispatcher:
                 "provider_not_configured",
                 f"provider {job.provider!r} is not enabled on this gateway",
             )
+            return
+        if self.slots.capped(job.provider) and not self.slots.holds(job.id):
+            # Over the cap (or handed over by the sweeper): it waits in line, `queued`.
+            self.slots.queue(job.provider, job.id)
+            self.wake()  # the next pass admits it if a slot is free
             return
         if self.may_dispatch is not None and not await asyncio.to_thread(self.may_dispatch):
             # Raised, not returned: the follower must not record this job as handled.
@@ -193,6 +277,11 @@ class Dispatcher:
         )
         again = replace(request, attempt_id=uuid4().hex)
         return again if await self._intend(provider, again) else None
+
+    def _release(self, job_id: UUID) -> None:
+        if self.slots.knows(job_id):
+            self.slots.release(job_id)
+            self.wake()  # a slot may have freed
 
     def _count(self, provider: Provider, outcome: str) -> None:
         if self.metrics is not None:

@@ -22,7 +22,7 @@ from projections.deliveries.projection import DeliveriesProjection
 from projections.feed.projection import FeedProjection
 from projections.follower import Follower
 from projections.inflight.projection import InflightProjection
-from projections.inflight.view import InflightView
+from projections.inflight.view import InflightRow, InflightView
 from projections.jobs.postgres import PostgresJobsView
 from projections.jobs.projection import JobsProjection
 from projections.jobs.sqlite import SQLiteJobsView
@@ -63,6 +63,7 @@ class Shared:
     leader: LeaderLock
     dispatcher: Dispatcher  # led by the leader, handed leftovers by the sweeper
     jobs: Follower  # the jobs projection; the leader waits for it before resuming renders
+    inflight: Follower  # the inflight projection; the dispatcher counts its slots from it
     inflight_view: InflightView  # written by its projection, worked by poller and sweeper
     resources: list[object] = field(default_factory=list)  # views to close after the loops
 
@@ -93,12 +94,7 @@ def deliveries_projection(shared: Shared) -> Loop:
 
 
 def inflight_projection(shared: Shared) -> Loop:
-    policy = shared.policy
-    projection = InflightProjection(
-        shared.inflight_view, first_poll=policy.first_delay, deadline=policy.deadline_for
-    )
-    follower = Follower(shared.rt.gateway, projection, interval=shared.interval)
-    return ProjectionLoop("inflight projection", follower)
+    return ProjectionLoop("inflight projection", shared.inflight)
 
 
 def analytics_projection(shared: Shared) -> Loop:
@@ -125,7 +121,7 @@ def leadership(shared: Shared) -> Loop:
 
     return Leadership(
         shared.leader,
-        [shared.dispatcher.follower],
+        [shared.dispatcher],
         on_lead=resume,
         on_step_down=shared.local.close,
     )
@@ -162,7 +158,25 @@ def poller(shared: Shared) -> Loop:
 
 
 def sweeper(shared: Shared) -> Loop:
-    return Sweeper(shared.inflight_view, shared.dispatch_if_leader)
+    capped = shared.rt.settings.provider_concurrency
+    return Sweeper(shared.inflight_view, shared.dispatch_if_leader, capped=capped)
+
+
+@dataclass(frozen=True)
+class InflightBacklog:
+    """The dispatcher's slot count at taking the lead: the inflight view, once current."""
+
+    follower: Follower
+    view: InflightView
+
+    def caught_up(self) -> bool:
+        return self.follower.caught_up()
+
+    def position(self) -> int:
+        return self.follower.position
+
+    def unfinished(self, provider: str) -> list[InflightRow]:
+        return self.view.unfinished(provider)
 
 
 @dataclass(frozen=True)
@@ -203,6 +217,15 @@ def build_shared(rt: Runtime, http: httpx.AsyncClient, upstreams: Mapping[str, P
     providers: dict[str, Provider] = {**upstreams, local.name: local}
     leader = LeaderLock(settings)
     dispatch_tracking = build_dispatch_tracking(settings)
+    policy = poll_policy(settings, providers)
+    inflight_view = build_inflight_view(settings)
+    inflight = Follower(
+        rt.gateway,
+        InflightProjection(
+            inflight_view, first_poll=policy.first_delay, deadline=policy.deadline_for
+        ),
+        interval=settings.follow_interval,
+    )
     dispatcher = Dispatcher(
         rt.gateway,
         dispatch_tracking,
@@ -213,24 +236,27 @@ def build_shared(rt: Runtime, http: httpx.AsyncClient, upstreams: Mapping[str, P
         interval=settings.follow_interval,
         may_dispatch=leader.still_held,
         metrics=rt.metrics,
+        caps=settings.provider_concurrency,
+        backlog=InflightBacklog(inflight, inflight_view),
     )
+    rt.metrics.count_slots_with(dispatcher.slot_counts)
     # Rebuildable (vidgate replay): see analytics_projection.
     jobs_writer = cast(
         JobsView,
         build_live_view(settings, "jobs", SQLiteJobsView, PostgresJobsView, pinned=True),
     )
-    inflight_view = build_inflight_view(settings)
     return Shared(
         rt=rt,
         http=http,
         providers=providers,
         local=local,
-        policy=poll_policy(settings, providers),
+        policy=policy,
         leader=leader,
         dispatcher=dispatcher,
         jobs=Follower(
             rt.gateway, JobsProjection(view=jobs_writer), interval=settings.follow_interval
         ),
+        inflight=inflight,
         inflight_view=inflight_view,
         resources=[dispatch_tracking, jobs_writer, inflight_view],
     )

@@ -1,16 +1,19 @@
 """The sweeper: reconciles, at start-up and then every minute, what the followers missed.
 
 A job submitted but still not dispatched half a minute later (its dispatch failed in a
-way the dispatcher's position does not show) is handed to the dispatcher again. Jobs that
-went quiet upstream need nothing here: every dispatched job is polled at least every
-`PollPolicy.cap` seconds, and after an outage overdue rows are claimed first.
+way the dispatcher's position does not show) is handed to the dispatcher again. Jobs of
+providers under a concurrency cap are left alone: the dispatcher keeps their line (and
+reconciles its own leftovers when it takes the lead), and a sweep must not wade through a
+long line of waiting jobs to reach a stuck one. Jobs that went quiet upstream need nothing
+here: every dispatched job is polled at least every `PollPolicy.cap` seconds, and after an
+outage overdue rows are claimed first.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import timedelta
 from uuid import UUID
 
@@ -33,8 +36,10 @@ class Sweeper:
         *,
         clock: Clock = utc_now,
         interval: float = 60.0,
+        capped: Collection[str] = (),
     ) -> None:
         self.view, self.dispatch, self.clock, self.interval = view, dispatch, clock, interval
+        self.capped = tuple(capped)
         self.waker = Waker()  # nothing wakes it but stopping: it runs on a schedule
 
     def wake(self) -> None:
@@ -46,7 +51,7 @@ class Sweeper:
     async def run_once(self) -> int:
         """Dispatch what was submitted but never dispatched; how many jobs were handed over."""
         older = self.clock() - UNDISPATCHED_AFTER
-        rows = await asyncio.to_thread(self.view.undispatched, older, SWEEP_LIMIT)
+        rows = await asyncio.to_thread(self.view.undispatched, older, SWEEP_LIMIT, skip=self.capped)
         for row in rows:
             log.info("sweep: dispatching %s, submitted but never dispatched", row.job_id)
             await self.dispatch(row.job_id)

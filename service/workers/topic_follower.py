@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from uuid import UUID
 
-from eventsourcing.persistence import Tracking, TrackingRecorder
+from eventsourcing.persistence import Notification, Tracking, TrackingRecorder
 from eventsourcing.utils import get_topic
 
 from events.app import Gateway
@@ -32,8 +32,12 @@ class TopicFollower:
         *,
         interval: float = 0.05,
         name: str = "follower",
+        handle_batch: Callable[[Sequence[Notification]], Awaitable[None]] | None = None,
     ) -> None:
+        """Each batch goes to `handle_batch` when given (it sees topics and order), else
+        each job id to `handle`, all at once."""
         self.gateway, self.tracking, self.handle = gateway, tracking, handle
+        self.handle_batch = handle_batch or self._handle_each
         self.interval, self.name = interval, name
         self._topics = [get_topic(topic) for topic in topics]
         self.waker = Waker()
@@ -62,7 +66,10 @@ class TopicFollower:
             )
             if not notifications:
                 return seen
-            await asyncio.gather(*(self.handle(UUID(str(n.originator_id))) for n in notifications))
+            await self.handle_batch(notifications)
             last = Tracking(self.gateway.name, notifications[-1].id)
             await asyncio.to_thread(self.tracking.insert_tracking, last)
             seen += len(notifications)
+
+    async def _handle_each(self, notifications: Sequence[Notification]) -> None:
+        await asyncio.gather(*(self.handle(UUID(str(n.originator_id))) for n in notifications))

@@ -6,12 +6,15 @@ Runs, each in its own server process on 127.0.0.1, one after another:
   sqlite    `vidgate serve`, fresh data dir, workers off: the request path is auth, validation,
             the durable append of `Submitted`, and the 202
   postgres  the same on PostgreSQL, in a fresh schema (skipped if the server is unreachable)
+  *-metered the same with the key's tenant granted credits first: each submit also reserves
+            its price on the tenant's ledger, in the same transaction (metering on vs off)
 
 Each gets a sample request (must be 202), a warm-up, then a fixed-duration wrk run. The
-SQLite/PostgreSQL runs then count stored events: every 202 must have its event.
+SQLite/PostgreSQL runs then count stored events: every 202 must have its `Submitted` (and,
+metered, its `CreditsReserved`).
 
     .venv/bin/python tests/benchmarks/bench_submit.py [--duration 10] [--connections 16]
-                                                       [--only ceiling,sqlite,postgres]
+                                                       [--only ceiling,sqlite,postgres,...]
 
 See README.md next to this file for how to read the output.
 """
@@ -23,6 +26,7 @@ import json
 import os
 import platform
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -49,13 +53,21 @@ from servers import (
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-SCENARIOS = ("ceiling", "sqlite", "postgres")
+SCENARIOS = ("ceiling", "sqlite", "sqlite-metered", "postgres", "postgres-metered")
 LABELS = {
     "ceiling": "ceiling (bare Starlette)",
     "sqlite": "POST /v1/videos · SQLite",
+    "sqlite-metered": "POST /v1/videos · SQLite, metered",
     "postgres": "POST /v1/videos · PostgreSQL",
+    "postgres-metered": "POST /v1/videos · PostgreSQL, metered",
 }
+# A metered run grants the key's tenant this much first: every submit then reserves its price
+# on the tenant's `Account`, in the same transaction as its `Submitted` (one tenant, so the
+# concurrent submits all contend for that one account).
+GRANT = "1000000"
+TENANT = "default"  # the bootstrap key's tenant
 API_KEY = "vg_bench_key_0001"
+SUBMITTED, RESERVED = "vidgate:Job.Submitted", "vidgate:Account.CreditsReserved"
 BODY = json.dumps(
     {"model": "local-preview", "prompt": "bench", "seconds": "1", "size": "160x90"},
     separators=(",", ":"),
@@ -97,10 +109,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if key == "ceiling":
                 _ceiling(outcome, load, args)
-            elif key == "sqlite":
-                _sqlite(outcome, load, args)
+            elif key.startswith("sqlite"):
+                _sqlite(outcome, load, args, metered=key.endswith("metered"))
             else:
-                _postgres(outcome, load, args)
+                _postgres(outcome, load, args, metered=key.endswith("metered"))
         except (ServerFailed, LoadError, SampleFailed) as error:
             outcome.failed = str(error)
             console.print(f"[red]FAILED:[/red] {escape(str(error))}")
@@ -232,37 +244,39 @@ def _ceiling(outcome: Outcome, load: Load, args: argparse.Namespace) -> None:
         _measure(outcome, server, load, args)
 
 
-def _sqlite(outcome: Outcome, load: Load, args: argparse.Namespace) -> None:
+def _sqlite(outcome: Outcome, load: Load, args: argparse.Namespace, *, metered: bool) -> None:
     with tempfile.TemporaryDirectory(prefix="vidgate-bench-") as tmp:
         data_dir = Path(tmp) / "var"
         db = data_dir / "events.sqlite"
 
-        def count() -> int:
+        def count(topic: str) -> int:
             with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30) as conn:
-                return int(conn.execute("SELECT count(*) FROM stored_events").fetchone()[0])
+                query = "SELECT count(*) FROM stored_events WHERE topic = ?"
+                return int(conn.execute(query, (topic,)).fetchone()[0])
 
         env = _vidgate_env(data_dir)
-        _durable_run(outcome, load, args, env, Path(tmp) / "server.log", count)
+        _durable_run(outcome, load, args, env, Path(tmp) / "server.log", count, metered)
 
 
-def _postgres(outcome: Outcome, load: Load, args: argparse.Namespace) -> None:
+def _postgres(outcome: Outcome, load: Load, args: argparse.Namespace, *, metered: bool) -> None:
     url = args.postgres_url
     try:
         with fresh_schema(url, console.print) as schema:
 
-            def count() -> int:
+            def count(topic: str) -> int:
                 import psycopg
                 from psycopg import sql
 
                 with psycopg.connect(url, autocommit=True) as conn:
-                    table = sql.SQL("SELECT count(*) FROM {}.vidgate_events")
-                    row = conn.execute(table.format(sql.Identifier(schema))).fetchone()
+                    query = sql.SQL("SELECT count(*) FROM {}.vidgate_events WHERE topic = %s")
+                    row = conn.execute(query.format(sql.Identifier(schema)), (topic,)).fetchone()
                     return int(row[0]) if row else 0
 
             with tempfile.TemporaryDirectory(prefix="vidgate-bench-") as tmp:
                 env = _vidgate_env(Path(tmp) / "var")
                 env.update(VIDGATE_DATABASE_URL=url, VIDGATE_DATABASE_SCHEMA=schema)
-                _durable_run(outcome, load, args, env, Path(tmp) / "server.log", count)
+                log = Path(tmp) / "server.log"
+                _durable_run(outcome, load, args, env, log, count, metered)
     except PostgresUnavailable as reason:
         outcome.skipped = str(reason)
         console.print(f"[yellow]SKIPPED:[/yellow] {escape(outcome.skipped)}")
@@ -274,23 +288,40 @@ def _durable_run(
     args: argparse.Namespace,
     env: dict[str, str],
     log_path: Path,
-    count: Callable[[], int],
+    count: Callable[[str], int],
+    metered: bool,
 ) -> None:
+    """Serve, measure, and check that every 202 left its `Submitted` (and, metered, its
+    `CreditsReserved`) in the store."""
     port = free_port()
     env["PORT"] = str(port)
     vidgate = _vidgate_command()
+    topics = [SUBMITTED, *([RESERVED] if metered else [])]
+    if metered:
+        _grant(vidgate, env)
     with running("vidgate serve", [*vidgate, "serve"], env, port, log_path) as server:
         _sample(server)
-        before = count()
+        before = [count(topic) for topic in topics]
         _measure(outcome, server, load, args)
-    after = count()  # the server has stopped: whatever it acknowledged is committed
+    after = [count(topic) for topic in topics]  # the server stopped: all it acknowledged is in
     assert outcome.load is not None
     assert outcome.warmup is not None
     accepted = outcome.warmup.count(202) + outcome.load.count(202)
     unanswered = outcome.warmup.unanswered + outcome.load.unanswered
-    outcome.durable_ok, outcome.durable = _check_durable(after - before, accepted, unanswered)
+    stored = [end - start for start, end in zip(before, after, strict=True)]
+    checks = [_check_durable(n, accepted, unanswered) for n in stored]
+    outcome.durable_ok = all(ok for ok, _ in checks)
+    outcome.durable = "; ".join(
+        f"{topic.split('.')[-1]}: {text}" for topic, (_, text) in zip(topics, checks, strict=True)
+    )
     style = "green" if outcome.durable_ok else "bold red"
     console.print(f"durability: [{style}]{outcome.durable}[/{style}]")
+
+
+def _grant(vidgate: list[str], env: dict[str, str]) -> None:
+    """Meter the bootstrap key's tenant (the server is started right after)."""
+    command = [*vidgate, "credits", "grant", TENANT, GRANT, "--note", "bench"]
+    subprocess.run(command, env=env, check=True, capture_output=True, timeout=120)
 
 
 def _check_durable(stored: int, accepted: int, unanswered: int) -> tuple[bool, str]:

@@ -202,6 +202,14 @@ def test_width_and_height_the_model_cannot_render_are_refused_with_the_allowed_s
     assert bad(quiet, width="wide", height=720)["param"] == "width"
 
 
+def test_width_and_height_beyond_any_frame_are_refused_not_overflowed(quiet):
+    huge = int("1" + "0" * 400)  # once an OverflowError (500) in the aspect ratio
+    error = bad(quiet, width=huge, height=720)
+    assert error["param"] == "width" and "16384" in error["message"]
+    assert bad(quiet, width=1280, height=huge)["param"] == "height"
+    assert bad(quiet, model="local-preview", width=16385, height=90)["param"] == "width"
+
+
 def test_fps_is_a_hint_the_model_renders_if_it_can(quiet):
     assert params(quiet, fps=24)["fps"] == 24
     assert params(quiet, fps=0)["fps"] == 24

@@ -394,6 +394,25 @@ def test_undispatched_lists_jobs_submitted_before_a_time_oldest_first(rows, view
     assert view.undispatched(T0 - sec(120), 10) == []
 
 
+def test_undispatched_leaves_out_the_providers_it_is_told_to_skip(rows, view):
+    capped = rows.submitted(T0 - sec(120), provider="luma")
+    other = rows.submitted(T0 - sec(60))
+    assert ids(view.undispatched(T0, 10, skip=("luma",))) == [other]
+    assert ids(view.undispatched(T0, 10, skip=("luma", "fal"))) == []
+    assert ids(view.undispatched(T0, 10)) == [capped, other]
+
+
+def test_unfinished_lists_a_providers_jobs_dispatched_or_not_first_submitted_first(rows, view):
+    later = rows.submitted(T0)
+    dispatched = rows.dispatched(T0 - sec(30))  # submitted a second before
+    earliest = rows.submitted(T0 - sec(60))
+    rows.submitted(T0 - sec(90), provider="luma")
+    found = view.unfinished("fal")
+    assert ids(found) == [earliest, dispatched, later]
+    assert [row.upstream_id for row in found] == [None, "req-1", None]
+    assert view.unfinished("kling") == []
+
+
 def test_stale_lists_dispatched_jobs_quiet_for_too_long_quietest_first(rows, view):
     quiet = rows.dispatched(T0)
     quieter = rows.dispatched(T0 - sec(30))

@@ -174,3 +174,28 @@ def test_a_signal_delivered_twice_appends_nothing_the_second_time(sequence):
             continue  # a dispatch to a different upstream id after another is a new fact
         apply(job, signal)
         assert job.collect_events() == [], signal
+
+
+def priced_job() -> Job:
+    return Job(**{**SUBMISSION, "cost_estimate": 1.5}, idempotency_key=None)
+
+
+def test_the_charge_is_known_once_the_job_ended():
+    running = priced_job()
+    assert running.charged is None
+    reported = priced_job()
+    reported.complete(OUTPUT, "poll", cost=0.42)
+    assert reported.charged == 0.42
+    priced = priced_job()
+    priced.complete(OUTPUT, "poll")
+    assert priced.charged == 1.5
+    failed = priced_job()
+    failed.fail("boom", "upstream failed", "poll")
+    assert failed.charged == 0.0
+    dispatched = priced_job()
+    dispatched.dispatch("local", "up-1")
+    dispatched.cancel("client")
+    assert dispatched.charged == 1.5  # the upstream was asked to render
+    early = priced_job()
+    early.cancel("client")
+    assert early.charged == 0.0

@@ -132,3 +132,36 @@ def test_emulator_knobs_are_built_from_settings_or_the_environment():
     assert (Knobs.from_env(env).latency, Knobs.from_env({}).latency) == (0.3, 3.0)
     with pytest.raises(SettingsError, match="VIDGATE_EMULATE_FAIL_RATE"):
         Knobs.from_env({"VIDGATE_EMULATE_FAIL_RATE": "2"})
+
+
+def test_provider_caps_are_read_per_provider_and_default_to_none():
+    assert Settings.from_env({}).provider_concurrency == {}
+    env = {"VIDGATE_PROVIDER_CONCURRENCY": " fal=20, kling = 5 ,"}
+    assert Settings.from_env(env).provider_concurrency == {"fal": 20, "kling": 5}
+
+
+@pytest.mark.parametrize(
+    ("raw", "entry"),
+    [
+        ("fal", "'fal'"),
+        ("fal=0", "'fal=0'"),
+        ("fal=-2", "'fal=-2'"),
+        ("fal=two", "'fal=two'"),
+        ("fal=2,nope=3", "'nope=3' names no upstream provider"),
+        ("local=2", "'local=2' names no upstream provider"),
+        ("fal=2,fal=3", "'fal=3' repeats provider 'fal'"),
+    ],
+)
+def test_a_bad_provider_cap_is_refused_naming_the_entry(raw, entry):
+    with pytest.raises(SettingsError, match="VIDGATE_PROVIDER_CONCURRENCY") as refused:
+        Settings.from_env({"VIDGATE_PROVIDER_CONCURRENCY": raw})
+    assert entry in str(refused.value)
+
+
+def test_every_upstream_provider_can_be_capped():
+    from service.providers.registry import BY_NAME
+
+    caps = ",".join(f"{name}=1" for name in BY_NAME)
+    assert set(
+        Settings.from_env({"VIDGATE_PROVIDER_CONCURRENCY": caps}).provider_concurrency
+    ) == set(BY_NAME)

@@ -19,7 +19,7 @@ from events.apikey import VIDEOS_READ
 from projections.analytics.view import DIMENSIONS, SOURCES, AnalyticsQuery, Figures, Latency
 from service.catalog import PROVIDERS
 from service.runtime import Runtime
-from service.surfaces.errors import invalid
+from service.surfaces.errors import invalid, text_parameter
 
 PARAMETERS = ("group_by", "from", "to", "model", "provider")
 NO_GROUPING = "none"
@@ -57,7 +57,7 @@ def analytics_query(request: Request, tenant: str, rt: Runtime) -> AnalyticsQuer
     provider = params.get("provider") or None
     if provider is not None and provider not in PROVIDERS:
         raise invalid("provider", f"provider must be one of {', '.join(PROVIDERS)}")
-    model = params.get("model") or None
+    model = text_parameter(params, "model")
     spec = rt.catalog.resolve(model) if model else None  # an alias counts as its model
     return AnalyticsQuery(
         tenant=tenant,

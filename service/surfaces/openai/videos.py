@@ -16,7 +16,7 @@ from projections.jobs.view import JobQuery, UnknownCursor
 from service.media.render import render_thumbnail
 from service.runtime import Runtime
 from service.surfaces.body import read_fields
-from service.surfaces.errors import ApiError, invalid, not_found
+from service.surfaces.errors import ApiError, invalid, not_found, text_parameter
 from service.surfaces.openai.history import history_item
 from service.surfaces.openai.time_travel import job_at, parse_at
 from service.surfaces.openai.video_object import from_job, from_row
@@ -125,7 +125,7 @@ def _list_query(request: Request, tenant: str, rt: Runtime) -> JobQuery:
     after_id = parse_video_id(after) if after else None
     if after and after_id is None:
         raise invalid("after", "after must be a video id (video_…)")
-    model = params.get("model") or None  # an empty filter is no filter
+    model = text_parameter(params, "model")  # an empty filter is no filter
     spec = rt.catalog.resolve(model) if model else None
     return JobQuery(
         tenant=tenant,
