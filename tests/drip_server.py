@@ -20,7 +20,6 @@ from PIL import Image
 from tests.helpers import wait_for
 
 
-
 def _png() -> bytes:
     image, out = Image.new("RGB", (16, 9), (200, 80, 40)), io.BytesIO()
     image.save(out, format="PNG")

@@ -212,6 +212,7 @@ def build_shared(rt: Runtime, http: httpx.AsyncClient, upstreams: Mapping[str, P
         http,
         concurrency=settings.local_concurrency,
         frame_delay=settings.local_frame_delay,
+        fetch_timeout=settings.input_fetch_timeout,
     )
     providers: dict[str, Provider] = {**upstreams, local.name: local}
     leader = LeaderLock(settings)

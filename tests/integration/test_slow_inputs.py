@@ -35,7 +35,9 @@ def local_provider(gateway, tmp_path, http, **options) -> LocalProvider:
 
 def dispatched(gateway, image_url: str | None = None, tenant: str = "acme") -> Job:
     inputs = {"image": {"url": image_url}} if image_url else {}
-    job, _ = gateway.submit(**{**TINY_JOB, "tenant": tenant, "inputs": inputs}, idempotency_key=None)
+    job, _ = gateway.submit(
+        **{**TINY_JOB, "tenant": tenant, "inputs": inputs}, idempotency_key=None
+    )
     return gateway.record_dispatch(job.id, "local", f"local_{job.id.hex}")
 
 
@@ -44,6 +46,11 @@ async def finished(gateway, job_id) -> Job:
         job = gateway.find_job(job_id)
         if job is not None and job.is_terminal:
             return job
+        await asyncio.sleep(0.02)
+
+
+async def rendering(gateway, job_id) -> None:
+    while gateway.find_job(job_id).progress == 0:  # noqa: ASYNC110 (the store has no event)
         await asyncio.sleep(0.02)
 
 
@@ -98,8 +105,7 @@ async def test_canceling_a_rendering_job_frees_its_slot(gateway, tmp_path):
     async with httpx.AsyncClient() as http, asyncio.timeout(GUARD):
         provider = local_provider(gateway, tmp_path, http, concurrency=1, frame_delay=0.05)
         provider.start(dispatch_request(slow))
-        while gateway.find_job(slow.id).progress == 0:
-            await asyncio.sleep(0.02)
+        await rendering(gateway, slow.id)
         provider.start(dispatch_request(quick))
         gateway.update_job(slow.id, lambda j: j.cancel("api"))
         assert (await finished(gateway, quick.id)).status == "completed"

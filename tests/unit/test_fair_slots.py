@@ -60,7 +60,7 @@ def test_each_tenant_is_served_in_its_own_arrival_order(ops):
             pushed[tenant] += 1
         elif (turn := queue.pop()) is not None:
             served.setdefault(turn[0], []).append(turn[1])
-    for tenant, items in served.items():
+    for items in served.values():
         assert items == list(range(len(items)))
     assert len(queue) == sum(pushed.values()) - sum(map(len, served.values()))
 
