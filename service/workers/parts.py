@@ -137,7 +137,12 @@ def mirror(shared: Shared) -> Loop:
     rt = shared.rt
     tracking = shared.owned(build_tracking(rt.settings, "mirror"))
     copier = OutputMirror(
-        rt.gateway, tracking, shared.providers, rt.storage, interval=shared.interval
+        rt.gateway,
+        tracking,
+        shared.providers,
+        rt.storage,
+        interval=shared.interval,
+        download_timeout=rt.settings.download_timeout,
     )
     return copier.follower
 

@@ -11,10 +11,14 @@ import httpx
 import pytest
 
 from events.job import Job
+from service.providers import http as shared
+from service.providers.base import ProviderRejected
 from service.providers.local import LocalProvider
+from service.runtime import build_tracking, close_view
 from service.storage.local import Storage
 from service.videos.signals import Signals
 from service.workers.dispatcher import dispatch_request
+from service.workers.mirror import OutputMirror
 from tests.drip_server import drip_server
 from tests.helpers import SUBMISSION
 
@@ -134,3 +138,59 @@ async def test_closing_the_provider_lets_go_of_a_slow_fetch_and_the_job_stays_un
             "Submitted",
             "Dispatched",
         ]
+
+
+class DripOutputs:
+    """A hand-written upstream whose finished videos sit at a slow URL."""
+
+    name = "dripper"
+
+    def __init__(self, http: httpx.AsyncClient, url: str) -> None:
+        self.http, self.url = http, url
+
+    async def download(self, upstream_id: str, dest):
+        refused = http_error_for("dripper")
+        return await shared.stream_to_file(
+            self.http, self.url, dest, deadline=30.0, who="dripper", refused=refused
+        )
+
+
+def http_error_for(who: str):
+    return lambda response: ProviderRejected(f"{who} answered HTTP {response.status_code}")
+
+
+async def test_the_mirror_gives_up_a_slow_drip_output_at_its_deadline(gateway, settings, tmp_path):
+    job = dispatched(gateway)
+    gateway.update_job(job.id, lambda j: j.complete({"url": "https://up/v.mp4"}, "poll"))
+    tracking = build_tracking(settings, "mirror")
+    with drip_server() as host:
+        async with httpx.AsyncClient() as http, asyncio.timeout(GUARD):
+            upstream = DripOutputs(http, host.url)
+            storage = Storage(tmp_path / "files")
+            mirror = OutputMirror(
+                gateway,
+                tracking,
+                {"local": upstream},
+                storage,
+                attempts=2,
+                retry_base=0.01,
+                download_timeout=0.3,
+            )
+            await mirror.mirror(job.id)
+        await asyncio.to_thread(host.wait_all_closed)
+    close_view(tracking)
+    assert host.opened == 2  # each attempt gave up at the deadline
+    assert not gateway.find_job(job.id).output_stored
+    assert not list((tmp_path / "files").rglob("*.part")) and not list(tmp_path.rglob("*.download"))
+
+
+async def test_an_output_past_the_byte_limit_is_refused(tmp_path):
+    with drip_server(every=0.0) as host:
+        async with httpx.AsyncClient() as http, asyncio.timeout(GUARD):
+            chunks = (
+                await http.send(http.build_request("GET", host.url), stream=True)
+            ).aiter_bytes()
+            with pytest.raises(ProviderRejected, match="larger than 100 bytes") as refused:
+                async for _ in shared.limited(chunks, "dripper", max_bytes=100):
+                    pass
+    assert refused.value.code == "output_too_large"
