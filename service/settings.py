@@ -158,6 +158,10 @@ class Settings:
     # Upstream provider → most unfinished dispatched jobs at once; absent: no cap.
     provider_concurrency: Mapping[str, int] = field(default_factory=dict)
     local_frame_delay: float = 0.0
+    # The whole download of an input image (a host may drip it a byte at a time).
+    input_fetch_timeout: float = 30.0
+    # The whole copy of one upstream output by the mirror, per attempt.
+    download_timeout: float = 600.0
     poll_after_ms: int = 1000
     public_url: str | None = None
     allowed_private_networks: str = ""
@@ -204,6 +208,9 @@ class Settings:
             local_concurrency=_int(env, "VIDGATE_LOCAL_CONCURRENCY", 2, 1, 64),
             provider_concurrency=_caps(env, "VIDGATE_PROVIDER_CONCURRENCY"),
             local_frame_delay=_int(env, "VIDGATE_LOCAL_FRAME_DELAY_MS", 0, 0, 10_000) / 1000,
+            input_fetch_timeout=_int(env, "VIDGATE_INPUT_FETCH_TIMEOUT_MS", 30_000, 10, 600_000)
+            / 1000,
+            download_timeout=float(_int(env, "VIDGATE_DOWNLOAD_TIMEOUT_S", 600, 1, 86_400)),
             poll_after_ms=_int(env, "VIDGATE_POLL_AFTER_MS", 1000, 0, 600_000),
             public_url=_url(env, "VIDGATE_PUBLIC_URL"),
             allowed_private_networks=_networks(env, "VIDGATE_ALLOWED_PRIVATE_NETWORKS"),

@@ -50,6 +50,7 @@ class DispatchRequest:
     # The intended attempt (`Job.DispatchIntended`): the same across a resubmit of that
     # attempt, so an upstream with a client-chosen id or a lookup can recognise it.
     attempt_id: str | None = None
+    tenant: str = ""  # whose job: the local renderer shares its slots out by tenant
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from service.webhooks.signing import verifies
 Json = dict[str, Any]
 IMAGE_MAGIC = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg", b"RIFF": "image/webp"}
 Fail = Callable[[Exception], ProviderUnavailable]
+MAX_OUTPUT_BYTES = 4 * 1024**3  # the largest upstream output copied (no video we serve is near)
 
 
 def unreachable(error: Exception, who: str, method: str, target: str) -> ProviderUnavailable:
@@ -154,7 +155,7 @@ async def stream_to_file(
                     await response.aread()
                     raise refused(response)
                 async with await anyio.open_file(part, "wb") as out:
-                    async for chunk in response.aiter_bytes():
+                    async for chunk in limited(response.aiter_bytes(), who):
                         await out.write(chunk)
         await part.replace(dest)
     except (TimeoutError, httpx.HTTPError) as error:
@@ -181,12 +182,26 @@ async def fetch_to_file(
         async with asyncio.timeout(total), http.stream("GET", url, timeout=deadline) as response:
             if response.status_code != 200:
                 raise ProviderUnavailable(f"the {who} {item} answered HTTP {response.status_code}")
-            return await write_atomically(response.aiter_bytes(), dest)
+            return await write_atomically(limited(response.aiter_bytes(), who), dest)
     except (TimeoutError, httpx.TimeoutException):
         timed_out = f"the {who} download timed out"
         raise ProviderUnavailable(timed_out, code="upstream_timeout") from None
     except httpx.HTTPError as error:
         raise ProviderUnavailable(f"the {who} download failed: {error}") from None
+
+
+async def limited(
+    chunks: AsyncIterator[bytes], who: str, max_bytes: int = MAX_OUTPUT_BYTES
+) -> AsyncIterator[bytes]:
+    """`chunks`, refused (ProviderRejected `output_too_large`) past `max_bytes` in all."""
+    seen = 0
+    async for chunk in chunks:
+        seen += len(chunk)
+        if seen > max_bytes:
+            raise ProviderRejected(
+                f"the {who} output is larger than {max_bytes} bytes", code="output_too_large"
+            )
+        yield chunk
 
 
 async def write_atomically(chunks: AsyncIterator[bytes], dest: Path) -> Path:

@@ -13,7 +13,7 @@ import logging
 import shutil
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -32,18 +32,33 @@ from service.providers.base import (
     UpstreamStatus,
     WebhookKind,
 )
+from service.providers.fair_slots import FairSlots
 from service.storage.local import Storage
 
 log = logging.getLogger(__name__)
 SOURCE = "local"
-MAX_IMAGE_BYTES = 20 * 1024 * 1024
+MAX_IMAGE_BYTES = 20 * 1024 * 1024  # as for an uploaded image (service.videos.images)
+FETCH_TIMEOUT = 30.0  # seconds for a whole image_url download (VIDGATE_INPUT_FETCH_TIMEOUT_MS)
 STORE_CHECK_EVERY = 0.5  # seconds between "was the job canceled?" reads of the store
+STOP_CHECK_EVERY = 0.1  # seconds between looks at a fetch's stop flag (set by close/cancel)
 Report = Callable[[UUID, UpstreamStatus, str], tuple[Job, bool]]  # Signals.apply
 FindJob = Callable[[UUID], Job | None]
 
 
 class ImageFetchFailed(Exception):
     """An `image_url` could not be downloaded."""
+
+    code = "image_unavailable"
+
+
+class ImageFetchTimedOut(ImageFetchFailed):
+    """An `image_url` did not download within the fetch deadline."""
+
+    code = "input_fetch_timeout"
+
+
+class _Ended(Exception):
+    """The job ended (canceled) or the provider is closing: its fetch was abandoned."""
 
 
 class LocalProvider(Adapter):
@@ -66,12 +81,16 @@ class LocalProvider(Adapter):
         concurrency: int = 2,
         frame_delay: float = 0.0,
         dispatch_wait: float = 10.0,
+        fetch_timeout: float = FETCH_TIMEOUT,
+        fetch_max_bytes: int = MAX_IMAGE_BYTES,
     ) -> None:
         self.report, self.find_job = report, find_job
         self.storage, self.http = storage, http
         self.frame_delay = frame_delay
         self.dispatch_wait = dispatch_wait  # seconds a new render waits for `Dispatched`
-        self._slots = asyncio.Semaphore(concurrency)
+        self.fetch_timeout, self.fetch_max_bytes = fetch_timeout, fetch_max_bytes
+        # Taken in turns by tenant: one tenant's many renders can't keep another's waiting.
+        self._slots = FairSlots(concurrency)
         self._stops: dict[UUID, threading.Event] = {}
         self._progress: dict[UUID, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -128,8 +147,8 @@ class LocalProvider(Adapter):
         try:
             if after_dispatch:
                 await self._dispatched(job_id, stop)
-            async with self._slots:
-                if not stop.is_set():
+            async with self._slots.slot(request.tenant):
+                if not await asyncio.to_thread(_StopCheck(self.find_job, job_id, stop).now):
                     await self._render(request, stop)
         except Exception:
             log.exception("local render of %s crashed", job_id)
@@ -141,8 +160,13 @@ class LocalProvider(Adapter):
     async def _render(self, request: DispatchRequest, stop: threading.Event) -> None:
         job_id = request.job_id
         try:
-            image = await self._image(request.inputs)
-        except (ImageFetchFailed, OSError) as error:
+            image = await self._watched(self._image(request.inputs), job_id, stop)
+        except _Ended:
+            return  # canceled, or this process is stopping: it lets go of the image host
+        except ImageFetchFailed as error:
+            await self._fail(job_id, error.code, str(error))
+            return
+        except OSError as error:
             await self._fail(job_id, "image_unavailable", str(error))
             return
         spec = _spec(request, image)
@@ -199,6 +223,22 @@ class LocalProvider(Adapter):
         failed = UpstreamStatus("failed", None, error_code=code, error_message=message)
         await asyncio.to_thread(self.report, job_id, failed, SOURCE)
 
+    async def _watched(
+        self, work: Coroutine[Any, Any, bytes | None], job_id: UUID, stop: threading.Event
+    ) -> bytes | None:
+        """`work`'s result, unless the job ends or the provider stops first: then the work
+        is cancelled (a slow image host never holds a slot a cancel or a shutdown freed)."""
+        task = asyncio.ensure_future(work)
+        check = _StopCheck(self.find_job, job_id, stop)
+        try:
+            while not task.done():
+                await asyncio.wait({task}, timeout=STOP_CHECK_EVERY)
+                if not task.done() and await asyncio.to_thread(check):
+                    raise _Ended
+            return task.result()
+        finally:
+            task.cancel()
+
     async def _image(self, inputs: Mapping[str, Any]) -> bytes | None:
         image = inputs.get("image")
         if not image:
@@ -208,19 +248,34 @@ class LocalProvider(Adapter):
         return await self._fetch(image["url"])
 
     async def _fetch(self, url: str) -> bytes:
-        # TODO(issue 5): route through the SSRF guard once it exists.
+        """The image at `url` (fetched through the SSRF-guarded client), within the fetch
+        deadline for the whole download: httpx's own timeout is per read, and a host that
+        drips a byte at a time never trips it."""
         try:
-            async with self.http.stream("GET", url, timeout=15.0) as response:
-                if response.status_code != 200:
-                    raise ImageFetchFailed(f"image_url answered HTTP {response.status_code}")
-                data = bytearray()
-                async for chunk in response.aiter_bytes():
-                    data += chunk
-                    if len(data) > MAX_IMAGE_BYTES:
-                        raise ImageFetchFailed(f"image_url is larger than {MAX_IMAGE_BYTES} bytes")
-                return bytes(data)
+            async with asyncio.timeout(self.fetch_timeout):
+                return await self._download(url)
+        except TimeoutError:
+            raise ImageFetchTimedOut(
+                f"image_url did not download within {self.fetch_timeout:g} s"
+            ) from None
         except httpx.HTTPError as error:
             raise ImageFetchFailed(f"image_url could not be fetched: {error}") from None
+
+    async def _download(self, url: str) -> bytes:
+        limit = self.fetch_max_bytes
+        too_large = ImageFetchFailed(f"image_url is larger than {limit} bytes")
+        async with self.http.stream("GET", url) as response:
+            if response.status_code != 200:
+                raise ImageFetchFailed(f"image_url answered HTTP {response.status_code}")
+            length = response.headers.get("content-length", "")
+            if length.isdigit() and int(length) > limit:
+                raise too_large
+            data = bytearray()
+            async for chunk in response.aiter_bytes():
+                data += chunk
+                if len(data) > limit:
+                    raise too_large
+            return bytes(data)
 
 
 class _StopCheck:
@@ -239,6 +294,11 @@ class _StopCheck:
             if job is None or job.is_terminal:
                 self.stop.set()
         return self.stop.is_set()
+
+    def now(self) -> bool:
+        """Whether the job ended or was asked to stop, reading the store now."""
+        self.checked_at = float("-inf")
+        return self()
 
 
 def _spec(request: DispatchRequest, image: bytes | None) -> RenderSpec:

@@ -42,6 +42,7 @@ from service.providers.base import (
     base_url,
     credential,
 )
+from service.providers.http import limited as _limited
 from service.providers.http import write_atomically as _write
 from service.providers.veo_base import (
     IMAGE_MAGIC,
@@ -116,7 +117,7 @@ class GeminiVeoProvider(_Veo):
                         raise ProviderUnavailable(
                             f"the Veo download answered {response.status_code}"
                         )
-                    return await _write(response.aiter_bytes(), dest)
+                    return await _write(_limited(response.aiter_bytes(), "Veo"), dest)
                 finally:
                     await response.aclose()
         except (TimeoutError, httpx.TimeoutException):

@@ -314,6 +314,7 @@ def dispatch_request(
         inputs=inputs,
         callback_url=callback_url,
         attempt_id=attempt_id,
+        tenant=job.tenant,
     )
 
 

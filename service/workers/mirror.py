@@ -42,8 +42,11 @@ class OutputMirror:
         interval: float = 0.05,
         attempts: int = 6,
         retry_base: float = 1.0,
+        download_timeout: float = 600.0,
     ) -> None:
+        """`download_timeout`: seconds for one whole copy (VIDGATE_DOWNLOAD_TIMEOUT_S)."""
         self.gateway, self.providers, self.storage = gateway, providers, storage
+        self.download_timeout = download_timeout
         self.attempts, self.retry_base = attempts, retry_base
         self.follower = TopicFollower(
             gateway, tracking, [Job.Completed], self.mirror, interval=interval, name="mirror"
@@ -80,7 +83,7 @@ class OutputMirror:
         final.parent.mkdir(parents=True, exist_ok=True)
         part = final.with_name(f".{final.name}.{secrets.token_hex(4)}.download")
         try:
-            await provider.download(job.upstream_id, part)
+            await self._download(provider, job.upstream_id, part)
             size, digest, media = await asyncio.to_thread(_inspect, part)
             part.replace(final)
         finally:
@@ -91,6 +94,18 @@ class OutputMirror:
             job.id,
             lambda j: j.store_output(url, size, digest, SOURCE, media) if not j.deleted else None,
         )
+
+    async def _download(self, provider: Provider, upstream_id: str, part: Path) -> None:
+        """The provider's download, within the deadline for the whole copy: a URL that
+        drips a byte at a time never trips a per-read timeout."""
+        try:
+            async with asyncio.timeout(self.download_timeout):
+                await provider.download(upstream_id, part)
+        except TimeoutError:
+            raise ProviderUnavailable(
+                f"the output did not download within {self.download_timeout:g} s",
+                code="download_timeout",
+            ) from None
 
 
 def _inspect(path: Path) -> tuple[int, str, dict[str, Any]]:

@@ -138,7 +138,12 @@ def mirror(shared: Shared) -> Loop:
     rt = shared.rt
     tracking = shared.owned(build_tracking(rt.settings, "mirror"))
     copier = OutputMirror(
-        rt.gateway, tracking, shared.providers, rt.storage, interval=shared.interval
+        rt.gateway,
+        tracking,
+        shared.providers,
+        rt.storage,
+        interval=shared.interval,
+        download_timeout=rt.settings.download_timeout,
     )
     return copier.follower
 
@@ -213,6 +218,7 @@ def build_shared(rt: Runtime, http: httpx.AsyncClient, upstreams: Mapping[str, P
         http,
         concurrency=settings.local_concurrency,
         frame_delay=settings.local_frame_delay,
+        fetch_timeout=settings.input_fetch_timeout,
     )
     providers: dict[str, Provider] = {**upstreams, local.name: local}
     leader = LeaderLock(settings)

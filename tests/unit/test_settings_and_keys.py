@@ -41,11 +41,24 @@ def test_environment_overrides_are_read():
         ({"VIDGATE_BOOTSTRAP_API_KEY": "short"}, "VIDGATE_BOOTSTRAP_API_KEY"),
         ({"VIDGATE_DB_POOL_SIZE": "0"}, "VIDGATE_DB_POOL_SIZE"),
         ({"VIDGATE_DB_MAX_OVERFLOW": "-1"}, "VIDGATE_DB_MAX_OVERFLOW"),
+        ({"VIDGATE_INPUT_FETCH_TIMEOUT_MS": "0"}, "VIDGATE_INPUT_FETCH_TIMEOUT_MS"),
+        ({"VIDGATE_DOWNLOAD_TIMEOUT_S": "soon"}, "VIDGATE_DOWNLOAD_TIMEOUT_S"),
     ],
 )
 def test_a_bad_setting_is_refused_naming_the_variable(env, named):
     with pytest.raises(SettingsError, match=named):
         Settings.from_env(env)
+
+
+def test_outbound_fetch_deadlines_default_to_30_s_per_image_and_600_s_per_output():
+    defaults, custom = (
+        Settings.from_env({}),
+        Settings.from_env(
+            {"VIDGATE_INPUT_FETCH_TIMEOUT_MS": "1500", "VIDGATE_DOWNLOAD_TIMEOUT_S": "90"}
+        ),
+    )
+    assert (defaults.input_fetch_timeout, defaults.download_timeout) == (30.0, 600.0)
+    assert (custom.input_fetch_timeout, custom.download_timeout) == (1.5, 90.0)
 
 
 def test_keys_are_prefixed_random_and_hashed_under_the_secret():
