@@ -36,7 +36,7 @@ def store_env(settings: Settings, name: str) -> dict[str, str]:
             "SQLITE_DBNAME": str(Path(settings.data_dir) / f"{name}.sqlite"),
             "SQLITE_LOCK_TIMEOUT": "10",
         }
-    return {"PERSISTENCE_MODULE": "eventsourcing.postgres", **_postgres_env(settings)}
+    return {"PERSISTENCE_MODULE": "service.persistence.guarded_postgres", **_postgres_env(settings)}
 
 
 def _postgres_env(settings: Settings) -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""Schemathesis over `/openapi.json` with all checks: no 5xx, no schema/server disagreement.
+"""Schemathesis over `/openapi.json` with all checks: no 5xx, no schema/server disagreement,
+on both stores (PostgreSQL refuses what SQLite stores, e.g. NUL in text).
 
 Bounded (a few examples per operation, deterministic generation) so it is a test, not a soak.
 The one narrowed check is explained in `schema_fuzz_checks`.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -24,9 +26,9 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.timeout(300)
 
 
-def test_schemathesis_finds_no_disagreement(tmp_path: Path) -> None:
+def test_schemathesis_finds_no_disagreement(settings: Settings, tmp_path: Path) -> None:
     assert SCHEMATHESIS.exists(), "schemathesis is a dev dependency: pip install -e '.[dev]'"
-    settings = Settings(data_dir=tmp_path, bootstrap_api_key=KEY, run_workers=False)
+    settings = replace(settings, bootstrap_api_key=KEY, run_workers=False)
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.integration.schema_fuzz_checks"}
     env["PYTHONPATH"] = str(ROOT)
     with serve_in_thread(lambda base: create_app(settings)) as url:
