@@ -10,11 +10,13 @@ from contextlib import asynccontextmanager
 import httpx
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 
 from service.providers.upstreams import upstream_providers
 from service.runtime import build_runtime, ensure_bootstrap_key
 from service.settings import Settings
 from service.surfaces import concurred, novakit, ops, task_api, v2
+from service.surfaces.deadline import BodyDeadline
 from service.surfaces.errors import HANDLERS
 from service.surfaces.openai import analytics, balance, events_feed, models, videos
 from service.surfaces.openai import webhook_endpoints as webhooks
@@ -76,6 +78,7 @@ def create_app(
             *balance.routes,
         ],
         exception_handlers=HANDLERS,
+        middleware=[Middleware(BodyDeadline, seconds=settings.body_timeout)],
         lifespan=lifespan,
     )
 
