@@ -10,15 +10,18 @@ from contextlib import asynccontextmanager
 import httpx
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 
 from service.providers.upstreams import upstream_providers
 from service.runtime import build_runtime, ensure_bootstrap_key
 from service.settings import Settings
 from service.surfaces import concurred, novakit, ops, task_api, v2
+from service.surfaces.deadline import BodyDeadline
 from service.surfaces.errors import HANDLERS
 from service.surfaces.openai import analytics, balance, events_feed, models, videos
 from service.surfaces.openai import webhook_endpoints as webhooks
 from service.surfaces.upstream import hooks, inputs
+from service.videos.watch import JobWatch
 from service.webhooks.ssrf import guarded_client, parse_networks
 from service.workers.role import Workers
 
@@ -38,6 +41,9 @@ def create_app(
         if new_key:
             _announce(new_key)
         app.state.runtime = rt
+        # Requests waiting on a job sleep until this says it changed (one per process).
+        app.state.watch = watch = JobWatch(rt.gateway, interval=settings.watch_interval)
+        await watch.start()
         # Every URL a tenant gives us is fetched through the SSRF guard (tests may inject).
         allowed = parse_networks(settings.allowed_private_networks)
         client = httpx.AsyncClient(transport=transport) if transport else guarded_client(allowed)
@@ -57,6 +63,7 @@ def create_app(
             finally:
                 if workers is not None:
                     await workers.stop()
+                await watch.stop()
         await run_in_threadpool(rt.close)
 
     return Starlette(
@@ -76,6 +83,7 @@ def create_app(
             *balance.routes,
         ],
         exception_handlers=HANDLERS,
+        middleware=[Middleware(BodyDeadline, seconds=settings.body_timeout)],
         lifespan=lifespan,
     )
 

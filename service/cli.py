@@ -81,9 +81,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
     from service.app import create_app
+    from service.web.server import run
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     host, port = args.host or settings.host, args.port or settings.port
@@ -91,7 +90,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     settings = dataclasses.replace(
         settings, host=host, port=port, sandbox=settings.sandbox or args.sandbox
     )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    run(create_app(settings), settings)
     return 0
 
 

@@ -153,6 +153,15 @@ class Settings:
     bootstrap_api_key: str | None = None
     run_workers: bool = True
     max_body_bytes: int = 25 * 1024 * 1024
+    # Slow clients: a request's headers must arrive within `header_timeout` seconds of the
+    # connection (or of its first byte, on a kept-alive one) and its body within
+    # `body_timeout` of the headers; past `max_connections` open ones, new ones get a 503.
+    header_timeout: float = 10.0
+    body_timeout: float = 60.0
+    max_connections: int = 2048
+    # While requests wait on jobs, how often the process looks for events other processes
+    # wrote (its own saves wake the waiters at once).
+    watch_interval: float = 0.5
     follow_interval: float = 0.05
     local_concurrency: int = 2
     # Upstream provider → most unfinished dispatched jobs at once; absent: no cap.
@@ -204,6 +213,10 @@ class Settings:
             bootstrap_api_key=_bootstrap_key(env),
             run_workers=_bool(env, "VIDGATE_RUN_WORKERS", True),
             max_body_bytes=_int(env, "VIDGATE_MAX_BODY_BYTES", 25 * 1024 * 1024, 1024, 2**31),
+            header_timeout=_float(env, "VIDGATE_HEADER_TIMEOUT_S", 10.0, 0.1, 3600.0),
+            body_timeout=_float(env, "VIDGATE_BODY_TIMEOUT_S", 60.0, 0.1, 3600.0),
+            max_connections=_int(env, "VIDGATE_MAX_CONNECTIONS", 2048, 1, 1_000_000),
+            watch_interval=_int(env, "VIDGATE_WATCH_INTERVAL_MS", 500, 1, 60_000) / 1000,
             follow_interval=_int(env, "VIDGATE_FOLLOW_INTERVAL_MS", 50, 1, 60_000) / 1000,
             local_concurrency=_int(env, "VIDGATE_LOCAL_CONCURRENCY", 2, 1, 64),
             provider_concurrency=_caps(env, "VIDGATE_PROVIDER_CONCURRENCY"),

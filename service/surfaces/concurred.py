@@ -20,7 +20,6 @@ the core's `CreateVideo` like every other surface. Where Concurred's document is
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -41,6 +40,7 @@ from service.runtime import Runtime
 from service.surfaces.body import read_fields
 from service.surfaces.errors import ApiError, invalid, not_found
 from service.surfaces.facade import field_only
+from service.surfaces.waiting import settled
 from service.videos.commands import CreateVideo, create_video
 from service.videos.errors import FIRST_FRAME, Refused
 
@@ -176,17 +176,8 @@ def canonical_fields(body: dict[str, Any]) -> dict[str, Any]:
 async def _ended(request: Request, job: Job, seconds: float) -> Job | None:
     """The job once it has ended, or None if it is still running after `seconds` (or the
     client has gone: the job runs on regardless)."""
-    rt, loop = _runtime(request), asyncio.get_running_loop()
-    deadline, pause = loop.time() + seconds, 0.05
-    while not job.is_terminal:
-        left = deadline - loop.time()
-        if left <= 0 or await request.is_disconnected():
-            return None
-        await asyncio.sleep(min(pause, left))
-        pause = min(pause * 1.5, 1.0)
-        found: Job | None = await run_in_threadpool(rt.gateway.find_job, job.id)
-        job = found or job
-    return job
+    job = await settled(request, job, lambda j: j.is_terminal, seconds)
+    return job if job.is_terminal else None
 
 
 def _still_running(job: Job, timeout: float) -> JSONResponse:

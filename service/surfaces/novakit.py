@@ -18,9 +18,7 @@ stored file, valid for 3 days (GET the job again for a fresh one).
 
 from __future__ import annotations
 
-import asyncio
 import math
-from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -52,6 +50,7 @@ from service.surfaces.facade import (
     translated,
 )
 from service.surfaces.novakit_request import NAMES, canonical_fields
+from service.surfaces.waiting import settled
 from service.videos.commands import CreateVideo, create_video
 
 SURFACE = "novakit"
@@ -66,7 +65,6 @@ JOB_PREFIX = "job_"
 SYNC_TIMEOUT, MAX_SYNC_TIMEOUT = 600.0, 3600.0
 POLL_TIMEOUT, MAX_POLL_TIMEOUT = 30.0, 120.0
 STORE_WAIT = 20.0  # after `Completed`, how long a sync request waits for the stored copy
-CHECK_EVERY = 0.5  # the longest pause between two looks at a job someone is waiting on
 CREDITS_PER_USD = 100
 MODEL_TIER = "standard"
 LINK = "novakit-video"  # what the signed file links are salted with
@@ -142,21 +140,6 @@ async def video_file(request: Request) -> Response:
     if job is None or job.deleted or not job.output_stored or not path.exists():
         raise ApiError(404, "the video is no longer stored", code="not_found")
     return FileResponse(path, media_type="video/mp4", filename=f"{public_id(job_id)}.mp4")
-
-
-async def settled(request: Request, job: Job, done: Callable[[Job], bool], limit: float) -> Job:
-    """The job once `done(job)`, or as it is after `limit` seconds or when the client leaves."""
-    rt, loop = runtime(request), asyncio.get_running_loop()
-    deadline, pause = loop.time() + limit, 0.05
-    while not done(job):
-        left = deadline - loop.time()
-        if left <= 0 or await request.is_disconnected():
-            break
-        await asyncio.sleep(min(pause, left))
-        pause = min(pause * 1.5, CHECK_EVERY)
-        found: Job | None = await run_in_threadpool(rt.gateway.find_job, job.id)
-        job = found or job
-    return job
 
 
 def _finished(job: Job, waited: float) -> Job:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
@@ -20,6 +18,7 @@ from service.surfaces.errors import ApiError, invalid, not_found, text_parameter
 from service.surfaces.openai.history import history_item
 from service.surfaces.openai.time_travel import job_at, parse_at
 from service.surfaces.openai.video_object import from_job, from_row
+from service.surfaces.waiting import settled
 from service.videos import commands
 from service.videos.commands import CancelVideo, CreateVideo, DeleteVideo
 
@@ -145,7 +144,8 @@ async def download_content(request: Request) -> Response:
     if variant == "spritesheet":
         raise invalid("variant", "the spritesheet variant is not supported", "unsupported_variant")
     if job.status == "completed" and not job.output_stored:
-        job = await _stored(runtime(request), job)
+        # The mirror copies an upstream's output moments after `Completed`.
+        job = await settled(request, job, lambda j: j.output_stored, CONTENT_WAIT)
     if job.status != "completed" or not job.output_stored:
         raise ApiError(
             409,
@@ -164,21 +164,6 @@ async def download_content(request: Request) -> Response:
             await run_in_threadpool(render_thumbnail, path, thumb)
         return FileResponse(thumb, media_type="image/jpeg", filename=f"{video_id(job.id)}.jpg")
     return FileResponse(path, media_type="video/mp4", filename=f"{video_id(job.id)}.mp4")
-
-
-async def _stored(rt: Runtime, job: Job) -> Job:
-    """The job once the mirror has copied its output (upstream jobs: moments after
-    `Completed`), or as it is after `CONTENT_WAIT` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + CONTENT_WAIT
-    while not job.output_stored and loop.time() < deadline:
-        await asyncio.sleep(0.1)
-        job = await run_in_threadpool(_reload, rt, job)
-    return job
-
-
-def _reload(rt: Runtime, job: Job) -> Job:
-    return rt.gateway.find_job(job.id) or job
 
 
 async def cancel_video(request: Request) -> Response:

@@ -1,0 +1,1 @@
+"""The web server around the app: uvicorn, with guards against slow and numerous clients."""
