@@ -24,12 +24,22 @@ pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("store", ["sqlite"])]
 
 SLOW = 200  # connections; `make bench` (bench_slow_clients.py) tries 10,000
 GUARD = 30.0  # a hang guard on every read, not a timing assertion
+TIMEOUT = 2.0  # the server's header and body timeouts here
+# A client drips only while less than this has passed since it started on its own clock. The
+# server's clock for the same connection starts no earlier, so every drip is sent (and read
+# by the server, which handles ready input before due timers) well before the server gives
+# up: however loaded the machine, no byte arrives after the server closed (which would reset
+# the connection and lose the 408). Once a drip deadline ran on load alone (a BrokenPipe).
+DRIP_FOR = TIMEOUT / 2
 
 
 @pytest.fixture
 def web(settings, tmp_path: Path) -> Iterator[Process]:
     env = server_env(
-        settings, VIDGATE_HEADER_TIMEOUT_S="1", VIDGATE_BODY_TIMEOUT_S="1", VIDGATE_RUN_WORKERS="0"
+        settings,
+        VIDGATE_HEADER_TIMEOUT_S=str(TIMEOUT),
+        VIDGATE_BODY_TIMEOUT_S=str(TIMEOUT),
+        VIDGATE_RUN_WORKERS="0",
     )
     with run_vidgate(env, tmp_path / "web.log") as process:
         yield process
@@ -40,15 +50,22 @@ async def connect(url: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]
     return await asyncio.open_connection(host, int(port))
 
 
+async def drip(writer: asyncio.StreamWriter, data: bytes, started: float) -> None:
+    """Write `data` every 0.2 s while less than `DRIP_FOR` passed since `started`."""
+    while True:
+        await asyncio.sleep(0.2)
+        if time.monotonic() - started >= DRIP_FOR:
+            return
+        writer.write(data)  # no await between the check and the write
+
+
 async def answer_to_slow_headers(url: str) -> bytes:
-    """Start a request, send a header line every 0.2 s for 0.8 s, never end the headers:
-    what the server says, up to EOF. (Dripping on past the server's close would make it
-    reset the connection, and a reset discards the answer before we read it.)"""
+    """Start a request, send a header line every 0.2 s for a while, never end the headers:
+    what the server says, up to EOF."""
+    started = time.monotonic()
     reader, writer = await connect(url)
     writer.write(b"GET /healthz HTTP/1.1\r\nHost: vidgate\r\n")
-    for _ in range(4):
-        await asyncio.sleep(0.2)
-        writer.write(b"X-Slow: 1\r\n")
+    await drip(writer, b"X-Slow: 1\r\n", started)
     answer = await asyncio.wait_for(reader.read(), GUARD)
     writer.close()
     return answer
@@ -80,22 +97,21 @@ def test_a_connection_that_sends_nothing_is_closed(web):
 def test_a_request_that_outlasts_the_header_timeout_once_its_headers_are_in_is_answered(web):
     with client(web.url) as http:
         job = submit_video(http)["id"].removeprefix("video_")
-        polled = http.get(f"/api/v1/jobs/job_{job}", params={"poll": "true", "timeout": "2"})
+        polled = http.get(f"/api/v1/jobs/job_{job}", params={"poll": "true", "timeout": "3"})
     assert polled.status_code == 200 and polled.json()["status"] == "pending"
 
 
 async def post_dripping(url: str, path: str, declared: int) -> tuple[int, dict[str, str]]:
-    """Declare a body of `declared` bytes, send one byte every 0.2 s for 0.8 s: the status
+    """Declare a body of `declared` bytes, send one byte every 0.2 s for a while: the status
     and the JSON answer."""
     reader, writer = await connect(url)
+    started = time.monotonic()  # before the head is sent: the server's body clock starts after
     head = (
         f"POST {path} HTTP/1.1\r\nHost: vidgate\r\nAuthorization: Bearer {ADMIN_KEY}\r\n"
         f"Content-Type: application/json\r\nContent-Length: {declared}\r\n\r\n"
     )
     writer.write(head.encode())
-    for _ in range(4):  # for 0.8 s: dripping past the answer would reset it away (see above)
-        await asyncio.sleep(0.2)
-        writer.write(b" ")
+    await drip(writer, b" ", started)
     raw = await asyncio.wait_for(reader.read(), GUARD)
     writer.close()
     status_line, _, rest = raw.partition(b"\r\n")
