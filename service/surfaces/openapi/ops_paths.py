@@ -49,6 +49,8 @@ def ops_paths() -> Spec:
                 security=[],
             )
         },
+        "/": {"get": _html("landing", "The landing page (links to the docs and probes)")},
+        "/docs": {"get": _html("docs", "These docs, rendered by Swagger UI")},
         "/metrics": {
             "get": operation(
                 "metrics",
@@ -64,6 +66,14 @@ def ops_paths() -> Spec:
             )
         },
     }
+
+
+def _html(operation_id: str, summary: str) -> Spec:
+    page = {
+        "description": "An HTML page.",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    }
+    return operation(operation_id, summary, "ops", {"200": page}, security=[])
 
 
 def upstream_paths() -> Spec:
