@@ -431,6 +431,17 @@ class Gateway(Application[UUID]):
             self.save(key)
         return True
 
+    def list_keys(self, page: int = 500) -> list[ApiKey]:
+        """Every key ever issued, oldest first (an admin listing: keys are few)."""
+        keys: list[ApiKey] = []
+        start: int | None = None
+        while issued := self.recorder.select_notifications(
+            start=start, limit=page, topics=[get_topic(ApiKey.Issued)]
+        ):
+            keys += [self.repository.get(UUID(str(n.originator_id))) for n in issued]
+            start = issued[-1].id + 1
+        return keys
+
     def has_any_key(self) -> bool:
         issued = self.recorder.select_notifications(
             start=None, limit=1, topics=[get_topic(ApiKey.Issued)]

@@ -1,4 +1,4 @@
-"""The `vidgate` command: serve, worker, emulate, keys."""
+"""The `vidgate` command: serve, worker, emulate, keys, and the `videos` client."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from service.admin.credits import add_credits_command
 from service.admin.export import add_export_command
 from service.admin.key_limits import LimitError, add_limit_flags, limits_from, limits_object
 from service.admin.replay import add_replay_command
+from service.client.commands import add_videos_command
 from service.settings import Settings, SettingsError
 
 
@@ -35,6 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vidgate", description="Self-hosted AI video gateway")
+    parser.add_argument("--version", action="version", version=f"vidgate {_version()}")
     commands = parser.add_subparsers(title="commands")
 
     serve = commands.add_parser("serve", help="run the API and the workers in one process")
@@ -71,13 +73,26 @@ def _parser() -> argparse.ArgumentParser:
     limits.add_argument("key", help="the key itself (vg_…)")
     add_limit_flags(limits, clearable=True)
     limits.set_defaults(handler=_keys_limits)
+    listing = keys.add_parser("list", help="list keys: tenant, hint, scopes, state, limits")
+    listing.add_argument("--tenant", help="only this tenant's keys")
+    listing.set_defaults(handler=_keys_list)
     revoke = keys.add_parser("revoke", help="revoke a key")
     revoke.add_argument("key", help="the key itself (vg_…)")
     revoke.set_defaults(handler=_keys_revoke)
     add_export_command(commands)  # vidgate export events (service/admin/export.py)
     add_replay_command(commands)  # vidgate replay VIEW (service/admin/replay.py)
     add_credits_command(commands)  # vidgate credits grant|show (service/admin/credits.py)
+    add_videos_command(commands)  # vidgate videos … over HTTP (service/client/commands.py)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("vidgate")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -161,6 +176,22 @@ def _keys_limits(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         gateway.close()
     print(json.dumps(limits_object(changed.limits if changed else limits)))
+    return 0
+
+
+def _keys_list(args: argparse.Namespace, settings: Settings) -> int:
+    from service.persistence.stores import build_gateway
+
+    gateway = build_gateway(settings)
+    try:
+        keys = gateway.list_keys()
+    finally:
+        gateway.close()
+    for key in keys:
+        if args.tenant is None or key.tenant == args.tenant:
+            state = "revoked" if key.revoked else "active"
+            limits = json.dumps(limits_object(key.limits), separators=(",", ":"))
+            print("\t".join((key.tenant, key.hint, ",".join(key.scopes), state, limits)))
     return 0
 
 

@@ -342,3 +342,17 @@ def _location(env: Mapping[str, str], name: str) -> str:
     if not raw.replace("-", "").isalnum() or not raw.islower():
         raise SettingsError(f"{name} must be a region like us-central1 or global, got {raw!r}")
     return raw
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """Where the `vidgate videos …` client commands send their requests, and with which key."""
+
+    url: str = "http://127.0.0.1:8000"
+    api_key: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ClientSettings:
+        env = os.environ if environ is None else environ
+        key = (env.get("VIDGATE_API_KEY") or "").strip() or None
+        return cls(url=_url(env, "VIDGATE_URL") or cls.url, api_key=key)
