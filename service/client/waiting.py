@@ -28,7 +28,7 @@ def wait_for_video(
         task = bar.add_task(_label(video), total=100, completed=video.get("progress") or 0)
         wait: float | None = DEFAULT_WAIT
         while video["status"] not in TERMINAL:
-            sleep(min(max(wait or DEFAULT_WAIT, MIN_WAIT), MAX_WAIT))
+            sleep(min(max(DEFAULT_WAIT if wait is None else wait, MIN_WAIT), MAX_WAIT))
             video, wait = client.get(video["id"])
             bar.update(task, completed=video.get("progress") or 0, description=_label(video))
     return video
