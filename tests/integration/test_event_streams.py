@@ -19,6 +19,7 @@ from starlette.applications import Starlette
 from service.app import create_app
 from service.runtime import Runtime, issue_key
 from service.settings import Settings
+from service.surfaces.openapi.document import openapi_document
 from tests import helpers
 from tests.conftest import ADMIN_KEY
 from tests.e2e.api import completed, history, submit_video, wait_for
@@ -179,3 +180,11 @@ def feed_through_end(source: Any, video_id: str) -> list[dict[str, Any]] | None:
         if item["video_id"] == video_id and item["type"] in ENDINGS:
             return taken
     return None
+
+
+def test_the_openapi_document_offers_both_streams():
+    paths = openapi_document()["paths"]
+    for path in ("/v1/videos/{video_id}/events", "/v1/events"):
+        get = paths[path]["get"]
+        assert "text/event-stream" in get["responses"]["200"]["content"]
+        assert {"stream", "Last-Event-ID"} <= {parameter["name"] for parameter in get["parameters"]}
