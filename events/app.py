@@ -311,10 +311,9 @@ class Gateway(Application[UUID]):
 
         return self.update_job(job_id, complete_and_store)
 
-    def history(self, job_id: UUID, after: int = 0) -> list[Job.Event]:
-        """Every event of the job after version `after`, in order (its audit trail)."""
-        events = self.events.get(job_id, gt=after or None)
-        return [cast(Job.Event, event) for event in events]
+    def history(self, job_id: UUID) -> list[Job.Event]:
+        """Every event of the job, in order (its audit trail)."""
+        return [cast(Job.Event, event) for event in self.events.get(job_id)]
 
     # credits
 
