@@ -41,6 +41,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python tests/benchmarks/bench_upstream.py $(BENCH_UPSTREAM_ARGS)
 	$(BIN)/python tests/benchmarks/bench_replay.py $(BENCH_REPLAY_ARGS)
 	$(BIN)/python tests/benchmarks/bench_slow_clients.py $(BENCH_SLOW_ARGS)
+	$(BIN)/python tests/benchmarks/bench_streams.py $(BENCH_STREAMS_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -41,8 +41,11 @@ def create_app(
         if new_key:
             _announce(new_key)
         app.state.runtime = rt
-        # Requests waiting on a job sleep until this says it changed (one per process).
-        app.state.watch = watch = JobWatch(rt.gateway, interval=settings.watch_interval)
+        # Requests waiting on a job, and event streams, sleep until this says something
+        # changed (one per process).
+        app.state.watch = watch = JobWatch(
+            rt.gateway, feed=rt.feed_view, interval=settings.watch_interval
+        )
         await watch.start()
         # Every URL a tenant gives us is fetched through the SSRF guard (tests may inject).
         allowed = parse_networks(settings.allowed_private_networks)

@@ -162,6 +162,9 @@ class Settings:
     # While requests wait on jobs, how often the process looks for events other processes
     # wrote (its own saves wake the waiters at once).
     watch_interval: float = 0.5
+    # An event stream (Server-Sent Events) sends a comment this often while nothing happens,
+    # so that proxies keep its connection open.
+    stream_heartbeat: float = 15.0
     follow_interval: float = 0.05
     local_concurrency: int = 2
     # Upstream provider → most unfinished dispatched jobs at once; absent: no cap.
@@ -217,6 +220,7 @@ class Settings:
             body_timeout=_float(env, "VIDGATE_BODY_TIMEOUT_S", 60.0, 0.1, 3600.0),
             max_connections=_int(env, "VIDGATE_MAX_CONNECTIONS", 2048, 1, 1_000_000),
             watch_interval=_int(env, "VIDGATE_WATCH_INTERVAL_MS", 500, 1, 60_000) / 1000,
+            stream_heartbeat=_float(env, "VIDGATE_STREAM_HEARTBEAT_S", 15.0, 0.1, 3600.0),
             follow_interval=_int(env, "VIDGATE_FOLLOW_INTERVAL_MS", 50, 1, 60_000) / 1000,
             local_concurrency=_int(env, "VIDGATE_LOCAL_CONCURRENCY", 2, 1, 64),
             provider_concurrency=_caps(env, "VIDGATE_PROVIDER_CONCURRENCY"),

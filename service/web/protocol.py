@@ -5,6 +5,10 @@ on a new connection and is cancelled by any byte, so a client that sends nothing
 headers a byte at a time, holds a connection (and a file descriptor) for ever. Its
 `limit_concurrency` answers 503 only once a request's headers are complete, which a slow
 client never reaches. ASGI middleware can't help: the app sees a request after its headers.
+
+A third change: at shutdown uvicorn waits for every response in progress to end, and an event
+stream (Server-Sent Events) never ends by itself, so its connection is closed instead (its
+client reconnects with `Last-Event-ID`, to another process or after the restart).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ TIMED_OUT = (
     b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
     b"content-length: 43\r\nconnection: close\r\n\r\nthe request headers did not arrive in time\n"
 )
+EVENT_STREAM = "vidgate.event_stream"  # set in the ASGI scope of an event stream's request
 BUSY = (
     b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n"
     b"retry-after: 1\r\ncontent-length: 37\r\nconnection: close\r\n\r\n"
@@ -53,6 +58,13 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
+
+    def shutdown(self) -> None:
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete and cycle.scope.get(EVENT_STREAM):
+            self.transport.close()  # the app sees a disconnect and ends the stream
+            return
+        super().shutdown()
 
     def _arm(self) -> None:
         self._header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)

@@ -10,14 +10,19 @@ import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
+from eventsourcing.persistence import Tracking
 from starlette.testclient import TestClient
 
 from events.app import Gateway
+from projections.feed.postgres import PostgresFeedView
+from projections.feed.sqlite import SQLiteFeedView
+from projections.feed.view import FeedEvent, FeedView
 from service.app import create_app
-from service.persistence.stores import build_gateway
+from service.persistence.stores import build_gateway, build_view
+from service.runtime import close_view
 from service.settings import Settings
 from service.videos.watch import JobWatch
 from tests.conftest import ADMIN_KEY
@@ -115,3 +120,47 @@ def wait_until(condition, timeout: float = GUARD) -> None:
     while not condition():
         assert time.monotonic() < deadline, "never happened"
         time.sleep(0.01)
+
+
+@pytest.fixture
+def feed(settings: Settings) -> Iterator[FeedView]:
+    view: FeedView = build_view(settings, "feed", SQLiteFeedView, PostgresFeedView)
+    yield view
+    close_view(view)
+
+
+def add_entry(feed: FeedView, position: int, tenant: str) -> None:
+    """A feed row of `tenant`'s, as the feed projection writes it."""
+    event = FeedEvent(position, uuid4(), "Submitted", 1, 0.0, {"object": "video.event"})
+    feed.record(event, Tracking("vidgate", position), tenant=tenant)
+
+
+def test_new_feed_entries_wake_only_the_streams_of_their_tenant(gateway, feed):
+    async def scenario() -> tuple[bool, bool]:
+        watch = JobWatch(gateway, feed=feed, interval=0.05)
+        await watch.start()
+        async with watch.watching_tenant("acme") as acme, watch.watching_tenant("zeta") as zeta:
+            await asyncio.to_thread(add_entry, feed, 1, "acme")
+            await asyncio.wait_for(acme.wait(), GUARD)
+            woken = acme.is_set(), zeta.is_set()
+        await watch.stop()
+        return woken
+
+    assert asyncio.run(scenario()) == (True, False)
+
+
+def test_entries_before_a_stream_began_wake_nobody(gateway, feed):
+    add_entry(feed, 1, "acme")
+
+    async def scenario() -> bool:
+        watch = JobWatch(gateway, feed=feed, interval=0.01)
+        await watch.start()
+        async with watch.watching_tenant("acme") as acme:
+            scans = watch.scans
+            # five looks at the feed, each finding nothing new
+            await asyncio.to_thread(wait_until, lambda: watch.scans >= scans + 5)
+            woken = acme.is_set()
+        await watch.stop()
+        return woken
+
+    assert asyncio.run(scenario()) is False

@@ -4,6 +4,9 @@ Each event keeps its `position` in the application sequence, so a client stores 
 one it saw (`next_after`) and asks for what came after it: a page never skips or repeats an
 event, even while new ones are written (see `projections.feed.view`). The feed trails the
 event log by the feed projection's lag (milliseconds when the worker runs).
+
+With `Accept: text/event-stream` or `?stream=true` the feed is a live stream instead
+(`service.surfaces.openai.streams`): the same items, from `after` (or `Last-Event-ID`) on.
 """
 
 from __future__ import annotations
@@ -19,10 +22,12 @@ from projections.feed.projection import FEED_TYPES
 from projections.feed.view import FeedQuery
 from service.runtime import Runtime
 from service.surfaces.errors import invalid
+from service.surfaces.openai.streams import feed_stream
+from service.surfaces.sse import wants_stream
 
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 MAX_POSITION = 2**63 - 1  # positions are BIGINTs
-PARAMETERS = frozenset({"after", "limit", "type"})
+PARAMETERS = frozenset({"after", "limit", "type", "stream"})
 TYPES_BY_NAME = {kind.lower(): kind for kind in FEED_TYPES}
 
 
@@ -31,6 +36,8 @@ async def list_events(request: Request) -> Response:
     principal = await rt.authenticator.authenticate(request)
     principal.require(VIDEOS_READ)
     query = feed_query(request.query_params, principal.tenant)
+    if wants_stream(request):
+        return await feed_stream(request, query)
     entries, has_more = await run_in_threadpool(rt.feed_view.page, query)
     data = [entry.public_item() for entry in entries]
     next_after = entries[-1].position if entries else query.after

@@ -1,4 +1,5 @@
-"""`/v1/videos…`: the OpenAI Videos API, plus cancel and the job's audit history."""
+"""`/v1/videos…`: the OpenAI Videos API, plus cancel and the job's audit history (as JSON,
+or live as Server-Sent Events: `service.surfaces.openai.streams`)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from service.runtime import Runtime
 from service.surfaces.body import read_fields
 from service.surfaces.errors import ApiError, invalid, not_found, text_parameter
 from service.surfaces.openai.history import history_item
+from service.surfaces.openai.streams import job_stream
 from service.surfaces.openai.time_travel import job_at, parse_at
 from service.surfaces.openai.video_object import from_job, from_row
+from service.surfaces.sse import wants_stream
 from service.surfaces.waiting import settled
 from service.videos import commands
 from service.videos.commands import CancelVideo, CreateVideo, DeleteVideo
@@ -182,6 +185,8 @@ async def delete_video(request: Request) -> Response:
 
 async def video_events(request: Request) -> Response:
     job = await _owned_job(request, VIDEOS_READ, deleted_ok=True)
+    if wants_stream(request):
+        return await job_stream(request, job)
     events = await run_in_threadpool(runtime(request).gateway.history, job.id)
     data = [history_item(event) for event in events]
     return JSONResponse({"object": "list", "video_id": video_id(job.id), "data": data})

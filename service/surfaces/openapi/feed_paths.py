@@ -9,27 +9,38 @@ from service.surfaces.openai.shapes.feed import Analytics, EventList
 from service.surfaces.openai.shapes.models import Model, ModelList
 from service.surfaces.openai.shapes.queries import AnalyticsQuery, EventFeedQuery
 from service.surfaces.openapi.jsonschema import query_parameters, ref
-from service.surfaces.openapi.operations import error_responses, json_answer, operation
+from service.surfaces.openapi.operations import (
+    LAST_EVENT_ID,
+    STREAM_HOW,
+    error_responses,
+    json_answer,
+    operation,
+    streamed,
+)
 
 Spec = dict[str, Any]
 
 
 def event_paths() -> Spec:
     """The tenant event feed (`service.surfaces.openai.events_feed`)."""
-    parameters = query_parameters(EventFeedQuery)
+    parameters = [*query_parameters(EventFeedQuery), LAST_EVENT_ID]
     feed = operation(
         "listEvents",
         "The tenant's event feed",
         "events",
         {
-            "200": json_answer(
-                ref(EventList),
-                "A page of the tenant's job events and ledger entries, oldest first.",
+            "200": streamed(
+                json_answer(
+                    ref(EventList),
+                    "A page of the tenant's job events and ledger entries, oldest first.",
+                ),
+                "The feed from `after` on as Server-Sent Events, for as long as the client stays.",
             ),
             **error_responses(
                 (
                     400,
-                    "A bad `after`, `limit` or `type` (`invalid_value`), or a "
+                    "A bad `after`, `limit`, `type`, `stream` or `Last-Event-ID` "
+                    "(`invalid_value`), or a "
                     "parameter not listed here (`unknown_parameter`).",
                 ),
                 401,
@@ -44,7 +55,7 @@ def event_paths() -> Spec:
             "CreditsReleased), in the order the event log recorded them, each with its "
             "`position` there: store the last `next_after` and ask again to tail the feed into "
             "your own warehouse (a page never skips or repeats an event). The feed trails the "
-            "log by moments."
+            "log by moments." + STREAM_HOW.format(id="is the event's `position`")
         ),
     )
     return {"/v1/events": {"get": feed}}

@@ -63,6 +63,40 @@ DELIVERY_ID = {
 }
 
 
+STREAM_HOW = (
+    " With `Accept: text/event-stream` or `stream=true`, the answer is a live stream of "
+    "Server-Sent Events instead: each event's `data` is one item of `data` above (JSON), its "
+    "`id` {id}; a `: keep-alive` comment comes every 15 s while nothing happens. A client "
+    "that reconnects with `Last-Event-ID` gets what came after that event."
+)
+
+
+STREAM = {
+    "name": "stream",
+    "in": "query",
+    "required": False,
+    "description": "`true`: answer with a live stream of Server-Sent Events (as "
+    "`Accept: text/event-stream` does).",
+    "schema": {"type": "boolean", "default": False},
+}
+
+
+LAST_EVENT_ID = {
+    "name": "Last-Event-ID",
+    "in": "header",
+    "required": False,
+    "description": "With a stream: the `id` of the last event received; the stream resumes "
+    "after it (browsers' `EventSource` sends it when it reconnects). Ignored otherwise.",
+    "schema": {"type": "string"},
+}
+
+
+def streamed(answer: Spec, description: str) -> Spec:
+    """`answer` (a JSON answer) that a stream of Server-Sent Events may replace."""
+    events = {"schema": {"type": "string", "description": description}}
+    return {**answer, "content": {**answer["content"], "text/event-stream": events}}
+
+
 NO_ENDPOINT = (404, "No such webhook endpoint for this tenant, or it was deleted (`not_found`).")
 
 

@@ -11,11 +11,15 @@ from service.surfaces.openai.shapes.videos import Video, VideoDeleted, VideoEven
 from service.surfaces.openai.videos import MAX_IDEMPOTENCY_KEY
 from service.surfaces.openapi.jsonschema import query_parameters, ref
 from service.surfaces.openapi.operations import (
+    LAST_EVENT_ID,
     POLL_AFTER,
+    STREAM,
+    STREAM_HOW,
     VIDEO_ID,
     error_responses,
     json_answer,
     operation,
+    streamed,
 )
 
 Spec = dict[str, Any]
@@ -148,16 +152,32 @@ def video_paths() -> Spec:
         },
         scope=VIDEOS_WRITE,
     )
+    stream_ends = (
+        "The stream ends after the job's terminal event (after `completed`: with "
+        "`OutputStored`, or when it has not come within 15 s)."
+    )
     events = operation(
         "listVideoEvents",
-        "A video's audit history",
+        "A video's audit history, or its live stream",
         "videos",
         {
-            "200": json_answer(ref(VideoEventList), "Every event of the job, oldest first."),
-            **error_responses(401, 403, 404),
+            "200": streamed(
+                json_answer(ref(VideoEventList), "Every event of the job, oldest first."),
+                f"The job's events as Server-Sent Events, oldest first. {stream_ends}",
+            ),
+            "204": {
+                "description": "A stream of a finished job whose events the client has all "
+                "received (its `Last-Event-ID` is the last one): there is nothing more."
+            },
+            **error_responses(
+                (400, "A bad `stream` or `Last-Event-ID` (`invalid_value`)."), 401, 403, 404
+            ),
         },
         scope=VIDEOS_READ,
-        description="Also available for deleted videos.",
+        parameters=[STREAM, LAST_EVENT_ID],
+        description="Also available for deleted videos."
+        + STREAM_HOW.format(id="is the event's `version`")
+        + f" {stream_ends}",
     )
     return {
         "/v1/videos": {"post": _create_video(), "get": _list_videos()},

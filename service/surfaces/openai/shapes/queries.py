@@ -72,6 +72,11 @@ class EventFeedQuery(RequestShape):
         "any case (the parameter may also repeat).",
         examples=["Completed,Failed"],
     )
+    stream: bool = Field(
+        default=False,
+        description="`true`: a live stream of Server-Sent Events from `after` on (as "
+        "`Accept: text/event-stream` asks), instead of a page.",
+    )
 
 
 class AnalyticsQuery(RequestShape):
