@@ -67,7 +67,10 @@ CONNECTIONS = 32  # the soak's client pool; open-loop: a slow server queues requ
 # Flat: the thresholds of the verdict (the README states them too).
 RSS_GROWTH = 0.10  # over the soak's second half, relative to its middle
 FD_SPREAD = 10  # last minute's FDs against the first minute's
-IDLE_MARGIN = 0.005  # cores: idle CPU after may exceed idle CPU before by half a percent
+# Idle CPU after may exceed idle CPU before by half a percent of a core plus a tenth of the
+# reading before: the followers' polling keeps an idle server at ~10 % of a core, and
+# readings of it vary by about that much from one 30 s window to the next.
+IDLE_MARGIN, IDLE_SHARE = 0.005, 0.10
 
 
 # the server's vital signs, from /proc
@@ -271,7 +274,7 @@ class Deliveries:
 class Calibration:
     seconds: float
     submitted: int = 0
-    burst_rate: float = 0.0  # 202/s before the backlog cap first held the submitters back
+    burst_rate: float = 0.0  # 202/s until the backlog cap first held the submitters back
     completion_rate: float = 0.0  # terminal deliveries/s over the last two thirds
     drained_s: float = 0.0
 
@@ -304,8 +307,8 @@ async def _calibrate(
         submitters = (submitter(client) for _ in range(args.calibrate_connections))
         await asyncio.gather(watch(), *submitters)
     cal.submitted = len(traffic.submitted)
-    if burst_done:
-        cal.burst_rate = args.backlog / max(burst_done[0] - start, 1e-9)
+    until = burst_done[0] if burst_done else end  # the cap may never have been reached
+    cal.burst_rate = (args.backlog if burst_done else cal.submitted) / max(until - start, 1e-9)
     warm = start + args.calibrate / 3  # the pipeline is full by then
     cal.completion_rate = deliveries.between(warm, end) / (end - warm)
     cal.drained_s = _drain(gw, deliveries, traffic, args.drain_timeout)
@@ -550,9 +553,10 @@ def _phases(
         result.calibration = cal
         result.rate = cal.completion_rate * args.fraction
         console.print(
-            f"request path: {cal.burst_rate:,.0f} submits/s until the backlog cap held the "
-            f"submitters back · end to end: {cal.completion_rate:.1f} jobs/s reached their "
-            f"client webhook (drained in {cal.drained_s:.1f} s) → soak at {args.fraction:g} x "
+            f"request path: {cal.burst_rate:,.0f} submits/s from {args.calibrate_connections} "
+            f"connections while the workers run · end to end: {cal.completion_rate:.1f} "
+            f"jobs/s reached their client webhook (drained in {cal.drained_s:.1f} s) → soak "
+            f"at {args.fraction:g} x "
             f"{cal.completion_rate:.1f} = {result.rate:.1f} jobs/s"
         )
         if result.rate <= 0:
@@ -604,7 +608,11 @@ def _report(result: Result, args: argparse.Namespace) -> None:
 
     cal = result.calibration
     if cal:
-        table.add_row("request path (calibration burst)", f"{cal.burst_rate:,.0f} submits/s", "")
+        table.add_row(
+            "submits/s while calibrating",
+            f"{cal.burst_rate:,.0f}",
+            f"{args.calibrate_connections} connections, the workers busy in the same process",
+        )
         table.add_row("end-to-end ceiling (calibration)", f"{cal.completion_rate:.1f} jobs/s", "")
     table.add_row("soak rate", f"{result.rate:.1f} jobs/s", f"{args.fraction:g} x the ceiling")
     table.add_row("requests", f"{t.requests:,}", "")
@@ -667,7 +675,10 @@ def _report(result: Result, args: argparse.Namespace) -> None:
         table.add_row(
             f"idle server CPU before → after ({args.idle:g} s each)",
             f"{before * 100:.2f} → {after * 100:.2f} % of a core",
-            ok(after <= before + IDLE_MARGIN, f"after ≤ before + {IDLE_MARGIN * 100:g} %"),
+            ok(
+                after <= before * (1 + IDLE_SHARE) + IDLE_MARGIN,
+                f"after ≤ before + {IDLE_SHARE:.0%} of it + {IDLE_MARGIN * 100:g} % of a core",
+            ),
         )
         if result.store == "postgres":
             table.add_row(
@@ -681,6 +692,8 @@ def _report(result: Result, args: argparse.Namespace) -> None:
         cores = (soak[-1].cpu_s - soak[0].cpu_s) / max(soak[-1].t - soak[0].t, 1e-9)
         table.add_row("server CPU during the soak", f"{cores:.2f} cores", "")
     console.print(table)
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    console.print(f"load average at the end: {load} ({os.cpu_count()} CPUs)")
     for what in c.examples + t.examples:
         console.print(f"[red]error:[/red] {escape(what)}", soft_wrap=True)
     for what, jobs in (("lost", result.lost), ("undelivered", result.undelivered)):
