@@ -31,11 +31,13 @@ import contextlib
 import itertools
 import os
 import platform
+import secrets
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -43,12 +45,21 @@ from typing import Any
 
 import httpx
 from bench_deliveries import Tail, _receiver
-from bench_submit import DEFAULT_PG_URL, HEADERS, _processes, _wait_idle, console
+from bench_submit import (
+    DEFAULT_PG_URL,
+    HEADERS,
+    _processes,
+    _vidgate_command,
+    _vidgate_env,
+    _wait_idle,
+    console,
+)
 from loadgen import _percentile
 from rich.markup import escape
 from rich.table import Table
-from servers import PostgresUnavailable, Server, ServerFailed
-from upstream_gateway import BenchFailed, Gateway, check_routes, sandbox_gateway
+from servers import HOST, PostgresUnavailable, Server, ServerFailed, free_port, running
+from upstream_gateway import BenchFailed, Gateway, check_routes, metrics, sandbox_gateway
+from upstream_load import total
 
 # route → model: two upstream-webhook routes, two polled routes, and the built-in renderer
 MIX = {
@@ -390,6 +401,7 @@ class Result:
     lost: list[str] = field(default_factory=list)  # accepted, never ended (per the API)
     undelivered: list[str] = field(default_factory=list)  # ended, but no delivery arrived
     duplicates: int = 0
+    upstream: dict[str, tuple[float, float]] = field(default_factory=dict)  # webhooks, polls
     drain_s: float = 0.0
     idle_before: dict[str, float] = field(default_factory=dict)
     idle_after: dict[str, float] = field(default_factory=dict)
@@ -499,6 +511,11 @@ def _check_jobs(gw: Gateway, deliveries: Deliveries, result: Result) -> None:
                 result.undelivered.append(f"{vid} ({route}, {status})")
             else:
                 result.lost.append(f"{vid} ({route}, {status})")
+        samples = metrics(api)
+    for route in MIX:
+        hooks = total(samples, "vidgate_upstream_webhooks_total", provider=route)
+        polls = total(samples, "vidgate_upstream_polls_total", provider=route)
+        result.upstream[route] = (hooks, polls)
 
 
 # one run
@@ -514,10 +531,12 @@ def _run(result: Result, args: argparse.Namespace) -> None:
         "VIDGATE_ALLOWED_PRIVATE_NETWORKS": "127.0.0.0/8",
     }
     url = args.postgres_url if args.store == "postgres" else None
+    secret = secrets.token_urlsafe(32)
     with (
         tempfile.TemporaryDirectory(prefix="vidgate-soak-") as tmp,
         _receiver(Path(tmp)) as (receiver, out),
-        sandbox_gateway(url, knobs, console.print) as gw,
+        _emulators(args, Path(tmp), {**knobs, "VIDGATE_SECRET_KEY": secret}) as emulators,
+        sandbox_gateway(url, {**knobs, **emulators}, console.print, secret) as gw,
         Sampler(gw.server.process.pid, args.sample) as sampler,
     ):
         deliveries = Deliveries(out)
@@ -534,6 +553,22 @@ def _run(result: Result, args: argparse.Namespace) -> None:
         finally:
             result.samples = list(sampler.samples)
             result.notes += gw.log_problems()
+
+
+@contextlib.contextmanager
+def _emulators(
+    args: argparse.Namespace, tmp: Path, knobs: dict[str, str]
+) -> Iterator[dict[str, str]]:
+    """With `--emulators process`: `vidgate emulate` on its own, and the variable that points
+    the gateway at it (so the server's RSS is the gateway's alone); else nothing."""
+    if args.emulators == "in-process":
+        yield {}
+        return
+    port = free_port()
+    env = {**_vidgate_env(tmp / "emulators"), **knobs}
+    argv = [*_vidgate_command(), "emulate", "--port", str(port)]
+    with running("vidgate emulate", argv, env, port, tmp / "emulators.log", ready_path="/"):
+        yield {"VIDGATE_SANDBOX_URL": f"http://{HOST}:{port}"}
 
 
 def _phases(
@@ -614,7 +649,8 @@ def _report(result: Result, args: argparse.Namespace) -> None:
             f"{args.calibrate_connections} connections, the workers busy in the same process",
         )
         table.add_row("end-to-end ceiling (calibration)", f"{cal.completion_rate:.1f} jobs/s", "")
-    table.add_row("soak rate", f"{result.rate:.1f} jobs/s", f"{args.fraction:g} x the ceiling")
+    why = f"{args.fraction:g} x the ceiling" if cal else "given (--rate)"
+    table.add_row("soak rate", f"{result.rate:.1f} jobs/s", why)
     table.add_row("requests", f"{t.requests:,}", "")
     detail = ", ".join(
         [f"{n} x {code}" for code, n in sorted(t.statuses.items())]
@@ -647,6 +683,12 @@ def _report(result: Result, args: argparse.Namespace) -> None:
         f"{len(result.undelivered)} / {result.duplicates}",
         ok(not result.undelivered),
     )
+    if result.upstream:
+        table.add_row(
+            "upstream webhooks / polls (all runs)",
+            ", ".join(f"{r} {h:,.0f}/{p:,.0f}" for r, (h, p) in result.upstream.items()),
+            "",
+        )
     table.add_row("drain after the soak", f"{result.drain_s:.1f} s", "")
     if flat:
         w = f"{flat.window_s:.0f} s"
@@ -756,6 +798,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--latency", type=float, default=1.0, help="VIDGATE_EMULATE_LATENCY: an upstream job's s"
     )
+    parser.add_argument(
+        "--emulators",
+        choices=("in-process", "process"),
+        default="in-process",
+        help="where the upstream emulators run: in the server (`serve --sandbox`) or in their "
+        "own `vidgate emulate` process (the server's RSS is then the gateway's alone)",
+    )
     parser.add_argument("--calibrate", type=float, default=30.0, help="seconds of calibration")
     parser.add_argument(
         "--calibrate-connections", type=int, default=4, help="submitting connections"
@@ -799,7 +848,8 @@ def _header(args: argparse.Namespace) -> None:
         f"{platform.python_version()} · uvicorn {version('uvicorn')} · eventsourcing "
         f"{version('eventsourcing')}\n{args.store} · {args.minutes:g} min · mix "
         + ", ".join(f"{model} ({route})" for route, model in MIX.items())
-        + f" · emulator latency {args.latency:g} s · a sample every {args.sample:g} s"
+        + f" · emulators {args.emulators}, latency {args.latency:g} s"
+        + f" · a sample every {args.sample:g} s"
     )
 
 
