@@ -6,7 +6,7 @@ PORT ?= 8000
 # Test processes: two halve the suite's time on two cores (0 runs it in this process).
 TEST_WORKERS ?= 2
 
-.PHONY: serve test lint bench worker clean
+.PHONY: serve test lint bench soak worker clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit("vidgate needs Python >= 3.11") if sys.version_info < (3, 11) else None'
@@ -42,6 +42,10 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python tests/benchmarks/bench_replay.py $(BENCH_REPLAY_ARGS)
 	$(BIN)/python tests/benchmarks/bench_slow_clients.py $(BENCH_SLOW_ARGS)
 	$(BIN)/python tests/benchmarks/bench_streams.py $(BENCH_STREAMS_ARGS)
+
+# Not part of `make bench`: ten minutes (SOAK_ARGS="--store postgres", "--minutes 1" …).
+soak: $(VENV)/.installed-dev
+	$(BIN)/python tests/benchmarks/bench_soak.py $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

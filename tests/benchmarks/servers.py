@@ -53,9 +53,14 @@ class ServerFailed(RuntimeError):
 
 @contextlib.contextmanager
 def running(
-    name: str, argv: Sequence[str], env: Mapping[str, str], port: int, log_path: Path
+    name: str,
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    port: int,
+    log_path: Path,
+    ready_path: str = "/healthz",
 ) -> Iterator[Server]:
-    """Start `argv`, wait for GET /healthz, yield; always stop it (TERM, then KILL)."""
+    """Start `argv`, wait for a 200 on GET `ready_path`, yield; always stop it (TERM, then KILL)."""
     with log_path.open("wb") as log:  # a file, never a pipe: a full pipe would stall the server
         process = subprocess.Popen(
             list(argv),
@@ -67,7 +72,7 @@ def running(
         )
     server = Server(name, process, port, log_path)
     try:
-        _wait_healthy(server)
+        _wait_healthy(server, ready_path)
         yield server
     finally:
         stop(server)
@@ -88,9 +93,9 @@ def stop(server: Server) -> int | None:
     return process.returncode
 
 
-def _wait_healthy(server: Server) -> None:
+def _wait_healthy(server: Server, path: str) -> None:
     deadline = time.monotonic() + READY_TIMEOUT
-    url = f"{server.base_url}/healthz"
+    url = f"{server.base_url}{path}"
     while True:
         if server.process.poll() is not None:
             raise ServerFailed(

@@ -68,10 +68,14 @@ class Gateway:
 
 @contextlib.contextmanager
 def sandbox_gateway(
-    postgres_url: str | None, knobs: dict[str, str], say: Callable[[str], None]
+    postgres_url: str | None,
+    knobs: dict[str, str],
+    say: Callable[[str], None],
+    secret: str | None = None,
 ) -> Iterator[Gateway]:
     """`vidgate serve --sandbox` with a fresh data dir (and, given `postgres_url`, a fresh
-    schema), `knobs` in its environment; always stopped, the schema dropped."""
+    schema), `knobs` in its environment; always stopped, the schema dropped. `secret` (else a
+    new one): its VIDGATE_SECRET_KEY, which emulators in another process must share."""
     with (
         _store_env(postgres_url, say) as store_env,
         tempfile.TemporaryDirectory(prefix="vidgate-bench-") as tmp,
@@ -79,7 +83,7 @@ def sandbox_gateway(
         port, sandbox_port = free_port(), free_port()
         while sandbox_port == port:
             sandbox_port = free_port()
-        secret = secrets.token_urlsafe(32)
+        secret = secret or secrets.token_urlsafe(32)
         env = {**_vidgate_env(Path(tmp) / "var"), **store_env, **knobs}
         env.update(
             PORT=str(port),
