@@ -131,7 +131,7 @@ class Gateway(Application[UUID]):
                     return existing, False
                 return job, True
             assert charge is not None
-            with self._hot.lock(Account.create_id(tenant)):
+            with self._turns.of(Account.create_id(tenant)):  # see `events.hot_accounts`
                 saved = self._save_reserved(job, charge)
             if saved:
                 return job, True

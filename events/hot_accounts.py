@@ -3,7 +3,8 @@
 A metered submit reserves on its tenant's `Account` in the same save as the job. Loading the
 account for every submit (a snapshot holding every open reservation, plus the events since)
 and letting concurrent submits of one tenant race on its version cost ~6× the submit itself.
-So each account is used by one submit at a time per process (a lock), and the aggregate saved
+So each account is used by one writer at a time per process (its turn, `events.turns`, which
+grants and `settle_credits`/`release_credits` take too), and the aggregate saved
 by the last submit is reused by the next one. It can only be stale when another writer
 (another process, a settlement, a grant) saved the account since: the save then fails on the
 version, the kept copy is dropped and the submit retried on a fresh load — and a refusal seen
@@ -19,19 +20,13 @@ from uuid import UUID
 from events.account import Account
 
 KEPT = 1024  # accounts kept, least recently used dropped first
-STRIPES = 64  # locks: two accounts share one only when their ids hash alike
 
 
 class HotAccounts:
-    def __init__(self, kept: int = KEPT, stripes: int = STRIPES) -> None:
+    def __init__(self, kept: int = KEPT) -> None:
         self._kept = kept
         self._accounts: OrderedDict[UUID, Account] = OrderedDict()
         self._guard = threading.Lock()  # for `_accounts` itself
-        self._locks = [threading.Lock() for _ in range(stripes)]
-
-    def lock(self, account_id: UUID) -> threading.Lock:
-        """Held by a submit from its reservation to its save."""
-        return self._locks[account_id.int % len(self._locks)]
 
     def get(self, account_id: UUID) -> Account | None:
         with self._guard:
