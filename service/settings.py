@@ -165,7 +165,11 @@ class Settings:
     # An event stream (Server-Sent Events) sends a comment this often while nothing happens,
     # so that proxies keep its connection open.
     stream_heartbeat: float = 15.0
+    # How soon a worker notices events other processes wrote, on SQLite (one `PRAGMA
+    # data_version` per interval; PostgreSQL notifies at once). Its own saves wake it.
     follow_interval: float = 0.05
+    # How often each worker loop looks for work nobody woke it for: a safety net only.
+    idle_interval: float = 5.0
     local_concurrency: int = 2
     # Upstream provider → most unfinished dispatched jobs at once; absent: no cap.
     provider_concurrency: Mapping[str, int] = field(default_factory=dict)
@@ -222,6 +226,7 @@ class Settings:
             watch_interval=_int(env, "VIDGATE_WATCH_INTERVAL_MS", 500, 1, 60_000) / 1000,
             stream_heartbeat=_float(env, "VIDGATE_STREAM_HEARTBEAT_S", 15.0, 0.1, 3600.0),
             follow_interval=_int(env, "VIDGATE_FOLLOW_INTERVAL_MS", 50, 1, 60_000) / 1000,
+            idle_interval=_int(env, "VIDGATE_IDLE_INTERVAL_MS", 5000, 1, 600_000) / 1000,
             local_concurrency=_int(env, "VIDGATE_LOCAL_CONCURRENCY", 2, 1, 64),
             provider_concurrency=_caps(env, "VIDGATE_PROVIDER_CONCURRENCY"),
             local_frame_delay=_int(env, "VIDGATE_LOCAL_FRAME_DELAY_MS", 0, 0, 10_000) / 1000,

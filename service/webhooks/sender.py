@@ -66,6 +66,10 @@ class Sender:
         )
         return [(delivery, token) for delivery in due]
 
+    async def next_due(self) -> float | None:
+        """When the soonest pending delivery may be claimed (unix seconds); None: none."""
+        return await asyncio.to_thread(self.view.next_attempt_due)
+
     async def run_once(self) -> int:
         """Attempt every delivery due now (one batch) and wait for all; for tests and tools."""
         due = await self.claim(self.batch)
