@@ -75,9 +75,9 @@ def _job_id(rt: Runtime, prefix: str, token: str) -> UUID:
     try:
         return rt.output_links.job_id(prefix, token)
     except InvalidLink as error:
-        message = "the link has expired: GET the job again for a fresh one"
+        message = "the video link has expired: GET the job again for a fresh one"
         if not error.expired:
-            message = "the link is not valid"
+            message = "the video link is not valid"
         raise ApiError(403, message, code="invalid_link") from None
 
 

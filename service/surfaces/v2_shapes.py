@@ -52,14 +52,17 @@ class V2GenerateRequest(RequestShape):
     webhookUrl: str | SkipJsonSchema[None] = Field(
         default=None,
         description=(
-            "Receives vidgate's Standard Webhooks events (`video.progress` …; "
-            "`video_id` is `video_` + the jobId's hex)."
+            "Receives the job's events as Standard Webhooks, in v2's words: `event` "
+            "(`progress`, `completed`, `failed`), `jobId`, `status`, `result` …"
         ),
         json_schema_extra={"format": "uri"},
     )
     webhookEvents: (
         list[Literal["progress", "completed", "failed", "canceled"]] | SkipJsonSchema[None]
-    ) = Field(default=None, description="Default: all.")
+    ) = Field(
+        default=None,
+        description="Default: progress, completed, failed (`canceled` only when listed).",
+    )
     parameters: V2GenerateRequestParameters | SkipJsonSchema[None] = Field(
         default=None,
         description=(
@@ -102,11 +105,14 @@ class V2Accepted(Shape):
 
 class V2JobResult(Shape):
     videoUrl: str = Field(
-        description="vidgate's content URL: send the same bearer key.",
+        description="A signed link to the stored video, fetched without a key; it "
+        "expires (3 days by default): GET the job again for a fresh one.",
         json_schema_extra={"format": "uri"},
     )
     thumbnailUrl: str | SkipJsonSchema[None] = Field(
-        default=None, json_schema_extra={"format": "uri"}
+        default=None,
+        description="A signed link to a JPEG of the video's middle frame (no key).",
+        json_schema_extra={"format": "uri"},
     )
     contentType: str | SkipJsonSchema[None] = Field(default=None)
     width: int | None = Field(default=None)

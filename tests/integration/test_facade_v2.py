@@ -8,6 +8,7 @@ every error the seed lists comes in the v2 shape; the jobs are vidgate jobs (`/v
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 import uuid
@@ -78,6 +79,7 @@ IMAGE_ONLY = {
     "wan-2.6-flash",
 }
 HOOK = "https://hooks.example.com/v2"
+VIDEO_LINK = re.compile(r"http://testserver/v2/files/[\w.-]+\.mp4")
 JSON = {"Content-Type": "application/json"}
 
 
@@ -146,9 +148,11 @@ def test_model_is_required_and_resolved_through_the_catalog(api):
     refused(api, "model", model=7)
 
 
-def test_webhook_url_becomes_the_jobs_client_webhook(api):
+def test_webhook_url_becomes_the_jobs_client_webhook_with_the_seeds_events(api):
     webhook = accepted(api, webhookUrl=HOOK)["webhook"]
-    assert webhook == {"url": HOOK, "events": ["progress", "completed", "failed", "canceled"]}
+    assert webhook == {"url": HOOK, "events": ["progress", "completed", "failed"]}
+    asked = accepted(api, webhookUrl=HOOK, webhookEvents=["failed", "canceled"])["webhook"]
+    assert asked["events"] == ["failed", "canceled"]  # canceled only when asked for
     refused(api, "webhookUrl", webhookUrl="ftp://example.com/x")
     refused(api, "webhookUrl", webhookUrl="http://user:pw@example.com/x")
 
@@ -402,7 +406,7 @@ def test_every_model_of_the_seed_completes_through_the_facade(studio):
     assert not problems, problems
     for job_id, body in final.items():
         assert body["model"] == jobs[job_id] and body["progress"] == 100
-        assert body["result"]["videoUrl"].endswith(f"/v1/videos/{v1_id(job_id)}/content")
+        assert VIDEO_LINK.fullmatch(body["result"]["videoUrl"])
 
 
 def wait_all(client: TestClient, job_ids: list[str], timeout: float) -> dict[str, Any]:
@@ -430,8 +434,10 @@ def test_a_v2_job_is_a_vidgate_video_with_its_history(studio):
     assert [e["type"] for e in events][-2:] == ["Completed", "OutputStored"]
     listed = studio.get("/v1/videos", params={"limit": 100}).json()["data"]
     assert v1_id(job_id) in {v["id"] for v in listed}
-    content = studio.get(done["result"]["videoUrl"])
+    content = studio.get(done["result"]["videoUrl"], headers={"Authorization": ""})  # no key
     assert content.status_code == 200 and content.headers["content-type"] == "video/mp4"
+    thumbnail = studio.get(done["result"]["thumbnailUrl"], headers={"Authorization": ""})
+    assert thumbnail.status_code == 200 and thumbnail.content[:3] == b"\xff\xd8\xff"
 
 
 def stored(client: TestClient, video_id: str) -> dict[str, Any] | None:
