@@ -10,6 +10,9 @@ used at what the job is charged (the upstream's reported cost where it gives one
 answer's `usage.seconds_remaining` is how many seconds of the same model and settings the
 tenant's balance and the key's monthly budget still buy (null when neither limits it).
 Errors are NovaKit's `{"error": message}`, with `code` and `param` as context.
+`Idempotency-Key` (a header, as on `/v1/videos`): a retried generate with the same key and
+body answers with the same job (sync: once it is done); the same key with another body is a
+409 `idempotency_key_reused`.
 Request mapping: `novakit_request`.
 
 A video's `url` is, like NovaKit's CDN links, usable without a key: a signed link to the
@@ -49,6 +52,8 @@ from service.surfaces.facade import (
     runtime,
     translated,
 )
+from service.surfaces.idempotency import NAMES as KEY_NAMES
+from service.surfaces.idempotency import idempotency_key
 from service.surfaces.novakit_request import NAMES, canonical_fields
 from service.surfaces.output_files import file_routes, output_url
 from service.surfaces.waiting import settled
@@ -68,6 +73,7 @@ POLL_TIMEOUT, MAX_POLL_TIMEOUT = 30.0, 120.0
 STORE_WAIT = 20.0  # after `Completed`, how long a sync request waits for the stored copy
 CREDITS_PER_USD = 100
 MODEL_TIER = "standard"
+WORDS = {**NAMES, **KEY_NAMES}  # how a refusal names the fields
 FILES = "/api/v1/files"  # where the signed video links point
 
 
@@ -87,14 +93,21 @@ def render(error: ApiError) -> Response:
     return JSONResponse(body, status_code=error.status, headers=error.headers)
 
 
-@translated(render, as_sent(NAMES))
+@translated(render, as_sent(WORDS))
 async def generate(request: Request) -> Response:
     rt = runtime(request)
     principal = await principal_of(request)
     require_any(principal, VIDEO, VIDEOS_WRITE)
     wait = _sync_timeout(request.query_params)
+    key = idempotency_key(request)
     fields = canonical_fields(await read_fields(request, rt.settings.max_body_bytes), rt.catalog)
-    command = CreateVideo(principal.tenant, fields, surface=SURFACE, **principal.as_submitter())
+    command = CreateVideo(
+        principal.tenant,
+        fields,
+        idempotency_key=key,
+        surface=SURFACE,
+        **principal.as_submitter(),
+    )
     job, _ = await run_in_threadpool(create_video, rt, command)
     if wait is None:
         return JSONResponse(async_body(job, rt.catalog))
@@ -105,7 +118,7 @@ async def generate(request: Request) -> Response:
     return JSONResponse(sync_body(_finished(job, wait), base_url(request), rt, remaining))
 
 
-@translated(render, as_sent(NAMES))
+@translated(render, as_sent(WORDS))
 async def get_job(request: Request) -> Response:
     rt = runtime(request)
     principal = await principal_of(request)
@@ -292,5 +305,5 @@ def _plain(number: float) -> int | float:
 routes = [
     Route("/api/v1/videos/generations", generate, methods=["POST"]),
     Route("/api/v1/jobs/{jobId}", get_job, methods=["GET"]),
-    *file_routes(FILES, translated(render, as_sent(NAMES))),
+    *file_routes(FILES, translated(render, as_sent(WORDS))),
 ]
