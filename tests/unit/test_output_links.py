@@ -23,7 +23,11 @@ def test_a_link_for_one_surface_is_refused_on_another() -> None:
     assert not refused.value.expired
 
 
-@pytest.mark.parametrize("mangle", [lambda t: t[:-2] + "xx", lambda t: "x" + t, lambda t: ""])
+# Tampering that always changes what is signed (the last base64 character of a signature
+# holds padding bits too: changing it may change nothing).
+@pytest.mark.parametrize(
+    "mangle", [lambda t: ("B" if t[0] == "A" else "A") + t[1:], lambda t: "x" + t, lambda t: ""]
+)
 def test_tampered_links_are_refused(mangle) -> None:  # type: ignore[no-untyped-def]
     links = OutputLinks(["k1"])
     with pytest.raises(InvalidLink):
