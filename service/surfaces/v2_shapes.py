@@ -159,3 +159,23 @@ class V2Error(Shape):
     message: str = Field(description="What is wrong, naming the field as it was sent.")
     code: str | None = Field(examples=["invalid_value", "model_not_found"])
     field: str | None = Field(examples=["parameters.duration"])
+
+
+class V2WebhookEvent(Shape):
+    """What a v2 job's `webhookUrl` receives (`service.surfaces.v2_webhooks`)."""
+
+    event: Literal["progress", "completed", "failed", "canceled"] = Field(
+        description="The event, by the seed's names (`canceled` only when asked for)."
+    )
+    jobId: str = Field(
+        description="The jobId `POST /v2/videos/generate` answered.",
+        json_schema_extra={"format": "uuid"},
+    )
+    status: Literal["PROCESSING", "COMPLETED", "FAILED", "CANCELED"]
+    model: str
+    progress: int = Field(ge=0, le=100)
+    result: V2JobResult | None = Field(
+        description="On `completed`: the video, with signed links made when it was sent."
+    )
+    error: V2JobError | None = Field(description="On `failed`.")
+    occurredAt: str = Field(json_schema_extra={"format": "date-time"})

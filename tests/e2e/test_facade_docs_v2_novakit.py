@@ -19,8 +19,10 @@ from typing import Any
 
 import httpx
 import pytest
+from openapi_schema_validator import OAS31Validator
 from standardwebhooks import Webhook
 
+from service.surfaces.openapi.document import openapi_document
 from tests.conftest import ADMIN_KEY, STORES
 from tests.e2e.server import Process, run_vidgate, server_env
 from tests.facades_support import store_settings
@@ -278,6 +280,10 @@ def test_v2s_webhook_url_receives_signed_events_in_v2s_words(gateway):
         receiver.wait_for(lambda _: completed(), timeout=60)
         assert wait_v2(http, job_id)["status"] == "COMPLETED"
     payloads = [Webhook(secret).verify(r.body, r.headers) for r in receiver.received("/v2")]
+    documented = openapi_document()["webhooks"]["v2JobEvent"]["post"]["requestBody"]
+    schema = OAS31Validator(documented["content"]["application/json"]["schema"])
+    for payload in payloads:
+        schema.validate(payload)
     assert {p["jobId"] for p in payloads} == {job_id}  # matched by the jobId POST answered
     assert {p["event"] for p in payloads} <= {"progress", "completed"}  # the seed's names
     done = next(p for p in payloads if p["event"] == "completed")

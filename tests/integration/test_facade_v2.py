@@ -35,6 +35,7 @@ from tests.facades_support import (
     validating,
 )
 from tests.helpers import event_count, key_for, wait_for
+from tests.webhook_receiver import Receiver
 
 GENERATE, JOB = "/v2/videos/generate", "/v2/jobs/{jobId}"
 # The seed's "Available models", in its order.
@@ -445,10 +446,16 @@ def stored(client: TestClient, video_id: str) -> dict[str, Any] | None:
     return video if (video["output"] or {}).get("sha256") else None
 
 
-def test_a_failed_job_polls_failed_with_its_error(settings):
-    with client_for(rendering(settings, fail_rate=1.0)) as client:
-        job_id = generate(client, model="veo-3-fast", parameters={"duration": 4}).json()["jobId"]
+def test_a_failed_job_polls_failed_with_its_error_and_tells_its_webhook(settings):
+    with Receiver() as receiver, client_for(rendering(settings, fail_rate=1.0)) as client:
+        hook = {"webhookUrl": f"{receiver.url}/v2", "webhookEvents": ["failed"]}
+        answer = generate(client, model="veo-3-fast", parameters={"duration": 4}, **hook)
+        job_id = answer.json()["jobId"]
         job = wait_all(client, [job_id], timeout=30)[job_id]
+        told = receiver.wait_for(lambda received: received, timeout=30)[0]
     assert job["status"] == "FAILED" and job["result"] is None
     assert job["error"]["code"] and job["error"]["message"]
     assert job["completedAt"] is not None
+    payload = json.loads(told.body)
+    assert (payload["event"], payload["jobId"], payload["status"]) == ("failed", job_id, "FAILED")
+    assert payload["error"] == job["error"] and payload["result"] is None
