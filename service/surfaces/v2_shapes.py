@@ -100,7 +100,9 @@ class V2GenerateRequest(RequestShape):
 
 class V2Accepted(Shape):
     jobId: str = Field(json_schema_extra={"format": "uuid"})
-    status: Literal["QUEUED"]
+    status: Literal["QUEUED", "PROCESSING", "COMPLETED", "FAILED", "CANCELED"] = Field(
+        description="QUEUED; a retry with the same Idempotency-Key: the job's status now."
+    )
 
 
 class V2JobResult(Shape):
