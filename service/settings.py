@@ -180,6 +180,9 @@ class Settings:
     download_timeout: float = 600.0
     poll_after_ms: int = 1000
     public_url: str | None = None
+    # How long a signed output link (the compatible surfaces' video and thumbnail URLs,
+    # fetched without a key) stays valid; GET the job again for a fresh one.
+    output_link_ttl: int = 3 * 24 * 3600
     allowed_private_networks: str = ""
     delivery_lease_seconds: float = 60.0
     poll_first: float = 10.0  # poll-only upstreams: first status call after dispatch
@@ -235,6 +238,7 @@ class Settings:
             download_timeout=float(_int(env, "VIDGATE_DOWNLOAD_TIMEOUT_S", 600, 1, 86_400)),
             poll_after_ms=_int(env, "VIDGATE_POLL_AFTER_MS", 1000, 0, 600_000),
             public_url=_url(env, "VIDGATE_PUBLIC_URL"),
+            output_link_ttl=_int(env, "VIDGATE_OUTPUT_LINK_TTL_S", 3 * 24 * 3600, 60, 30 * 86400),
             allowed_private_networks=_networks(env, "VIDGATE_ALLOWED_PRIVATE_NETWORKS"),
             delivery_lease_seconds=float(_int(env, "VIDGATE_DELIVERY_LEASE_SECONDS", 60, 1, 3600)),
             poll_first=_int(env, "VIDGATE_POLL_FIRST_MS", 10_000, 10, 3_600_000) / 1000,

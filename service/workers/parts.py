@@ -32,6 +32,7 @@ from service.providers.base import Provider
 from service.providers.local import LocalProvider
 from service.runtime import Runtime, build_dispatch_tracking, build_tracking
 from service.settings import Settings
+from service.surfaces.webhook_payloads import SurfacePayloads
 from service.webhooks.sender import Sender
 from service.workers.canceler import UpstreamCanceler
 from service.workers.dispatcher import Dispatcher
@@ -134,7 +135,14 @@ def leadership(shared: Shared) -> Loop:
 def sender(shared: Shared) -> Loop:
     rt = shared.rt
     lease = rt.settings.delivery_lease_seconds
-    sending = Sender(rt.deliveries_view, rt.gateway, rt.deriver, shared.http, lease_seconds=lease)
+    sending = Sender(
+        rt.deliveries_view,
+        rt.gateway,
+        rt.deriver,
+        shared.http,
+        lease_seconds=lease,
+        payloads=SurfacePayloads(rt),
+    )
     return SendingLoop(sending, interval=shared.interval)
 
 
