@@ -25,7 +25,7 @@ from uuid import UUID
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from events.apikey import VIDEO, VIDEOS_READ, VIDEOS_WRITE
@@ -50,6 +50,7 @@ from service.surfaces.facade import (
     translated,
 )
 from service.surfaces.novakit_request import NAMES, canonical_fields
+from service.surfaces.stored import stored_response
 from service.surfaces.waiting import settled
 from service.videos.commands import CreateVideo, create_video
 
@@ -136,10 +137,14 @@ async def video_file(request: Request) -> Response:
     job: Job | None = await run_in_threadpool(rt.gateway.find_job, job_id)
     if job is not None and job.status == COMPLETED and not job.output_stored:
         job = await settled(request, job, lambda j: j.output_stored, STORE_WAIT)
-    path = rt.storage.output_path(job_id)
-    if job is None or job.deleted or not job.output_stored or not path.exists():
-        raise ApiError(404, "the video is no longer stored", code="not_found")
-    return FileResponse(path, media_type="video/mp4", filename=f"{public_id(job_id)}.mp4")
+    gone = ApiError(404, "the video is no longer stored", code="not_found")
+    if job is None or job.deleted or not job.output_stored:
+        raise gone
+    key, filename = rt.storage.output_key(job_id), f"{public_id(job_id)}.mp4"
+    response = await stored_response(request, rt, key, "video/mp4", filename)
+    if response is None:
+        raise gone
+    return response
 
 
 def _finished(job: Job, waited: float) -> Job:

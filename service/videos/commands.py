@@ -23,7 +23,7 @@ from events.ids import video_id
 from events.job import Job, JobAlreadyFinished
 from service.billing.balance import dollars
 from service.catalog import Catalog, unavailable_message
-from service.storage.local import Storage
+from service.storage.store import Storage
 from service.videos.errors import (
     Conflict,
     InvalidField,

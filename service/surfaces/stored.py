@@ -1,0 +1,81 @@
+"""Responses carrying stored bytes (videos, thumbnails, input images), wherever they live.
+
+A file on this machine is sent as is (Starlette's `FileResponse` answers `Range` requests).
+An object in a bucket is streamed through this process with `Range` support, or, with
+`VIDGATE_CONTENT_REDIRECT=true`, the client is sent to a short-lived presigned URL of the
+bucket, so the bytes never pass through the gateway.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response, StreamingResponse
+
+from service.runtime import Runtime
+from service.storage.blobs import BlobInfo
+from service.surfaces.byte_ranges import RangeNotSatisfiable, requested_range
+from service.surfaces.errors import ApiError
+
+
+async def stored_response(
+    request: Request,
+    rt: Runtime,
+    key: str,
+    media_type: str,
+    filename: str | None = None,
+    *,
+    redirect: bool = True,
+) -> Response | None:
+    """The object at `key`, or None when it is not stored (the surface says so its way).
+    `redirect=False`: always through this process, even when redirects are on."""
+    found = await run_in_threadpool(_locate, rt, key)
+    if found is None:
+        return None
+    if isinstance(found, Path):
+        return FileResponse(found, media_type=media_type, filename=filename)
+    storage = rt.settings.storage
+    if redirect and storage.content_redirect:
+        url = await rt.storage.blobs.presigned_url(key, storage.redirect_ttl)
+        if url is not None:
+            return RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
+    return _streamed(request, rt, key, found, media_type, filename)
+
+
+def _locate(rt: Runtime, key: str) -> Path | BlobInfo | None:
+    """The local file of the object, else what the store knows of it (None: no such key)."""
+    blobs = rt.storage.blobs
+    return blobs.local_file(key) or blobs.info(key)
+
+
+def _streamed(
+    request: Request,
+    rt: Runtime,
+    key: str,
+    info: BlobInfo,
+    media_type: str,
+    filename: str | None,
+) -> Response:
+    headers = {"Accept-Ranges": "bytes"}
+    if info.etag:
+        headers["ETag"] = info.etag
+    if filename:
+        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    try:
+        ranged = requested_range(request.headers.get("range"), info.size)
+    except RangeNotSatisfiable:
+        raise ApiError(
+            416,
+            f"the range is outside the file's {info.size} bytes",
+            code="range_not_satisfiable",
+            headers={"Content-Range": f"bytes */{info.size}"},
+        ) from None
+    start, end = ranged or (0, info.size)
+    headers["Content-Length"] = str(end - start)
+    if ranged is not None:
+        headers["Content-Range"] = f"bytes {start}-{end - 1}/{info.size}"
+    chunks = rt.storage.blobs.chunks(key, start, end if ranged else None)
+    status = 206 if ranged is not None else 200
+    return StreamingResponse(chunks, status_code=status, headers=headers, media_type=media_type)
