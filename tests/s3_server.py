@@ -23,6 +23,12 @@ KEY_ID, SECRET = "vidgate-test", "vidgate-test-secret"
 @dataclass(frozen=True)
 class S3Server:
     url: str
+    process: subprocess.Popen[bytes]
+
+    def stop(self) -> None:
+        """Kill the server (the bucket becomes unreachable)."""
+        self.process.kill()
+        self.process.wait(10)
 
     def new_bucket(self) -> str:
         """A fresh, empty bucket (each test gets its own)."""
@@ -58,13 +64,12 @@ def moto_server(log: Path, timeout: float = 30.0) -> Iterator[S3Server]:
         process = subprocess.Popen(
             [*command, "-p", str(port)], stdout=sink, stderr=subprocess.STDOUT
         )
-    server = S3Server(f"http://127.0.0.1:{port}")
+    server = S3Server(f"http://127.0.0.1:{port}", process)
     try:
         _wait_answering(server, process, log, timeout)
         yield server
     finally:
-        process.kill()
-        process.wait(10)
+        server.stop()
 
 
 def _wait_answering(

@@ -32,6 +32,7 @@ from service.providers.base import (
     WebhookKind,
 )
 from service.providers.fair_slots import FairSlots
+from service.storage.blobs import StorageUnavailable
 from service.storage.store import Storage
 
 log = logging.getLogger(__name__)
@@ -185,6 +186,9 @@ class LocalProvider(Adapter):
             return
         except ImageUnreadable as error:
             await self._fail(job_id, "invalid_image", f"unreadable image: {error}")
+            return
+        except StorageUnavailable as error:
+            await self._fail(job_id, "storage_unavailable", f"the video was not stored: {error}")
             return
         finally:
             staged.unlink(missing_ok=True)

@@ -3,7 +3,8 @@
 Two backends implement it: `LocalBlobs` (a directory, the embedded default) and `S3Blobs`
 (an S3-compatible bucket, so that processes on several hosts serve the same files). Keys are
 the same in both (`outputs/<job>.mp4`, `inputs/ab/<sha256>` …). A missing key raises
-`FileNotFoundError` in both.
+`FileNotFoundError` in both;
+a store that fails otherwise raises `StorageUnavailable`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+
+class StorageUnavailable(OSError):
+    """The store did not answer, or refused (after its client's own retries): worth trying
+    again later, unlike a missing key."""
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from service.media.render import render_thumbnail
 from service.settings import Settings
-from service.storage.blobs import Blobs
+from service.storage.blobs import Blobs, StorageUnavailable
 from service.storage.local import LocalBlobs
 
 VIDEO, JPEG, BINARY = "video/mp4", "image/jpeg", "application/octet-stream"
@@ -105,4 +105,9 @@ def build_storage(settings: Settings) -> Storage:
         return Storage(Path(url.removeprefix("file://")))
     from service.storage.s3 import open_bucket  # obstore is loaded only when configured
 
-    return Storage(settings.data_dir, open_bucket(settings.storage, settings.data_dir / "staging"))
+    bucket = open_bucket(settings.storage, settings.data_dir / "staging")
+    try:
+        bucket.check()
+    except StorageUnavailable as error:
+        raise StorageUnavailable(f"VIDGATE_STORAGE_URL={url}: {error}") from None
+    return Storage(settings.data_dir, bucket)

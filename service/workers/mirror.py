@@ -23,6 +23,7 @@ from events.ids import video_id
 from events.job import Job
 from service.media.render import probe_video
 from service.providers.base import Provider, ProviderRejected, ProviderUnavailable
+from service.storage.blobs import StorageUnavailable
 from service.storage.store import Storage
 from service.workers.topic_follower import TopicFollower
 
@@ -70,11 +71,12 @@ class OutputMirror:
             except ProviderRejected as error:
                 log.error("the output of %s is gone upstream: %s", video_id(job_id), error)
                 return
-            except ProviderUnavailable as error:
+            except (ProviderUnavailable, StorageUnavailable) as error:  # the upstream or our store
                 if attempt == self.attempts:
                     log.error("gave up mirroring %s: %s", video_id(job_id), error)
                     return
-                await asyncio.sleep(error.retry_after or self.retry_base * 2 ** (attempt - 1))
+                hint = error.retry_after if isinstance(error, ProviderUnavailable) else None
+                await asyncio.sleep(hint or self.retry_base * 2 ** (attempt - 1))
 
     async def _copy(self, provider: Provider, job: Job) -> None:
         assert job.upstream_id is not None

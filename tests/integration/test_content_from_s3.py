@@ -17,9 +17,11 @@ from starlette.testclient import TestClient
 from events.ids import parse_video_id
 from service.app import create_app
 from service.settings import Settings
+from service.storage.blobs import StorageUnavailable
+from service.storage.store import build_storage
 from tests.conftest import ADMIN_KEY
 from tests.helpers import runtime_of, submit, wait_for_status
-from tests.s3_server import S3Server
+from tests.s3_server import S3Server, moto_server
 
 
 def s3_client(settings: Settings, s3_server: S3Server, **storage: object) -> TestClient:
@@ -150,3 +152,26 @@ def test_an_image_to_video_job_reads_its_uploaded_input_from_the_bucket(
     assert wait_for_status(client, response.json()["id"])["status"] == "completed"
     sha256 = hashlib.sha256(image.getvalue()).hexdigest()
     assert f"vidgate/inputs/{sha256[:2]}/{sha256}" in bucket_keys(client)
+
+
+def test_a_bucket_that_does_not_exist_stops_start_up_naming_it(
+    settings: Settings, s3_server: S3Server
+) -> None:
+    missing = replace(settings, storage=s3_server.settings("no-such-bucket"))
+    with pytest.raises(StorageUnavailable, match="VIDGATE_STORAGE_URL=s3://no-such-bucket/"):
+        build_storage(missing)
+
+
+def test_content_is_a_503_while_the_bucket_is_unreachable(
+    settings: Settings, tmp_path: Path
+) -> None:
+    with moto_server(tmp_path / "moto.log") as server:
+        bucket_settings = server.settings(server.new_bucket())
+        app = create_app(replace(settings, storage=bucket_settings))
+        with TestClient(app, headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as client:
+            video_id, _ = completed(client)
+            server.stop()
+            response = client.get(f"/v1/videos/{video_id}/content")
+    assert response.status_code == 503, response.text
+    assert response.json()["error"]["code"] == "store_unavailable"
+    assert response.headers["retry-after"]
