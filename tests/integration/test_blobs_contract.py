@@ -159,3 +159,13 @@ class TestS3Blobs(BlobsContract):
         assert blobs.info("k") is None
         with pytest.raises(FileNotFoundError):
             blobs.read("k")
+
+    def test_a_file_larger_than_one_part_is_uploaded_in_parts_and_reads_back_whole(
+        self, blobs: Blobs
+    ) -> None:
+        big = DATA * 25  # 6.4 MB: more than the 5 MiB of one part of a multipart upload
+        blobs.staging.mkdir(parents=True, exist_ok=True)
+        staged = blobs.staging / ".big.part"
+        staged.write_bytes(big)
+        blobs.publish("outputs/big.mp4", staged, "video/mp4")
+        assert blobs.read("outputs/big.mp4") == big

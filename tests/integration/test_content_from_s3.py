@@ -162,7 +162,7 @@ def test_a_bucket_that_does_not_exist_stops_start_up_naming_it(
         build_storage(missing)
 
 
-@pytest.mark.parametrize("store", ["sqlite"])  # the file store alone is under test
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)  # only the file store matters
 def test_content_is_a_503_while_the_bucket_is_unreachable(
     settings: Settings, tmp_path: Path
 ) -> None:
