@@ -1,7 +1,8 @@
 """Responses carrying stored bytes (videos, thumbnails, input images), wherever they live.
 
 A file on this machine is sent as is (Starlette's `FileResponse` answers `Range` requests).
-An object in a bucket is streamed through this process with `Range` support, or, with
+An object in a bucket is streamed through this process, answering `Range` requests the same
+way (`service.surfaces.byte_ranges`; plain-text 400 and 416 as Starlette's), or, with
 `VIDGATE_CONTENT_REDIRECT=true`, the client is sent to a short-lived presigned URL of the
 bucket, so the bytes never pass through the gateway.
 """
@@ -12,12 +13,17 @@ from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, RedirectResponse, Response, StreamingResponse
+from starlette.responses import (
+    FileResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 
 from service.runtime import Runtime
 from service.storage.blobs import BlobInfo
-from service.surfaces.byte_ranges import RangeNotSatisfiable, requested_range
-from service.surfaces.errors import ApiError
+from service.surfaces.byte_ranges import MalformedRange, RangeNotSatisfiable, requested_range
 
 
 async def stored_response(
@@ -63,15 +69,16 @@ def _streamed(
         headers["ETag"] = info.etag
     if filename:
         headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    header = request.headers.get("range")
+    if_range = request.headers.get("if-range")
+    if if_range is not None and if_range != info.etag:
+        header = None  # the file changed since the client's first part: send it whole
     try:
-        ranged = requested_range(request.headers.get("range"), info.size)
+        ranged = requested_range(header, info.size)
+    except MalformedRange as error:
+        return PlainTextResponse(str(error), status_code=400)
     except RangeNotSatisfiable:
-        raise ApiError(
-            416,
-            f"the range is outside the file's {info.size} bytes",
-            code="range_not_satisfiable",
-            headers={"Content-Range": f"bytes */{info.size}"},
-        ) from None
+        return PlainTextResponse("", 416, headers={"Content-Range": f"bytes */{info.size}"})
     start, end = ranged or (0, info.size)
     headers["Content-Length"] = str(end - start)
     if ranged is not None:

@@ -86,13 +86,27 @@ def test_a_range_of_the_video_is_a_206_with_those_bytes(client: TestClient) -> N
     assert (tail.status_code, tail.content) == (206, whole[-10:])
 
 
-def test_a_range_past_the_end_is_a_416_in_the_surfaces_error_shape(client: TestClient) -> None:
+def test_a_range_past_the_end_is_a_416_and_a_malformed_one_a_400_as_for_a_local_file(
+    client: TestClient,
+) -> None:
     video_id, output = completed(client)
-    headers = {"Range": f"bytes={output['bytes']}-"}
-    response = client.get(f"/v1/videos/{video_id}/content", headers=headers)
-    assert response.status_code == 416
+    url = f"/v1/videos/{video_id}/content"
+    response = client.get(url, headers={"Range": f"bytes={output['bytes']}-"})
+    assert (response.status_code, response.content) == (416, b"")
     assert response.headers["content-range"] == f"bytes */{output['bytes']}"
-    assert response.json()["error"]["code"] == "range_not_satisfiable"
+    malformed = client.get(url, headers={"Range": "bytes=9-1"})
+    assert malformed.status_code == 400
+    assert malformed.text == "Range header: start must be less than end"
+
+
+def test_a_stale_if_range_gets_the_whole_file(client: TestClient) -> None:
+    video_id, output = completed(client)
+    url = f"/v1/videos/{video_id}/content"
+    etag = client.get(url).headers["etag"]
+    fresh = client.get(url, headers={"Range": "bytes=0-9", "If-Range": etag})
+    stale = client.get(url, headers={"Range": "bytes=0-9", "If-Range": '"other"'})
+    assert fresh.status_code == 206 and len(fresh.content) == 10
+    assert stale.status_code == 200 and len(stale.content) == output["bytes"]
 
 
 def test_the_thumbnail_is_made_once_into_the_bucket(client: TestClient) -> None:
