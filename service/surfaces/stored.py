@@ -69,12 +69,8 @@ def _streamed(
         headers["ETag"] = info.etag
     if filename:
         headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    header = request.headers.get("range")
-    if_range = request.headers.get("if-range")
-    if if_range is not None and if_range != info.etag:
-        header = None  # the file changed since the client's first part: send it whole
     try:
-        ranged = requested_range(header, info.size)
+        ranged = requested_range(_range_header(request, info), info.size)
     except MalformedRange as error:
         return PlainTextResponse(str(error), status_code=400)
     except RangeNotSatisfiable:
@@ -83,6 +79,17 @@ def _streamed(
     headers["Content-Length"] = str(end - start)
     if ranged is not None:
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{info.size}"
-    chunks = rt.storage.blobs.chunks(key, start, end if ranged else None)
     status = 206 if ranged is not None else 200
+    if request.method == "HEAD":  # the headers only: no read of the object
+        return Response(b"", status_code=status, headers=headers, media_type=media_type)
+    chunks = rt.storage.blobs.chunks(key, start, end if ranged else None)
     return StreamingResponse(chunks, status_code=status, headers=headers, media_type=media_type)
+
+
+def _range_header(request: Request, info: BlobInfo) -> str | None:
+    """The `Range` asked for, unless `If-Range` names another version than the stored one
+    (the client's first part came from a file since replaced): then the whole file."""
+    if_range = request.headers.get("if-range")
+    if if_range is not None and if_range != info.etag:
+        return None
+    return request.headers.get("range")

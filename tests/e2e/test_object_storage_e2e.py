@@ -42,7 +42,8 @@ def wait_stored(http: httpx.Client, video_id: str) -> str:
 
 
 def assert_serves(http: httpx.Client, video_id: str, sha256: str) -> None:
-    """The whole video (by its sha256) and a range of it, through this process."""
+    """The whole video (by its sha256), a range of it and its headers alone, through this
+    process."""
     whole = http.get(f"/v1/videos/{video_id}/content")
     assert whole.status_code == 200, whole.text
     assert hashlib.sha256(whole.content).hexdigest() == sha256
@@ -50,6 +51,8 @@ def assert_serves(http: httpx.Client, video_id: str, sha256: str) -> None:
     assert part.status_code == 206, part.text
     assert part.content == whole.content[100:1100]
     assert part.headers["content-range"] == f"bytes 100-1099/{len(whole.content)}"
+    head = http.head(f"/v1/videos/{video_id}/content")
+    assert (head.status_code, head.headers["content-length"]) == (200, str(len(whole.content)))
 
 
 def test_any_web_process_serves_outputs_from_the_bucket(

@@ -84,6 +84,8 @@ def test_a_range_of_the_video_is_a_206_with_those_bytes(client: TestClient) -> N
     assert first.headers["content-range"] == f"bytes 0-99/{output['bytes']}"
     tail = client.get(f"/v1/videos/{video_id}/content", headers={"Range": "bytes=-10"})
     assert (tail.status_code, tail.content) == (206, whole[-10:])
+    head = client.head(f"/v1/videos/{video_id}/content", headers={"Range": "bytes=0-99"})
+    assert (head.status_code, head.content, head.headers["content-length"]) == (206, b"", "100")
 
 
 def test_a_range_past_the_end_is_a_416_and_a_malformed_one_a_400_as_for_a_local_file(
