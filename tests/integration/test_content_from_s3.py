@@ -179,7 +179,7 @@ def test_a_bucket_that_does_not_exist_stops_start_up_naming_it(
 
 
 @pytest.mark.parametrize("store", ["sqlite"], indirect=True)  # only the file store matters
-def test_content_is_a_503_while_the_bucket_is_unreachable(
+def test_while_the_bucket_is_unreachable_content_is_a_503_and_a_delete_still_deletes(
     settings: Settings, tmp_path: Path
 ) -> None:
     with moto_server(tmp_path / "moto.log") as server:
@@ -188,7 +188,11 @@ def test_content_is_a_503_while_the_bucket_is_unreachable(
         with TestClient(app, headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as client:
             video_id, _ = completed(client)
             server.stop()
-            response = client.get(f"/v1/videos/{video_id}/content")
-    assert response.status_code == 503, response.text
-    assert response.json()["error"]["code"] == "store_unavailable"
-    assert response.headers["retry-after"]
+            content = client.get(f"/v1/videos/{video_id}/content")
+            deleted = client.delete(f"/v1/videos/{video_id}")  # its objects stay behind
+            after = client.get(f"/v1/videos/{video_id}")
+    assert content.status_code == 503, content.text
+    assert content.json()["error"]["code"] == "store_unavailable"
+    assert content.headers["retry-after"]
+    assert deleted.status_code == 200, deleted.text
+    assert after.status_code == 404
