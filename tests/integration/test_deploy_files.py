@@ -7,6 +7,7 @@ tests/e2e/test_object_storage_e2e.py.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -17,7 +18,9 @@ from typing import Any
 import pytest
 import yaml
 
+from service.app import create_app
 from service.settings import Settings
+from tests.e2e.server import free_port, serve_in_thread
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
@@ -92,3 +95,27 @@ def test_each_roles_environment_is_valid_vidgate_settings(role: str, tmp_path: P
     assert settings.storage.is_s3 and settings.storage.secret_access_key == "s3cret"
     assert settings.storage.endpoint_url == "http://s3:5000"
     assert settings.run_workers == (role == "worker")
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_the_healthcheck_command_passes_against_a_serving_gateway(settings: Settings) -> None:
+    """The image's HEALTHCHECK, run as written against a real uvicorn on 127.0.0.1; and it
+    fails when nothing listens."""
+    found = re.search(r"^HEALTHCHECK .*\n\s+CMD (\[.*\])$", DOCKERFILE, flags=re.MULTILINE)
+    assert found is not None
+    command = json.loads(found.group(1))
+    assert command[0] == "python"
+    with serve_in_thread(lambda base: create_app(settings)) as base:
+        port = base.rpartition(":")[2]
+        healthy = subprocess.run(
+            [sys.executable, *command[1:]], env={"PORT": port}, timeout=30, check=False
+        )
+    assert healthy.returncode == 0
+    down = subprocess.run(
+        [sys.executable, *command[1:]],
+        env={"PORT": str(free_port())},
+        timeout=30,
+        check=False,
+        capture_output=True,
+    )
+    assert down.returncode != 0
