@@ -3,17 +3,20 @@
 One `vidgate serve` in sandbox mode (web + workers) renders a local job and mirrors an
 upstream emulator's output into the bucket (moto's S3 server); two web-only processes, each
 with its own empty data directory and the same PostgreSQL and bucket, serve the same bytes:
-one streams them (with ranges), the other redirects to a presigned URL.
+one streams them (with ranges), the other redirects to a presigned URL. An image uploaded to
+a web-only process reaches the renderer in the first process through the bucket.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 
 from service.settings import Settings
 from tests.e2e.api import client, history, submit_video, wait_for
@@ -39,6 +42,18 @@ def wait_stored(http: httpx.Client, video_id: str) -> str:
     )
     assert stored["status"] == "completed", stored
     return str(stored_output(http, video_id)["sha256"])
+
+
+def submit_with_image(http: httpx.Client) -> str:
+    """An image-to-video job, its image uploaded with the request (multipart)."""
+    image = io.BytesIO()
+    Image.new("RGB", (32, 18), (40, 120, 200)).save(image, format="PNG")
+    files = {"input_reference": ("ref.png", image.getvalue(), "image/png")}
+    fields = {"model": "local-preview", "prompt": "a fox", "seconds": "1", "size": "160x90"}
+    answer = http.post("/v1/videos", data=fields, files=files)
+    assert answer.status_code == 202, answer.text
+    video_id: str = answer.json()["id"]
+    return video_id
 
 
 def assert_serves(http: httpx.Client, video_id: str, sha256: str) -> None:
@@ -98,6 +113,10 @@ def test_any_web_process_serves_outputs_from_the_bucket(
                 assert response.status_code == 307
                 presigned = httpx.get(response.headers["location"])  # no API key
                 assert hashlib.sha256(presigned.content).hexdigest() == sha256
-    # the second host kept nothing of its own: every byte came from the bucket
-    assert not (first_dir / "outputs").exists()
+            # an image uploaded to this host is rendered by the worker on the first one
+            image_job = submit_with_image(other)
+            wait_stored(http, image_job)
+            assert other.get(f"/v1/videos/{image_job}/content").status_code == 200
+    # the second host kept nothing of its own: every byte went to or came from the bucket
+    assert not (first_dir / "outputs").exists() and not (first_dir / "inputs").exists()
     assert not list((first_dir / "staging").iterdir())
