@@ -39,7 +39,7 @@ from service.providers.callbacks import CallbackTokens, InputLinks
 from service.providers.registry import BUILT_IN, enabled_providers
 from service.settings import Settings
 from service.storage.links import OutputLinks
-from service.storage.local import Storage
+from service.storage.store import Storage, build_storage
 from service.videos.signals import Signals
 from service.webhooks.signing import SecretDeriver
 
@@ -112,7 +112,7 @@ def build_runtime(settings: Settings) -> Runtime:
         settings=settings,
         gateway=gateway,
         jobs_view=jobs_view,
-        storage=Storage(settings.data_dir),
+        storage=build_storage(settings),
         catalog=default_catalog(),
         hasher=hasher,
         authenticator=Authenticator(gateway, hasher, windows),
