@@ -415,6 +415,14 @@ class Gateway(Application[UUID]):
             return None
         return key
 
+    def find_key_by_id(self, key_id: UUID) -> ApiKey | None:
+        """A key by its id (what a console session keeps instead of the key itself)."""
+        try:
+            key: Any = self.repository.get(key_id)
+        except AggregateNotFoundError:
+            return None
+        return key if isinstance(key, ApiKey) else None
+
     def set_key_limits(self, key_hash: str, limits: KeyLimits, by: str) -> ApiKey | None:
         """Change a key's limits; None when there is no such key."""
         if self.find_key(key_hash) is None:
