@@ -75,7 +75,7 @@ async def create_endpoint(request: Request) -> Response:
 async def _owned_endpoint(request: Request, scope: str) -> WebhookEndpoint:
     principal = await _principal(request, scope)
     raw = request.path_params["endpoint_id"]
-    endpoint_id = _parse_id(raw, "we_")
+    endpoint_id = parse_id(raw, "we_")
     found = None
     if endpoint_id is not None:
         found = await run_in_threadpool(_runtime(request).gateway.find_endpoint, endpoint_id)
@@ -84,7 +84,7 @@ async def _owned_endpoint(request: Request, scope: str) -> WebhookEndpoint:
     return found
 
 
-def _parse_id(raw: str, prefix: str) -> UUID | None:
+def parse_id(raw: str, prefix: str) -> UUID | None:
     body = raw.removeprefix(prefix)
     if not raw.startswith(prefix) or len(body) != 32:
         return None
