@@ -42,7 +42,8 @@ def when(moment: float | int | str | None) -> str:
 
 
 def as_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    """Compact, keys sorted: as the live rows show it (`console.js`)."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def money(value: float | None) -> str:
