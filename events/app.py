@@ -415,10 +415,9 @@ class Gateway(Application[UUID]):
             return None
         return key
 
-    def find_key_by_id(self, key_id: UUID) -> ApiKey | None:
-        """A key by its id (what a console session keeps instead of the key itself)."""
+    def key_with_id(self, key_id: UUID) -> ApiKey | None:
         try:
-            key: Any = self.repository.get(key_id)
+            key: object = self.repository.get(key_id)
         except AggregateNotFoundError:
             return None
         return key if isinstance(key, ApiKey) else None

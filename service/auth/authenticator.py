@@ -70,7 +70,7 @@ class Authenticator:
     def principal_of(self, key_id: UUID) -> Principal:
         """The principal of a key known by its id (a console session); read afresh, not from
         the cache, so that a revoked key's session ends with its next request."""
-        return _principal(self.gateway.find_key_by_id(key_id))
+        return _principal(self.gateway.key_with_id(key_id))
 
     async def _principal(self, request: Request) -> Principal:
         key = _bearer(request.headers.get("authorization"))

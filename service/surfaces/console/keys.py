@@ -72,7 +72,7 @@ def _owned_key(you: Visit, raw: str) -> ApiKey:
         key_id = UUID(hex=raw)
     except ValueError:
         key_id = None
-    key = None if key_id is None else you.rt.gateway.find_key_by_id(key_id)
+    key = None if key_id is None else you.rt.gateway.key_with_id(key_id)
     if key is None or key.tenant != you.tenant:
         raise NotFound(f"no API key {raw!r}")
     return key
