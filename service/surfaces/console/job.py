@@ -103,4 +103,4 @@ async def delete_job(request: Request) -> Response:
     job = await owned_job(you, request.path_params["video_id"])
     command = DeleteVideo(you.tenant, job.id, by="console")
     await run_in_threadpool(commands.delete_video, you.rt, command)
-    return RedirectResponse("/console/jobs", status_code=303)
+    return RedirectResponse(f"/console/jobs?deleted={video_id(job.id)}", status_code=303)

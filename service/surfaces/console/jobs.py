@@ -49,7 +49,10 @@ async def jobs_page(request: Request) -> Response:
         rows, more = await run_in_threadpool(you.rt.jobs_view.list_jobs, query)
     except UnknownCursor:
         raise invalid("after", "after must be the id of one of your videos") from None
-    videos = [from_row(row, "") for row in rows]
+    # The view trails the log by a moment: the job just deleted from its page may still be
+    # there, and the one just submitted not yet.
+    deleted = request.query_params.get("deleted")
+    videos = [from_row(row, "") for row in rows if video_id(row.job_id) != deleted]
     await _with_created(you, request.query_params.get("created"), videos)
     filters = {name: request.query_params.get(name, "") for name in FILTERS}
     context = you.context(
