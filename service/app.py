@@ -41,6 +41,7 @@ def create_app(
         if new_key:
             _announce(new_key)
         app.state.runtime = rt
+        app.state.console_sessions = console.sessions_for(settings, rt.secret)
         # Requests waiting on a job, and event streams, sleep until this says something
         # changed (one per process).
         app.state.watch = watch = JobWatch(

@@ -13,8 +13,16 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from service.settings import Settings
 from service.surfaces.console import auth, job, jobs, keys, overview, webhooks
 from service.surfaces.console.render import STATIC
+from service.surfaces.console.session import Sessions
+
+
+def sessions_for(settings: Settings, secret: str) -> Sessions:
+    """The console's sessions, signed with the server secret; `Secure` cookies when the
+    gateway's public URL is https."""
+    return Sessions(secret, secure=(settings.public_url or "").startswith("https://"))
 
 
 async def home(request: Request) -> Response:

@@ -42,13 +42,8 @@ def runtime(request: Request) -> Runtime:
 
 
 def sessions(request: Request) -> Sessions:
-    """One per app, made on first use from the server secret."""
-    state = request.app.state
-    if not hasattr(state, "console_sessions"):
-        rt = runtime(request)
-        secure = (rt.settings.public_url or "").startswith("https://")
-        state.console_sessions = Sessions(rt.secret, secure=secure)
-    made: Sessions = state.console_sessions
+    """The app's (made in its lifespan: `service.surfaces.console.sessions_for`)."""
+    made: Sessions = request.app.state.console_sessions
     return made
 
 
