@@ -66,6 +66,7 @@ class Runtime:
     analytics_view: AnalyticsView  # per-job figures (GET /v1/analytics; vidgate replay)
     rate_windows: RateWindows  # requests per key and minute, counted with other processes
     enabled_providers: frozenset[str] = BUILT_IN
+    secret: str = field(default="", repr=False)  # the server secret (console sessions sign with it)
     wakers: list[Callable[[], None]] = field(default_factory=list)
 
     @property
@@ -129,6 +130,7 @@ def build_runtime(settings: Settings) -> Runtime:
         analytics_view=build_analytics_view(settings),
         rate_windows=windows,
         enabled_providers=enabled_providers(settings),
+        secret=secret,
     )
 
 

@@ -127,6 +127,12 @@ def _list_query(request: Request, tenant: str, rt: Runtime) -> JobQuery:
 
 async def download_content(request: Request) -> Response:
     job = await _owned_job(request, VIDEOS_READ)
+    return await content_response(request, job)
+
+
+async def content_response(request: Request, job: Job) -> Response:
+    """The job's video (or `?variant=thumbnail`), once completed and stored; the console
+    serves its videos with this too."""
     variant = request.query_params.get("variant", "video")
     if variant not in ("video", "thumbnail", "spritesheet"):
         raise invalid("variant", "variant must be video or thumbnail")
