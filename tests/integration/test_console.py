@@ -128,8 +128,12 @@ def test_a_job_submitted_from_the_page_shows_its_timeline_video_and_thumbnail(br
     assert video_id in browser.get(answer.headers["location"]).text
     wait_completed(browser, video_id)
     page = browser.get(f"/console/jobs/{video_id}").text
-    assert re.findall(r'<tr data-type="(\w+)"', page)[:2] == ["Submitted", "DispatchIntended"]
+    rows = re.findall(r'<tr data-type="(\w+)"', page)
+    assert rows[:2] == ["Submitted", "DispatchIntended"]
     assert 'data-type="Completed"' in page
+    # The live timeline resumes after the last row shown: no event twice, none missed.
+    (after,) = re.findall(r'data-timeline="[^"]*/events\?after=(\d+)"', page)
+    assert int(after) == len(rows)
     assert f'src="/console/jobs/{video_id}/content"' in page
     video = browser.get(f"/console/jobs/{video_id}/content")
     thumb = browser.get(f"/console/jobs/{video_id}/content?variant=thumbnail")

@@ -40,10 +40,14 @@ async def job_page(request: Request) -> Response:
     job = await owned_job(you, request.path_params["video_id"])
     events = await run_in_threadpool(you.rt.gateway.history, job.id)
     timeline = [history_item(event) for event in events]
+    # Read again after the history, so the status shown is at least as new as the timeline
+    # (the stream resumes after the timeline's last event and repeats nothing in it).
+    fresh: Job | None = await run_in_threadpool(you.rt.gateway.find_job, job.id)
+    job = fresh or job
     context = you.context(
         video=from_job(job, ""),
         job=job,
-        version=job.version,
+        version=timeline[-1]["version"] if timeline else 0,
         timeline=timeline,
         upstream=[item for item in timeline if _upstream(item)],
         deliveries=await _deliveries(you, job),
