@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,7 +56,16 @@ def _postgres_env(settings: Settings) -> dict[str, str]:
         "POSTGRES_MAX_OVERFLOW": str(settings.db_max_overflow),
         "POSTGRES_CONNECT_TIMEOUT": "5",
         "POSTGRES_LOCK_TIMEOUT": "5",
+        "APPLICATION_NAME": application_name(settings),
     }
+
+
+def application_name(settings: Settings) -> str:
+    """Names this process's connections in `pg_stat_activity` (to count them per process)."""
+    if settings.db_application_name:
+        return settings.db_application_name[:63]
+    role = "serve" if settings.run_workers else "web"
+    return f"vidgate-{role}-{os.getpid()}"
 
 
 # A fixed key for pg_advisory_lock while creating tables: "vidgate ddl" (any constant works).
@@ -84,8 +94,11 @@ def creating_tables(settings: Settings) -> Iterator[None]:
 
 
 def build_gateway(settings: Settings) -> Gateway:
+    env = store_env(settings, "events")
+    if settings.aggregate_cache:
+        env["AGGREGATE_CACHE_MAXSIZE"] = str(settings.aggregate_cache)
     with creating_tables(settings):
-        return Gateway(env=store_env(settings, "events"))
+        return Gateway(env=env)
 
 
 def build_view(settings: Settings, name: str, sqlite_class: type[T], pg_class: type[T]) -> T:
