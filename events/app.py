@@ -135,6 +135,23 @@ class Gateway(Application[UUID]):
 
     # jobs
 
+    def close(self) -> None:
+        self.group.close()
+        super().close()
+
+    def blocks_to_submit(self, fields: Mapping[str, Any], charge: Charge | None) -> bool:
+        """Whether submitting may read the store first (an idempotency key to look up, an
+        account to reserve on): then it takes `submit_charged`, in a thread."""
+        return bool(fields.get("idempotency_key")) or self._tracked(str(fields["tenant"]), charge)
+
+    async def submit_new(self, fields: Mapping[str, Any]) -> Job:
+        """Create a job from an event loop, without a thread of its own: only when nothing
+        has to be read first (`blocks_to_submit` is False). Returns once it is committed."""
+        job = Job(**fields)
+        await self.group.save_async(job)
+        self._remember(job)
+        return job
+
     def submit(self, **fields: Any) -> tuple[Job, bool]:
         """Create a job; with an idempotency key, return the existing one (and False)."""
         return self.submit_charged(fields, None)

@@ -43,7 +43,7 @@ async def create_video(request: Request) -> Response:
     command = CreateVideo(
         principal.tenant, fields, idempotency_key=idempotency_key, **principal.as_submitter()
     )
-    job, created = await run_in_threadpool(commands.create_video, rt, command)
+    job, created = await commands.create_video_async(rt, command)
     body = from_job(job, str(request.base_url))
     return JSONResponse(body, status_code=202 if created else 200, headers=_poll_after(rt, job))
 
