@@ -126,13 +126,6 @@ class Gateway(Application[UUID]):
             listener()
         return recordings
 
-    def _remember(self, job: Job) -> None:
-        """Keep the job just saved in the aggregate cache (when on): the next read of it
-        starts from this copy and reads only later events (fast-forward)."""
-        cache = self.repository.cache
-        if cache is not None:
-            cache.put(job.id, job)
-
     # jobs
 
     def close(self) -> None:
@@ -149,7 +142,6 @@ class Gateway(Application[UUID]):
         has to be read first (`blocks_to_submit` is False). Returns once it is committed."""
         job = Job(**fields)
         await self.group.save_async(job)
-        self._remember(job)
         return job
 
     def submit(self, **fields: Any) -> tuple[Job, bool]:
@@ -182,13 +174,11 @@ class Gateway(Application[UUID]):
                     if existing is None:
                         raise
                     return existing, False
-                self._remember(job)
                 return job, True
             assert charge is not None
             with self._turns.of(Account.create_id(tenant)):  # see `events.hot_accounts`
                 saved = self._save_reserved(job, charge)
             if saved:
-                self._remember(job)
                 return job, True
             existing = self.find_job(job.id)
             if existing is not None:

@@ -26,6 +26,7 @@ from projections.jobs.view import JobsView
 from service.auth.authenticator import Authenticator
 from service.auth.keys import KeyHasher, key_hint, load_or_create_secret, new_api_key
 from service.catalog import Catalog, default_catalog
+from service.lane import Lane
 from service.limits.windows import PostgresRateWindows, RateWindows, SQLiteRateWindows
 from service.metrics import Metrics
 from service.persistence.blue_green import LiveView
@@ -65,6 +66,8 @@ class Runtime:
     rate_windows: RateWindows  # requests per key and minute, counted with other processes
     enabled_providers: frozenset[str] = BUILT_IN
     wakers: list[Callable[[], None]] = field(default_factory=list)
+    # Reads of one job from the event loop (GET /v1/videos/{id}): see `service.lane`.
+    reads: Lane = field(default_factory=lambda: Lane("reads"))
 
     @property
     def credits_required(self) -> bool:
@@ -76,6 +79,7 @@ class Runtime:
             wake()
 
     def close(self) -> None:
+        self.reads.close()
         self.gateway.close()
         close_view(self.jobs_view)
         close_view(self.deliveries_view)
