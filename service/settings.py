@@ -204,6 +204,14 @@ class Settings:
     def uses_postgres(self) -> bool:
         return self.database_url is not None
 
+    @property
+    def pg_application_name(self) -> str:
+        """Names this process's connections in `pg_stat_activity` (to count them per process)."""
+        if self.db_application_name:
+            return self.db_application_name[:63]
+        role = "serve" if self.run_workers else "web"
+        return f"vidgate-{role}-{os.getpid()}"
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fcntl
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,16 +55,8 @@ def _postgres_env(settings: Settings) -> dict[str, str]:
         "POSTGRES_MAX_OVERFLOW": str(settings.db_max_overflow),
         "POSTGRES_CONNECT_TIMEOUT": "5",
         "POSTGRES_LOCK_TIMEOUT": "5",
-        "APPLICATION_NAME": application_name(settings),
+        "APPLICATION_NAME": settings.pg_application_name,
     }
-
-
-def application_name(settings: Settings) -> str:
-    """Names this process's connections in `pg_stat_activity` (to count them per process)."""
-    if settings.db_application_name:
-        return settings.db_application_name[:63]
-    role = "serve" if settings.run_workers else "web"
-    return f"vidgate-{role}-{os.getpid()}"
 
 
 # A fixed key for pg_advisory_lock while creating tables: "vidgate ddl" (any constant works).
@@ -84,7 +75,12 @@ def creating_tables(settings: Settings) -> Iterator[None]:
             fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # released when the file closes
             yield
         return
-    with psycopg.connect(str(settings.database_url), autocommit=True, connect_timeout=5) as conn:
+    with psycopg.connect(
+        str(settings.database_url),
+        autocommit=True,
+        connect_timeout=5,
+        application_name=settings.pg_application_name,
+    ) as conn:
         scope = (DDL_LOCK_KEY >> 32, f"{settings.database_schema}:ddl")
         conn.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", scope)
         try:

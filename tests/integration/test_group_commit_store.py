@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from dataclasses import replace
 from typing import Any
+
+import psycopg
+import pytest
 
 from events.job import Job
 from service.persistence.stores import build_gateway
+from service.runtime import build_runtime, build_tracking, close_view
 from tests.helpers import SUBMISSION
 
 THREADS = 24
@@ -80,3 +85,31 @@ def test_a_read_copy_can_not_change_the_cached_job(gateway):
     copy = gateway.find_job(job.id)
     copy.params["seconds"] = "99"
     assert gateway.find_job(job.id).params["seconds"] == "1"
+
+
+@pytest.mark.parametrize("store", ["postgres"])
+def test_every_store_of_a_process_shares_one_named_pool(settings, tmp_path):
+    """The event store, the views and the followers' tracking: one pool, one name in
+    `pg_stat_activity`, closed with the last store that used it."""
+    name = f"vidgate-test-{tmp_path.name[-20:]}"
+    settings = replace(settings, db_application_name=name)
+    rt = build_runtime(settings)
+    tracking = build_tracking(settings, "dispatcher")
+    try:
+        pools = {
+            id(store.datastore.pool)
+            for store in (rt.gateway.recorder, rt.deliveries_view, rt.feed_view, tracking)
+        }
+        assert len(pools) == 1
+        pool = rt.gateway.recorder.datastore.pool
+        assert pool.max_size == settings.db_pool_size + settings.db_max_overflow
+        rt.gateway.submit(**SUBMISSION, idempotency_key=None)
+        with psycopg.connect(str(settings.database_url), autocommit=True) as conn:
+            query = "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s"
+            count = conn.execute(query, (name,)).fetchone()[0]
+        assert 0 < count <= pool.max_size
+    finally:
+        close_view(tracking)
+        assert not pool.closed  # the runtime's stores still use it
+        rt.close()
+    assert pool.closed

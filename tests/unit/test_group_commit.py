@@ -122,10 +122,12 @@ def test_a_save_alone_is_written_at_once_and_a_failure_is_its_callers() -> None:
 def test_a_coroutine_awaits_its_commit_without_a_thread() -> None:
     store = Store()
     group = GroupCommit(store.write)
+    first = threading.Thread(target=group.save, args=(Thing("first"),))
+    first.start()
+    store.writing.wait(DEADLINE)  # the writer holds "first" alone until released
 
-    def release_when_queued() -> None:  # the first is being written, the other 19 wait
-        store.writing.wait(DEADLINE)
-        wait_until(lambda: len(group._queue) == 19)
+    def release_when_queued() -> None:
+        wait_until(lambda: len(group._queue) == 20)
         store.release.set()
 
     async def submit_many() -> list[list[Any]]:
@@ -135,9 +137,10 @@ def test_a_coroutine_awaits_its_commit_without_a_thread() -> None:
     releaser.start()
     results = asyncio.run(submit_many())
     releaser.join(DEADLINE)
+    first.join(DEADLINE)
     group.close()
     assert results == [[f"job{n}.0"] for n in range(20)]
-    assert [len(t) for t in store.transactions] == [1, 19]
+    assert [len(t) for t in store.transactions] == [1, 20]
 
 
 def test_a_closed_group_refuses_new_saves() -> None:
