@@ -126,11 +126,11 @@ class Gateway(Application[UUID]):
             listener()
         return recordings
 
-    # jobs
-
     def close(self) -> None:
-        self.group.close()
+        self.group.close()  # after what is queued is written
         super().close()
+
+    # jobs
 
     def blocks_to_submit(self, fields: Mapping[str, Any], charge: Charge | None) -> bool:
         """Whether submitting may read the store first (an idempotency key to look up, an

@@ -2,8 +2,8 @@
 
 The library retries every store call ten times on a connection error, and each try waits up
 to the pool's timeout for a connection: with PostgreSQL down, one request took ~50 s to get
-its 503. Here each datastore (each has its own pool) has a breaker: after its pool got no
-connection within its timeout, callers fail at once (`StoreDown`, which the library does not
+its 503. Here each pool (one per process and server: `Shared`) has a breaker: after it got
+no connection within its timeout, callers fail at once (`StoreDown`, which the library does not
 retry and the surfaces answer with 503 + Retry-After) while one caller at a time probes the
 server, at most every `PROBE_INTERVAL` seconds; the first connection obtained closes it.
 After an outage each pool drops its dead idle connections before its next use, so recovery
@@ -134,11 +134,6 @@ class Shared:
             del self._roots[key]
         with contextlib.suppress(Exception):
             root.pool.close()
-
-    def pools(self) -> int:
-        """How many pools are open (for tests)."""
-        with self._lock:
-            return len(self._roots)
 
 
 SHARED = Shared()
