@@ -2,9 +2,10 @@
 
 Each append is a write transaction of its own: a sync to disk on SQLite, and on PostgreSQL
 the recorder's `LOCK TABLE … IN EXCLUSIVE MODE`, so one append commits at a time. Under
-load most of a submit's time went to waiting for that. Here saves queue for one writer
-thread, which takes everything queued and writes it in one transaction, then the next
-batch. Nobody waits for a timer: alone, a save is written at once; under load, batches grow
+load most of a submit's time went to waiting for that. Here saves that arrive while a
+transaction is under way queue for one writer thread, which takes everything queued and
+writes it in one transaction, then the next batch. Nobody waits for a timer: alone, a save
+is written at once (by its caller, when it comes from a thread); under load, batches grow
 with the load. The writer sleeps on a condition while nothing is queued (no idle cost).
 
 Callers wait in their thread (`save`) or, from an event loop, on a future (`save_async`,
@@ -54,15 +55,28 @@ class GroupCommit:
         self._ready = threading.Condition()
         self._queue: list[Pending] = []
         self._thread: threading.Thread | None = None
+        self._writing = False  # a transaction is under way (the writer's or a caller's)
         self._closed = False
         self.batches = 0  # transactions written (for tests and metrics)
         self.saves = 0  # saves written
 
     def save(self, *aggregates: Any) -> list[Any]:
-        """Write the aggregates' pending events; returns once they are committed."""
+        """Write the aggregates' pending events; returns once they are committed. With no
+        write under way, the caller writes them itself (no hand-off to the writer)."""
         pending = _collect(aggregates)
-        self._enqueue(pending)
-        pending.woken.wait()
+        with self._ready:
+            direct = not self._writing and not self._queue and not self._closed
+            self._writing = self._writing or direct
+        if not direct:
+            self._enqueue(pending)
+            pending.woken.wait()
+            return pending.outcome()
+        try:
+            self._commit([pending])
+        finally:
+            with self._ready:
+                self._writing = False
+                self._ready.notify()  # the writer: saves may have queued meanwhile
         return pending.outcome()
 
     async def save_async(self, *aggregates: Any) -> list[Any]:
@@ -94,15 +108,20 @@ class GroupCommit:
     def _run(self) -> None:
         while True:
             with self._ready:
-                while not self._queue and not self._closed:
+                while (not self._queue or self._writing) and not self._closed:
                     self._ready.wait()
                 if not self._queue:
                     return
+                while self._writing:  # closing: the last direct write ends first
+                    self._ready.wait()
                 batch = self._queue[: self._max_batch]
                 del self._queue[: self._max_batch]
+                self._writing = True
             try:
                 self._commit(batch)
             finally:
+                with self._ready:
+                    self._writing = False
                 _tell(batch)
 
     def _commit(self, batch: list[Pending]) -> None:

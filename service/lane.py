@@ -1,4 +1,4 @@
-"""A lane: short blocking calls from the event loop, run by one thread of their own.
+"""A lane: short blocking calls from the event loop, run by a few threads of their own.
 
 `run_in_threadpool` costs a request more than a fast store read does: a capacity limiter, a
 queue hand-off to one of 40 threads, and a wake-up of the loop per call. Reads of one job
@@ -29,11 +29,12 @@ class _Call:
 
 
 class Lane:
-    def __init__(self, name: str = "lane") -> None:
+    def __init__(self, name: str = "lane", threads: int = 1) -> None:
         self._name = name
+        self._threads = threads
         self._ready = threading.Condition()
         self._queue: list[_Call] = []
-        self._thread: threading.Thread | None = None
+        self._workers: list[threading.Thread] = []
         self._closed = False
 
     async def run(self, call: Callable[[], T]) -> T:
@@ -43,20 +44,25 @@ class Lane:
             if self._closed:
                 raise RuntimeError(f"the {self._name} lane is closed")
             self._queue.append(queued)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._work, name=self._name, daemon=True)
-                self._thread.start()
+            if not self._workers:
+                self._start()
             self._ready.notify()
         result: T = await queued.future
         return result
 
     def close(self) -> None:
-        """Stop the thread once what is queued has run."""
+        """Stop the threads once what is queued has run."""
         with self._ready:
             self._closed = True
-            self._ready.notify()
-        if self._thread is not None:
-            self._thread.join()
+            self._ready.notify_all()
+        for worker in self._workers:
+            worker.join()
+
+    def _start(self) -> None:
+        for number in range(self._threads):
+            worker = threading.Thread(target=self._work, name=f"{self._name}-{number}", daemon=True)
+            worker.start()
+            self._workers.append(worker)
 
     def _work(self) -> None:
         while True:
@@ -65,7 +71,12 @@ class Lane:
                     self._ready.wait()
                 if not self._queue:
                     return
-                batch, self._queue = self._queue, []
+                # A share of what waits, so the other threads (a server round trip each, on
+                # PostgreSQL) take the rest at the same time.
+                share = -(-len(self._queue) // self._threads)
+                batch, self._queue = self._queue[:share], self._queue[share:]
+                if self._queue:
+                    self._ready.notify()
             for queued in batch:
                 try:
                     queued.result = queued.call()

@@ -44,6 +44,7 @@ from service.videos.signals import Signals
 from service.webhooks.signing import SecretDeriver
 
 log = logging.getLogger(__name__)
+READ_THREADS = 4  # reads of one job at once (PostgreSQL: a round trip each)
 
 
 @dataclass
@@ -67,7 +68,7 @@ class Runtime:
     enabled_providers: frozenset[str] = BUILT_IN
     wakers: list[Callable[[], None]] = field(default_factory=list)
     # Reads of one job from the event loop (GET /v1/videos/{id}): see `service.lane`.
-    reads: Lane = field(default_factory=lambda: Lane("reads"))
+    reads: Lane = field(default_factory=lambda: Lane("reads", READ_THREADS))
 
     @property
     def credits_required(self) -> bool:
