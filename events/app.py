@@ -12,6 +12,7 @@ from uuid import UUID
 from eventsourcing.application import (
     AggregateNotFoundError,
     Application,
+    ProcessingEvent,
     ProjectorFunction,
     Repository,
     project_aggregate,
@@ -22,6 +23,7 @@ from eventsourcing.utils import get_topic
 from events.account import Account, Charge, InsufficientCredits, KeyLimitReached, to_micros
 from events.apikey import ApiKey, KeyLimits
 from events.endpoint import WebhookEndpoint
+from events.group_commit import GroupCommit
 from events.hot_accounts import HotAccounts
 from events.job import Job
 from events.turns import Turns
@@ -57,15 +59,28 @@ class Gateway(Application[UUID]):
         self._accountless: dict[str, float] = {}  # tenant → when "it has no account" was seen
         self._hot = HotAccounts()
         self._turns = Turns()
+        # Submits from concurrent requests share their write transactions (see the module).
+        self.group = GroupCommit(self._write_batch)
 
     def construct_repository(self) -> Repository[UUID]:
         """Jobs, keys and endpoints load from their events alone: a snapshot store in the
         general repository would cost every load one more query. Accounts, whose histories
-        grow with every job, load through `_accounts`, which reads snapshots."""
+        grow with every job, load through `_accounts`, which reads snapshots.
+
+        With `AGGREGATE_CACHE_MAXSIZE` set, the general repository keeps the aggregates it
+        loaded and, on the next load, reads only the events stored since (always: the
+        fast-forward is what keeps a cached copy current when other processes write, so it
+        is not a setting here). A read is then one query that usually returns nothing,
+        instead of the job's whole history; it still sees every committed event."""
         self._accounts: Repository[UUID] = Repository(
             event_store=self.events, snapshot_store=self.snapshots
         )
-        return Repository(event_store=self.events)
+        maxsize = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)
+        return Repository(
+            event_store=self.events,
+            cache_maxsize=int(maxsize) if maxsize and int(maxsize) > 0 else None,
+            fastforward=True,
+        )
 
     def take_snapshot(
         self,
@@ -97,7 +112,37 @@ class Gateway(Application[UUID]):
             listener()
         return recordings
 
+    def _write_batch(self, items: Sequence[tuple[Any, list[Any]]]) -> list[Any]:
+        """One transaction for the events of many saves (`GroupCommit`): what `save` does,
+        from events already collected, so a failed batch can be written again one by one."""
+        processing: ProcessingEvent[UUID] = ProcessingEvent()
+        for aggregate, events in items:
+            processing.aggregates[aggregate.id] = aggregate
+            processing.events.extend(events)
+        recordings = self._record(processing)
+        self._take_snapshots(processing)
+        self._notify(recordings)
+        for listener in self._listeners:
+            listener()
+        return recordings
+
+    def close(self) -> None:
+        self.group.close()  # after what is queued is written
+        super().close()
+
     # jobs
+
+    def blocks_to_submit(self, fields: Mapping[str, Any], charge: Charge | None) -> bool:
+        """Whether submitting may read the store first (an idempotency key to look up, an
+        account to reserve on): then it takes `submit_charged`, in a thread."""
+        return bool(fields.get("idempotency_key")) or self._tracked(str(fields["tenant"]), charge)
+
+    async def submit_new(self, fields: Mapping[str, Any]) -> Job:
+        """Create a job from an event loop, without a thread of its own: only when nothing
+        has to be read first (`blocks_to_submit` is False). Returns once it is committed."""
+        job = Job(**fields)
+        await self.group.save_async(job)
+        return job
 
     def submit(self, **fields: Any) -> tuple[Job, bool]:
         """Create a job; with an idempotency key, return the existing one (and False)."""
@@ -123,7 +168,7 @@ class Gateway(Application[UUID]):
                     return existing, False
             if not self._tracked(tenant, charge):
                 try:
-                    self.save(job)
+                    self.group.save(job)
                 except IntegrityError:  # a concurrent submit with the same idempotency key
                     existing = self.find_job(job.id)
                     if existing is None:
@@ -157,7 +202,7 @@ class Gateway(Application[UUID]):
         else:
             objs = (job, account)
         try:
-            self.save(*objs, hot=True)
+            self.group.save(*objs)  # a kept account stays kept (no `save`'s forgetting)
         except BaseException as error:
             # The kept copy took the reservation that was not saved: never reuse it (its next
             # save would skip a version).

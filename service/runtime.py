@@ -26,6 +26,7 @@ from projections.jobs.view import JobsView
 from service.auth.authenticator import Authenticator
 from service.auth.keys import KeyHasher, key_hint, load_or_create_secret, new_api_key
 from service.catalog import Catalog, default_catalog
+from service.lane import Lane
 from service.limits.windows import PostgresRateWindows, RateWindows, SQLiteRateWindows
 from service.metrics import Metrics
 from service.persistence.blue_green import LiveView
@@ -44,6 +45,7 @@ from service.videos.signals import Signals
 from service.webhooks.signing import SecretDeriver
 
 log = logging.getLogger(__name__)
+READ_THREADS = 4  # reads of one job at once (PostgreSQL: a round trip each)
 
 
 @dataclass
@@ -68,6 +70,8 @@ class Runtime:
     enabled_providers: frozenset[str] = BUILT_IN
     secret: str = field(default="", repr=False)  # the server secret (console sessions sign with it)
     wakers: list[Callable[[], None]] = field(default_factory=list)
+    # Reads of one job from the event loop (GET /v1/videos/{id}): see `service.lane`.
+    reads: Lane = field(default_factory=lambda: Lane("reads", READ_THREADS))
 
     @property
     def credits_required(self) -> bool:
@@ -79,6 +83,7 @@ class Runtime:
             wake()
 
     def close(self) -> None:
+        self.reads.close()
         self.gateway.close()
         close_view(self.jobs_view)
         close_view(self.deliveries_view)

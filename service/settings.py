@@ -188,10 +188,16 @@ class Settings:
     data_dir: Path = Path("var")
     database_url: str | None = None
     database_schema: str = "public"
-    # Per store (events, each view): connections kept open, and how many more may open under
-    # load (the threadpool's 40 threads never queue on the pool at the default).
+    # PostgreSQL: one pool per process, shared by the event store and every view: connections
+    # kept open, and how many more may open under load (at most their sum per process, plus
+    # the workers' leader lock). Threads beyond it wait for a connection (group commit makes
+    # one write transaction serve many submits, so few are needed).
     db_pool_size: int = 2
-    db_max_overflow: int = 40
+    db_max_overflow: int = 14
+    # The connections' `application_name` (pg_stat_activity); default `vidgate-<role>-<pid>`.
+    db_application_name: str | None = None
+    # Aggregates (jobs …) kept in memory between reads; a read fetches only newer events.
+    aggregate_cache: int = 10_000
     host: str = "127.0.0.1"
     port: int = 8000
     secret_key: str | None = None
@@ -251,6 +257,14 @@ class Settings:
     def uses_postgres(self) -> bool:
         return self.database_url is not None
 
+    @property
+    def pg_application_name(self) -> str:
+        """Names this process's connections in `pg_stat_activity` (to count them per process)."""
+        if self.db_application_name:
+            return self.db_application_name[:63]
+        role = "serve" if self.run_workers else "web"
+        return f"vidgate-{role}-{os.getpid()}"
+
     @classmethod
     def from_env(
         cls, environ: Mapping[str, str] | None = None, *, env_file: Path | None = None
@@ -268,7 +282,9 @@ class Settings:
             database_url=url,
             database_schema=env.get("VIDGATE_DATABASE_SCHEMA") or "public",
             db_pool_size=_int(env, "VIDGATE_DB_POOL_SIZE", 2, 1, 100),
-            db_max_overflow=_int(env, "VIDGATE_DB_MAX_OVERFLOW", 40, 0, 1000),
+            db_max_overflow=_int(env, "VIDGATE_DB_MAX_OVERFLOW", 14, 0, 1000),
+            db_application_name=env.get("VIDGATE_DB_APPLICATION_NAME") or None,
+            aggregate_cache=_int(env, "VIDGATE_AGGREGATE_CACHE", 10_000, 0, 10_000_000),
             host=env.get("HOST") or "127.0.0.1",
             port=_int(env, "PORT", 8000, 1, 65535),
             secret_key=env.get("VIDGATE_SECRET_KEY") or None,

@@ -56,7 +56,11 @@ class Pointer:
         if view is not None:
             with view.datastore.transaction(commit=False) as cursor:
                 return self._select(cursor, name)
-        with psycopg.connect(self.settings.database_url or "", autocommit=True) as conn:
+        with psycopg.connect(
+            self.settings.database_url or "",
+            autocommit=True,
+            application_name=self.settings.pg_application_name,
+        ) as conn:
             return self._select(conn.cursor(), name)
 
     def switch(self, name: str, generation: str) -> None:
@@ -67,7 +71,11 @@ class Pointer:
             temporary.write_text(f"{generation}\n")
             os.replace(temporary, path)  # readers see the old name or the new one
             return
-        with psycopg.connect(self.settings.database_url or "", autocommit=True) as conn:
+        with psycopg.connect(
+            self.settings.database_url or "",
+            autocommit=True,
+            application_name=self.settings.pg_application_name,
+        ) as conn:
             conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {self.table} "
                 "(view TEXT PRIMARY KEY, generation TEXT NOT NULL)"

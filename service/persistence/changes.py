@@ -41,8 +41,8 @@ class StoreChanges:
         return cls(lambda stop, wake: _watch_sqlite(path, interval, stop, wake))
 
     @classmethod
-    def postgres(cls, url: str, channel: str) -> StoreChanges:
-        return cls(lambda stop, wake: _listen_postgres(url, channel, stop, wake))
+    def postgres(cls, url: str, channel: str, application_name: str) -> StoreChanges:
+        return cls(lambda stop, wake: _listen_postgres(url, channel, application_name, stop, wake))
 
     def start(self, wake: Callable[[], None]) -> None:
         self._stopping.clear()
@@ -72,11 +72,13 @@ def _watch_sqlite(
 
 
 def _listen_postgres(
-    url: str, channel: str, stop: threading.Event, wake: Callable[[], None]
+    url: str, channel: str, name: str, stop: threading.Event, wake: Callable[[], None]
 ) -> None:
     while not stop.is_set():
         try:
-            with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+            with psycopg.connect(
+                url, autocommit=True, connect_timeout=5, application_name=name
+            ) as conn:
                 conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
                 wake()  # anything appended while we were not listening
                 while not stop.is_set():

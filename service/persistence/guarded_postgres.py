@@ -2,8 +2,8 @@
 
 The library retries every store call ten times on a connection error, and each try waits up
 to the pool's timeout for a connection: with PostgreSQL down, one request took ~50 s to get
-its 503. Here each datastore (each has its own pool) has a breaker: after its pool got no
-connection within its timeout, callers fail at once (`StoreDown`, which the library does not
+its 503. Here each pool (one per process and server: `Shared`) has a breaker: after it got
+no connection within its timeout, callers fail at once (`StoreDown`, which the library does not
 retry and the surfaces answer with 503 + Retry-After) while one caller at a time probes the
 server, at most every `PROBE_INTERVAL` seconds; the first connection obtained closes it.
 After an outage each pool drops its dead idle connections before its next use, so recovery
@@ -13,6 +13,7 @@ costs no failed request. Used by naming this module as `PERSISTENCE_MODULE` (`st
 from __future__ import annotations
 
 import contextlib
+import copy
 import threading
 import time
 from collections.abc import Iterator
@@ -26,6 +27,8 @@ from psycopg_pool import PoolTimeout
 
 PROBE_INTERVAL = 0.5  # seconds between two attempts to reach a server found unreachable
 RECONNECT_TIMEOUT = 2.0  # seconds the pool keeps retrying one failed connection
+MAX_IDLE = 60.0  # seconds an extra connection stays open unused
+APPLICATION_NAME = "APPLICATION_NAME"  # environment key: the connections' application_name
 
 
 class StoreDown(DatabaseError):
@@ -99,6 +102,57 @@ class GuardedDatastore(library.PostgresDatastore):
             yield conn
 
 
+class Shared:
+    """One connection pool per process and server, shared by every store built on it.
+
+    The library gives each factory (the event store, and each view and follower's tracking
+    recorder) a pool of its own: an idle `vidgate serve` held ~34 connections and a second
+    process hit a default server's `max_connections`. Here the first store built for a
+    server (same database, user, schema and pool settings) keeps its datastore; the next
+    ones get a handle on it (a shallow copy: the same pool and breaker). Closing a handle
+    releases it; the pool closes with the last one.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._roots: dict[tuple[str, ...], tuple[SharedDatastore, int]] = {}
+
+    def acquire(self, key: tuple[str, ...], built: SharedDatastore) -> SharedDatastore:
+        with self._lock:
+            root, users = self._roots.get(key, (built, 0))
+            self._roots[key] = (root, users + 1)
+            handle = copy.copy(root)
+            handle.shared_key = key
+            return handle
+
+    def release(self, key: tuple[str, ...]) -> None:
+        with self._lock:
+            root, users = self._roots[key]
+            if users > 1:
+                self._roots[key] = (root, users - 1)
+                return
+            del self._roots[key]
+        with contextlib.suppress(Exception):
+            root.pool.close()
+
+
+SHARED = Shared()
+
+
+class SharedDatastore(GuardedDatastore):
+    """A handle on a shared datastore (`Shared`): closing it releases the pool once."""
+
+    shared_key: tuple[str, ...] | None = None
+
+    def close(self) -> None:
+        key, self.shared_key = self.shared_key, None
+        if key is not None:
+            SHARED.release(key)
+
+    def __del__(self) -> None:
+        self.close()
+
+
 # The one factory class in this module (the library finds it by scanning the module, so the
 # library's own factory is reached through `library.`, never imported by name).
 class PostgresFactory(library.PostgresFactory):
@@ -108,9 +162,34 @@ class PostgresFactory(library.PostgresFactory):
         # guarded class adds behaviour only, so the built one is re-classed rather than
         # rebuilt from a copy of that parsing.
         datastore: Any = self.datastore
-        datastore.__class__ = GuardedDatastore
+        datastore.__class__ = SharedDatastore
         datastore.breaker = Breaker()
         # psycopg's pool retries a failed connection with a doubling pause for up to 5 minutes:
         # after a 30 s outage it could sleep 30 s more before trying the server that is back.
         # Giving up after 2 s instead lets the next caller start a fresh, immediate attempt.
         datastore.pool.reconnect_timeout = RECONNECT_TIMEOUT
+        # Connections opened for a burst go back to the pool's minimum after a minute idle
+        # (psycopg's default is ten), so an idle process holds few.
+        datastore.pool.max_idle = MAX_IDLE
+        name = self.env.get(APPLICATION_NAME)
+        if name:  # who holds a connection, in pg_stat_activity
+            datastore.pool.kwargs["application_name"] = name
+        # Not opened yet (the library opens a pool on first use): an unused one costs nothing.
+        self.datastore = SHARED.acquire(self._shared_key(), datastore)
+
+    def _shared_key(self) -> tuple[str, ...]:
+        """What must be equal for two stores to share a pool."""
+        keys = (
+            self.POSTGRES_DBNAME,
+            self.POSTGRES_HOST,
+            self.POSTGRES_PORT,
+            self.POSTGRES_USER,
+            self.POSTGRES_PASSWORD,
+            self.POSTGRES_SCHEMA,
+            self.POSTGRES_POOL_SIZE,
+            self.POSTGRES_MAX_OVERFLOW,
+            self.POSTGRES_CONNECT_TIMEOUT,
+            self.POSTGRES_LOCK_TIMEOUT,
+            APPLICATION_NAME,
+        )
+        return tuple(self.env.get(key) or "" for key in keys)

@@ -55,6 +55,7 @@ def _postgres_env(settings: Settings) -> dict[str, str]:
         "POSTGRES_MAX_OVERFLOW": str(settings.db_max_overflow),
         "POSTGRES_CONNECT_TIMEOUT": "5",
         "POSTGRES_LOCK_TIMEOUT": "5",
+        "APPLICATION_NAME": settings.pg_application_name,
     }
 
 
@@ -74,7 +75,12 @@ def creating_tables(settings: Settings) -> Iterator[None]:
             fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # released when the file closes
             yield
         return
-    with psycopg.connect(str(settings.database_url), autocommit=True, connect_timeout=5) as conn:
+    with psycopg.connect(
+        str(settings.database_url),
+        autocommit=True,
+        connect_timeout=5,
+        application_name=settings.pg_application_name,
+    ) as conn:
         scope = (DDL_LOCK_KEY >> 32, f"{settings.database_schema}:ddl")
         conn.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", scope)
         try:
@@ -84,8 +90,11 @@ def creating_tables(settings: Settings) -> Iterator[None]:
 
 
 def build_gateway(settings: Settings) -> Gateway:
+    env = store_env(settings, "events")
+    if settings.aggregate_cache:
+        env["AGGREGATE_CACHE_MAXSIZE"] = str(settings.aggregate_cache)
     with creating_tables(settings):
-        return Gateway(env=store_env(settings, "events"))
+        return Gateway(env=env)
 
 
 def build_view(settings: Settings, name: str, sqlite_class: type[T], pg_class: type[T]) -> T:

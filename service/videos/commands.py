@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from uuid import UUID
 
+from starlette.concurrency import run_in_threadpool
+
 from events.account import Charge, InsufficientCredits, KeyLimitReached, month_of, to_micros
 from events.apikey import KeyLimits
 from events.app import Gateway
@@ -38,6 +40,7 @@ from service.videos.request import ImageInput, VideoRequest, parse_video_request
 log = logging.getLogger(__name__)
 
 IDEMPOTENCY_KEY = "idempotency_key"
+IMAGE_FIELDS = ("input_reference", "image_url", "end_image_url")  # storing them may block
 CONCURRENCY_RETRY = 5  # seconds: when a job may have ended (jobs take seconds to minutes)
 
 
@@ -91,6 +94,25 @@ def create_video(rt: Services, command: CreateVideo) -> tuple[Job, bool]:
     reserved with the job otherwise; see `events.account`).
     """
     video = parse_video_request(command.fields, rt.catalog)
+    return _submit(rt, command, video, _submission(rt, command, video))
+
+
+async def create_video_async(rt: Services, command: CreateVideo) -> tuple[Job, bool]:
+    """`create_video` from an event loop. The common case (no image, no idempotency key, no
+    account to reserve on) is checked on the loop and its job queued for the next group
+    commit: no thread hop per request, the loop woken once per batch. Anything that may
+    block (storing an image, a look-up) goes to the thread pool as before."""
+    if any(command.fields.get(name) is not None for name in IMAGE_FIELDS):
+        return await run_in_threadpool(create_video, rt, command)
+    video = parse_video_request(command.fields, rt.catalog)
+    fields = _submission(rt, command, video)
+    if rt.gateway.blocks_to_submit(fields, _charge(rt, command, video)):
+        return await run_in_threadpool(_submit, rt, command, video, fields)
+    return await rt.gateway.submit_new(fields), True
+
+
+def _submission(rt: Services, command: CreateVideo, video: VideoRequest) -> dict[str, Any]:
+    """The job's `Submitted` fields (images stored first, when the request has any)."""
     route = video.model.route(rt.enabled_providers)
     if route is None:
         raise InvalidField("model", unavailable_message(video.model), "model_unavailable")
@@ -107,8 +129,12 @@ def create_video(rt: Services, command: CreateVideo) -> tuple[Job, bool]:
         "surface": command.surface,
         "cost_estimate": video.cost_estimate,
     }
-    request_hash = _fingerprint(submission)
-    fields = {**submission, "request_hash": request_hash}
+    return {**submission, "request_hash": _fingerprint(submission)}
+
+
+def _submit(
+    rt: Services, command: CreateVideo, video: VideoRequest, fields: dict[str, Any]
+) -> tuple[Job, bool]:
     try:
         job, created = rt.gateway.submit_charged(fields, _charge(rt, command, video))
     except InsufficientCredits as short:
@@ -116,7 +142,7 @@ def create_video(rt: Services, command: CreateVideo) -> tuple[Job, bool]:
     except KeyLimitReached as reached:
         raise _over_limit(reached) from None
     if not created:
-        _check_retry(job, request_hash)
+        _check_retry(job, fields["request_hash"])
     return job, created
 
 

@@ -82,7 +82,8 @@ def store_changes(rt: Runtime) -> StoreChanges:
     recorder = rt.gateway.recorder
     if settings.database_url and isinstance(recorder, PostgresApplicationRecorder):
         # eventsourcing's recorder sends `NOTIFY <channel>` with every insert
-        return StoreChanges.postgres(settings.database_url, recorder.channel_name)
+        name = settings.pg_application_name
+        return StoreChanges.postgres(settings.database_url, recorder.channel_name, name)
     return StoreChanges.sqlite(settings.data_dir / "events.sqlite", settings.follow_interval)
 
 

@@ -53,14 +53,27 @@ from servers import (
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-SCENARIOS = ("ceiling", "sqlite", "sqlite-metered", "postgres", "postgres-metered")
+SCENARIOS = (
+    "ceiling",
+    "sqlite",
+    "sqlite-metered",
+    "sqlite-get",
+    "postgres",
+    "postgres-metered",
+    "postgres-get",
+)
 LABELS = {
     "ceiling": "ceiling (bare Starlette)",
     "sqlite": "POST /v1/videos · SQLite",
     "sqlite-metered": "POST /v1/videos · SQLite, metered",
+    "sqlite-get": "GET /v1/videos/{id} · SQLite",
     "postgres": "POST /v1/videos · PostgreSQL",
     "postgres-metered": "POST /v1/videos · PostgreSQL, metered",
+    "postgres-get": "GET /v1/videos/{id} · PostgreSQL",
 }
+# Issue 15's goals, as shares of the ceiling of the same invocation (web role).
+GOALS = {"sqlite": 0.40, "postgres": 0.25, "sqlite-get": 0.60, "postgres-get": 0.60}
+GET_JOBS = 200  # jobs a GET run reads, in turn
 # A metered run grants the key's tenant this much first: every submit then reserves its price
 # on the tenant's `Account`, in the same transaction as its `Submitted` (one tenant, so the
 # concurrent submits all contend for that one account).
@@ -79,6 +92,7 @@ BUSY_WARNING = 0.15  # machine CPU busy before a run above this → someone else
 console = Console(width=None if sys.stdout.isatty() else 150, highlight=False)
 
 Load = Callable[[str, float], LoadResult]  # (url, seconds) → result
+GetLoad = Callable[[str, float, list[str]], LoadResult]  # (base url, seconds, paths) → result
 
 
 @dataclass
@@ -100,6 +114,7 @@ class Outcome:
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     load, tool, is_wrk = _load_generator(args)
+    get_load = _get_load(args) if is_wrk else None
     _header(args, tool)
     outcomes = []
     for key in args.only:
@@ -109,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if key == "ceiling":
                 _ceiling(outcome, load, args)
+            elif key.endswith("-get"):
+                _get_run(outcome, get_load, args)
             elif key.startswith("sqlite"):
                 _sqlite(outcome, load, args, metered=key.endswith("metered"))
             else:
@@ -182,6 +199,15 @@ def _load_generator(args: argparse.Namespace) -> tuple[Load, str, bool]:
     _loud_fallback_warning()
     tool = f"PYTHON FALLBACK ({args.threads} procs, {args.connections} connections)"
     return (lambda url, secs: run_python(url, BODY, HEADERS, duration=secs, **kw)), tool, False
+
+
+def _get_load(args: argparse.Namespace) -> GetLoad:
+    wrk = find_wrk(say=console.print)
+    assert wrk is not None
+    kw = {"connections": args.connections, "threads": args.threads}
+    return lambda url, secs, paths: run_wrk(
+        wrk, url, b"", {"Authorization": HEADERS["Authorization"]}, duration=secs, paths=paths, **kw
+    )
 
 
 def _loud_fallback_warning() -> None:
@@ -280,6 +306,56 @@ def _postgres(outcome: Outcome, load: Load, args: argparse.Namespace, *, metered
     except PostgresUnavailable as reason:
         outcome.skipped = str(reason)
         console.print(f"[yellow]SKIPPED:[/yellow] {escape(outcome.skipped)}")
+
+
+def _get_run(outcome: Outcome, get_load: GetLoad | None, args: argparse.Namespace) -> None:
+    """`GET /v1/videos/{id}` over `GET_JOBS` jobs submitted first (queued: workers off)."""
+    if get_load is None:
+        outcome.skipped = "GET runs need wrk"
+        console.print(f"[yellow]SKIPPED:[/yellow] {outcome.skipped}")
+        return
+    with tempfile.TemporaryDirectory(prefix="vidgate-bench-") as tmp:
+        env = _vidgate_env(Path(tmp) / "var")
+        env["PORT"] = str(port := free_port())
+        if outcome.key.startswith("postgres"):
+            try:
+                with fresh_schema(args.postgres_url, console.print) as schema:
+                    env.update(VIDGATE_DATABASE_URL=args.postgres_url)
+                    env.update(VIDGATE_DATABASE_SCHEMA=schema)
+                    _serve_gets(outcome, get_load, args, env, port, Path(tmp) / "server.log")
+            except PostgresUnavailable as reason:
+                outcome.skipped = str(reason)
+                console.print(f"[yellow]SKIPPED:[/yellow] {escape(outcome.skipped)}")
+            return
+        _serve_gets(outcome, get_load, args, env, port, Path(tmp) / "server.log")
+
+
+def _serve_gets(
+    outcome: Outcome,
+    get_load: GetLoad,
+    args: argparse.Namespace,
+    env: dict[str, str],
+    port: int,
+    log: Path,
+) -> None:
+    with running("vidgate serve", [*_vidgate_command(), "serve"], env, port, log) as server:
+        paths = []
+        for _ in range(GET_JOBS):
+            status, body = post_once(f"{server.base_url}/v1/videos", BODY, HEADERS)
+            if status != 202:
+                raise SampleFailed(f"POST got {status}, not 202: {body[:500]!r}")
+            paths.append(f"/v1/videos/{json.loads(body)['id']}")
+        console.print(f"{GET_JOBS} jobs submitted; GET them in turn")
+        if args.warmup > 0:
+            console.print(f"warm-up {args.warmup:g} s…")
+            outcome.warmup = get_load(server.base_url, args.warmup, paths)
+        console.print(f"measuring {args.duration:g} s…")
+        meter = CpuMeter(server.process.pid)
+        outcome.load = get_load(server.base_url, args.duration, paths)
+        outcome.cpu = meter.stop(generator_s=outcome.load.generator_cpu_s)
+        if server.process.poll() is not None:
+            raise ServerFailed(f"{server.name} died under load:\n{server.log_tail()}")
+        _print_detail(outcome)
 
 
 def _durable_run(
@@ -523,7 +599,7 @@ def _wait_idle(max_wait: float) -> None:
 def _table(outcomes: list[Outcome], args: argparse.Namespace, tool: str) -> Table:
     ceiling = next((o.load for o in outcomes if o.key == "ceiling" and o.load), None)
     table = Table(
-        title=f"POST throughput of one process · {tool} · {args.duration:g} s per run",
+        title=f"Request throughput of one process · {tool} · {args.duration:g} s per run",
         caption="req/s counts 2xx responses · latency as seen by the load generator · CPU in "
         f"cores ({os.cpu_count()} in all) while measured: srv = the server process, gen = the "
         "load generator, pg = PostgreSQL, other = the rest but kernel threads and interrupts "
@@ -531,7 +607,7 @@ def _table(outcomes: list[Outcome], args: argparse.Namespace, tool: str) -> Tabl
         "machine)",
     )
     table.add_column("run", no_wrap=True)
-    for name in ("req/s", "% of ceiling", "p50 ms", "p90 ms", "p99 ms", "errors / non-2xx"):
+    for name in ("req/s", "% of ceiling", "goal", "p50 ms", "p90 ms", "p99 ms", "errors / non-2xx"):
         table.add_column(name, justify="right")
     for name in ("srv", "gen", "pg", "other"):
         table.add_column(f"{name} CPU", justify="right")
@@ -540,16 +616,17 @@ def _table(outcomes: list[Outcome], args: argparse.Namespace, tool: str) -> Tabl
         r = o.load
         if o.skipped or o.failed or r is None:
             what = "skipped" if o.skipped else "[bold red]FAILED[/bold red]"
-            table.add_row(o.label, what, *(["—"] * 10))
+            table.add_row(o.label, what, *(["—"] * 11))
             continue
         share = f"{r.ok_per_s / ceiling.ok_per_s:.0%}" if ceiling and ceiling.ok_per_s else "—"
         errors = f"{r.socket_errors} / {r.non_2xx}"
-        durable = "n/a" if o.key == "ceiling" else ("yes" if o.durable_ok else "NO")
+        durable = "n/a" if o.durable_ok is None else ("yes" if o.durable_ok else "NO")
         cpu = o.cpu or {}
         table.add_row(
             o.label,
             f"{r.ok_per_s:,.0f}",
             share,
+            _goal(o.key, r.ok_per_s / ceiling.ok_per_s if ceiling and ceiling.ok_per_s else None),
             *(f"{r.latency_us[p] / 1e3:.2f}" for p in ("p50", "p90", "p99")),
             errors,
             *(_cores(cpu.get(name)) for name in ("server", "generator", "postgres")),
@@ -557,6 +634,17 @@ def _table(outcomes: list[Outcome], args: argparse.Namespace, tool: str) -> Tabl
             durable,
         )
     return table
+
+
+def _goal(key: str, share: float | None) -> str:
+    """Issue 15's goal for the run, and whether this run met it."""
+    goal = GOALS.get(key)
+    if goal is None:
+        return ""
+    if share is None:
+        return f"≥{goal:.0%}"
+    met = "[green]✓[/green]" if share >= goal else "[red]✗[/red]"
+    return f"≥{goal:.0%} {met}"
 
 
 def _cpu_text(cpu: dict[str, float] | None) -> str:

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -122,7 +122,9 @@ def run_wrk(
     connections: int,
     threads: int,
     duration: float,
+    paths: Sequence[str] = (),
 ) -> LoadResult:
+    """POST `body` to `url`, or, given `paths`, GET them in turn (on `url`'s server)."""
     seconds = max(1, round(duration))
     argv = [
         wrk,
@@ -135,7 +137,7 @@ def run_wrk(
     ]
     for name, value in headers.items():
         argv += ["-H", f"{name}: {value}"]
-    argv += [url, "--", body.decode()]
+    argv += [url, "--", *(["--get", *paths] if paths else [body.decode()])]
     before = _children_cpu()
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 120)

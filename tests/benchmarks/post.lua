@@ -1,7 +1,9 @@
--- wrk script for bench_submit.py: POST a fixed body, count what happened, print it parseably.
+-- wrk script for bench_submit.py: POST a fixed body (or GET a list of paths in turn), count
+-- what happened, print it parseably.
 --
 --   wrk -t2 -c16 -d10s --timeout 30s -H 'Content-Type: application/json' \
 --       -s post.lua http://127.0.0.1:PORT/v1/videos -- '<json body>'
+--   wrk … -s post.lua http://127.0.0.1:PORT -- --get /v1/videos/video_1 /v1/videos/video_2 …
 --
 -- Every thread counts the requests it built (`sent`) and the responses it read, by status.
 -- `done()` (run once, after all threads) sums them and prints `BENCH <key> <value>` lines;
@@ -16,15 +18,31 @@ function setup(thread)
 end
 
 function init(args)
+  sent = 0
+  statuses = {}
+  paths = nil
+  if args[1] == "--get" then
+    -- GET runs: `-- --get PATH...`; each thread starts at its own place in the list.
+    wrk.method = "GET"
+    paths = {}
+    for i = 2, #args do
+      table.insert(paths, args[i])
+    end
+    next_path = math.random(#paths)
+    return
+  end
   wrk.method = "POST"
   wrk.body = args[1]
   req = wrk.format()
-  sent = 0
-  statuses = {}
 end
 
 function request()
   sent = sent + 1
+  if paths then
+    local path = paths[next_path]
+    next_path = next_path % #paths + 1
+    return wrk.format(nil, path)
+  end
   return req
 end
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,19 @@ def test_environment_overrides_are_read():
     assert (settings.db_pool_size, settings.db_max_overflow) == (4, 0)
 
 
+def test_a_process_names_its_connections_and_sizes_its_one_pool_and_cache():
+    defaults = Settings.from_env({})
+    web = Settings.from_env({"VIDGATE_RUN_WORKERS": "false"})
+    named = Settings.from_env(
+        {"VIDGATE_DB_APPLICATION_NAME": "edge-1", "VIDGATE_AGGREGATE_CACHE": "0"}
+    )
+    assert defaults.pg_application_name == f"vidgate-serve-{os.getpid()}"
+    assert web.pg_application_name == f"vidgate-web-{os.getpid()}"
+    assert named.pg_application_name == "edge-1"
+    assert (defaults.db_pool_size, defaults.db_max_overflow) == (2, 14)  # ≤ 16 per process
+    assert (defaults.aggregate_cache, named.aggregate_cache) == (10_000, 0)
+
+
 @pytest.mark.parametrize(
     ("env", "named"),
     [
@@ -41,6 +55,7 @@ def test_environment_overrides_are_read():
         ({"VIDGATE_BOOTSTRAP_API_KEY": "short"}, "VIDGATE_BOOTSTRAP_API_KEY"),
         ({"VIDGATE_DB_POOL_SIZE": "0"}, "VIDGATE_DB_POOL_SIZE"),
         ({"VIDGATE_DB_MAX_OVERFLOW": "-1"}, "VIDGATE_DB_MAX_OVERFLOW"),
+        ({"VIDGATE_AGGREGATE_CACHE": "-1"}, "VIDGATE_AGGREGATE_CACHE"),
         ({"VIDGATE_INPUT_FETCH_TIMEOUT_MS": "0"}, "VIDGATE_INPUT_FETCH_TIMEOUT_MS"),
         ({"VIDGATE_DOWNLOAD_TIMEOUT_S": "soon"}, "VIDGATE_DOWNLOAD_TIMEOUT_S"),
     ],

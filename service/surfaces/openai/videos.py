@@ -41,7 +41,7 @@ async def create_video(request: Request) -> Response:
     key = idempotency_key(request)
     fields = await read_fields(request, rt.settings.max_body_bytes)
     command = CreateVideo(principal.tenant, fields, idempotency_key=key, **principal.as_submitter())
-    job, created = await run_in_threadpool(commands.create_video, rt, command)
+    job, created = await commands.create_video_async(rt, command)
     body = from_job(job, str(request.base_url))
     return JSONResponse(body, status_code=202 if created else 200, headers=_poll_after(rt, job))
 
@@ -53,7 +53,9 @@ async def _owned_job(request: Request, scope: str, *, deleted_ok: bool = False) 
     principal.require(scope)
     public_id = request.path_params["video_id"]
     job_id = parse_video_id(public_id)
-    job = None if job_id is None else await run_in_threadpool(rt.gateway.find_job, job_id)
+    job = None
+    if job_id is not None:  # a cached job brought up to date: one short query (`service.lane`)
+        job = await rt.reads.run(lambda: rt.gateway.find_job(job_id))
     if job is None or job.tenant != principal.tenant or (job.deleted and not deleted_ok):
         raise not_found(f"no video with id {public_id!r}", param="video_id")
     return job
