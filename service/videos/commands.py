@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-from starlette.concurrency import run_in_threadpool
+import anyio.to_thread
 
 from events.account import Charge, InsufficientCredits, KeyLimitReached, month_of, to_micros
 from events.apikey import KeyLimits
@@ -103,11 +103,11 @@ async def create_video_async(rt: Services, command: CreateVideo) -> tuple[Job, b
     commit: no thread hop per request, the loop woken once per batch. Anything that may
     block (storing an image, a look-up) goes to the thread pool as before."""
     if any(command.fields.get(name) is not None for name in IMAGE_FIELDS):
-        return await run_in_threadpool(create_video, rt, command)
+        return await anyio.to_thread.run_sync(create_video, rt, command)
     video = parse_video_request(command.fields, rt.catalog)
     fields = _submission(rt, command, video)
     if rt.gateway.blocks_to_submit(fields, _charge(rt, command, video)):
-        return await run_in_threadpool(_submit, rt, command, video, fields)
+        return await anyio.to_thread.run_sync(_submit, rt, command, video, fields)
     return await rt.gateway.submit_new(fields), True
 
 
