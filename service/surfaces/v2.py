@@ -214,7 +214,7 @@ def job_body(job: Job, base: str) -> dict[str, Any]:
     return {
         "jobId": str(job.id),
         "status": STATUSES[job.status],
-        "model": job.model,
+        "model": job.requested_model,
         "progress": job.progress,
         "result": _result(job, base),
         "error": dict(job.error) if job.error else None,
