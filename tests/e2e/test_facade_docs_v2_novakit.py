@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 import subprocess
 import sys
 import time
@@ -111,6 +112,11 @@ class Gateway:
         """The snippet pointed at this gateway: only the base URL and the key change."""
         return snippet.replace(NOVAKIT_URL, self.url).replace(NOVAKIT_KEY, self.video_key)
 
+    def rendered(self, snippet: str) -> str:
+        """`ours`, asking the length the default model renders (Video-01: 6 s): NovaKit's
+        examples ask 3 s and 5 s of it, which vidgate refuses rather than change."""
+        return re.sub(r'"duration_seconds": \d+', '"duration_seconds": 6', self.ours(snippet))
+
     def http(self, key: str = ADMIN_KEY) -> httpx.Client:
         return httpx.Client(
             base_url=self.url, headers={"Authorization": f"Bearer {key}"}, timeout=60
@@ -163,27 +169,41 @@ def is_mp4(response: httpx.Response) -> bool:
 # NovaKit
 
 
-def test_novakits_curl_example_starts_a_job(gateway):
-    done = subprocess.run(
-        ["bash", "-c", gateway.ours(CURL)], capture_output=True, text=True, timeout=60, check=True
-    )
-    job = json.loads(done.stdout)
+def run_curl(command: str) -> dict[str, Any]:
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    answer: dict[str, Any] = json.loads(done.stdout)
+    return answer
+
+
+def test_novakits_curl_example_is_refused_naming_the_length_the_model_renders(gateway):
+    """5 s of Video-01, which renders 6 s: a 400 saying so, never a silent 6 s video."""
+    assert run_curl(gateway.ours(CURL)) == {
+        "error": "duration_seconds must be one of 6 for minimax-video-01; got 5",
+        "code": "invalid_value",
+        "param": "duration_seconds",
+    }
+    job = run_curl(gateway.rendered(CURL))
     assert job["status"] == "pending" and job["id"].startswith("job_")
     assert job["model"] == "fal-ai/minimax/video-01" and job["estimated_credits"] > 0
 
 
 def test_novakits_python_example_starts_an_image_to_video_job(gateway):
-    (line,) = run_python(gateway.ours(PYTHON_START))
+    with pytest.raises(KeyError, match="id"):  # its 3 s are refused: the answer has no id
+        run_python(gateway.ours(PYTHON_START))
+    (line,) = run_python(gateway.rendered(PYTHON_START))
     job_id = line.removeprefix("Job started: ")
     assert job_id.startswith("job_")
     with gateway.http(gateway.video_key) as http:
         job = http.get(f"/api/v1/jobs/{job_id}").json()
+        video = http.get(f"/v1/videos/video_{job_id.removeprefix('job_')}/events")
     assert job["inputParams"]["mode"] == "image_to_video"
-    assert job["model"] == "fal-ai/minimax/video-01/image-to-video"
+    assert job["model"] == "fal-ai/minimax/video-01"  # as the client named it (the default)
+    assert video.json()["data"][0]["data"]["model"] == "minimax-video-01-i2v"
 
 
 def test_novakits_polling_example_ends_with_the_video_url(gateway):
-    printed = run_python(gateway.ours(PYTHON_POLL))
+    printed = run_python(gateway.rendered(PYTHON_POLL))
     assert printed[0].startswith("Status: ") and printed[-2] == "Status: completed, Progress: 100%"
     url = printed[-1].removeprefix("Video URL: ")
     assert url.startswith(f"{gateway.url}/api/v1/files/") and url.endswith(".mp4")
@@ -191,12 +211,18 @@ def test_novakits_polling_example_ends_with_the_video_url(gateway):
 
 
 def test_novakits_request_body_example_answers_synchronously(gateway):
+    """As printed it asks 5 s, 30 fps and a negative prompt of Video-01 (6 s, 25 fps, none):
+    refused; asking what Video-01 renders, it answers with the stored video."""
+    honoured = json.loads(REQUEST_BODY) | {"duration_seconds": 6, "fps": 25}
+    del honoured["negative_prompt"]
     with gateway.http(gateway.video_key) as http:
-        response = http.post(
+        refused = http.post(
             "/api/v1/videos/generations",
             content=REQUEST_BODY,
             headers={"Content-Type": "application/json"},
         )
+        assert (refused.status_code, refused.json()["param"]) == (400, "duration_seconds")
+        response = http.post("/api/v1/videos/generations", json=honoured)
         assert response.status_code == 200, response.text
         body = response.json()
         assert set(body) >= {"created", "data", "model", "model_tier", "usage"}
