@@ -196,7 +196,8 @@ def test_novakits_python_example_starts_an_image_to_video_job(gateway):
     assert job_id.startswith("job_")
     with gateway.http(gateway.video_key) as http:
         job = http.get(f"/api/v1/jobs/{job_id}").json()
-        video = http.get(f"/v1/videos/video_{job_id.removeprefix('job_')}/events")
+    with gateway.http() as admin:
+        video = admin.get(f"/v1/videos/video_{job_id.removeprefix('job_')}/events")
     assert job["inputParams"]["mode"] == "image_to_video"
     assert job["model"] == "fal-ai/minimax/video-01"  # as the client named it (the default)
     assert video.json()["data"][0]["data"]["model"] == "minimax-video-01-i2v"
@@ -324,3 +325,38 @@ def test_v2s_errors_are_its_own(gateway):
         assert (stranger.status_code, stranger.json()["error"]) == (401, "Unauthorized")
         missing = http.get(f"/v2/jobs/{uuid.uuid4()}")
         assert (missing.status_code, missing.json()["error"]) == (404, "Not found")
+
+
+def test_novakit_honours_what_the_model_renders_and_refuses_the_rest(gateway):
+    """Kling 2.5 Turbo renders 10 s, 9:16 and a negative prompt: all reach the job and the
+    video; Video-01's lone 16:9 is named when the seed's 9:16 is asked of it."""
+    kling = "fal-ai/kling-video/v2.5-turbo/pro/text-to-video"
+    asked = {"duration_seconds": 10, "aspect_ratio": "9:16", "negative_prompt": "blur"}
+    with gateway.http(gateway.video_key) as http:
+        response = http.post(
+            "/api/v1/videos/generations", json={"prompt": "a fox", "model": kling, **asked}
+        )
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        refused = http.post(
+            "/api/v1/videos/generations", json={"prompt": "x", "aspect_ratio": "9:16"}
+        )
+    assert answer["model"] == kling
+    # What the emulator rendered from the request it received: 10 s, portrait 9:16 (the
+    # sandbox renders small frames of the asked shape).
+    width, height = answer["data"]["width"], answer["data"]["height"]
+    assert answer["data"]["duration_seconds"] == 10 and abs(width / height - 9 / 16) < 0.02
+    with gateway.http() as admin:
+        video_id = "video_" + answer["id"].removeprefix("job_")
+        params = admin.get(f"/v1/videos/{video_id}/events").json()["data"][0]["data"]["params"]
+    assert (params["seconds"], params["size"], params["negative_prompt"]) == (
+        "10",
+        "1080x1920",
+        "blur",
+    )
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "error": "aspect_ratio must be one of 16:9 for minimax-video-01; got '9:16'",
+        "code": "invalid_value",
+        "param": "aspect_ratio",
+    }
