@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -87,9 +87,9 @@ def create_video(rt: Services, command: CreateVideo) -> tuple[Job, bool]:
     reserved with the job otherwise; see `events.account`).
     """
     video = parse_video_request(command.fields, rt.catalog)
-    route = video.model.route(rt.enabled_providers)
+    route = video.model.route(rt.enabled_providers, video.needs)
     if route is None:
-        raise InvalidField("model", unavailable_message(video.model), "model_unavailable")
+        raise _no_route(video, rt.enabled_providers)
     submission = {
         "tenant": command.tenant,
         "model": video.model.id,
@@ -114,6 +114,24 @@ def create_video(rt: Services, command: CreateVideo) -> tuple[Job, bool]:
     if not created:
         _check_retry(job, request_hash)
     return job, created
+
+
+def _no_route(video: VideoRequest, enabled: Collection[str]) -> InvalidField:
+    """Why no enabled route can run the request: none runs the model, or none that does
+    passes on what it asks (a seed through the Gemini API: never dropped on the way)."""
+    model = video.model
+    if model.route(enabled) is None:
+        return InvalidField("model", unavailable_message(model), "model_unavailable")
+    need = sorted(video.needs)[0]
+    able = [r.provider for r in model.routes if need not in r.lacks]
+    return InvalidField(
+        need,
+        lambda n: (
+            f"{model.id} takes {n(need)} only through {', '.join(dict.fromkeys(able))}, "
+            "and none of them is enabled on this gateway"
+        ),
+        "unsupported_parameter",
+    )
 
 
 def _charge(rt: Services, command: CreateVideo, video: VideoRequest) -> Charge:

@@ -91,6 +91,14 @@ class VideoRequest:
         return f"{self.width}x{self.height}"
 
     @property
+    def needs(self) -> frozenset[str]:
+        """What its route must pass on (`Route.lacks`): a seed, or sound other than the
+        model's default."""
+        seed = {"seed"} if self.seed is not None else set()
+        audio = {"audio"} if self.audio != self.model.default_audio else set()
+        return frozenset(seed | audio)
+
+    @property
     def cost_estimate(self) -> float:
         """The model's list price at this resolution × seconds, in USD."""
         return round(self.model.price_for(self.resolution) * self.seconds, 4)

@@ -257,6 +257,19 @@ def test_the_task_apis_call_flow_with_the_example_values_kling_renders(http):
     assert (params["size"], params["fps"], params["seconds"]) == ("1920x1080", 24, "5")
 
 
+def test_a_seed_for_veo_reaches_an_upstream_that_takes_it(http):
+    """The Gemini API takes no seed: a seeded Veo task runs through Vertex AI, not without it."""
+    body = {"model": "veo_3_1", "prompt": "a fox", "seed": 7, "width": 720, "height": 1280}
+    task = http.post("/v1/video/generations", json=body)
+    assert task.status_code == 200, task.text
+    task_id = task.json()["task_id"]
+    done = until(lambda: _finished(http, task_id))
+    assert done["status"] == "completed" and done["model"] == "veo_3_1", done
+    submitted = history(http, task_id)[0]["data"]
+    assert submitted["provider"] == "vertex-veo"
+    assert (submitted["params"]["seed"], submitted["params"]["size"]) == (7, "720x1280")
+
+
 def test_every_task_api_model_completes_by_its_route(http):
     image = png_data_uri()
     bodies = [{"model": m, "prompt": f"a fox ({m})", "duration": 0} for m in TASK_MODELS]
