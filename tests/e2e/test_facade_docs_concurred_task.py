@@ -22,6 +22,7 @@ from tests.conftest import ADMIN_KEY, STORES
 from tests.e2e.api import assert_clean_history, history
 from tests.e2e.server import Process, run_vidgate, server_env
 from tests.e2e.test_sandbox_models import SANDBOX_ENV, is_playable_mp4, png_data_uri
+from tests.image_host import image_host
 from tests.integration.facade_gateways import store_settings
 
 pytestmark = pytest.mark.e2e
@@ -258,12 +259,15 @@ def test_the_task_apis_call_flow_with_the_example_values_kling_renders(http):
 
 
 def test_a_seed_for_veo_reaches_an_upstream_that_takes_it(http):
-    """The Gemini API takes no seed: a seeded Veo task runs through Vertex AI, not without it."""
+    """The Gemini API takes no seed: a seeded Veo task runs through Vertex AI, not without it.
+    Its image URL is fetched by vidgate and reaches Vertex AI inline, as Veo takes images."""
     body = {"model": "veo_3_1", "prompt": "a fox", "seed": 7, "width": 720, "height": 1280}
-    task = http.post("/v1/video/generations", json=body)
-    assert task.status_code == 200, task.text
-    task_id = task.json()["task_id"]
-    done = until(lambda: _finished(http, task_id))
+    with image_host() as host:
+        task = http.post("/v1/video/generations", json={**body, "image": host.url("vertex")})
+        assert task.status_code == 200, task.text
+        task_id = task.json()["task_id"]
+        done = until(lambda: _finished(http, task_id))
+    assert "/vertex" in host.fetched
     assert done["status"] == "completed" and done["model"] == "veo_3_1", done
     submitted = history(http, task_id)[0]["data"]
     assert submitted["provider"] == "vertex-veo"
