@@ -38,6 +38,7 @@ from service.persistence.stores import (
 from service.providers.callbacks import CallbackTokens, InputLinks
 from service.providers.registry import BUILT_IN, enabled_providers
 from service.settings import Settings
+from service.storage.links import OutputLinks
 from service.storage.local import Storage
 from service.videos.signals import Signals
 from service.webhooks.signing import SecretDeriver
@@ -58,6 +59,7 @@ class Runtime:
     deriver: SecretDeriver
     callbacks: CallbackTokens
     links: InputLinks
+    output_links: OutputLinks  # the compatible surfaces' keyless video and thumbnail URLs
     signals: Signals
     metrics: Metrics
     feed_view: FeedView  # the tenant event feed (GET /v1/events, vidgate export)
@@ -120,6 +122,7 @@ def build_runtime(settings: Settings) -> Runtime:
         deriver=SecretDeriver(secret),
         callbacks=CallbackTokens(keys, settings.base_url),
         links=InputLinks(keys, settings.base_url),
+        output_links=OutputLinks(keys, max_age=settings.output_link_ttl),
         signals=Signals(gateway, metrics),
         metrics=metrics,
         feed_view=build_view(settings, "feed", SQLiteFeedView, PostgresFeedView),

@@ -165,7 +165,11 @@ class Settings:
     # An event stream (Server-Sent Events) sends a comment this often while nothing happens,
     # so that proxies keep its connection open.
     stream_heartbeat: float = 15.0
+    # How soon a worker notices events other processes wrote, on SQLite (one `PRAGMA
+    # data_version` per interval; PostgreSQL notifies at once). Its own saves wake it.
     follow_interval: float = 0.05
+    # How often each worker loop looks for work nobody woke it for: a safety net only.
+    idle_interval: float = 5.0
     local_concurrency: int = 2
     # Upstream provider → most unfinished dispatched jobs at once; absent: no cap.
     provider_concurrency: Mapping[str, int] = field(default_factory=dict)
@@ -176,6 +180,9 @@ class Settings:
     download_timeout: float = 600.0
     poll_after_ms: int = 1000
     public_url: str | None = None
+    # How long a signed output link (the compatible surfaces' video and thumbnail URLs,
+    # fetched without a key) stays valid; GET the job again for a fresh one.
+    output_link_ttl: int = 3 * 24 * 3600
     allowed_private_networks: str = ""
     delivery_lease_seconds: float = 60.0
     poll_first: float = 10.0  # poll-only upstreams: first status call after dispatch
@@ -222,6 +229,7 @@ class Settings:
             watch_interval=_int(env, "VIDGATE_WATCH_INTERVAL_MS", 500, 1, 60_000) / 1000,
             stream_heartbeat=_float(env, "VIDGATE_STREAM_HEARTBEAT_S", 15.0, 0.1, 3600.0),
             follow_interval=_int(env, "VIDGATE_FOLLOW_INTERVAL_MS", 50, 1, 60_000) / 1000,
+            idle_interval=_int(env, "VIDGATE_IDLE_INTERVAL_MS", 5000, 1, 600_000) / 1000,
             local_concurrency=_int(env, "VIDGATE_LOCAL_CONCURRENCY", 2, 1, 64),
             provider_concurrency=_caps(env, "VIDGATE_PROVIDER_CONCURRENCY"),
             local_frame_delay=_int(env, "VIDGATE_LOCAL_FRAME_DELAY_MS", 0, 0, 10_000) / 1000,
@@ -230,6 +238,7 @@ class Settings:
             download_timeout=float(_int(env, "VIDGATE_DOWNLOAD_TIMEOUT_S", 600, 1, 86_400)),
             poll_after_ms=_int(env, "VIDGATE_POLL_AFTER_MS", 1000, 0, 600_000),
             public_url=_url(env, "VIDGATE_PUBLIC_URL"),
+            output_link_ttl=_int(env, "VIDGATE_OUTPUT_LINK_TTL_S", 3 * 24 * 3600, 60, 30 * 86400),
             allowed_private_networks=_networks(env, "VIDGATE_ALLOWED_PRIVATE_NETWORKS"),
             delivery_lease_seconds=float(_int(env, "VIDGATE_DELIVERY_LEASE_SECONDS", 60, 1, 3600)),
             poll_first=_int(env, "VIDGATE_POLL_FIRST_MS", 10_000, 10, 3_600_000) / 1000,

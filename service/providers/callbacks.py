@@ -27,7 +27,7 @@ class InvalidCallback(Exception):
         self.expired = expired
 
 
-def _clocked(clock: Callable[[], float]) -> type[TimestampSigner]:
+def clocked(clock: Callable[[], float]) -> type[TimestampSigner]:
     """itsdangerous' timestamp signer on our clock (its documented hook for time)."""
 
     class ClockedSigner(TimestampSigner):
@@ -49,7 +49,7 @@ class CallbackTokens:
         if not keys:
             raise ValueError("CallbackTokens needs at least one key")
         self.keys, self.base_url, self.max_age = list(keys), base_url.rstrip("/"), max_age
-        self._signer = _clocked(clock)
+        self._signer = clocked(clock)
 
     def _serializer(self, provider: str) -> URLSafeTimedSerializer:
         return URLSafeTimedSerializer(

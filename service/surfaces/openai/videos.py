@@ -16,6 +16,7 @@ from service.media.render import render_thumbnail
 from service.runtime import Runtime
 from service.surfaces.body import read_fields
 from service.surfaces.errors import ApiError, invalid, not_found, text_parameter
+from service.surfaces.idempotency import idempotency_key
 from service.surfaces.openai.history import history_item
 from service.surfaces.openai.streams import job_stream
 from service.surfaces.openai.time_travel import job_at, parse_at
@@ -25,7 +26,6 @@ from service.surfaces.waiting import settled
 from service.videos import commands
 from service.videos.commands import CancelVideo, CreateVideo, DeleteVideo
 
-MAX_IDEMPOTENCY_KEY = 255
 CONTENT_WAIT = 20.0  # seconds a content request waits for the output mirror
 
 
@@ -38,26 +38,12 @@ async def create_video(request: Request) -> Response:
     rt = runtime(request)
     principal = await rt.authenticator.authenticate(request)
     principal.require(VIDEOS_WRITE)
-    idempotency_key = _idempotency_key(request)
+    key = idempotency_key(request)
     fields = await read_fields(request, rt.settings.max_body_bytes)
-    command = CreateVideo(
-        principal.tenant, fields, idempotency_key=idempotency_key, **principal.as_submitter()
-    )
+    command = CreateVideo(principal.tenant, fields, idempotency_key=key, **principal.as_submitter())
     job, created = await run_in_threadpool(commands.create_video, rt, command)
     body = from_job(job, str(request.base_url))
     return JSONResponse(body, status_code=202 if created else 200, headers=_poll_after(rt, job))
-
-
-def _idempotency_key(request: Request) -> str | None:
-    key = request.headers.get("idempotency-key")
-    if key is None:
-        return None
-    if not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
-        raise invalid(
-            "Idempotency-Key",
-            f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} printable characters",
-        )
-    return key
 
 
 async def _owned_job(request: Request, scope: str, *, deleted_ok: bool = False) -> Job:
