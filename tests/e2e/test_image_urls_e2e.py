@@ -96,7 +96,8 @@ def test_concurreds_veo_image_url_flow_completes(gateway, host) -> None:
         assert data["status"] == "processing"
         status = poll(http, data["poll_url"], lambda answer: answer["data"]["done"])
     assert status["success"] is True and "error" not in status["data"], status
-    assert status["data"]["video_url"].endswith("/content")
+    video = httpx.get(status["data"]["video_url"], timeout=30)  # a signed link: no key
+    assert is_playable_mp4(video.content)
     assert "/concurred" in host.fetched
 
 
