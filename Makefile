@@ -13,12 +13,15 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# Installs show pip's own progress (a first install takes a minute or two), not silence.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	@echo "make: installing vidgate and its dependencies into $(VENV)"
+	$(BIN)/pip install --progress-bar on -e .
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+	@echo "make: installing vidgate with its test dependencies into $(VENV)"
+	$(BIN)/pip install --progress-bar on -e '.[dev]'
 	touch $(VENV)/.installed $@
 
 serve: $(VENV)/.installed

@@ -39,7 +39,7 @@ from service.providers.callbacks import CallbackTokens, InputLinks
 from service.providers.registry import BUILT_IN, enabled_providers
 from service.settings import Settings
 from service.storage.links import OutputLinks
-from service.storage.local import Storage
+from service.storage.store import Storage, build_storage
 from service.videos.signals import Signals
 from service.webhooks.signing import SecretDeriver
 
@@ -66,6 +66,7 @@ class Runtime:
     analytics_view: AnalyticsView  # per-job figures (GET /v1/analytics; vidgate replay)
     rate_windows: RateWindows  # requests per key and minute, counted with other processes
     enabled_providers: frozenset[str] = BUILT_IN
+    secret: str = field(default="", repr=False)  # the server secret (console sessions sign with it)
     wakers: list[Callable[[], None]] = field(default_factory=list)
 
     @property
@@ -112,7 +113,7 @@ def build_runtime(settings: Settings) -> Runtime:
         settings=settings,
         gateway=gateway,
         jobs_view=jobs_view,
-        storage=Storage(settings.data_dir),
+        storage=build_storage(settings),
         catalog=default_catalog(),
         hasher=hasher,
         authenticator=Authenticator(gateway, hasher, windows),
@@ -129,6 +130,7 @@ def build_runtime(settings: Settings) -> Runtime:
         analytics_view=build_analytics_view(settings),
         rate_windows=windows,
         enabled_providers=enabled_providers(settings),
+        secret=secret,
     )
 
 

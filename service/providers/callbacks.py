@@ -81,7 +81,7 @@ class InputLinks:
     """Signed, expiring URLs at which upstreams fetch the images a client uploaded.
 
     fal, Replicate and Luma take input images only as URLs; an upload is kept by its sha256
-    (`service.storage.local`), and this names it for a day without exposing the store.
+    (`service.storage.store`), and this names it for a day without exposing the store.
     """
 
     def __init__(self, keys: Sequence[str], base_url: str, *, max_age: int = 24 * 3600) -> None:

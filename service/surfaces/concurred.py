@@ -42,6 +42,7 @@ from events.app import JobContention
 from events.ids import parse_video_id, video_id
 from events.job import CANCELED, COMPLETED, Job
 from service.runtime import Runtime
+from service.storage.blobs import StorageUnavailable
 from service.surfaces.body import read_fields
 from service.surfaces.errors import ApiError, invalid, not_found
 from service.surfaces.facade import base_url, field_only
@@ -100,7 +101,7 @@ def concurred_errors(endpoint: Endpoint) -> Endpoint:
             return failure(error)
         except Refused as error:
             return failure(IN_OUR_WORDS(error))
-        except (PersistenceError, JobContention):
+        except (PersistenceError, JobContention, StorageUnavailable):
             busy = ApiError(
                 503,
                 "the store is unavailable; nothing was saved, retry shortly",

@@ -9,20 +9,19 @@ longer stored a 404. No key: the link is the credential. Range requests work (a 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from uuid import UUID
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from events.ids import video_id
 from events.job import COMPLETED, Job
-from service.media.render import render_thumbnail
 from service.runtime import Runtime
 from service.storage.links import InvalidLink
 from service.surfaces.errors import ApiError
+from service.surfaces.stored import stored_response
 from service.surfaces.waiting import settled
 
 VIDEO, THUMBNAIL = "mp4", "jpg"
@@ -58,17 +57,24 @@ async def linked_file(request: Request, prefix: str, kind: str) -> Response:
     job: Job | None = await run_in_threadpool(rt.gateway.find_job, job_id)
     if job is not None and job.status == COMPLETED and not job.output_stored:
         job = await settled(request, job, lambda j: j.output_stored, STORE_WAIT)
-    path = rt.storage.output_path(job_id)
-    if job is None or job.deleted or not job.output_stored or not path.exists():
-        raise ApiError(404, "the video is no longer stored", code="not_found")
+    if job is None or job.deleted or not job.output_stored:
+        raise _gone()
+    key = rt.storage.output_key(job_id)
     if kind == THUMBNAIL:
-        path = await run_in_threadpool(_thumbnail, rt, job_id, path)
-    return FileResponse(
-        path,
-        media_type=MEDIA_TYPES[kind],
-        filename=f"{video_id(job_id)}.{kind}",
-        content_disposition_type="inline",  # a browser shows it rather than saving it
-    )
+        if not await run_in_threadpool(rt.storage.ensure_thumbnail, job_id):
+            raise _gone()
+        key = rt.storage.thumbnail_key(job_id)
+    filename = f"{video_id(job_id)}.{kind}"
+    # inline: a browser shows it rather than saving it
+    media_type = MEDIA_TYPES[kind]
+    response = await stored_response(request, rt, key, media_type, filename, disposition="inline")
+    if response is None:
+        raise _gone()
+    return response
+
+
+def _gone() -> ApiError:
+    return ApiError(404, "the video is no longer stored", code="not_found")
 
 
 def _job_id(rt: Runtime, prefix: str, token: str) -> UUID:
@@ -79,10 +85,3 @@ def _job_id(rt: Runtime, prefix: str, token: str) -> UUID:
         if not error.expired:
             message = "the video link is not valid"
         raise ApiError(403, message, code="invalid_link") from None
-
-
-def _thumbnail(rt: Runtime, job_id: UUID, video: Path) -> Path:
-    thumb = rt.storage.thumbnail_path(job_id)
-    if not thumb.exists():
-        render_thumbnail(video, thumb)
-    return thumb

@@ -13,7 +13,7 @@ import pytest
 from service.providers.base import Adapter, DispatchRequest, Submission
 from service.providers.image_fetch import ImageFetcher, UrlInputs
 from service.runtime import build_dispatch_tracking, close_view
-from service.storage.local import Storage
+from service.storage.store import Storage
 from service.workers.dispatcher import Dispatcher
 from tests.contract.helpers import wait_until
 from tests.drip_server import drip_server

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from events.apikey import VIDEOS_READ, VIDEOS_WRITE
 from events.ids import parse_video_id, video_id
 from events.job import STATUSES, Job
 from projections.jobs.view import JobQuery, UnknownCursor
-from service.media.render import render_thumbnail
 from service.runtime import Runtime
 from service.surfaces.body import read_fields
 from service.surfaces.errors import ApiError, invalid, not_found, text_parameter
@@ -22,6 +21,7 @@ from service.surfaces.openai.streams import job_stream
 from service.surfaces.openai.time_travel import job_at, parse_at
 from service.surfaces.openai.video_object import from_job, from_row
 from service.surfaces.sse import wants_stream
+from service.surfaces.stored import stored_response
 from service.surfaces.waiting import settled
 from service.videos import commands
 from service.videos.commands import CancelVideo, CreateVideo, DeleteVideo
@@ -127,6 +127,12 @@ def _list_query(request: Request, tenant: str, rt: Runtime) -> JobQuery:
 
 async def download_content(request: Request) -> Response:
     job = await _owned_job(request, VIDEOS_READ)
+    return await content_response(request, job)
+
+
+async def content_response(request: Request, job: Job) -> Response:
+    """The job's video (or `?variant=thumbnail`), once completed and stored; the console
+    serves its videos with this too."""
     variant = request.query_params.get("variant", "video")
     if variant not in ("video", "thumbnail", "spritesheet"):
         raise invalid("variant", "variant must be video or thumbnail")
@@ -144,15 +150,16 @@ async def download_content(request: Request) -> Response:
             param="video_id",
         )
     rt = runtime(request)
-    path = rt.storage.output_path(job.id)
-    if not path.exists():
+    if variant == "thumbnail":  # made from the video on first request, then kept
+        made = await run_in_threadpool(rt.storage.ensure_thumbnail, job.id)
+        key, media_type, suffix = rt.storage.thumbnail_key(job.id), "image/jpeg", "jpg"
+    else:
+        made, key, media_type, suffix = True, rt.storage.output_key(job.id), "video/mp4", "mp4"
+    filename = f"{video_id(job.id)}.{suffix}"
+    response = await stored_response(request, rt, key, media_type, filename) if made else None
+    if response is None:
         raise not_found("the video's file is missing from storage", param="video_id")
-    if variant == "thumbnail":
-        thumb = rt.storage.thumbnail_path(job.id)
-        if not thumb.exists():
-            await run_in_threadpool(render_thumbnail, path, thumb)
-        return FileResponse(thumb, media_type="image/jpeg", filename=f"{video_id(job.id)}.jpg")
-    return FileResponse(path, media_type="video/mp4", filename=f"{video_id(job.id)}.mp4")
+    return response
 
 
 async def cancel_video(request: Request) -> Response:
