@@ -197,6 +197,12 @@ class Job(Aggregate):
         return self.status in TERMINAL
 
     @property
+    def requested_model(self) -> str:
+        """The model as the client named it (an alias, or the text-to-video id an image
+        switched to its twin), which the compatible APIs echo; else the catalog id."""
+        return str(self.params.get("requested_model") or self.model)
+
+    @property
     def is_dispatched(self) -> bool:
         return self.upstream_id is not None
 

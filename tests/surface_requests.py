@@ -47,7 +47,7 @@ SURFACES = [
     Surface(
         "novakit",
         "/api/v1/videos/generations?async=true",
-        {"prompt": "a fox in snow", "duration_seconds": 5},
+        {"prompt": "a fox in snow", "duration_seconds": 6},  # what the default model renders
         lambda b: b["id"],
         lambda b: (b["code"], b["param"]),
     ),

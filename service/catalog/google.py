@@ -28,14 +28,19 @@ VEO3: dict[str, Any] = dict(
     default_resolution="720p",
     audio=True,
     negative_prompt=True,
-    seed=True,  # Vertex AI, fal and Replicate take one; the Gemini API route drops it
+    seed=True,  # Vertex AI, fal and Replicate take one; the Gemini API does not (GEMINI)
     prompt_max_chars=4000,
 )
 
 
+# The Gemini API takes no seed and no `generateAudio` (google-genai refuses both in Gemini
+# mode): a request with a seed, or Veo 3 without sound, goes another way (or is refused).
+GEMINI_LACKS = frozenset({"seed", "audio"})
+
+
 def routes(gemini: str, fal: str, fal_image: str, replicate: str) -> tuple[Route, ...]:
     return (
-        Route("veo", gemini),
+        Route("veo", gemini, lacks=GEMINI_LACKS),
         Route("vertex-veo", gemini),
         Route("fal", fal, fal_image),
         Route("replicate", replicate),

@@ -74,11 +74,15 @@ class Route:
     """One way to run a model: a provider adapter and the upstream model (endpoint) it calls.
 
     `image_model` is the endpoint for requests with an image, for upstreams that split text-
-    and image-to-video into two endpoints (fal's `…/image-to-video`, Ark's `…-i2v-…` ids)."""
+    and image-to-video into two endpoints (fal's `…/image-to-video`, Ark's `…-i2v-…` ids).
+    `lacks`: what the model offers but this route cannot pass on (`seed`; `audio`: sound
+    other than the model's default) — a request that asks for it takes another route, or is
+    refused, and is never sent here without it."""
 
     provider: str
     model: str
     image_model: str | None = None
+    lacks: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if self.provider not in PROVIDER_KEYS:
@@ -192,9 +196,17 @@ class ModelSpec:
         """List price in USD per second of video at `resolution`."""
         return self.price_by_resolution.get(resolution or "", self.price_per_second_usd)
 
-    def route(self, enabled: Collection[str]) -> Route | None:
-        """The first route whose provider is enabled on this gateway, if any."""
-        return next((route for route in self.routes if route.provider in enabled), None)
+    def route(self, enabled: Collection[str], needs: Collection[str] = ()) -> Route | None:
+        """The first route whose provider is enabled on this gateway and which passes on
+        everything in `needs` (see `Route.lacks`), if any."""
+        return next(
+            (
+                route
+                for route in self.routes
+                if route.provider in enabled and not route.lacks.intersection(needs)
+            ),
+            None,
+        )
 
     @property
     def providers(self) -> tuple[str, ...]:

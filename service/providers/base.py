@@ -112,10 +112,12 @@ class Provider(Protocol):
     The capabilities say what other modules would otherwise look up by name: how its
     callbacks are taken (`webhook`, `handshake`, `verify_webhook`), whether it calls back
     when a job moves (`calls_back`: then polled only as a fallback), how it takes uploaded
-    images (`inputs`), whether the poller asks it (`polled`), whether a canceled job is
-    canceled there too (`cancels_upstream`), and what a submit whose outcome is unknown (a
-    crash before `Dispatched`) can be reconciled with: `finds` (look the job up upstream by
-    what we sent) and `dedupes` (submitting the same attempt again never renders twice).
+    images (`inputs`), which image URLs it fetches itself (`takes_image_url`: the dispatcher
+    fetches the others and hands them over as uploads), whether the poller asks it
+    (`polled`), whether a canceled job is canceled there too (`cancels_upstream`), and what
+    a submit whose outcome is unknown (a crash before `Dispatched`) can be reconciled with:
+    `finds` (look the job up upstream by what we sent) and `dedupes` (submitting the same
+    attempt again never renders twice).
     """
 
     name: str
@@ -143,6 +145,10 @@ class Provider(Protocol):
 
     def handshake(self, body: bytes) -> dict[str, str] | None:
         """The answer to a callback that is a handshake, not a status (else None)."""
+        ...
+
+    def takes_image_url(self, url: str) -> bool:
+        """Whether the upstream fetches an input image at this http(s) URL itself."""
         ...
 
     async def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> UpstreamStatus:
@@ -200,6 +206,9 @@ class Adapter:
 
     def handshake(self, body: bytes) -> dict[str, str] | None:
         return None
+
+    def takes_image_url(self, url: str) -> bool:
+        return True  # most upstreams (fal, Replicate, Kling, MiniMax, Luma, Ark) fetch URLs
 
     async def find(self, request: DispatchRequest) -> Submission | None:
         raise ProviderUnavailable(f"{self.name} cannot look jobs up", code="no_lookup")

@@ -32,29 +32,21 @@ from service.providers.base import (
     WebhookKind,
 )
 from service.providers.fair_slots import FairSlots
+from service.providers.image_fetch import (
+    FETCH_TIMEOUT,
+    MAX_IMAGE_BYTES,
+    ImageFetcher,
+    ImageFetchFailed,
+)
 from service.storage.blobs import StorageUnavailable
 from service.storage.store import Storage
 
 log = logging.getLogger(__name__)
 SOURCE = "local"
-MAX_IMAGE_BYTES = 20 * 1024 * 1024  # as for an uploaded image (service.videos.images)
-FETCH_TIMEOUT = 30.0  # seconds for a whole image_url download (VIDGATE_INPUT_FETCH_TIMEOUT_MS)
 STORE_CHECK_EVERY = 0.5  # seconds between "was the job canceled?" reads of the store
 STOP_CHECK_EVERY = 0.1  # seconds between looks at a fetch's stop flag (set by close/cancel)
 Report = Callable[[UUID, UpstreamStatus, str], tuple[Job, bool]]  # Signals.apply
 FindJob = Callable[[UUID], Job | None]
-
-
-class ImageFetchFailed(Exception):
-    """An `image_url` could not be downloaded."""
-
-    code = "image_unavailable"
-
-
-class ImageFetchTimedOut(ImageFetchFailed):
-    """An `image_url` did not download within the fetch deadline."""
-
-    code = "input_fetch_timeout"
 
 
 class _Ended(Exception):
@@ -88,7 +80,7 @@ class LocalProvider(Adapter):
         self.storage, self.http = storage, http
         self.frame_delay = frame_delay
         self.dispatch_wait = dispatch_wait  # seconds a new render waits for `Dispatched`
-        self.fetch_timeout, self.fetch_max_bytes = fetch_timeout, fetch_max_bytes
+        self.fetcher = ImageFetcher(http, fetch_timeout, fetch_max_bytes)
         # Taken in turns by tenant: one tenant's many renders can't keep another's waiting.
         self._slots = FairSlots(concurrency)
         self._stops: dict[UUID, threading.Event] = {}
@@ -253,37 +245,7 @@ class LocalProvider(Adapter):
             return None
         if image.get("sha256"):
             return await asyncio.to_thread(self.storage.read_input, image["sha256"])
-        return await self._fetch(image["url"])
-
-    async def _fetch(self, url: str) -> bytes:
-        """The image at `url` (fetched through the SSRF-guarded client), within the fetch
-        deadline for the whole download: httpx's own timeout is per read, and a host that
-        drips a byte at a time never trips it."""
-        try:
-            async with asyncio.timeout(self.fetch_timeout):
-                return await self._download(url)
-        except TimeoutError:
-            raise ImageFetchTimedOut(
-                f"image_url did not download within {self.fetch_timeout:g} s"
-            ) from None
-        except httpx.HTTPError as error:
-            raise ImageFetchFailed(f"image_url could not be fetched: {error}") from None
-
-    async def _download(self, url: str) -> bytes:
-        limit = self.fetch_max_bytes
-        too_large = ImageFetchFailed(f"image_url is larger than {limit} bytes")
-        async with self.http.stream("GET", url) as response:
-            if response.status_code != 200:
-                raise ImageFetchFailed(f"image_url answered HTTP {response.status_code}")
-            length = response.headers.get("content-length", "")
-            if length.isdigit() and int(length) > limit:
-                raise too_large
-            data = bytearray()
-            async for chunk in response.aiter_bytes():
-                data += chunk
-                if len(data) > limit:
-                    raise too_large
-            return bytes(data)
+        return await self.fetcher.fetch(image["url"])
 
 
 class _StopCheck:

@@ -10,7 +10,8 @@ Our request → Runway body:
   upstream_model → model;  prompt → promptText (left out when empty);  params.seconds →
   duration (whole seconds);  params.ratio ("1280:720") → ratio, else params.size "WxH" →
   "W:H", else params.aspect_ratio "16:9"/"9:16" → "1280:720"/"720:1280" (default "1280:720");
-  params.seed → seed;  inputs.image → promptImage: its https `url`, or a data URI built from a
+  params.seed → seed;  inputs.image → promptImage: its `url` when https on a domain name (what
+  Runway fetches; the dispatcher fetches any other URL first), else a data URI built from a
   base64 `data` field or a stored `sha256` read through `read_input`.
 
 Status: PENDING and THROTTLED → queued; RUNNING → in_progress with progress 0-1 as a percent;
@@ -24,10 +25,12 @@ answers raise ProviderUnavailable (`retry_after` from Retry-After); 401/403 → 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -118,6 +121,11 @@ class RunwayProvider(Adapter):
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> UpstreamStatus:
         raise ProviderRejected("Runway sends no webhooks")
 
+    def takes_image_url(self, url: str) -> bool:
+        # Runway fetches only https URLs on a domain name: the dispatcher fetches the others.
+        parts = urlsplit(url)
+        return parts.scheme == "https" and not _is_ip(parts.hostname or "")
+
     async def cancel(self, upstream_id: str) -> None:
         try:
             await self._call("DELETE", f"{self.base_url}/tasks/{_checked(upstream_id)}")
@@ -164,7 +172,7 @@ class RunwayProvider(Adapter):
         return body
 
     async def _image(self, image: Mapping[str, Any]) -> str:
-        if isinstance(image.get("url"), str) and image["url"].startswith("https://"):
+        if isinstance(image.get("url"), str) and self.takes_image_url(image["url"]):
             return str(image["url"])
         data = await shared.image_bytes(
             image,
@@ -208,6 +216,14 @@ def _raise_for_status(response: httpx.Response) -> None:
     if status in (401, 403):
         raise ProviderRejected(message, code="upstream_auth")
     raise ProviderRejected(message, code="not_found" if status == 404 else "invalid_request")
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _checked(upstream_id: str) -> str:

@@ -91,6 +91,9 @@ class SoraProvider(Adapter):
         """OpenAI's webhooks are per project and need the secret; without it, poll only."""
         return bool(self.webhook_secret)
 
+    def takes_image_url(self, url: str) -> bool:
+        return False  # an image goes up as a file (`input_reference`): the dispatcher fetches
+
     async def submit(self, request: DispatchRequest) -> Submission:
         fields = sora_fields(request)
         image = request.inputs.get("image")
@@ -252,8 +255,7 @@ def _image_png(image: Mapping[str, Any], size: str) -> bytes:
     """`inputs.image` bytes, cover-cropped to `size`, as PNG."""
     if not image.get("data"):
         raise ProviderRejected(
-            "Sora takes input images as uploaded bytes; image URLs are not fetched by the "
-            "sora provider: upload the image",
+            "Sora takes input images as bytes (a base64 `data` field)",
             code="image_url_unsupported",
         )
     try:

@@ -13,7 +13,8 @@ Our request → Veo `instances[0]` / `parameters` (sampleCount is always 1: one 
   personGeneration;  seed → seed and generate_audio → generateAudio on Vertex AI only
   (google-genai refuses both in Gemini API mode, so the Gemini adapter leaves them out);
   inputs.image / inputs.last_frame → image / lastFrame {bytesBase64Encoded, mimeType} from a
-  base64 `data` field, or a stored `sha256` through `read_input`; a bare `url` is rejected.
+  base64 `data` field, or a stored `sha256` through `read_input` (Veo fetches no URLs:
+  `takes_image_url` is False, so the dispatcher fetches them and hands them over as uploads).
 
 Errors: timeouts, transport errors, 408/409/425/429/5xx and unparseable answers raise
 ProviderUnavailable (`retry_after` from Retry-After or Google's RetryInfo); other 4xx raise

@@ -96,6 +96,9 @@ class _Veo(Adapter, ABC):
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> UpstreamStatus:
         raise ProviderRejected("Veo sends no webhooks")
 
+    def takes_image_url(self, url: str) -> bool:
+        return False  # images go inline (`bytesBase64Encoded`); the dispatcher fetches URLs
+
     async def cancel(self, upstream_id: str) -> None:
         """Neither the Gemini API nor Vertex AI can cancel a Veo operation: nothing to do."""
         return None
@@ -161,8 +164,8 @@ class _Veo(Adapter, ABC):
             image,
             self.read_input,
             not_base64=f"inputs.{name}.data is not base64",
-            missing=f"Veo needs inputs.{name} as bytes (a base64 `data` field); "
-            "it fetches no image URLs",
+            missing=f"Veo needs inputs.{name} as bytes (a base64 `data` field or a stored "
+            "`sha256`)",
         )
         mime = shared.image_mime(image, data)
         return {"bytesBase64Encoded": base64.b64encode(data).decode(), "mimeType": mime}

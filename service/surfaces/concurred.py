@@ -146,7 +146,7 @@ async def generate(request: Request) -> Response:
     if provider == "google":
         return _ok(
             {
-                "model": job.model,
+                "model": job.requested_model,
                 "provider": provider,
                 "status": "processing",
                 "operation_id": operation_id(job.id),
@@ -161,7 +161,7 @@ async def generate(request: Request) -> Response:
         return _ended_badly(ended)
     return _ok(
         {
-            "model": job.model,
+            "model": job.requested_model,
             "provider": provider,
             "status": "completed",
             "video_url": content_url(request, job.id),

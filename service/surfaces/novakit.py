@@ -37,7 +37,6 @@ from events.ids import parse_video_id
 from events.job import CANCELED, COMPLETED, FAILED, IN_PROGRESS, QUEUED, Job
 from service.auth.authenticator import Principal
 from service.billing.remaining import seconds_affordable, spendable
-from service.catalog import Catalog
 from service.runtime import Runtime
 from service.surfaces.body import read_fields
 from service.surfaces.errors import ApiError, invalid
@@ -110,7 +109,7 @@ async def generate(request: Request) -> Response:
     )
     job, _ = await run_in_threadpool(create_video, rt, command)
     if wait is None:
-        return JSONResponse(async_body(job, rt.catalog))
+        return JSONResponse(async_body(job))
     job = await settled(request, job, lambda j: j.is_terminal, wait)
     if job.status == COMPLETED and not job.output_stored:
         job = await settled(request, job, lambda j: j.output_stored, STORE_WAIT)
@@ -218,21 +217,12 @@ def seconds_remaining(rt: Runtime, principal: Principal, job: Job) -> int | None
     return seconds_affordable(budget, job.cost_estimate, float(job.params.get("seconds") or 0))
 
 
-def model_name(job: Job, catalog: Catalog) -> str:
-    """The model as NovaKit names it: its fal id (the image-to-video one for image jobs)."""
-    spec = catalog.resolve(job.model)
-    fal = [alias for alias in (spec.aliases if spec else ()) if alias.startswith("fal-ai/")]
-    image = job.params.get("mode") == "image-to-video"
-    matching = [alias for alias in fal if ("image-to-video" in alias) == image]
-    return (matching or fal or [job.model])[0]
-
-
-def async_body(job: Job, catalog: Catalog) -> dict[str, Any]:
+def async_body(job: Job) -> dict[str, Any]:
     return {
         "id": public_id(job.id),
         "status": STATUSES[job.status],
         "created": int(job.created_on.timestamp()),
-        "model": model_name(job, catalog),
+        "model": job.requested_model,
         "estimated_credits": credits(job.cost_estimate),
     }
 
@@ -243,7 +233,7 @@ def sync_body(job: Job, base: str, rt: Runtime, remaining: int | None) -> dict[s
         "id": public_id(job.id),
         "created": int(job.created_on.timestamp()),
         "data": video,
-        "model": model_name(job, rt.catalog),
+        "model": job.requested_model,
         "model_tier": MODEL_TIER,
         "usage": {
             "credits_used": credits(job.charged),
@@ -267,7 +257,7 @@ def job_body(job: Job, base: str, rt: Runtime) -> dict[str, Any]:
         "actualCredits": None if job.charged is None else credits(job.charged),
         "createdAt": iso(job.created_on),
         "completedAt": iso(job.finished_at),
-        "model": model_name(job, rt.catalog),
+        "model": job.requested_model,
         "modelTier": MODEL_TIER,
     }
 

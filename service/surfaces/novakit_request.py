@@ -2,16 +2,17 @@
 
 Every parameter of NovaKit's table, with its default: `model` fal-ai/minimax/video-01,
 `duration_seconds` 5, `resolution` 720p, `fps` 30, `aspect_ratio` 16:9, `mode` text_to_video.
-NovaKit's defaults are one set for all models, and its own examples ask for 3 s and 5 s of
-models that render only 6 s; so where a number doesn't fit the model:
+NovaKit's defaults are one set for all models; nothing a client asks is changed silently:
 
-- `duration_seconds` and `fps` (given or defaulted) become the nearest value the model renders
-  (ties go up); the answer says what was rendered.
-- `resolution` and `aspect_ratio`, when omitted, are 720p / 16:9 if the model has them, else
-  its nearest resolution / its default ratio; when given, the model must have them (400).
-- `negative_prompt`, `seed`, `prompt_optimizer` (MiniMax) and `loop` (Luma) go to models that
-  take them, and are dropped (still checked) for the others, as NovaKit's model-specific
-  fields are.
+- A value given must be one the model renders, else a 400 naming the field and the allowed
+  values (`duration_seconds`, `fps`, `resolution`, `aspect_ratio`; even NovaKit's own
+  examples ask 3 s and 5 s of models that render only 6 s: those are refused, not snapped).
+- An omitted one is NovaKit's default (5 s, 30 fps, 720p, 16:9) where the model renders it,
+  else the model's own (its default length and frame rate, its nearest resolution, its
+  default ratio); the answer says what is rendered.
+- `negative_prompt`, `seed`, `prompt_optimizer: true` (MiniMax) and `loop: true` (Luma) need a
+  model that takes them (400 otherwise); `prompt_optimizer: false` and `loop: false` ask
+  nothing of a model without the feature, and pass.
 - `mode` follows `source_image` when omitted; `video_to_video` and `source_video` are a 400:
   no catalog model transforms a video.
 """
@@ -89,21 +90,23 @@ def canonical_fields(body: Mapping[str, Any], catalog: Catalog) -> dict[str, Any
         message = f"{model.id} is an image-to-video model: give source_image"
         raise invalid("source_image", message, "missing_required_parameter")
     resolution = _resolution(body.get("resolution"), model)
-    seconds = _number(body, "duration_seconds", DEFAULT_SECONDS, MAX_SECONDS)
-    fps = _number(body, "fps", DEFAULT_FPS, MAX_FPS)
+    lengths = model.durations_for(resolution)
     fields |= {
         "resolution": resolution,
         "aspect_ratio": _aspect_ratio(body.get("aspect_ratio"), model),
-        "seconds": nearest(model.durations_for(resolution), seconds),
-        "fps": nearest(model.fps, fps),
+        "seconds": _number(body, "duration_seconds", MAX_SECONDS)
+        or _default(DEFAULT_SECONDS, lengths, model.default_seconds),
+        "fps": _number(body, "fps", MAX_FPS) or _default(DEFAULT_FPS, model.fps, model.default_fps),
     }
     fields |= _model_specific(body, model)
     return fields
 
 
-def nearest(allowed: Sequence[int], wanted: float) -> int:
-    """The allowed value closest to `wanted`; between two, the larger."""
-    return min(allowed, key=lambda value: (abs(value - wanted), -value))
+def _default(novakits: int, offered: Sequence[int], models: int) -> int:
+    """NovaKit's default where the model offers it, else the model's own (or its first)."""
+    if novakits in offered:
+        return novakits
+    return models if models in offered else offered[0]
 
 
 def _model(catalog: Catalog, name: Any, has_image: bool) -> ModelSpec | None:
@@ -137,10 +140,11 @@ def _source_image(body: Mapping[str, Any]) -> Any:
     return image
 
 
-def _number(body: Mapping[str, Any], name: str, default: int, maximum: int) -> float:
+def _number(body: Mapping[str, Any], name: str, maximum: int) -> float | None:
+    """A number the client gave (`CreateVideo` checks it is one the model renders)."""
     value = body.get(name)
     if value is None:
-        return default
+        return None
     if isinstance(value, str) and NUMBER.fullmatch(value):
         value = float(value)
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= maximum:
@@ -178,23 +182,23 @@ def _aspect_ratio(value: Any, model: ModelSpec) -> str:
 
 
 def _model_specific(body: Mapping[str, Any], model: ModelSpec) -> dict[str, Any]:
-    """`negative_prompt`, `seed`, `prompt_optimizer` and `loop` for the models that take them;
-    for the others they are checked only."""
+    """`negative_prompt`, `seed`, `prompt_optimizer` and `loop` as `CreateVideo` takes them
+    (it refuses them for a model without them); a switch turned off asks nothing of such a
+    model, so it passes without reaching it."""
     fields: dict[str, Any] = {}
     negative = body.get("negative_prompt")
     if negative is not None and not isinstance(negative, str):
         raise invalid("negative_prompt", "negative_prompt must be a string")
-    if negative and model.negative_prompt:
+    if negative:
         fields["negative_prompt"] = negative
     if body.get("seed") is not None:
         seed = as_int("seed", body["seed"])
         if not 0 <= seed <= MAX_SEED:
             raise invalid("seed", f"seed must be between 0 and {MAX_SEED}, got {seed}")
-        if model.seed:
-            fields["seed"] = seed
+        fields["seed"] = seed
     for name in ("prompt_optimizer", "loop"):
         flag = _flag(body, name)
-        if flag is not None and getattr(model, name):
+        if flag or (flag is False and getattr(model, name)):
             fields[name] = flag
     return fields
 

@@ -19,7 +19,10 @@ class NovaKitGenerationRequest(RequestShape):
     )
     duration_seconds: float | SkipJsonSchema[None] = Field(
         default=None,
-        description="Snapped to the model's nearest length.",
+        description=(
+            "One of the model's lengths (`GET /v1/models`), else a 400; omitted: 5, or the "
+            "model's default length when it renders no 5 s."
+        ),
         json_schema_extra={"default": 5},
     )
     resolution: str | SkipJsonSchema[None] = Field(
@@ -27,7 +30,9 @@ class NovaKitGenerationRequest(RequestShape):
     )
     fps: float | SkipJsonSchema[None] = Field(
         default=None,
-        description="Snapped to the model's nearest frame rate.",
+        description=(
+            "One of the model's frame rates, else a 400; omitted: 30, or the model's own."
+        ),
         json_schema_extra={"default": 30},
     )
     aspect_ratio: str | SkipJsonSchema[None] = Field(

@@ -6,7 +6,7 @@ Requests are translated into vidgate's canonical create fields and go through th
 
 - The task object: `task_id` (the vidgate video id, so `GET /v1/videos/{id}` shows the same
   job), `status` (`queued`, `processing`, `completed`, `failed`; a canceled job is `failed`
-  with error code `canceled`), `model` (vidgate's id for it), `progress` (0-100),
+  with error code `canceled`), `model` (the id the client sent), `progress` (0-100),
   `created_at`, `completed_at` (Unix seconds), `metadata` (duration, fps, width, height and
   seed it is made with), and once completed `url` and `format` (`mp4`); once failed
   `error: {code, message}`. `url` is usable without a key (a player or a CDN fetches it): a
@@ -18,10 +18,11 @@ Requests are translated into vidgate's canonical create fields and go through th
   `idempotency_key_reused`.
 - Errors are OpenAI's shape, `{"error": {"message", "type", "param", "code"}}`, naming this
   API's fields (`duration`, `image`, `width/height`, `metadata.negative_prompt` …).
-- `width` × `height` is used as is when the model renders that frame; otherwise it selects
-  the model's frame with the same aspect ratio (±1 %) at the smallest resolution at least as
-  large (1280×720 on a 1080p-only model → 1920×1080); no such aspect ratio is a 400. Zero
-  `duration`, `width`, `height` or `fps` count as omitted (Go clients send zeros).
+- Nothing is changed silently: `width` × `height` must be one of the model's frames, `fps`
+  one of its frame rates, `seed` only for models that take one, `duration` one of its
+  lengths — otherwise a 400 naming the field and the allowed values. Zero `duration`,
+  `width`, `height` or `fps` count as omitted (Go clients send zeros), and so does a zero
+  `seed` to a model that takes no seed.
 - `image` may be an http(s) URL, a data: URI, or bare base64 of a PNG, JPEG, WebP or GIF.
 - `n` must be 1, `response_format` `url`; `user` (at most 256 characters) is recorded
   for audit as the job's `params.user` and never sent upstream.
@@ -51,7 +52,7 @@ from starlette.routing import Route
 from events.apikey import VIDEOS_READ, VIDEOS_WRITE
 from events.ids import parse_video_id, video_id
 from events.job import CANCELED, COMPLETED, FAILED, IN_PROGRESS, QUEUED, Job
-from service.catalog import ASPECT_RATIOS, RESOLUTIONS, Catalog, ModelSpec
+from service.catalog import Catalog, ModelSpec
 from service.runtime import Runtime
 from service.surfaces.body import read_fields
 from service.surfaces.errors import ApiError, invalid, not_found
@@ -96,7 +97,6 @@ RENAMED = {
     **KEY_NAMES,
 }
 IN_OUR_WORDS = field_only(RENAMED, {FIRST_FRAME: "image"})
-ASPECT_TOLERANCE = 0.01
 MAX_PIXELS = 16_384  # per side; beyond any model's frame (and any float a ratio needs)
 IMAGE_TYPES = {
     b"\x89PNG": "image/png",
@@ -188,33 +188,24 @@ def canonical_fields(body: Mapping[str, Any], catalog: Catalog) -> dict[str, Any
         "prompt": body.get("prompt"),
         "image_url": image,
         "seconds": _given(body.get("duration")),
-        "fps": _hint_fps(body, spec),
-        "seed": _hint_seed(body, spec),
+        "fps": _given(body.get("fps")),
+        "seed": _seed(body, spec),
         "user": body.get("user"),
         **_metadata(body.get("metadata"), spec),
     }
     dimensions = _dimensions(body)
-    if dimensions:
-        fields["size"] = frame(spec, *dimensions, resolution=fields.get("resolution"))
+    if dimensions:  # one of the model's frames, or a 400 listing them: never another frame
+        fields["size"] = "{}x{}".format(*dimensions)
     return fields
 
 
-# This API treats `fps` and `seed` as hints a model may not take (its own example sends both
-# to Kling, which renders 24 fps and takes no seed): checked, then dropped where the model
-# has no such choice. vidgate's own API refuses them instead.
-def _hint_fps(body: Mapping[str, Any], spec: ModelSpec | None) -> Any:
-    fps = _given(body.get("fps"))
-    if fps is None or spec is None:
-        return fps
-    return fps if as_int("fps", fps) in spec.fps else None
-
-
-def _hint_seed(body: Mapping[str, Any], spec: ModelSpec | None) -> Any:
+def _seed(body: Mapping[str, Any], spec: ModelSpec | None) -> Any:
+    """`seed` as given, except a zero to a model that takes no seed: that is what Go clients
+    send for a seed they leave unset (a zero to a model with seeds is seed 0)."""
     seed = body.get("seed")
-    if seed is None or spec is None:
-        return seed
-    as_int("seed", seed)
-    return seed if spec.seed else None
+    if spec is not None and not spec.seed and not isinstance(seed, bool) and seed == 0:
+        return None
+    return seed
 
 
 def _check_unused(body: Mapping[str, Any]) -> None:
@@ -333,44 +324,12 @@ def _spec(catalog: Catalog, model: Any, has_image: bool) -> ModelSpec | None:
     return spec
 
 
-def frame(model: ModelSpec | None, width: int, height: int, resolution: str | None = None) -> str:
-    """The `size` for width × height: itself if the model renders it (or any size), else the
-    model's frame of the same aspect ratio at `resolution` if one is asked for (and offered),
-    else at the smallest resolution at least as large."""
-    asked = f"{width}x{height}"
-    if model is None or model.free_size:
-        return asked
-    rendered = model.frame_sizes().get(asked)  # (resolution, aspect ratio) if it renders it
-    if rendered and (resolution not in model.resolutions or rendered[0] == resolution):
-        return asked
-    aspect = next(
-        (
-            name
-            for name in model.aspect_ratios
-            if abs(width * ASPECT_RATIOS[name][1] / (height * ASPECT_RATIOS[name][0]) - 1)
-            <= ASPECT_TOLERANCE
-        ),
-        None,
-    )
-    if aspect is None:
-        raise invalid(
-            "width/height",
-            f"width/height {asked} has no aspect ratio {model.id} "
-            f"renders; allowed sizes: {', '.join(model.frame_sizes())}",
-        )
-    if resolution not in model.resolutions:
-        by_size = sorted(model.resolutions, key=RESOLUTIONS.__getitem__)
-        resolution = next((r for r in by_size if RESOLUTIONS[r] >= min(width, height)), by_size[-1])
-    frame_width, frame_height = model.size_for(resolution, aspect)
-    return f"{frame_width}x{frame_height}"
-
-
 def task_object(job: Job, rt: Runtime, base_url: str) -> dict[str, Any]:
     """A job as this API shows a task."""
     task: dict[str, Any] = {
         "task_id": video_id(job.id),
         "status": STATUSES[job.status],
-        "model": job.model,
+        "model": job.requested_model,
         "progress": job.progress,
         "created_at": _epoch(job.created_on),
         "completed_at": _epoch(job.finished_at),

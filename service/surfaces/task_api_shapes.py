@@ -49,8 +49,8 @@ class CreateTaskRequest(RequestShape):
     width: int | Annotated[str, Field(pattern=INT_STRING_PATTERN)] | SkipJsonSchema[None] = Field(
         default=None,
         description=(
-            "Pixels, with `height`: the model's frame of this size, or of its "
-            "aspect ratio at the smallest resolution at least as large."
+            "Pixels, with `height`: one of the model's frames (`GET /v1/models`), else a "
+            "400 listing them."
         ),
         examples=[1280],
     )
@@ -64,7 +64,7 @@ class CreateTaskRequest(RequestShape):
     )
     seed: int | Annotated[str, Field(pattern=INT_STRING_PATTERN)] | SkipJsonSchema[None] = Field(
         default=None,
-        description="For models that take one.",
+        description="For models that take one (else a 400; 0 counts as unset for them).",
         examples=[20231234],
         json_schema_extra={"maximum": 4294967295},
     )

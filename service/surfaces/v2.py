@@ -239,7 +239,7 @@ def job_body(job: Job, base: str, rt: Runtime) -> dict[str, Any]:
     return {
         "jobId": str(job.id),
         "status": STATUSES[job.status],
-        "model": job.model,
+        "model": job.requested_model,
         "progress": job.progress,
         "result": result(job, base, rt),
         "error": dict(job.error) if job.error else None,

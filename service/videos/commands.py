@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -113,9 +113,9 @@ async def create_video_async(rt: Services, command: CreateVideo) -> tuple[Job, b
 
 def _submission(rt: Services, command: CreateVideo, video: VideoRequest) -> dict[str, Any]:
     """The job's `Submitted` fields (images stored first, when the request has any)."""
-    route = video.model.route(rt.enabled_providers)
+    route = video.model.route(rt.enabled_providers, video.needs)
     if route is None:
-        raise InvalidField("model", unavailable_message(video.model), "model_unavailable")
+        raise _no_route(video, rt.enabled_providers)
     submission = {
         "tenant": command.tenant,
         "model": video.model.id,
@@ -144,6 +144,24 @@ def _submit(
     if not created:
         _check_retry(job, fields["request_hash"])
     return job, created
+
+
+def _no_route(video: VideoRequest, enabled: Collection[str]) -> InvalidField:
+    """Why no enabled route can run the request: none runs the model, or none that does
+    passes on what it asks (a seed through the Gemini API: never dropped on the way)."""
+    model = video.model
+    if model.route(enabled) is None:
+        return InvalidField("model", unavailable_message(model), "model_unavailable")
+    need = sorted(video.needs)[0]
+    able = [r.provider for r in model.routes if need not in r.lacks]
+    return InvalidField(
+        need,
+        lambda n: (
+            f"{model.id} takes {n(need)} only through {', '.join(dict.fromkeys(able))}, "
+            "and none of them is enabled on this gateway"
+        ),
+        "unsupported_parameter",
+    )
 
 
 def _charge(rt: Services, command: CreateVideo, video: VideoRequest) -> Charge:

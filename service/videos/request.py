@@ -81,6 +81,7 @@ class VideoRequest:
     loop: bool | None = None
     style: str | None = None  # one of the model's `styles`
     user: str | None = None  # the client's end user: recorded for audit, never sent upstream
+    requested_model: str | None = None  # the client's name for the model, if not its id
     image: ImageInput | None = None
     end_image: ImageInput | None = None
     webhook: dict[str, Any] | None = None
@@ -88,6 +89,14 @@ class VideoRequest:
     @property
     def size(self) -> str:
         return f"{self.width}x{self.height}"
+
+    @property
+    def needs(self) -> frozenset[str]:
+        """What its route must pass on (`Route.lacks`): a seed, or sound other than the
+        model's default."""
+        seed = {"seed"} if self.seed is not None else set()
+        audio = {"audio"} if self.audio != self.model.default_audio else set()
+        return frozenset(seed | audio)
 
     @property
     def cost_estimate(self) -> float:
@@ -113,6 +122,7 @@ class VideoRequest:
             "loop": self.loop,
             "style": self.style,
             "user": self.user,
+            "requested_model": self.requested_model,
         }
         return params | {name: value for name, value in flags.items() if value is not None}
 
@@ -144,6 +154,7 @@ def parse_video_request(fields: Mapping[str, Any], catalog: Catalog) -> VideoReq
         loop=_flag(fields, "loop", model),
         style=_style(fields, model),
         user=_user(fields),
+        requested_model=_requested(fields, model),
         image=image,
         end_image=end_image,
         webhook=_webhook(fields),
@@ -169,6 +180,12 @@ def _model_for(fields: Mapping[str, Any], catalog: Catalog, image: ImageInput | 
             "missing_required_parameter",
         )
     return model
+
+
+def _requested(fields: Mapping[str, Any], model: ModelSpec) -> str | None:
+    """The model name the client gave, when it is not the id of the model that runs."""
+    name = fields.get("model")
+    return name if isinstance(name, str) and name not in ("", model.id) else None
 
 
 def _model(value: Any, catalog: Catalog) -> ModelSpec:

@@ -43,6 +43,7 @@ from service.providers.base import (
     ProviderUnavailable,
 )
 from service.providers.callbacks import CallbackTokens, InputLinks
+from service.providers.image_fetch import ImageFetchFailed, UrlInputs
 from service.workers.slots import Backlog, ProviderSlots, seed_slots
 from service.workers.topic_follower import TopicFollower
 from service.workers.waker import Waker
@@ -81,8 +82,11 @@ class Dispatcher:
         metrics: Metrics | None = None,
         caps: Mapping[str, int] | None = None,
         backlog: Backlog | None = None,
+        url_inputs: UrlInputs | None = None,
     ) -> None:
         self.gateway, self.providers, self.callbacks = gateway, providers, callbacks
+        self.url_inputs = url_inputs  # fetches the image URLs a provider won't fetch itself
+        self._fetching: dict[UUID, asyncio.Task[None]] = {}  # jobs whose images download
         self.metrics = metrics
         # Asked (in a thread) right before each upstream submit: whether this process still
         # leads. The worker passes `LeaderLock.still_held`, so a leader whose lock session
@@ -127,6 +131,9 @@ class Dispatcher:
 
     async def stop(self) -> None:
         self.leading = False
+        for task in self._fetching.values():  # not dispatched yet: the next leader will
+            task.cancel()
+        await asyncio.gather(*self._fetching.values(), return_exceptions=True)
 
     def slot_counts(self) -> dict[str, tuple[int, int, int]]:
         """Per capped provider: (cap, jobs holding a slot, jobs waiting); empty unless this
@@ -166,7 +173,7 @@ class Dispatcher:
 
     async def dispatch(self, job_id: UUID) -> None:
         """Hand one job to its provider unless it is already dispatched or finished."""
-        if job_id in self._in_flight:
+        if job_id in self._in_flight or job_id in self._fetching:
             return
         self._in_flight.add(job_id)
         try:
@@ -196,15 +203,43 @@ class Dispatcher:
         if self.may_dispatch is not None and not await asyncio.to_thread(self.may_dispatch):
             # Raised, not returned: the follower must not record this job as handled.
             raise LeadershipLost(f"not dispatching {job_id}: this worker lost the lock")
-        await self._submit(provider, job)
+        if self.url_inputs is not None and self.url_inputs.needed(job.inputs, provider):
+            self._fetch_then_submit(provider, job)
+            return
+        await self._submit(provider, job, job.inputs)
 
-    async def _submit(self, provider: Provider, job: Job) -> None:
+    def _fetch_then_submit(self, provider: Provider, job: Job) -> None:
+        """Fetch the job's image URLs, then submit it, in the background: a slow image host
+        (the tenant's choice) must not hold up everyone else's dispatches. The job stays
+        `_fetching` meanwhile; if this process dies first, the sweeper dispatches it."""
+        assert self.url_inputs is not None
+        url_inputs = self.url_inputs
+
+        async def run() -> None:
+            try:
+                inputs = await url_inputs.stored(job.inputs, provider)
+            except ImageFetchFailed as error:
+                await self._fail(job.id, error.code, str(error))
+                return
+            await self._submit(provider, job, inputs)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._fetching[job.id] = task
+        task.add_done_callback(lambda done: self._fetched(job.id, done))
+
+    def _fetched(self, job_id: UUID, task: asyncio.Task[None]) -> None:
+        self._fetching.pop(job_id, None)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("dispatching %s failed", job_id, exc_info=task.exception())
+
+    async def _submit(self, provider: Provider, job: Job, inputs: Mapping[str, Any]) -> None:
         callback = self.callbacks.url(provider.name, job.id) if self.callbacks else None
         pending = job.pending_attempt
         first = await asyncio.to_thread(
             dispatch_request,
             job,
             callback,
+            inputs=inputs,
             takes=provider.inputs,
             links=self.links,
             read_input=self.read_input,
@@ -297,21 +332,24 @@ def dispatch_request(
     job: Job,
     callback_url: str | None = None,
     *,
+    inputs: Mapping[str, Any] | None = None,
     takes: InputForm = InputForm.STORED,
     links: InputLinks | None = None,
     read_input: Callable[[str], bytes] | None = None,
     attempt_id: str | None = None,
 ) -> DispatchRequest:
-    """What the provider is asked: the job, with uploaded inputs made reachable in the form
-    the provider `takes` them (as it is, a signed link, or inline data)."""
-    inputs = {name: _reachable(v, takes, links, read_input) for name, v in job.inputs.items()}
+    """What the provider is asked: the job, with uploaded inputs (`inputs`: the job's own, or
+    with fetched URLs stored) made reachable in the form the provider `takes` them (as it
+    is, a signed link, or inline data)."""
+    given = job.inputs if inputs is None else inputs
+    reachable = {name: _reachable(v, takes, links, read_input) for name, v in given.items()}
     return DispatchRequest(
         job_id=job.id,
         model=job.model,
         upstream_model=job.upstream_model,
         prompt=job.prompt,
         params=dict(job.params),
-        inputs=inputs,
+        inputs=reachable,
         callback_url=callback_url,
         attempt_id=attempt_id,
         tenant=job.tenant,

@@ -29,6 +29,7 @@ from projections.jobs.sqlite import SQLiteJobsView
 from projections.jobs.view import JobsView
 from service.persistence.stores import build_analytics_view, build_inflight_view, build_live_view
 from service.providers.base import Provider
+from service.providers.image_fetch import ImageFetcher, UrlInputs
 from service.providers.local import LocalProvider
 from service.runtime import Runtime, build_dispatch_tracking, build_tracking
 from service.settings import Settings
@@ -256,6 +257,9 @@ def build_shared(rt: Runtime, http: httpx.AsyncClient, upstreams: Mapping[str, P
         metrics=rt.metrics,
         caps=settings.provider_concurrency,
         backlog=InflightBacklog(inflight, inflight_view),
+        url_inputs=UrlInputs(
+            ImageFetcher(http, settings.input_fetch_timeout), rt.storage.save_input
+        ),
     )
     rt.metrics.count_slots_with(dispatcher.slot_counts)
     # Rebuildable (vidgate replay): see analytics_projection.

@@ -143,7 +143,12 @@ class TestRunway(ProviderContract):
             ({"params": {"seconds": 7}}, "duration"),
             ({"params": {"size": "1920x1080"}}, "ratio"),
             ({"prompt": "x" * 1001}, "promptText"),
-            ({"inputs": {"image": {"url": "https://10.0.0.1/cat.png"}}}, "promptImage"),
+            # bytes that are no image (an IP-hosted URL, also refused, is never sent: the
+            # dispatcher fetches what `takes_image_url` declines)
+            (
+                {"inputs": {"image": {"data": "bm90IGFuIGltYWdl", "content_type": "image/png"}}},
+                "promptImage",
+            ),
             ({"upstream_model": "gen3a_turbo"}, "model"),
         ],
     )

@@ -25,6 +25,7 @@ from tests.conftest import ADMIN_KEY, STORES
 from tests.e2e.api import assert_clean_history, history
 from tests.e2e.server import Process, run_vidgate, server_env
 from tests.e2e.test_sandbox_models import SANDBOX_ENV, is_playable_mp4, png_data_uri
+from tests.image_host import image_host
 from tests.integration.facade_gateways import store_settings
 
 pytestmark = pytest.mark.e2e
@@ -196,10 +197,10 @@ def test_every_concurred_model_completes_by_its_route(http):
     ]
     with ThreadPoolExecutor(len(jobs)) as pool:
         answers = list(pool.map(lambda j: http.post("/api/v1/video/generate", json=j[0]), jobs))
-    for (_, model), answer in zip(jobs, answers, strict=True):
+    for (request, model), answer in zip(jobs, answers, strict=True):
         assert answer.status_code == 200, (model, answer.text)
         data = answer.json()["data"]
-        assert data["model"] == model
+        assert data["model"] == request["model"]  # as sent; the job runs `model`
         if data["provider"] == "google":
             data = until(lambda data=data: _done(http, data["poll_url"]))
         assert is_playable_mp4(downloaded(http, data["video_url"]))
@@ -210,24 +211,42 @@ def test_every_concurred_model_completes_by_its_route(http):
 # The task API
 
 
-def test_the_task_apis_call_flow_with_its_example_values(http):
-    body = {
-        "model": "kling-v2-5-turbo",
-        "prompt": "An astronaut walking on the Moon, Earth rising in the background, "
-        "cinematic shot",
-        "image": png_data_uri(),
-        "duration": 5,
-        "width": 1280,
-        "height": 720,
-        "fps": 30,
-        "seed": 20231234,
-        "n": 1,
-        "response_format": "url",
-        "user": "user-1234",
-        "metadata": {"negative_prompt": "blur"},
-    }
+TASK_EXAMPLE = {  # every example value of the document, in one request
+    "model": "kling-v2-5-turbo",
+    "prompt": "An astronaut walking on the Moon, Earth rising in the background, cinematic shot",
+    "image": png_data_uri(),
+    "duration": 5,
+    "width": 1280,
+    "height": 720,
+    "fps": 30,
+    "seed": 20231234,
+    "n": 1,
+    "response_format": "url",
+    "user": "user-1234",
+    "metadata": {"negative_prompt": "blur"},
+}
+
+
+def test_the_task_apis_example_values_kling_cannot_render_are_refused_not_changed(http):
+    """Kling 2.5 Turbo renders 1080p frames at 24 fps and takes no seed: 1280x720, fps 30
+    and the seed are each a 400 naming the field and what the model takes."""
+    cases = [
+        ({}, "width/height", "must be one of 1920x1080, 1080x1920, 1080x1080"),
+        ({"width": 1920, "height": 1080}, "fps", "must be one of 24"),
+        ({"width": 1920, "height": 1080, "fps": 24}, "seed", "does not take seed"),
+    ]
+    for changes, param, says in cases:
+        refused = http.post("/v1/video/generations", json={**TASK_EXAMPLE, **changes})
+        assert refused.status_code == 400, refused.text
+        error = refused.json()["error"]
+        assert error["param"] == param and says in error["message"], error
+
+
+def test_the_task_apis_call_flow_with_the_example_values_kling_renders(http):
+    body = {**TASK_EXAMPLE, "width": 1920, "height": 1080, "fps": 24, "seed": 0}  # 0: unset
     task = http.post("/v1/video/generations", json=body)
     assert task.status_code == 200, task.text
+    assert task.json()["model"] == "kling-v2-5-turbo"  # as sent
     task_id = task.json()["task_id"]
 
     def completed() -> dict[str, Any] | None:  # poll until status=completed
@@ -244,7 +263,25 @@ def test_the_task_apis_call_flow_with_its_example_values(http):
         "height": 1080,
         "seed": None,
     }
-    assert_completed_by(http, task_id, "webhook", "task_api")  # fps 30 and the seed: hints
+    assert_completed_by(http, task_id, "webhook", "task_api")
+    params = history(http, task_id)[0]["data"]["params"]
+    assert (params["size"], params["fps"], params["seconds"]) == ("1920x1080", 24, "5")
+
+
+def test_a_seed_for_veo_reaches_an_upstream_that_takes_it(http):
+    """The Gemini API takes no seed: a seeded Veo task runs through Vertex AI, not without it.
+    Its image URL is fetched by vidgate and reaches Vertex AI inline, as Veo takes images."""
+    body = {"model": "veo_3_1", "prompt": "a fox", "seed": 7, "width": 720, "height": 1280}
+    with image_host() as host:
+        task = http.post("/v1/video/generations", json={**body, "image": host.url("vertex")})
+        assert task.status_code == 200, task.text
+        task_id = task.json()["task_id"]
+        done = until(lambda: _finished(http, task_id))
+    assert "/vertex" in host.fetched
+    assert done["status"] == "completed" and done["model"] == "veo_3_1", done
+    submitted = history(http, task_id)[0]["data"]
+    assert submitted["provider"] == "vertex-veo"
+    assert (submitted["params"]["seed"], submitted["params"]["size"]) == (7, "720x1280")
 
 
 def test_every_task_api_model_completes_by_its_route(http):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 import subprocess
 import sys
 import time
@@ -113,6 +114,11 @@ class Gateway:
         """The snippet pointed at this gateway: only the base URL and the key change."""
         return snippet.replace(NOVAKIT_URL, self.url).replace(NOVAKIT_KEY, self.video_key)
 
+    def rendered(self, snippet: str) -> str:
+        """`ours`, asking the length the default model renders (Video-01: 6 s): NovaKit's
+        examples ask 3 s and 5 s of it, which vidgate refuses rather than change."""
+        return re.sub(r'"duration_seconds": \d+', '"duration_seconds": 6', self.ours(snippet))
+
     def http(self, key: str = ADMIN_KEY) -> httpx.Client:
         return httpx.Client(
             base_url=self.url, headers={"Authorization": f"Bearer {key}"}, timeout=60
@@ -165,27 +171,42 @@ def is_mp4(response: httpx.Response) -> bool:
 # NovaKit
 
 
-def test_novakits_curl_example_starts_a_job(gateway):
-    done = subprocess.run(
-        ["bash", "-c", gateway.ours(CURL)], capture_output=True, text=True, timeout=60, check=True
-    )
-    job = json.loads(done.stdout)
+def run_curl(command: str) -> dict[str, Any]:
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    answer: dict[str, Any] = json.loads(done.stdout)
+    return answer
+
+
+def test_novakits_curl_example_is_refused_naming_the_length_the_model_renders(gateway):
+    """5 s of Video-01, which renders 6 s: a 400 saying so, never a silent 6 s video."""
+    assert run_curl(gateway.ours(CURL)) == {
+        "error": "duration_seconds must be one of 6 for minimax-video-01; got 5",
+        "code": "invalid_value",
+        "param": "duration_seconds",
+    }
+    job = run_curl(gateway.rendered(CURL))
     assert job["status"] == "pending" and job["id"].startswith("job_")
     assert job["model"] == "fal-ai/minimax/video-01" and job["estimated_credits"] > 0
 
 
 def test_novakits_python_example_starts_an_image_to_video_job(gateway):
-    (line,) = run_python(gateway.ours(PYTHON_START))
+    with pytest.raises(KeyError, match="id"):  # its 3 s are refused: the answer has no id
+        run_python(gateway.ours(PYTHON_START))
+    (line,) = run_python(gateway.rendered(PYTHON_START))
     job_id = line.removeprefix("Job started: ")
     assert job_id.startswith("job_")
     with gateway.http(gateway.video_key) as http:
         job = http.get(f"/api/v1/jobs/{job_id}").json()
+    with gateway.http() as admin:
+        video = admin.get(f"/v1/videos/video_{job_id.removeprefix('job_')}/events")
     assert job["inputParams"]["mode"] == "image_to_video"
-    assert job["model"] == "fal-ai/minimax/video-01/image-to-video"
+    assert job["model"] == "fal-ai/minimax/video-01"  # as the client named it (the default)
+    assert video.json()["data"][0]["data"]["model"] == "minimax-video-01-i2v"
 
 
 def test_novakits_polling_example_ends_with_the_video_url(gateway):
-    printed = run_python(gateway.ours(PYTHON_POLL))
+    printed = run_python(gateway.rendered(PYTHON_POLL))
     assert printed[0].startswith("Status: ") and printed[-2] == "Status: completed, Progress: 100%"
     url = printed[-1].removeprefix("Video URL: ")
     assert url.startswith(f"{gateway.url}/api/v1/files/") and url.endswith(".mp4")
@@ -193,12 +214,18 @@ def test_novakits_polling_example_ends_with_the_video_url(gateway):
 
 
 def test_novakits_request_body_example_answers_synchronously(gateway):
+    """As printed it asks 5 s, 30 fps and a negative prompt of Video-01 (6 s, 25 fps, none):
+    refused; asking what Video-01 renders, it answers with the stored video."""
+    honoured = json.loads(REQUEST_BODY) | {"duration_seconds": 6, "fps": 25}
+    del honoured["negative_prompt"]
     with gateway.http(gateway.video_key) as http:
-        response = http.post(
+        refused = http.post(
             "/api/v1/videos/generations",
             content=REQUEST_BODY,
             headers={"Content-Type": "application/json"},
         )
+        assert (refused.status_code, refused.json()["param"]) == (400, "duration_seconds")
+        response = http.post("/api/v1/videos/generations", json=honoured)
         assert response.status_code == 200, response.text
         body = response.json()
         assert set(body) >= {"created", "data", "model", "model_tier", "usage"}
@@ -306,3 +333,38 @@ def test_v2s_errors_are_its_own(gateway):
         assert (stranger.status_code, stranger.json()["error"]) == (401, "Unauthorized")
         missing = http.get(f"/v2/jobs/{uuid.uuid4()}")
         assert (missing.status_code, missing.json()["error"]) == (404, "Not found")
+
+
+def test_novakit_honours_what_the_model_renders_and_refuses_the_rest(gateway):
+    """Kling 2.5 Turbo renders 10 s, 9:16 and a negative prompt: all reach the job and the
+    video; Video-01's lone 16:9 is named when the seed's 9:16 is asked of it."""
+    kling = "fal-ai/kling-video/v2.5-turbo/pro/text-to-video"
+    asked = {"duration_seconds": 10, "aspect_ratio": "9:16", "negative_prompt": "blur"}
+    with gateway.http(gateway.video_key) as http:
+        response = http.post(
+            "/api/v1/videos/generations", json={"prompt": "a fox", "model": kling, **asked}
+        )
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        refused = http.post(
+            "/api/v1/videos/generations", json={"prompt": "x", "aspect_ratio": "9:16"}
+        )
+    assert answer["model"] == kling
+    # What the emulator rendered from the request it received: 10 s, portrait 9:16 (the
+    # sandbox renders small frames of the asked shape).
+    width, height = answer["data"]["width"], answer["data"]["height"]
+    assert answer["data"]["duration_seconds"] == 10 and abs(width / height - 9 / 16) < 0.02
+    with gateway.http() as admin:
+        video_id = "video_" + answer["id"].removeprefix("job_")
+        params = admin.get(f"/v1/videos/{video_id}/events").json()["data"][0]["data"]["params"]
+    assert (params["seconds"], params["size"], params["negative_prompt"]) == (
+        "10",
+        "1080x1920",
+        "blur",
+    )
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "error": "aspect_ratio must be one of 16:9 for minimax-video-01; got '9:16'",
+        "code": "invalid_value",
+        "param": "aspect_ratio",
+    }

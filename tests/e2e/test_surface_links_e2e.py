@@ -90,7 +90,7 @@ def v2_links(http: httpx.Client) -> list[str]:
 
 
 def novakit_links(http: httpx.Client) -> list[str]:
-    sync = http.post("/api/v1/videos/generations", json={"prompt": "a fox", "duration_seconds": 5})
+    sync = http.post("/api/v1/videos/generations", json={"prompt": "a fox", "duration_seconds": 6})
     assert sync.status_code == 200, sync.text
     job = http.get(f"/api/v1/jobs/{sync.json()['id']}").json()
     return [sync.json()["data"]["url"], job["outputData"]["video"]["url"]]

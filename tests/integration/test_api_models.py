@@ -140,6 +140,7 @@ def test_a_catalog_model_records_its_route_and_concrete_params(client):
         "resolution": "720p",
         "audio": True,
         "mode": "text-to-video",
+        "requested_model": "veo_3_1",  # the alias, which the compatible APIs echo
     }
     assert job.cost_estimate == pytest.approx(0.40 * 8)
 

@@ -8,7 +8,9 @@ end frame where the model takes one). The fal emulator judges inputs when a job 
 queue, so for fal the job's recorded problems must be empty too.
 
 A few upstreams cannot take an image in one of the two forms; those pairs must be refused
-before any call, permanently (`KNOWN_REFUSALS`).
+before any call, permanently (`KNOWN_REFUSALS`). Image URLs never reach them that way: their
+adapters decline them (`takes_image_url`), and the dispatcher fetches them first
+(tests/e2e/test_image_urls_e2e.py).
 """
 
 from __future__ import annotations

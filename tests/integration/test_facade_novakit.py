@@ -141,13 +141,30 @@ def test_model_defaults_to_minimax_video_01_and_takes_any_catalog_id(api):
     refused(api, "model", model=5)
 
 
-def test_duration_seconds_defaults_to_5_and_snaps_to_what_the_model_renders(api):
+def test_the_answer_names_the_model_as_the_client_did(api):
+    cases = [
+        ({}, "fal-ai/minimax/video-01"),  # NovaKit's default
+        ({"source_image": PNG}, "fal-ai/minimax/video-01"),  # runs its image-to-video twin
+        ({"model": "fal-ai/veo3"}, "fal-ai/veo3"),
+        ({"model": "veo-3"}, "veo-3"),
+    ]
+    for body, named in cases:
+        answer = create(api, **body).json()
+        assert answer["model"] == named
+        assert api.get(f"/api/v1/jobs/{answer['id']}").json()["model"] == named
+
+
+def test_duration_seconds_is_one_the_model_renders_and_defaults_to_5_or_the_models(api):
     assert accepted(api, model="local-preview")["params"]["seconds"] == "5"
-    assert accepted(api)["params"]["seconds"] == "6"  # Video-01 renders 6 s only
-    assert accepted(api, model="fal-ai/veo3", duration_seconds=5)["params"]["seconds"] == "6"
-    assert accepted(api, model="fal-ai/veo3", duration_seconds=4.4)["params"]["seconds"] == "4"
+    assert accepted(api)["params"]["seconds"] == "6"  # omitted: Video-01 renders 6 s only
+    assert accepted(api, model="fal-ai/veo3", duration_seconds=6)["params"]["seconds"] == "6"
     assert accepted(api, model="kling-3.0", duration_seconds=12)["params"]["seconds"] == "12"
     assert accepted(api, model="kling-3.0", duration_seconds="7")["params"]["seconds"] == "7"
+    error = refused(api, "duration_seconds", duration_seconds=5)  # never snapped to 6
+    assert error["error"] == "duration_seconds must be one of 6 for minimax-video-01; got 5"
+    error = refused(api, "duration_seconds", model="fal-ai/veo3", duration_seconds=5)
+    assert "one of 4, 6, 8" in error["error"]
+    refused(api, "duration_seconds", model="fal-ai/veo3", duration_seconds=4.4)
     for bad in (0, -1, 61, "five", True, [5]):
         refused(api, "duration_seconds", duration_seconds=bad)
 
@@ -165,12 +182,15 @@ def test_resolution_defaults_to_720p_or_the_models_nearest(api):
     refused(api, "resolution", resolution=720)
 
 
-def test_fps_defaults_to_30_and_snaps_to_what_the_model_renders(api):
+def test_fps_is_one_the_model_renders_and_defaults_to_30_or_the_models(api):
     assert accepted(api, model="local-preview")["params"]["fps"] == 30
-    assert accepted(api)["params"]["fps"] == 25  # Video-01 renders 25 fps
+    assert accepted(api)["params"]["fps"] == 25  # omitted: Video-01 renders 25 fps
     ltx = "fal-ai/ltx-2/text-to-video/fast"
-    assert accepted(api, model=ltx, fps=60)["params"]["fps"] == 50
+    assert accepted(api, model=ltx, fps=50)["params"]["fps"] == 50
     assert accepted(api, model="local-preview", fps=60)["params"]["fps"] == 60
+    error = refused(api, "fps", model=ltx, fps=60)  # never snapped to 50
+    assert error["error"] == "fps must be one of 25, 50 for ltx-2-fast; got 60"
+    assert "one of 25 for minimax-video-01" in refused(api, "fps", fps=30)["error"]
     for bad in (0, 500, "fast", False):
         refused(api, "fps", fps=bad)
 
@@ -215,7 +235,8 @@ def test_source_video_is_refused_there_is_no_video_to_video_model(api):
 def test_negative_prompt_goes_to_models_that_take_one(api):
     kling = "fal-ai/kling-video/v2.5-turbo/pro/text-to-video"
     assert accepted(api, model=kling, negative_prompt="blur")["params"]["negative_prompt"] == "blur"
-    assert accepted(api, negative_prompt="blur")["params"]["negative_prompt"] is None  # Video-01
+    error = refused(api, "negative_prompt", negative_prompt="blur")  # never dropped
+    assert error["error"] == "minimax-video-01 does not take negative_prompt"
     refused(api, "negative_prompt", negative_prompt=["blur"])
     refused(api, "negative_prompt", model=kling, negative_prompt="x" * 5000)
 
@@ -223,7 +244,8 @@ def test_negative_prompt_goes_to_models_that_take_one(api):
 def test_seed_defaults_to_random_and_goes_to_models_that_take_one(api):
     assert accepted(api, model="local-preview")["params"]["seed"] is None
     assert accepted(api, model="local-preview", seed=7)["params"]["seed"] == 7
-    assert accepted(api, seed=7)["params"]["seed"] is None  # Video-01 takes no seed
+    assert accepted(api, seed=None)["params"]["seed"] is None
+    assert refused(api, "seed", seed=7)["error"] == "minimax-video-01 does not take seed"
     for bad in (-1, 2**32, "lucky", 1.5):
         refused(api, "seed", seed=bad)
 
@@ -232,26 +254,40 @@ def test_prompt_optimizer_goes_to_minimax_models_only(api):
     assert accepted(api, prompt_optimizer=False)["params"]["prompt_optimizer"] is False
     assert accepted(api, prompt_optimizer=True)["params"]["prompt_optimizer"] is True
     assert "prompt_optimizer" not in accepted(api)["params"]  # MiniMax's own default (on)
-    veo = accepted(api, model="fal-ai/veo3", prompt_optimizer=False)
+    veo = accepted(api, model="fal-ai/veo3", prompt_optimizer=False)  # asks nothing of Veo
     assert veo["model"] == "veo-3" and "prompt_optimizer" not in veo["params"]
+    error = refused(api, "prompt_optimizer", model="fal-ai/veo3", prompt_optimizer=True)
+    assert error["error"] == "veo-3 does not take prompt_optimizer"
     refused(api, "prompt_optimizer", prompt_optimizer="yes")
 
 
 def test_loop_goes_to_luma_models_only(api):
     assert accepted(api, model="luma-ray-2", loop=True)["params"]["loop"] is True
     assert accepted(api, model="luma-ray-2", loop=False)["params"]["loop"] is False
-    minimax = accepted(api, loop=True)
+    minimax = accepted(api, loop=False)  # asks nothing of a model that never loops
     assert minimax["model"] == "minimax-video-01" and "loop" not in minimax["params"]
+    assert refused(api, "loop", loop=True)["error"] == "minimax-video-01 does not take loop"
     refused(api, "loop", loop="forever")
 
 
-def test_the_seeds_request_body_example_is_accepted(api):
-    job = accepted(api, **DOC_BODY)
+def test_the_seeds_request_body_example_is_refused_where_video_01_cannot_honour_it(api):
+    """5 s, 30 fps and a negative prompt: Video-01 renders 6 s at 25 fps and takes no negative
+    prompt. Each is a 400 naming what it takes; asked what it renders, it is accepted."""
+    body = dict(DOC_BODY)
+    for param, honoured, says in (
+        ("duration_seconds", 6, "one of 6"),
+        ("fps", 25, "one of 25"),
+        ("negative_prompt", None, "does not take negative_prompt"),
+    ):
+        assert says in refused(api, param, **body)["error"]
+        body[param] = honoured
+    job = accepted(api, **body)
     assert (job["model"], job["params"]["seconds"], job["params"]["fps"]) == (
         "minimax-video-01",
         "6",
         25,
     )
+    assert job["params"]["prompt_optimizer"] is True
 
 
 def test_unknown_parameters_are_refused(api):

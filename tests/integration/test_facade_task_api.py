@@ -50,6 +50,13 @@ DOC_EXAMPLE = {  # the document's example value of each field
     "response_format": "url",
     "user": "user-1234",
 }
+# The example values Kling 2.5 Turbo renders: a 1080p frame, and no fps or seed (it renders
+# 24 fps and takes no seed; the document's 1280x720, fps 30 and seed are refused for it).
+DOC_ON_KLING = {
+    **{k: v for k, v in DOC_EXAMPLE.items() if k not in ("fps", "seed")},
+    "width": 1920,
+    "height": 1080,
+}
 
 
 @pytest.fixture(scope="module", params=STORES)
@@ -128,8 +135,9 @@ def finished(client: TestClient, task_id: str) -> dict[str, Any]:
 
 def test_model_is_required_and_takes_the_documents_ids(quiet):
     assert refused(quiet, {"prompt": "x"})["param"] == "model"
-    for name, model in DOC_MODELS.items():
-        assert create(quiet, model=name)["model"] == model
+    for name, model in DOC_MODELS.items():  # echoed as sent; the job runs the catalog's model
+        task = create(quiet, model=name)
+        assert task["model"] == name and submitted(quiet, task)["model"] == model
     assert create(quiet, model="local-preview")["model"] == "local-preview"  # any catalog id
     error = bad(quiet, model="kling-v9")
     assert (error["param"], error["code"]) == ("model", "model_not_found")
@@ -151,7 +159,8 @@ def test_image_takes_a_url_a_data_uri_or_bare_base64_and_makes_it_image_to_video
         inputs = submitted(quiet, create(quiet, image=image))["inputs"]
         assert inputs["image"]["content_type"] == "image/png"
     twin = create(quiet, model="kling-3-pro", image=bare)
-    assert twin["model"] == "kling-3-pro-i2v"
+    assert twin["model"] == "kling-3-pro"  # as sent; the job runs its image-to-video twin
+    assert submitted(quiet, twin)["model"] == "kling-3-pro-i2v"
     for junk in ("not an image", "ftp://example.com/a.png", base64.b64encode(b"x" * 30).decode()):
         error = bad(quiet, image=junk)
         assert error["param"] == "image" and "image_url" not in error["message"]
@@ -180,17 +189,28 @@ def test_a_duration_the_model_lacks_is_refused_naming_duration(quiet):
     [
         ("veo_3_1", 1280, 720, "1280x720"),  # a frame the model renders
         ("veo_3_1", 1080, 1920, "1080x1920"),
-        ("kling-v2-5-turbo", 1280, 720, "1920x1080"),  # 1080p only: same aspect ratio, larger
-        ("kling-v2-5-turbo", 720, 1280, "1080x1920"),
-        ("kling-v2-5-turbo", 512, 512, "1080x1080"),
-        ("veo_3_1", 854, 480, "1280x720"),  # 16:9 within 1 %
-        ("veo_3_1", 3000, 1688, "3840x2160"),
+        ("veo_3_1", 3840, 2160, "3840x2160"),
+        ("kling-v2-5-turbo", 1080, 1080, "1080x1080"),
         ("local-preview", 640, 360, "640x360"),  # any size
         ("veo_3_1", 0, 0, "1280x720"),  # zeros: the model's default
     ],
 )
-def test_width_and_height_map_to_a_frame_the_model_renders(quiet, model, width, height, size):
+def test_width_and_height_of_a_frame_the_model_renders_are_kept(quiet, model, width, height, size):
     assert params(quiet, model=model, width=width, height=height, duration=0)["size"] == size
+
+
+@pytest.mark.parametrize(
+    ("model", "width", "height", "allowed"),
+    [
+        ("kling-v2-5-turbo", 1280, 720, "1920x1080, 1080x1920, 1080x1080"),  # 1080p only
+        ("veo_3_1", 854, 480, "1280x720, 720x1280, 1920x1080"),  # 16:9, but no 480p
+        ("veo_3_1", 3000, 1688, "3840x2160"),
+    ],
+)
+def test_width_and_height_are_never_changed_to_another_frame(quiet, model, width, height, allowed):
+    error = refused(quiet, {"model": model, "prompt": "x", "width": width, "height": height})
+    assert error["param"] == "width/height" and allowed in error["message"]
+    assert f"got '{width}x{height}'" in error["message"]
 
 
 def test_width_and_height_the_model_cannot_render_are_refused_with_the_allowed_sizes(quiet):
@@ -211,16 +231,26 @@ def test_width_and_height_beyond_any_frame_are_refused_not_overflowed(quiet):
     assert bad(quiet, model="local-preview", width=16385, height=90)["param"] == "width"
 
 
-def test_fps_is_a_hint_the_model_renders_if_it_can(quiet):
+def test_fps_is_one_the_model_renders_or_refused_naming_them(quiet):
     assert params(quiet, fps=24)["fps"] == 24
     assert params(quiet, fps=0)["fps"] == 24
-    assert params(quiet, fps=30)["fps"] == 24  # the doc's example value; this model has 24 only
+    error = bad(quiet, fps=30)  # the document's example value; Veo renders 24 only
+    assert (error["param"], error["message"]) == (
+        "fps",
+        "fps must be one of 24 for veo-3.1; got 30",
+    )
     assert bad(quiet, fps="fast")["param"] == "fps"
 
 
-def test_seed_is_recorded_where_the_model_takes_one_and_dropped_elsewhere(quiet):
-    assert params(quiet, seed=20231234)["seed"] == 20231234
-    kling = submitted(quiet, create(quiet, model="kling-v2-5-turbo", prompt="x", seed=20231234))
+def test_seed_is_recorded_where_the_model_takes_one_and_refused_elsewhere(quiet):
+    seeded = submitted(quiet, create(quiet, seed=20231234))
+    assert seeded["params"]["seed"] == 20231234
+    assert seeded["provider"] == "vertex-veo"  # the Gemini API takes no seed: not that way
+    assert params(quiet, seed=0)["seed"] == 0
+    error = bad(quiet, model="kling-v2-5-turbo", seed=20231234)
+    assert (error["param"], error["code"]) == ("seed", "unsupported_parameter")
+    assert error["message"] == "kling-2.5-turbo-pro does not take seed"
+    kling = submitted(quiet, create(quiet, model="kling-v2-5-turbo", seed=0))  # Go's unset zero
     assert kling["params"]["seed"] is None
     assert bad(quiet, seed=-1)["param"] == "seed"
 
@@ -270,27 +300,25 @@ def test_metadata_style_goes_to_the_models_with_styles(quiet):
     error = refused(quiet, {**pixverse, "metadata": {"style": "watercolor"}})
     assert (error["param"], error["code"]) == ("metadata.style", "invalid_value")
     assert "anime, 3d_animation, clay, comic, cyberpunk" in error["message"]
-    error = refused(quiet, {**DOC_EXAMPLE, "metadata": {"style": "anime"}})
+    error = refused(quiet, {**DOC_ON_KLING, "metadata": {"style": "anime"}})
     assert (error["param"], error["code"]) == ("metadata.style", "unsupported_parameter")
     assert error["message"] == "kling-2.5-turbo-pro takes no metadata.style"
 
 
 def test_metadata_quality_level_selects_the_kling_tier(quiet):
     """Kling's std (720p) and pro (1080p) pick the resolution, and with it Kling's `mode`."""
-    turbo = {**DOC_EXAMPLE, "metadata": {"quality_level": "pro"}}
+    turbo = {**DOC_ON_KLING, "metadata": {"quality_level": "pro"}}
     assert (params(quiet, **turbo)["resolution"], params(quiet, **turbo)["size"]) == (
         "1080p",
         "1920x1080",
     )
-    error = refused(quiet, {**DOC_EXAMPLE, "metadata": {"quality_level": "std"}})
+    error = refused(quiet, {**DOC_ON_KLING, "metadata": {"quality_level": "std"}})
     assert error["param"] == "metadata.quality_level"
     assert "pro (1080p)" in error["message"]
     kling_21 = {
         "model": "kling-2.1",
         "prompt": "a fox",
         "image": DOC_EXAMPLE["image"],
-        "width": 1920,
-        "height": 1080,
     }
     std = params(quiet, **kling_21, metadata={"quality_level": "std"})
     assert (std["resolution"], std["size"]) == ("720p", "1280x720")
@@ -298,6 +326,8 @@ def test_metadata_quality_level_selects_the_kling_tier(quiet):
     assert (pro["resolution"], pro["size"]) == ("1080p", "1920x1080")
     error = refused(quiet, {**kling_21, "metadata": {"quality_level": "pro", "resolution": "720p"}})
     assert error["param"] == "metadata.quality_level"
+    framed = {**kling_21, "width": 1920, "height": 1080, "metadata": {"quality_level": "std"}}
+    assert refused(quiet, framed)["param"] == "width/height"  # 1080p is not std: no new frame
     for level in ("ultra", ["pro"], {"tier": "pro"}, 1):
         error = refused(quiet, {**kling_21, "metadata": {"quality_level": level}})
         assert "std (720p), pro (1080p)" in error["message"]
@@ -341,7 +371,7 @@ def test_a_new_task_is_queued_and_polls_the_same(quiet, doc):
 
 
 def test_the_documents_flow_completes_and_the_url_downloads_the_video(gateway, doc):
-    body = {**DOC_EXAMPLE, "image": png_data_uri()}  # every example value, fps 30 and seed too
+    body = {**DOC_ON_KLING, "image": png_data_uri()}  # every example value Kling renders
     task = check(doc, "post", CREATE, gateway.post(CREATE, json=body))
     done = finished(gateway, task["task_id"])
     check(doc, "get", TASK, gateway.get(f"/v1/video/generations/{task['task_id']}"))
@@ -353,6 +383,18 @@ def test_the_documents_flow_completes_and_the_url_downloads_the_video(gateway, d
     assert video.content == gateway.get(f"/v1/videos/{task['task_id']}/content").content
 
 
+def test_the_documents_values_kling_cannot_render_are_refused_one_by_one(quiet):
+    """1280x720, fps 30 and a seed on kling-v2-5-turbo: each a 400 naming what it takes."""
+    cases = [
+        ({"width": 1280, "height": 720}, "width/height", "1920x1080, 1080x1920, 1080x1080"),
+        ({"fps": 30}, "fps", "must be one of 24"),
+        ({"seed": 20231234}, "seed", "does not take seed"),
+    ]
+    for asked, param, says in cases:
+        error = refused(quiet, {**DOC_ON_KLING, **asked})
+        assert error["param"] == param and says in error["message"], error
+
+
 def test_every_model_of_the_document_completes_and_is_a_vidgate_video(gateway):
     bodies = [{"model": name, "prompt": f"a fox ({name})"} for name in DOC_MODELS]
     bodies += [
@@ -362,7 +404,7 @@ def test_every_model_of_the_document_completes_and_is_a_vidgate_video(gateway):
         tasks = list(pool.map(lambda body: gateway.post(CREATE, json=body).json(), bodies))
     for body, task in zip(bodies, tasks, strict=True):
         done = finished(gateway, task["task_id"])
-        assert (done["status"], done["model"]) == ("completed", DOC_MODELS[body["model"]])
+        assert (done["status"], done["model"]) == ("completed", body["model"])
         video = gateway.get(f"/v1/videos/{task['task_id']}").json()
         assert video["status"] == "completed"
         events = gateway.get(f"/v1/videos/{task['task_id']}/events").json()["data"]
@@ -400,7 +442,7 @@ def test_model_specific_metadata_completes_on_the_emulated_upstreams(gateway):
     """A Pixverse style (fal) and a Kling quality tier (Kling's API) are accepted upstream."""
     bodies = [
         {"model": "pixverse-v5.5", "prompt": "a fox", "metadata": {"style": "anime"}},
-        {**DOC_EXAMPLE, "image": png_data_uri(), "metadata": {"quality_level": "pro"}},
+        {**DOC_ON_KLING, "image": png_data_uri(), "metadata": {"quality_level": "pro"}},
     ]
     for body in bodies:
         task = gateway.post(CREATE, json=body).json()

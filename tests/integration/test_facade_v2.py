@@ -149,6 +149,12 @@ def test_model_is_required_and_resolved_through_the_catalog(api):
     refused(api, "model", model=7)
 
 
+def test_the_job_names_the_model_as_the_client_did(api):
+    for named in ("veo_3_1", "veo-3.1", "fal-ai/kling-video/v2.5-turbo/pro/text-to-video"):
+        job_id = generate(api, model=named).json()["jobId"]
+        assert api.get(f"/v2/jobs/{job_id}").json()["model"] == named
+
+
 def test_webhook_url_becomes_the_jobs_client_webhook_with_the_seeds_events(api):
     webhook = accepted(api, webhookUrl=HOOK)["webhook"]
     assert webhook == {"url": HOOK, "events": ["progress", "completed", "failed"]}

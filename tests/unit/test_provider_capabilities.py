@@ -75,3 +75,16 @@ def test_the_local_renderer_takes_no_webhooks_and_is_never_polled(tmp_path):
     assert BUILT_IN == {local.name} == {"local"}
     assert local.webhook is WebhookKind.NONE and local.inputs is InputForm.STORED
     assert not local.polled and not local.cancels_upstream and not local.calls_back
+
+
+def test_veo_vertex_and_sora_fetch_no_image_urls_and_runway_only_https_on_a_domain(built):
+    http_url = "http://images.example.com/a.png"
+    assert named(built, lambda p: not p.takes_image_url(http_url)) == {
+        "veo",
+        "vertex-veo",
+        "sora",
+        "runway",
+    }
+    runway = built["runway"]
+    assert runway.takes_image_url("https://images.example.com/a.png")
+    assert not runway.takes_image_url("https://203.0.113.7/a.png")  # "hosted on a domain"
