@@ -74,7 +74,7 @@ class Claimer:
         worker: str,
         lease: float,
         caps: Mapping[str, int],
-        interval: float = 0.5,
+        interval: float = 0.25,
         batch: int = BATCH,
         clock: Clock = utc_now,
     ) -> None:

@@ -100,7 +100,10 @@ def deliveries_projection(shared: Shared) -> Loop:
 
 
 def inflight_projection(shared: Shared) -> Loop:
-    return ProjectionLoop("inflight projection", shared.inflight)
+    # With claims, any worker's projection of a submission (or of an ending that frees a
+    # capped slot) wakes every worker's dispatcher, so they share the claims.
+    leaderless = shared.claimer is not None
+    return ProjectionLoop("inflight projection", shared.inflight, shared=leaderless)
 
 
 def analytics_projection(shared: Shared) -> Loop:
