@@ -107,18 +107,17 @@ class Claimer:
         return len(claims)
 
     async def _work(self, claim: Claim) -> None:
+        """Dispatch (or resume) the claimed job. The lease is not given back: it keeps a
+        dispatched job's slot counted until the view shows `Dispatched`, and a job whose
+        dispatch failed is claimed again once it runs out (the claims are the sweep)."""
         try:
             if claim.provider == self.local.name and await self._resume(claim.job_id):
                 return  # rendering here: its lease is kept alive by `RenderLeases`
             await self.dispatcher.dispatch(claim.job_id)
         except LeadershipLost:
             log.info("%s: the lease ran out before the submit; not submitting", claim.job_id)
-            return
-        except Exception:  # its lease runs out, and a worker claims it again
-            log.exception("dispatching %s failed", claim.job_id)
-            return
-        if claim.job_id not in self.local.rendering():
-            await asyncio.to_thread(self.view.release, [claim.job_id], self.worker)
+        except Exception:
+            log.exception("dispatching %s failed; retried when its lease runs out", claim.job_id)
 
     async def _resume(self, job_id: UUID) -> bool:
         """A local job dispatched by a worker whose lease ran out: render it here. True

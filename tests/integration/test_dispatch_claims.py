@@ -4,16 +4,24 @@ counted across claimants, and intents fenced by the job's version (real stores).
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 from uuid import UUID
 
 import pytest
 
+from events.job import Job
+from projections.follower import Follower
 from projections.inflight.claims import DispatchClaims
+from projections.inflight.projection import InflightProjection
 from service.persistence.stores import build_inflight_view
 from service.runtime import close_view
+from service.workers.claiming import LeaseFence
+from service.workers.dispatcher import Dispatcher, LeadershipLost, dispatch_request
+from tests.integration.test_dispatch_reconciliation import FakeUpstream, anyio_backend, tracking
 from tests.integration.test_inflight_view import T0, Rows, sec, submit
 
 LEASE = 10.0
+__all__ = ["anyio_backend", "tracking"]  # fixtures shared with the reconciliation tests
 A, B = "worker:a:1", "worker:b:2"
 
 
@@ -143,3 +151,65 @@ def test_the_history_names_the_worker_that_dispatched(gateway) -> None:
     dispatched = gateway.record_dispatch(job.id, "fal", "req-1", by=A)
     assert dispatched.is_dispatched
     assert [getattr(e, "by", None) for e in gateway.history(job.id)] == [None, A, A]
+
+
+# the dispatcher with a lease as its fence
+
+
+def fenced_dispatcher(gateway, tracking, view, worker: str, upstream, clock) -> Dispatcher:
+    return Dispatcher(
+        gateway,
+        tracking,
+        {upstream.name: upstream},
+        may_dispatch=LeaseFence(view, worker, LEASE, clock=clock),
+        worker=worker,
+        fenced=True,
+        submit_timeout=LEASE / 2,
+    )
+
+
+@pytest.mark.anyio
+async def test_a_worker_whose_lease_was_taken_submits_nothing_and_the_taker_reconciles(
+    gateway, tracking, claims, anyio_backend
+) -> None:
+    first, second = claims
+    job = submit(gateway)
+    now = {"t": T0}
+    Follower(gateway, InflightProjection(first)).run_once()
+    upstream = FakeUpstream(name="fal")
+    paused = fenced_dispatcher(gateway, tracking, first, A, upstream, lambda: now["t"])
+    taker = fenced_dispatcher(gateway, tracking, second, B, upstream, lambda: now["t"])
+    assert claim(first, A) == [job.id]
+    # A saved its intent, then froze past its lease before the upstream call; B claims.
+    gateway.record_intent(job.id, "fal", "attempt-a", by=A, version=job.version)
+    now["t"] = T0 + sec(LEASE + 1)
+    Follower(gateway, InflightProjection(first)).run_once()
+    assert claim(second, B, at=now["t"]) == [job.id]
+    with pytest.raises(LeadershipLost):
+        await paused.dispatch(job.id)  # A wakes up: its renewal fails, nothing is submitted
+    assert upstream.creates == []
+    await taker.dispatch(job.id)  # B: a blind upstream, so a new intent names A's as unknown
+    assert upstream.creates != [] and gateway.find_job(job.id).is_dispatched
+    history = gateway.history(job.id)
+    intended = [e for e in history if isinstance(e, Job.DispatchIntended)]
+    assert [(e.by, e.unknown_outcome_of) for e in intended] == [(A, None), (B, "attempt-a")]
+    assert [e.by for e in history if isinstance(e, Job.Dispatched)] == [B]
+
+
+@pytest.mark.anyio
+async def test_a_worker_that_read_an_older_version_drops_the_job(
+    gateway, tracking, claims, anyio_backend
+) -> None:
+    first, _ = claims
+    job = submit(gateway)
+    upstream = FakeUpstream(name="fal")
+    Follower(gateway, InflightProjection(first)).run_once()
+    assert claim(first, A, at=datetime.now(UTC)) == [job.id]
+    slow = fenced_dispatcher(gateway, tracking, first, A, upstream, lambda: datetime.now(UTC))
+    stale = gateway.find_job(job.id)
+    gateway.update_job(job.id, lambda j: j.cancel("api"))  # appended after A read the job
+    assert stale is not None
+    assert (
+        await slow._intend(upstream, dispatch_request(stale, attempt_id="a"), stale.version) is None
+    )
+    assert upstream.creates == []
