@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from service.settings import Settings
@@ -76,9 +77,16 @@ def cluster(settings: Settings, tmp: Path, latency: float) -> Iterator[dict[str,
             stack.enter_context(run_vidgate(web_env, tmp / f"web{n}.log", port=port))
             for n, port in enumerate(web_ports)
         ]
+        ports = [free_port(), free_port()]  # each worker serves its own /metrics
         workers = [
-            stack.enter_context(run_vidgate(env, tmp / f"worker{n}.log", "worker"))
-            for n in range(2)
+            stack.enter_context(
+                run_vidgate(
+                    {**env, "VIDGATE_WORKER_METRICS_PORT": str(port)},
+                    tmp / f"worker{n}.log",
+                    "worker",
+                )
+            )
+            for n, port in enumerate(ports)
         ]
         https = [stack.enter_context(client(web.url or "")) for web in webs]
         yield {
@@ -121,6 +129,8 @@ def test_two_webs_and_two_workers_finish_every_job_and_survive_a_killed_worker(
         ended = wait_ended(https[0], list(ids), timeout=240)
         histories = {vid: history(https[vid_web], vid) for vid, vid_web in ids.items()}
         assert survivor.process.poll() is None, survivor.output()[-3000:]
+        metrics = httpx.get(c["metrics"][1]).text  # the survivor's own
+        assert "vidgate_upstream_polls_total{" in metrics, metrics  # it polled (runway)
     for vid, video in ended.items():
         assert video["status"] == "completed", (vid, video, histories[vid])
         assert len(dispatchers(histories[vid])) == 1, histories[vid]
@@ -143,7 +153,7 @@ def test_killing_and_pausing_workers_never_submits_a_job_twice(settings, tmp_pat
             ids |= submit_round(c["https"][n % 2], n)
             time.sleep(rng.uniform(0, 0.3))  # while the workers dispatch the round
             victim = rng.randrange(len(workers))
-            if rng.random() < 0.5:
+            if n % 2 == 0:  # kill and pause in turns, the victim and the moment at random
                 actions["kill"] += 1
                 workers[victim].kill()
                 log = tmp_path / f"worker-r{n}.log"
