@@ -244,7 +244,6 @@ LEADERLESS: tuple[Part, ...] = (
     Part("render leases", render_leases),
     *FOLLOWERS,
 )
-PARTS = SINGLE_WORKER  # the embedded default's
 
 
 def parts_for(settings: Settings) -> tuple[Part, ...]:

@@ -185,5 +185,11 @@ def test_killing_and_pausing_workers_never_submits_a_job_twice(settings, tmp_pat
             risks,
             actions,
         )
-    doubles = sum(creates.values()) - sum(jobs.values())
-    print(f"\n{ROUNDS} rounds {dict(actions)}: {sum(jobs.values())} jobs, {doubles} doubles")
+    doubles = {p: creates[p] - jobs[p] for p in jobs if creates[p] > jobs[p]}
+    unknown = sum(
+        1 for h in histories.values() for e in intents(h) if e["data"]["unknown_outcome_of"]
+    )
+    print(
+        f"\n{ROUNDS} rounds {dict(actions)}: {sum(jobs.values())} jobs, upstream creates "
+        f"{dict(creates)}, created twice {doubles}, unknown outcomes recorded {unknown}"
+    )
