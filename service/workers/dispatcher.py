@@ -12,7 +12,11 @@ upstream where the provider `finds`, submitted again under the same attempt wher
 (or the lookup says nothing was created), and otherwise resubmitted under a new intent, which
 records that the earlier one's outcome is unknown (and counts it in a metric).
 
-Per-provider concurrency caps (`service.workers.slots`): with caps, the dispatcher also follows
+Who feeds it: on SQLite the one worker holding the dispatcher lock (it follows `Submitted`
+events, below); on PostgreSQL every worker's `Claimer` (`service.workers.claiming`), which
+hands it the jobs it leased and makes it fence its intents by the job's version.
+
+Per-provider concurrency caps (`service.workers.slots`, SQLite): the dispatcher also follows
 the events that end a job. A submission of a capped provider joins its provider's line and is
 dispatched once it holds a slot; a job that ends frees its slot, and the next in line goes out
 at once. The slots are rebuilt from the `inflight` view whenever this process takes the lead.
@@ -60,7 +64,8 @@ ENDINGS = (Job.Completed, Job.Failed, Job.Canceled, Job.Deleted)  # each frees a
 
 
 class LeadershipLost(Exception):
-    """This process no longer holds the dispatcher lock."""
+    """This process may no longer submit the job: it lost the dispatcher lock (SQLite), or
+    another worker took the job's lease (PostgreSQL)."""
 
 
 class Dispatcher:
