@@ -95,6 +95,7 @@ def cluster(settings: Settings, tmp: Path, latency: float) -> Iterator[dict[str,
             "env": env,
             "workers": workers,
             "stack": stack,
+            "metrics": [f"http://127.0.0.1:{port}/metrics" for port in ports],
         }
         for worker in workers:  # a paused worker must be able to hear SIGTERM
             if worker.process.poll() is None:
@@ -170,7 +171,10 @@ def test_killing_and_pausing_workers_never_submits_a_job_twice(settings, tmp_pat
     jobs = Counter(ids.values())
     for vid, video in ended.items():
         assert video["status"] == "completed", (ids[vid], video, histories[vid])
-        assert len(dispatchers(histories[vid])) == 1, histories[vid]
+        # One `Dispatched`; a second only when a worker frozen after its upstream's answer
+        # records it late, after an intent that named its outcome unknown.
+        said = sum(1 for e in intents(histories[vid]) if e["data"]["unknown_outcome_of"])
+        assert 1 <= len(dispatchers(histories[vid])) <= 1 + said, histories[vid]
     for provider in LOOKUP_MODELS:  # found upstream or deduped: exactly one render each
         assert creates[provider] == jobs[provider], (provider, creates, jobs, actions)
     for provider in BLIND_MODELS:
