@@ -35,6 +35,7 @@ from service.providers.base import Provider
 from service.providers.local import LocalProvider
 from service.runtime import Runtime, build_dispatch_tracking, build_tracking
 from service.settings import Settings
+from service.surfaces.webhook_payloads import SurfacePayloads
 from service.webhooks.sender import Sender
 from service.workers.canceler import UpstreamCanceler
 from service.workers.claiming import Claimer, LeaseFence, RenderLeases, worker_id
@@ -51,6 +52,7 @@ from service.workers.sending import SendingLoop
 from service.workers.sweeper import Sweeper
 
 SAVES = "saves"
+ANALYTICS_LAG = 1.0  # seconds: the analytics projection is batched, nothing wakes it
 QUEUED = "queued deliveries"
 V = TypeVar("V")
 
@@ -75,7 +77,9 @@ class Shared:
 
     @property
     def interval(self) -> float:
-        return self.rt.settings.follow_interval
+        """How often a loop looks for work nobody woke it for (`StoreChanges` and this
+        process's saves wake the followers)."""
+        return self.rt.settings.idle_interval
 
     def owned(self, view: V) -> V:
         """A view or tracking table of the worker role: closed once the loops have stopped."""
@@ -110,7 +114,8 @@ def analytics_projection(shared: Shared) -> Loop:
     # Rebuildable (vidgate replay): a writer handle of its own that switches to a new
     # generation only between two pages (see service.persistence.blue_green).
     writer = shared.owned(build_analytics_view(shared.rt.settings, pinned=True))
-    follower = Follower(shared.rt.gateway, AnalyticsProjection(writer), interval=shared.interval)
+    interval = min(ANALYTICS_LAG, shared.interval)
+    follower = Follower(shared.rt.gateway, AnalyticsProjection(writer), interval=interval)
     return ProjectionLoop("analytics projection", follower)
 
 
@@ -151,8 +156,15 @@ def render_leases(shared: Shared) -> Loop:
 def sender(shared: Shared) -> Loop:
     rt = shared.rt
     lease = rt.settings.delivery_lease_seconds
-    sending = Sender(rt.deliveries_view, rt.gateway, rt.deriver, shared.http, lease_seconds=lease)
-    return SendingLoop(sending)
+    sending = Sender(
+        rt.deliveries_view,
+        rt.gateway,
+        rt.deriver,
+        shared.http,
+        lease_seconds=lease,
+        payloads=SurfacePayloads(rt),
+    )
+    return SendingLoop(sending, interval=shared.interval)
 
 
 def mirror(shared: Shared) -> Loop:
@@ -180,7 +192,7 @@ def canceler(shared: Shared) -> Loop:
 def poller(shared: Shared) -> Loop:
     rt = shared.rt
     polling = Poller(shared.inflight_view, shared.providers, rt.signals, rt.metrics, shared.policy)
-    return PollingLoop(polling)
+    return PollingLoop(polling, interval=shared.interval)
 
 
 def sweeper(shared: Shared) -> Loop:
@@ -218,7 +230,7 @@ PROJECTIONS: tuple[Part, ...] = (
     Part("jobs projection", jobs_projection, woken_by=(SAVES,)),
     Part("deliveries projection", deliveries_projection, woken_by=(SAVES,)),
     Part("inflight projection", inflight_projection, woken_by=(SAVES,)),
-    # Batched, and no one waits on it: saves don't wake it, it looks every interval.
+    # Batched, and no one waits on it: saves don't wake it, it looks every ANALYTICS_LAG.
     Part("analytics projection", analytics_projection),
     Part("feed projection", feed_projection, woken_by=(SAVES,)),
 )
@@ -276,7 +288,7 @@ def build_shared(rt: Runtime, http: httpx.AsyncClient, upstreams: Mapping[str, P
             first_poll=policy.first_delay,
             deadline=policy.deadline_for,
         ),
-        interval=settings.follow_interval,
+        interval=settings.idle_interval,
     )
     claims = cast(DispatchClaims, inflight_view) if leaderless else None
     may_dispatch = (
@@ -291,7 +303,7 @@ def build_shared(rt: Runtime, http: httpx.AsyncClient, upstreams: Mapping[str, P
         callbacks=rt.callbacks,
         links=rt.links,
         read_input=rt.storage.read_input,
-        interval=settings.follow_interval,
+        interval=settings.idle_interval,
         may_dispatch=may_dispatch,
         metrics=rt.metrics,
         # With claims, caps are counted from the store at claim time (`Claimer`).
@@ -311,6 +323,9 @@ def build_shared(rt: Runtime, http: httpx.AsyncClient, upstreams: Mapping[str, P
             worker=worker,
             lease=settings.dispatch_lease,
             caps=settings.provider_concurrency,
+            # Woken by any worker's projection of a change; the interval only finds leases
+            # that ran out (a dead worker's jobs).
+            interval=settings.idle_interval,
         )
     rt.metrics.count_slots_with(claiming.slot_counts if claiming else dispatcher.slot_counts)
     # Rebuildable (vidgate replay): see analytics_projection.
@@ -329,7 +344,7 @@ def build_shared(rt: Runtime, http: httpx.AsyncClient, upstreams: Mapping[str, P
         claimer=claiming,
         dispatcher=dispatcher,
         jobs=Follower(
-            rt.gateway, JobsProjection(view=jobs_writer), interval=settings.follow_interval
+            rt.gateway, JobsProjection(view=jobs_writer), interval=settings.idle_interval
         ),
         inflight=inflight,
         inflight_view=inflight_view,

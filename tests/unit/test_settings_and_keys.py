@@ -193,3 +193,10 @@ def test_the_dispatch_lease_outlasts_a_submit_by_at_least_half():
         Settings.from_env({"VIDGATE_DISPATCH_LEASE_S": "10", "VIDGATE_SUBMIT_TIMEOUT_S": "6"})
     with pytest.raises(SettingsError, match="VIDGATE_WORKER_METRICS_PORT"):
         Settings.from_env({"VIDGATE_WORKER_METRICS_PORT": "70000"})
+
+
+def test_output_links_last_three_days_unless_configured():
+    assert Settings.from_env({}).output_link_ttl == 3 * 24 * 3600
+    assert Settings.from_env({"VIDGATE_OUTPUT_LINK_TTL_S": "600"}).output_link_ttl == 600
+    with pytest.raises(SettingsError, match="VIDGATE_OUTPUT_LINK_TTL_S"):
+        Settings.from_env({"VIDGATE_OUTPUT_LINK_TTL_S": "5"})  # below a minute
