@@ -148,6 +148,7 @@ def test_killing_and_pausing_workers_never_submits_a_job_twice(settings, tmp_pat
     rng = random.Random(int(os.environ.get("VIDGATE_TEST_LEADERLESS_SEED", "16")))
     ids: dict[str, str] = {}
     actions: Counter[str] = Counter()
+    timeline: list[tuple[float, str]] = []  # when each worker was killed or paused
     with cluster(settings, tmp_path, latency=0.5) as c:
         http, workers = c["https"][0], c["workers"]
         for n in range(ROUNDS):
@@ -156,14 +157,16 @@ def test_killing_and_pausing_workers_never_submits_a_job_twice(settings, tmp_pat
             victim = rng.randrange(len(workers))
             if n % 2 == 0:  # kill and pause in turns, the victim and the moment at random
                 actions["kill"] += 1
+                timeline.append((time.time(), f"kill {actor_of(workers[victim])}"))
                 workers[victim].kill()
                 log = tmp_path / f"worker-r{n}.log"
                 workers[victim] = c["stack"].enter_context(run_vidgate(c["env"], log, "worker"))
             else:  # paused past its lease (or not): another worker may take its claims
                 actions["pause"] += 1
-                pid = workers[victim].process.pid
+                pid, pause = workers[victim].process.pid, rng.uniform(0, 2.5 * LEASE)
+                timeline.append((time.time(), f"pause {actor_of(workers[victim])} {pause:.1f}s"))
                 os.kill(pid, signal.SIGSTOP)
-                time.sleep(rng.uniform(0, 2.5 * LEASE))
+                time.sleep(pause)
                 os.kill(pid, signal.SIGCONT)
         ended = wait_ended(http, list(ids), timeout=180)
         histories = {vid: history(http, vid) for vid in ids}
@@ -197,3 +200,13 @@ def test_killing_and_pausing_workers_never_submits_a_job_twice(settings, tmp_pat
         f"\n{ROUNDS} rounds {dict(actions)}: {sum(jobs.values())} jobs, upstream creates "
         f"{dict(creates)}, created twice {doubles}, unknown outcomes recorded {unknown}"
     )
+    for vid, events in histories.items():  # what each takeover followed, to read the risks
+        for e in intents(events):
+            if e["data"]["unknown_outcome_of"]:
+                at = datetime.fromisoformat(e["occurred_at"]).timestamp()
+                before = [f"{what} {at - t:.1f}s earlier" for t, what in timeline if t < at]
+                first = intents(events)[0]["actor"]
+                print(
+                    f"  {ids[vid]} {vid}: intended by {first}; {e['actor']} took over after "
+                    f"{before[-1] if before else 'nothing'}"
+                )
