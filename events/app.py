@@ -299,20 +299,52 @@ class Gateway(Application[UUID]):
             time.sleep(_JITTER.uniform(0, 0.005 * (attempt + 1)))
         raise JobContention(f"{aggregate_id} changed {SAVE_ATTEMPTS} times under us")
 
-    def record_dispatch(self, job_id: UUID, provider: str, upstream_id: str) -> Job:
-        """`Dispatched`, and the upstream-id link to the job in the same transaction."""
+    def record_dispatch(
+        self, job_id: UUID, provider: str, upstream_id: str, *, by: str | None = None
+    ) -> Job:
+        """`Dispatched` (by the worker `by`), and the upstream-id link to the job in the same
+        transaction."""
 
         def link(job: Job) -> list[UpstreamLink]:
             new = UpstreamLink(provider=provider, upstream_id=upstream_id, job_id=job.id)
             return [] if self.job_for_upstream(provider, upstream_id) else [new]
 
-        job: Job = self._update(job_id, lambda job: job.dispatch(provider, upstream_id), link)
+        job: Job = self._update(job_id, lambda job: job.dispatch(provider, upstream_id, by), link)
         return job
 
-    def record_intent(self, job_id: UUID, provider: str, attempt_id: str) -> Job:
-        """`DispatchIntended`, saved before the upstream is asked (see `Job.intend_dispatch`)."""
-        job: Job = self._update(job_id, lambda job: job.intend_dispatch(provider, attempt_id))
-        return job
+    def record_intent(
+        self,
+        job_id: UUID,
+        provider: str,
+        attempt_id: str,
+        *,
+        by: str | None = None,
+        version: int | None = None,
+    ) -> Job:
+        """`DispatchIntended`, saved before the upstream is asked (see `Job.intend_dispatch`).
+
+        With `version` (the fence of leaderless workers) it is saved only on top of that
+        version of the job, in one try: when anyone appended since (another worker's intent,
+        a cancel), nothing is saved and the job is returned as it now is, so the caller sees
+        that the intent is not its own and drops the job."""
+        if version is None:
+            job: Job = self._update(
+                job_id, lambda job: job.intend_dispatch(provider, attempt_id, by)
+            )
+            return job
+        with self._turns.of(job_id):
+            job = self.repository.get(job_id)
+            if job.version != version:
+                return job
+            job.intend_dispatch(provider, attempt_id, by)
+            if not job.pending_events:
+                return job
+            try:
+                self.save(job)
+            except IntegrityError:
+                fresh: Job = self.repository.get(job_id)
+                return fresh
+            return job
 
     def job_for_upstream(self, provider: str, upstream_id: str) -> UUID | None:
         """The job a provider's own id belongs to (see `events.upstream`)."""

@@ -65,6 +65,12 @@ class Job(Aggregate):
         attempt: int
         attempt_id: str
         unknown_outcome_of: str | None
+        by: str | None  # the worker that intends it (`worker:<host>:<pid>`); None before v2
+        class_version = 2  # v2 added `by`
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["by"] = None
 
         def apply(self, job: Job) -> None:
             job.pending_attempt, job.intents = self.attempt_id, self.attempt
@@ -75,11 +81,16 @@ class Job(Aggregate):
         upstream_id: str
         attempt: int
         attempt_id: str | None  # None: dispatched before intents were recorded
-        class_version = 2  # v2 added `attempt_id`
+        by: str | None  # the worker that dispatched it; None before v3
+        class_version = 3  # v2 added `attempt_id`, v3 `by`
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["attempt_id"] = None
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["by"] = None
 
         def apply(self, job: Job) -> None:
             job.upstream_id, job.dispatch_attempts = self.upstream_id, self.attempt
@@ -217,7 +228,7 @@ class Job(Aggregate):
             return self.cost_estimate
         return 0.0 if self.is_terminal else None
 
-    def intend_dispatch(self, provider: str, attempt_id: str) -> None:
+    def intend_dispatch(self, provider: str, attempt_id: str, by: str | None = None) -> None:
         """Record that the upstream is about to be asked to render (under `attempt_id`).
 
         Intending the pending attempt again records nothing (a resubmit the upstream dedupes,
@@ -232,11 +243,12 @@ class Job(Aggregate):
             attempt=self.intents + 1,
             attempt_id=attempt_id,
             unknown_outcome_of=self.pending_attempt,
+            by=by,
         )
 
-    def dispatch(self, provider: str, upstream_id: str) -> None:
+    def dispatch(self, provider: str, upstream_id: str, by: str | None = None) -> None:
         """Record that the provider accepted the job under `upstream_id` (for the pending
-        attempt, when one was intended)."""
+        attempt, when one was intended); `by`: the worker that submitted it."""
         if self.is_terminal or self.upstream_id == upstream_id:
             return
         self.trigger_event(
@@ -245,6 +257,7 @@ class Job(Aggregate):
             upstream_id=upstream_id,
             attempt=self.intents if self.pending_attempt else self.dispatch_attempts + 1,
             attempt_id=self.pending_attempt,
+            by=by,
         )
 
     def progress_to(self, percent: int, source: str, upstream_status: str | None = None) -> None:

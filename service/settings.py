@@ -236,6 +236,11 @@ class Settings:
     output_link_ttl: int = 3 * 24 * 3600
     allowed_private_networks: str = ""
     delivery_lease_seconds: float = 60.0
+    # Leaderless workers (PostgreSQL): how long a claimed job stays a worker's without its
+    # renewal, and the longest one upstream submit may take (shorter: see claiming.py).
+    dispatch_lease: float = 60.0
+    submit_timeout: float = 20.0
+    worker_metrics_port: int = 0  # a worker process serves /metrics here (0: it does not)
     poll_first: float = 10.0  # poll-only upstreams: first status call after dispatch
     poll_grace: float = 60.0  # webhook upstreams: first fallback poll after dispatch
     poll_cap: float = 120.0  # the longest wait between two status calls
@@ -309,6 +314,8 @@ class Settings:
             output_link_ttl=_int(env, "VIDGATE_OUTPUT_LINK_TTL_S", 3 * 24 * 3600, 60, 30 * 86400),
             allowed_private_networks=_networks(env, "VIDGATE_ALLOWED_PRIVATE_NETWORKS"),
             delivery_lease_seconds=float(_int(env, "VIDGATE_DELIVERY_LEASE_SECONDS", 60, 1, 3600)),
+            **_dispatch_lease(env),
+            worker_metrics_port=_int(env, "VIDGATE_WORKER_METRICS_PORT", 0, 0, 65535),
             poll_first=_int(env, "VIDGATE_POLL_FIRST_MS", 10_000, 10, 3_600_000) / 1000,
             poll_grace=_int(env, "VIDGATE_POLL_GRACE_MS", 60_000, 10, 3_600_000) / 1000,
             poll_cap=_int(env, "VIDGATE_POLL_CAP_MS", 120_000, 10, 3_600_000) / 1000,
@@ -321,6 +328,19 @@ class Settings:
             providers=ProviderSettings.from_env(env),
             storage=StorageSettings.from_env(env),
         )
+
+
+def _dispatch_lease(env: Mapping[str, str]) -> dict[str, float]:
+    """The lease must outlast a submit by a margin: a worker that is not frozen has its
+    answer before another worker may claim the job."""
+    lease = _float(env, "VIDGATE_DISPATCH_LEASE_S", 60.0, 1.0, 3600.0)
+    submit = _float(env, "VIDGATE_SUBMIT_TIMEOUT_S", min(20.0, lease / 3), 0.1, 600.0)
+    if submit > lease / 2:
+        raise SettingsError(
+            f"VIDGATE_SUBMIT_TIMEOUT_S ({submit:g}) must be at most half of "
+            f"VIDGATE_DISPATCH_LEASE_S ({lease:g})"
+        )
+    return {"dispatch_lease": lease, "submit_timeout": submit}
 
 
 def with_env_file(environ: Mapping[str, str], env_file: Path | None) -> Mapping[str, str]:

@@ -46,6 +46,9 @@ def settings_for(store: str, data_dir: Path, request: pytest.FixtureRequest) -> 
         bootstrap_api_key=ADMIN_KEY,
         secret_key="test-secret",
         allowed_private_networks="127.0.0.0/8",  # test webhook receivers live on loopback
+        # PostgreSQL workers claim jobs: a killed one's jobs are taken over after its lease.
+        dispatch_lease=8.0,
+        submit_timeout=4.0,
     )
     if store == "postgres":
         schema = request.getfixturevalue("pg_schema")

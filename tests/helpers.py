@@ -6,13 +6,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import psycopg
 from starlette.testclient import TestClient
 
 from events.apikey import DEFAULT_SCOPES
 from service.runtime import Runtime, issue_key
-from service.settings import Settings
-from service.workers.leader import ADVISORY_KEY
 
 SUBMISSION = dict(
     tenant="acme",
@@ -79,21 +76,3 @@ def submit(client: TestClient, **overrides: Any) -> dict[str, Any]:
     assert response.status_code == 202, response.text
     body: dict[str, Any] = response.json()
     return body
-
-
-def lock_session(settings: Settings) -> int | None:
-    """The PostgreSQL backend holding this schema's dispatcher lock, if any."""
-    with psycopg.connect(str(settings.database_url), autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2"
-            " AND classid = %s::bigint::oid"
-            " AND objid = (hashtext(%s)::bigint & 4294967295)::oid",
-            (ADVISORY_KEY >> 32, f"{settings.database_schema}:dispatcher"),
-        ).fetchone()
-    return int(row[0]) if row else None
-
-
-def end_session(settings: Settings, pid: int) -> None:
-    """What a network failure or a restarted server does to the holder's connection."""
-    with psycopg.connect(str(settings.database_url), autocommit=True) as conn:
-        conn.execute("SELECT pg_terminate_backend(%s)", (pid,))

@@ -81,7 +81,10 @@ def _actor(kind: str, payload: dict[str, Any]) -> str:
     if kind == "Submitted":
         return "api"
     if kind in ("DispatchIntended", "Dispatched"):
-        return "dispatcher"
+        # The worker that dispatched (`worker:<host>:<pid>`); events older than that field
+        # name no worker.
+        by = payload.get("by")
+        return by if isinstance(by, str) else "dispatcher"
     for name in ACTOR_FIELDS:
         if isinstance(payload.get(name), str):
             return str(payload[name])

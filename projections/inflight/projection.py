@@ -20,6 +20,7 @@ from projections.inflight.view import InflightView
 
 EVENTS = (
     Job.Submitted,
+    Job.DispatchIntended,
     Job.Dispatched,
     Job.Progressed,
     Job.Completed,
@@ -27,7 +28,9 @@ EVENTS = (
     Job.Canceled,
     Job.Deleted,
 )
-UNTRACKED = frozenset({"local"})  # the local renderer resumes its own jobs
+# Without claims (SQLite: one worker), the local renderer resumes its own jobs; with them,
+# the service tracks every provider (`untracked=()`) so local renders are claimed too.
+UNTRACKED = frozenset({"local"})
 
 
 def ten_seconds(provider: str) -> float:
@@ -68,6 +71,10 @@ class InflightProjection(Projection[InflightView]):
         self.view.add_submitted(
             e.originator_id, e.tenant, e.model, e.provider, e.timestamp, tracking
         )
+
+    @process_event.register
+    def _(self, e: Job.DispatchIntended, tracking: Tracking) -> None:
+        self.view.mark_intended(e.originator_id, tracking)
 
     @process_event.register
     def _(self, e: Job.Dispatched, tracking: Tracking) -> None:

@@ -84,6 +84,9 @@ class SQLInflightView(InflightView):
             job_id.hex,
         )
 
+    def mark_intended(self, job_id: UUID, tracking: Tracking) -> None:
+        self.insert_tracking(tracking)  # no claims here (SQLite): only PostgreSQL counts it
+
     def mark_signal(self, job_id: UUID, at: datetime, tracking: Tracking) -> None:
         when = seconds(at)
         self._tracked(

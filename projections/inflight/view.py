@@ -75,6 +75,11 @@ class InflightView(TrackingRecorder):
         A job the view does not hold stays unknown."""
 
     @abstractmethod
+    def mark_intended(self, job_id: UUID, tracking: Tracking) -> None:
+        """An intent to dispatch the job was saved: from now on it holds its provider's slot
+        (where claims are counted: `projections.inflight.claims`)."""
+
+    @abstractmethod
     def mark_signal(self, job_id: UUID, at: datetime, tracking: Tracking) -> None:
         """The job showed signs of life at `at` (never moves `last_signal_at` back)."""
 

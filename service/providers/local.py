@@ -102,6 +102,21 @@ class LocalProvider(Adapter):
         task.add_done_callback(self._tasks.discard)
         return True
 
+    def rendering(self) -> set[UUID]:
+        """The jobs this process renders, or holds in line to render."""
+        return set(self._stops)
+
+    def room(self) -> int:
+        """How many more jobs it could start now without holding them in line."""
+        return max(0, self._slots.size - len(self._stops))
+
+    def abandon(self, job_id: UUID) -> None:
+        """Stop rendering the job here (at the next frame), recording nothing: another
+        worker renders it now (it holds the job's lease)."""
+        stop = self._stops.get(job_id)
+        if stop is not None:
+            stop.set()
+
     async def status(self, upstream_id: str) -> UpstreamStatus:
         job_id = UUID(hex=upstream_id.removeprefix("local_"))
         if job_id in self._progress:

@@ -12,7 +12,11 @@ upstream where the provider `finds`, submitted again under the same attempt wher
 (or the lookup says nothing was created), and otherwise resubmitted under a new intent, which
 records that the earlier one's outcome is unknown (and counts it in a metric).
 
-Per-provider concurrency caps (`service.workers.slots`): with caps, the dispatcher also follows
+Who feeds it: on SQLite the one worker holding the dispatcher lock (it follows `Submitted`
+events, below); on PostgreSQL every worker's `Claimer` (`service.workers.claiming`), which
+hands it the jobs it leased and makes it fence its intents by the job's version.
+
+Per-provider concurrency caps (`service.workers.slots`, SQLite): the dispatcher also follows
 the events that end a job. A submission of a capped provider joins its provider's line and is
 dispatched once it holds a slot; a job that ends frees its slot, and the next in line goes out
 at once. The slots are rebuilt from the `inflight` view whenever this process takes the lead.
@@ -25,6 +29,7 @@ import base64
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from functools import partial
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -41,6 +46,7 @@ from service.providers.base import (
     ProviderError,
     ProviderRejected,
     ProviderUnavailable,
+    Submission,
 )
 from service.providers.callbacks import CallbackTokens, InputLinks
 from service.providers.image_fetch import ImageFetchFailed, UrlInputs
@@ -59,7 +65,8 @@ ENDINGS = (Job.Completed, Job.Failed, Job.Canceled, Job.Deleted)  # each frees a
 
 
 class LeadershipLost(Exception):
-    """This process no longer holds the dispatcher lock."""
+    """This process may no longer submit the job: it lost the dispatcher lock (SQLite), or
+    another worker took the job's lease (PostgreSQL)."""
 
 
 class Dispatcher:
@@ -78,20 +85,28 @@ class Dispatcher:
         read_input: Callable[[str], bytes] | None = None,
         interval: float = 0.05,
         retry_base: float = 1.0,
-        may_dispatch: Callable[[], bool] | None = None,
+        may_dispatch: Callable[[UUID], bool] | None = None,
         metrics: Metrics | None = None,
         caps: Mapping[str, int] | None = None,
         backlog: Backlog | None = None,
         url_inputs: UrlInputs | None = None,
+        worker: str | None = None,
+        fenced: bool = False,
+        submit_timeout: float | None = None,
     ) -> None:
         self.gateway, self.providers, self.callbacks = gateway, providers, callbacks
         self.url_inputs = url_inputs  # fetches the image URLs a provider won't fetch itself
         self._fetching: dict[UUID, asyncio.Task[None]] = {}  # jobs whose images download
         self.metrics = metrics
-        # Asked (in a thread) right before each upstream submit: whether this process still
-        # leads. The worker passes `LeaderLock.still_held`, so a leader whose lock session
-        # ended submits nothing more, even before its watcher stops it.
+        # Asked (in a thread) before the intent and right before each upstream submit:
+        # whether this process may still submit the job (the leader's lock is held; with
+        # claims, the job's lease is still ours — asking renews it).
         self.may_dispatch = may_dispatch
+        # `worker` names this process in the events it appends (`by`); `fenced`: intents are
+        # saved only on top of the job version this process read (leaderless workers, see
+        # `Gateway.record_intent`); `submit_timeout`: the longest one upstream submit may
+        # take (it must end well within a lease).
+        self.worker, self.fenced, self.submit_timeout = worker, fenced, submit_timeout
         self.links, self.read_input = links, read_input
         self._in_flight: set[UUID] = set()  # a sweep must not submit a job twice at once
         self.retry_base = retry_base
@@ -200,13 +215,16 @@ class Dispatcher:
             self.slots.queue(job.provider, job.id)
             self.wake()  # the next pass admits it if a slot is free
             return
-        if self.may_dispatch is not None and not await asyncio.to_thread(self.may_dispatch):
-            # Raised, not returned: the follower must not record this job as handled.
-            raise LeadershipLost(f"not dispatching {job_id}: this worker lost the lock")
+        await self._check_may_dispatch(job_id)
         if self.url_inputs is not None and self.url_inputs.needed(job.inputs, provider):
             self._fetch_then_submit(provider, job)
             return
         await self._submit(provider, job, job.inputs)
+
+    async def _check_may_dispatch(self, job_id: UUID) -> None:
+        if self.may_dispatch is not None and not await asyncio.to_thread(self.may_dispatch, job_id):
+            # Raised, not returned: the follower must not record this job as handled.
+            raise LeadershipLost(f"not dispatching {job_id}: this worker may no longer")
 
     def _fetch_then_submit(self, provider: Provider, job: Job) -> None:
         """Fetch the job's image URLs, then submit it, in the background: a slow image host
@@ -245,15 +263,18 @@ class Dispatcher:
             read_input=self.read_input,
             attempt_id=pending or uuid4().hex,
         )
+        version: int | None = job.version
         if pending is not None:
-            request = await self._reconcile(provider, first)
+            request, version = await self._reconcile(provider, first, version)
         else:
-            request = first if await self._intend(provider, first) else None
+            version = await self._intend(provider, first, version)
+            request = first if version is not None else None
         for attempt in range(1, SUBMIT_ATTEMPTS + 1):
             if request is None:
                 return  # found upstream, or the job ended or was dispatched meanwhile
+            await self._check_may_dispatch(job.id)  # the last look before the upstream's
             try:
-                submission = await provider.submit(request)
+                submission = await self._submit_once(provider, request)
             except ProviderRejected as error:
                 await self._fail(job.id, error.code, str(error))
                 return
@@ -263,27 +284,52 @@ class Dispatcher:
                     return
                 await asyncio.sleep(error.retry_after or self.retry_base * 2 ** (attempt - 1))
                 if error.code not in NOTHING_CREATED:
-                    request = await self._reconcile(provider, request)
+                    request, version = await self._reconcile(provider, request, version)
                 continue
-            await asyncio.to_thread(
-                self.gateway.record_dispatch, job.id, provider.name, submission.upstream_id
-            )
+            await self._record_dispatch(request.job_id, provider, submission.upstream_id)
             return
 
-    async def _intend(self, provider: Provider, request: DispatchRequest) -> bool:
-        """Save the intent to submit `request`; False when the job ended or was dispatched
-        meanwhile (then nothing is submitted)."""
-        assert request.attempt_id is not None
-        job = await asyncio.to_thread(
-            self.gateway.record_intent, request.job_id, provider.name, request.attempt_id
+    async def _submit_once(self, provider: Provider, request: DispatchRequest) -> Submission:
+        if self.submit_timeout is None:
+            return await provider.submit(request)
+        try:
+            return await asyncio.wait_for(provider.submit(request), self.submit_timeout)
+        except TimeoutError:  # it may have reached the upstream: an unknown outcome
+            raise ProviderUnavailable(
+                f"no answer within {self.submit_timeout:g} s", code="timeout"
+            ) from None
+
+    async def _record_dispatch(self, job_id: UUID, provider: Provider, upstream_id: str) -> None:
+        await asyncio.to_thread(
+            partial(self.gateway.record_dispatch, by=self.worker),
+            job_id,
+            provider.name,
+            upstream_id,
         )
-        return job.pending_attempt == request.attempt_id
+
+    async def _intend(
+        self, provider: Provider, request: DispatchRequest, version: int | None
+    ) -> int | None:
+        """Save the intent to submit `request` (fenced: on top of `version`); the job's
+        version after it, or None when the job ended, was dispatched or (fenced) changed
+        meanwhile: then nothing is submitted."""
+        assert request.attempt_id is not None
+        record = partial(
+            self.gateway.record_intent,
+            by=self.worker,
+            version=version if self.fenced else None,
+        )
+        job = await asyncio.to_thread(record, request.job_id, provider.name, request.attempt_id)
+        if job.pending_attempt != request.attempt_id or job.is_dispatched or job.is_terminal:
+            return None
+        return job.version
 
     async def _reconcile(
-        self, provider: Provider, request: DispatchRequest
-    ) -> DispatchRequest | None:
+        self, provider: Provider, request: DispatchRequest, version: int | None
+    ) -> tuple[DispatchRequest | None, int | None]:
         """After a submit of `request` whose outcome is unknown: None when the upstream job
-        it created was found (and recorded as dispatched), else the request to submit."""
+        it created was found (and recorded as dispatched), else the request to submit (and
+        the job's version it goes out at)."""
         if provider.finds:
             try:
                 found = await provider.find(request)
@@ -292,18 +338,13 @@ class Dispatcher:
             else:
                 if found is not None:
                     self._count(provider, "found")
-                    await asyncio.to_thread(
-                        self.gateway.record_dispatch,
-                        request.job_id,
-                        provider.name,
-                        found.upstream_id,
-                    )
-                    return None
+                    await self._record_dispatch(request.job_id, provider, found.upstream_id)
+                    return None, version
                 self._count(provider, "absent")
-                return request  # nothing was created: the same attempt again
+                return request, version  # nothing was created: the same attempt again
         if provider.dedupes:
             self._count(provider, "deduped")
-            return request
+            return request, version
         self._count(provider, "unknown")
         log.warning(
             "resubmitting %s to %s: an earlier submit may have rendered too",
@@ -311,7 +352,8 @@ class Dispatcher:
             provider.name,
         )
         again = replace(request, attempt_id=uuid4().hex)
-        return again if await self._intend(provider, again) else None
+        version = await self._intend(provider, again, version)
+        return (again if version is not None else None), version
 
     def _release(self, job_id: UUID) -> None:
         if self.slots.knows(job_id):

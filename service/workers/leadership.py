@@ -1,13 +1,12 @@
-"""Loops that run only while this process holds the dispatcher lock (`service.workers.leader`).
+"""Loops that run only while this process holds the dispatcher lock (`service.workers.leader`,
+SQLite's single worker; PostgreSQL workers claim jobs instead, `service.workers.claiming`).
 
 Leadership is a loop itself. Without the lock, each pass tries to take it (every `retry`
 seconds); on taking it, `on_lead` runs (the local renders a restart interrupted resume)
 and then the led loops (the dispatcher) start. While leading, each pass checks (every
-`check` seconds) that the lock is still held; a PostgreSQL lock ends with its session,
-and then the led loops stop (their passes in progress finish), `on_step_down` runs (the
-local renders stop: another worker may hold the lock and resume them now), and this
-process tries to take the lock again. Stopping the worker steps down, then lets go of the
-lock.
+`check` seconds) that the lock is still held; if not, the led loops stop (their passes in
+progress finish), `on_step_down` runs (the local renders stop), and this process tries to
+take the lock again. Stopping the worker steps down, then lets go of the lock.
 """
 
 from __future__ import annotations

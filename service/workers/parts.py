@@ -1,11 +1,13 @@
 """The loops of the worker role, declared: what each is built from and what wakes it.
 
-`PARTS` lists them in start order (they stop in the reverse order). Each is built by a
-small function from `Shared`, the few things more than one loop uses; whatever only one
-loop uses, its function builds. A loop is woken by `SAVES` (every event the gateway
-saves), by `QUEUED` (the web role queued deliveries: `Runtime.wake_sender`), or by the
-name of an earlier loop (after each of its passes that did some work); otherwise it
-looks for work every `interval` seconds.
+`parts_for(settings)` lists them in start order (they stop in the reverse order): on
+SQLite, one worker dispatches under a file lock (`SINGLE_WORKER`); on PostgreSQL, every
+worker dispatches the jobs it claims (`LEADERLESS`, see `service.workers.claiming`). Each
+is built by a small function from `Shared`, the few things more than one loop uses;
+whatever only one loop uses, its function builds. A loop is woken by `SAVES` (every event
+the gateway saves), by `QUEUED` (the web role queued deliveries: `Runtime.wake_sender`),
+or by the name of an earlier loop (after each of its passes that did some work);
+otherwise it looks for work every `interval` seconds.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from projections.analytics.projection import AnalyticsProjection
 from projections.deliveries.projection import DeliveriesProjection
 from projections.feed.projection import FeedProjection
 from projections.follower import Follower
-from projections.inflight.projection import InflightProjection
+from projections.inflight.claims import DispatchClaims
+from projections.inflight.projection import UNTRACKED, InflightProjection
 from projections.inflight.view import InflightRow, InflightView
 from projections.jobs.postgres import PostgresJobsView
 from projections.jobs.projection import JobsProjection
@@ -36,6 +39,7 @@ from service.settings import Settings
 from service.surfaces.webhook_payloads import SurfacePayloads
 from service.webhooks.sender import Sender
 from service.workers.canceler import UpstreamCanceler
+from service.workers.claiming import Claimer, LeaseFence, RenderLeases, worker_id
 from service.workers.dispatcher import Dispatcher
 from service.workers.leader import LeaderLock
 from service.workers.leadership import Leadership
@@ -63,8 +67,10 @@ class Shared:
     providers: Mapping[str, Provider]
     local: LocalProvider  # dispatched to by the dispatcher, resumed by the leader
     policy: PollPolicy  # the inflight projection schedules by it, the poller polls by it
-    leader: LeaderLock
-    dispatcher: Dispatcher  # led by the leader, handed leftovers by the sweeper
+    worker: str  # `worker:<host>:<pid>`: who dispatched, in the job's history
+    leader: LeaderLock | None  # SQLite: the one worker that dispatches holds it
+    claimer: Claimer | None  # PostgreSQL: this worker's claims (no leader)
+    dispatcher: Dispatcher  # led by the leader or fed by the claimer
     jobs: Follower  # the jobs projection; the leader waits for it before resuming renders
     inflight: Follower  # the inflight projection; the dispatcher counts its slots from it
     inflight_view: InflightView  # written by its projection, worked by poller and sweeper
@@ -83,7 +89,7 @@ class Shared:
 
     async def dispatch_if_leader(self, job_id: UUID) -> None:
         """The sweeper re-dispatches through here: only the leader submits."""
-        if self.leader.held:
+        if self.leader is not None and self.leader.held:
             await self.dispatcher.dispatch(job_id)
 
 
@@ -99,7 +105,10 @@ def deliveries_projection(shared: Shared) -> Loop:
 
 
 def inflight_projection(shared: Shared) -> Loop:
-    return ProjectionLoop("inflight projection", shared.inflight)
+    # With claims, any worker's projection of a submission (or of an ending that frees a
+    # capped slot) wakes every worker's dispatcher, so they share the claims.
+    leaderless = shared.claimer is not None
+    return ProjectionLoop("inflight projection", shared.inflight, shared=leaderless)
 
 
 def analytics_projection(shared: Shared) -> Loop:
@@ -125,12 +134,24 @@ def leadership(shared: Shared) -> Loop:
     async def resume() -> None:
         await resume_local_renders(shared.rt, shared.local, shared.jobs)
 
+    assert shared.leader is not None
     return Leadership(
         shared.leader,
         [shared.dispatcher],
         on_lead=resume,
         on_step_down=shared.local.close,
     )
+
+
+def claimer(shared: Shared) -> Loop:
+    assert shared.claimer is not None
+    return shared.claimer
+
+
+def render_leases(shared: Shared) -> Loop:
+    claims = cast(DispatchClaims, shared.inflight_view)
+    lease = shared.rt.settings.dispatch_lease
+    return RenderLeases(claims, shared.local, worker=shared.worker, lease=lease)
 
 
 def sender(shared: Shared) -> Loop:
@@ -206,20 +227,40 @@ class Part:
     woken_by: tuple[str, ...] = ()
 
 
-PARTS: tuple[Part, ...] = (
+PROJECTIONS: tuple[Part, ...] = (
     Part("jobs projection", jobs_projection, woken_by=(SAVES,)),
     Part("deliveries projection", deliveries_projection, woken_by=(SAVES,)),
     Part("inflight projection", inflight_projection, woken_by=(SAVES,)),
     # Batched, and no one waits on it: saves don't wake it, it looks every ANALYTICS_LAG.
     Part("analytics projection", analytics_projection),
     Part("feed projection", feed_projection, woken_by=(SAVES,)),
-    Part("leader", leadership, woken_by=(SAVES,)),  # a save wakes the dispatcher it leads
+)
+FOLLOWERS: tuple[Part, ...] = (
     Part("sender", sender, woken_by=(QUEUED, "deliveries projection")),
     Part("mirror", mirror, woken_by=(SAVES,)),
     Part("canceler", canceler, woken_by=(SAVES,)),
     Part("poller", poller, woken_by=("inflight projection",)),
+)
+SINGLE_WORKER: tuple[Part, ...] = (
+    *PROJECTIONS,
+    Part("leader", leadership, woken_by=(SAVES,)),  # a save wakes the dispatcher it leads
+    *FOLLOWERS,
     Part("sweeper", sweeper),  # at start-up, then every minute
 )
+# No sweeper: a job whose dispatch went wrong keeps its row, claimable again once its lease
+# runs out, so every claim is also a sweep.
+LEADERLESS: tuple[Part, ...] = (
+    *PROJECTIONS,
+    # Claims come from the inflight view: woken when it changed (a submission, an ending
+    # that frees a capped slot), else every interval (leases that ran out).
+    Part("dispatcher", claimer, woken_by=("inflight projection",)),
+    Part("render leases", render_leases),
+    *FOLLOWERS,
+)
+
+
+def parts_for(settings: Settings) -> tuple[Part, ...]:
+    return LEADERLESS if settings.uses_postgres else SINGLE_WORKER
 
 
 def build_shared(rt: Runtime, http: httpx.AsyncClient, upstreams: Mapping[str, Provider]) -> Shared:
@@ -234,16 +275,27 @@ def build_shared(rt: Runtime, http: httpx.AsyncClient, upstreams: Mapping[str, P
         fetch_timeout=settings.input_fetch_timeout,
     )
     providers: dict[str, Provider] = {**upstreams, local.name: local}
-    leader = LeaderLock(settings)
+    leaderless, worker = settings.uses_postgres, worker_id()
+    leader = None if leaderless else LeaderLock(settings)
     dispatch_tracking = build_dispatch_tracking(settings)
     policy = poll_policy(settings, providers)
     inflight_view = build_inflight_view(settings)
     inflight = Follower(
         rt.gateway,
         InflightProjection(
-            inflight_view, first_poll=policy.first_delay, deadline=policy.deadline_for
+            inflight_view,
+            # With claims, local renders have rows too: their leases say who renders them.
+            untracked=() if leaderless else UNTRACKED,
+            first_poll=policy.first_delay,
+            deadline=policy.deadline_for,
         ),
         interval=settings.idle_interval,
+    )
+    claims = cast(DispatchClaims, inflight_view) if leaderless else None
+    may_dispatch = (
+        LeaseFence(claims, worker, settings.dispatch_lease)
+        if claims is not None
+        else _leading(leader)
     )
     dispatcher = Dispatcher(
         rt.gateway,
@@ -253,15 +305,33 @@ def build_shared(rt: Runtime, http: httpx.AsyncClient, upstreams: Mapping[str, P
         links=rt.links,
         read_input=rt.storage.read_input,
         interval=settings.idle_interval,
-        may_dispatch=leader.still_held,
+        may_dispatch=may_dispatch,
         metrics=rt.metrics,
-        caps=settings.provider_concurrency,
-        backlog=InflightBacklog(inflight, inflight_view),
+        # With claims, caps are counted from the store at claim time (`Claimer`).
+        caps=None if leaderless else settings.provider_concurrency,
+        backlog=None if leaderless else InflightBacklog(inflight, inflight_view),
         url_inputs=UrlInputs(
             ImageFetcher(http, settings.input_fetch_timeout), rt.storage.save_input
         ),
+        worker=worker,
+        fenced=leaderless,
+        submit_timeout=settings.submit_timeout if leaderless else None,
     )
-    rt.metrics.count_slots_with(dispatcher.slot_counts)
+    claiming = None
+    if claims is not None:
+        claiming = Claimer(
+            claims,
+            dispatcher,
+            rt.gateway,
+            local,
+            worker=worker,
+            lease=settings.dispatch_lease,
+            caps=settings.provider_concurrency,
+            # Woken by any worker's projection of a change; the interval only finds leases
+            # that ran out (a dead worker's jobs).
+            interval=settings.idle_interval,
+        )
+    rt.metrics.count_slots_with(claiming.slot_counts if claiming else dispatcher.slot_counts)
     # Rebuildable (vidgate replay): see analytics_projection.
     jobs_writer = cast(
         JobsView,
@@ -273,7 +343,9 @@ def build_shared(rt: Runtime, http: httpx.AsyncClient, upstreams: Mapping[str, P
         providers=providers,
         local=local,
         policy=policy,
+        worker=worker,
         leader=leader,
+        claimer=claiming,
         dispatcher=dispatcher,
         jobs=Follower(
             rt.gateway, JobsProjection(view=jobs_writer), interval=settings.idle_interval
@@ -282,6 +354,13 @@ def build_shared(rt: Runtime, http: httpx.AsyncClient, upstreams: Mapping[str, P
         inflight_view=inflight_view,
         resources=[dispatch_tracking, jobs_writer, inflight_view],
     )
+
+
+def _leading(leader: LeaderLock | None) -> Callable[[UUID], bool]:
+    def may_dispatch(job_id: UUID) -> bool:
+        return leader is not None and leader.still_held()
+
+    return may_dispatch
 
 
 def poll_policy(settings: Settings, providers: Mapping[str, Provider]) -> PollPolicy:

@@ -15,10 +15,15 @@ from service.workers.waker import Waker
 
 
 class ProjectionLoop:
-    def __init__(self, name: str, follower: Follower) -> None:
+    def __init__(self, name: str, follower: Follower, *, shared: bool = False) -> None:
+        """`shared`: runners in other worker processes write the same view, and a pass
+        counts as work when the view moved on, by this runner or another (so the loops this
+        one wakes react to changes any worker projected, not only its own)."""
         self.name, self.follower, self.interval = name, follower, follower.interval
+        self.shared = shared
         self.waker = Waker()
         self._thread: ThreadPoolExecutor | None = None
+        self._position = -1
 
     def wake(self) -> None:
         self.waker.wake()
@@ -30,7 +35,12 @@ class ProjectionLoop:
         """Handle every event recorded so far (on the loop's thread); how many were handled."""
         assert self._thread is not None, "start() first"
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._thread, self.follower.run_once)
+        handled = await loop.run_in_executor(self._thread, self.follower.run_once)
+        if not self.shared or handled:
+            return handled
+        position = await loop.run_in_executor(self._thread, lambda: self.follower.position)
+        moved, self._position = position != self._position, position
+        return int(moved)
 
     async def stop(self) -> None:
         thread, self._thread = self._thread, None

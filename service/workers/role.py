@@ -9,11 +9,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 
 import httpx
 from eventsourcing.postgres import PostgresApplicationRecorder
+from prometheus_client import start_http_server
 
+from service.metrics import Metrics
 from service.persistence.changes import StoreChanges
 from service.providers.base import Provider
 from service.providers.upstreams import upstream_providers
@@ -21,7 +24,7 @@ from service.runtime import Runtime, build_runtime, close_view
 from service.settings import Settings
 from service.webhooks.ssrf import guarded_client, parse_networks
 from service.workers.loop import Loop, Runner
-from service.workers.parts import PARTS, QUEUED, SAVES, Part, build_shared
+from service.workers.parts import QUEUED, SAVES, Part, build_shared, parts_for
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +36,13 @@ class Workers:
         http: httpx.AsyncClient,
         upstreams: Mapping[str, Provider] | None = None,
         *,
-        parts: tuple[Part, ...] = PARTS,
+        parts: tuple[Part, ...] | None = None,
     ) -> None:
         """`http` fetches what tenants name (through the SSRF guard); `upstreams` are the
-        configured provider adapters (see `service.providers.registry`)."""
-        self.rt, self.parts = rt, parts
+        configured provider adapters (see `service.providers.registry`); `parts`: the
+        store's (`parts_for`) unless given."""
+        self.rt = rt
+        self.parts = parts = parts or parts_for(rt.settings)
         self.shared = build_shared(rt, http, upstreams or {})
         self.loops: dict[str, Loop] = {}
         for part in parts:
@@ -99,10 +104,30 @@ async def run_workers(settings: Settings) -> None:
     async with tenant_http as http, upstreams as providers:
         workers = Workers(rt, http, providers)
         await workers.start()
-        log.info("vidgate worker running")
-        await stop.wait()
-        await workers.stop()
+        with serving_metrics(rt.metrics, settings):
+            log.info("vidgate worker running")
+            await stop.wait()
+            await workers.stop()
     await asyncio.to_thread(rt.close)
+
+
+@contextmanager
+def serving_metrics(metrics: Metrics, settings: Settings) -> Iterator[None]:
+    """This worker's own `/metrics` on `VIDGATE_WORKER_METRICS_PORT` (0: none): each worker
+    is a scrape target of its own, on any host (no shared multiprocess directory)."""
+    if not settings.worker_metrics_port:
+        yield
+        return
+    server, thread = start_http_server(
+        settings.worker_metrics_port, addr=settings.host, registry=metrics.registry
+    )
+    log.info("worker metrics on http://%s:%s/metrics", settings.host, server.server_port)
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
 
 
 def main() -> None:

@@ -38,6 +38,8 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
             "VIDGATE_POLL_AFTER_MS": str(settings.poll_after_ms),
             "VIDGATE_LOCAL_FRAME_DELAY_MS": str(int(settings.local_frame_delay * 1000)),
             "VIDGATE_DELIVERY_LEASE_SECONDS": str(int(settings.delivery_lease_seconds)),
+            "VIDGATE_DISPATCH_LEASE_S": str(settings.dispatch_lease),
+            "VIDGATE_SUBMIT_TIMEOUT_S": str(settings.submit_timeout),
         }
     )
     if settings.allowed_private_networks:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import socket
 from dataclasses import replace
 
 import pytest
@@ -159,7 +161,8 @@ def test_a_completed_videos_events_tell_its_story_in_order(client):
     assert set(types[3:-2]) == {"Progressed"}
     assert [e["version"] for e in events] == list(range(1, len(events) + 1))
     actors = [e["actor"] for e in events]
-    assert actors[:3] == ["api", "dispatcher", "dispatcher"]
+    worker = f"worker:{socket.gethostname()}:{os.getpid()}"  # the in-process worker
+    assert actors[:3] == ["api", worker, worker]
     assert set(actors[3:]) == {"local"}
     progress = [e["data"]["percent"] for e in events if e["type"] == "Progressed"]
     assert progress == sorted(set(progress))

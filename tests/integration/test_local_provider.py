@@ -75,7 +75,7 @@ async def test_a_dispatcher_that_no_longer_leads_submits_nothing(gateway, settin
     async with httpx.AsyncClient() as http:
         provider = local_provider(gateway, tmp_path, http)
         dispatcher = Dispatcher(
-            gateway, tracking, {"local": provider}, may_dispatch=lambda: leading
+            gateway, tracking, {"local": provider}, may_dispatch=lambda _job: leading
         )
         with pytest.raises(LeadershipLost):
             await dispatcher.run_once()

@@ -195,6 +195,21 @@ def test_every_upstream_provider_can_be_capped():
     ) == set(BY_NAME)
 
 
+def test_the_dispatch_lease_outlasts_a_submit_by_at_least_half():
+    default = Settings.from_env({})
+    assert (default.dispatch_lease, default.submit_timeout, default.worker_metrics_port) == (
+        60.0,
+        20.0,
+        0,
+    )
+    short = Settings.from_env({"VIDGATE_DISPATCH_LEASE_S": "6"})
+    assert (short.dispatch_lease, short.submit_timeout) == (6.0, 2.0)
+    with pytest.raises(SettingsError, match="VIDGATE_SUBMIT_TIMEOUT_S"):
+        Settings.from_env({"VIDGATE_DISPATCH_LEASE_S": "10", "VIDGATE_SUBMIT_TIMEOUT_S": "6"})
+    with pytest.raises(SettingsError, match="VIDGATE_WORKER_METRICS_PORT"):
+        Settings.from_env({"VIDGATE_WORKER_METRICS_PORT": "70000"})
+
+
 def test_output_links_last_three_days_unless_configured():
     assert Settings.from_env({}).output_link_ttl == 3 * 24 * 3600
     assert Settings.from_env({"VIDGATE_OUTPUT_LINK_TTL_S": "600"}).output_link_ttl == 600
