@@ -129,6 +129,10 @@ class ModelSpec:
     # std = 720p, pro = 1080p); a model offers the tiers whose resolution it renders.
     quality_levels: Mapping[str, str] = field(default_factory=dict)
     prompt_max_chars: int = 4000
+    # Seconds a render usually takes upstream: the poller's progress estimate for upstreams
+    # that report none (Veo) grows towards it. 90 s sits in the ranges the seeds quote
+    # (NovaKit: 30-120 s; Concurred: 1-3 minutes); a model that is known to differ says so.
+    render_seconds: float = 90.0
     price_per_second_usd: float = 0.0
     price_by_resolution: Mapping[str, float] = field(default_factory=dict)
     twin: str | None = None  # the image-to-video model an image switches to
