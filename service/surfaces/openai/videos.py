@@ -16,6 +16,7 @@ from service.media.render import render_thumbnail
 from service.runtime import Runtime
 from service.surfaces.body import read_fields
 from service.surfaces.errors import ApiError, invalid, not_found, text_parameter
+from service.surfaces.job_ids import job_id_of
 from service.surfaces.openai.history import history_item
 from service.surfaces.openai.streams import job_stream
 from service.surfaces.openai.time_travel import job_at, parse_at
@@ -66,7 +67,7 @@ async def _owned_job(request: Request, scope: str, *, deleted_ok: bool = False) 
     principal = await rt.authenticator.authenticate(request)
     principal.require(scope)
     public_id = request.path_params["video_id"]
-    job_id = parse_video_id(public_id)
+    job_id = job_id_of(public_id)  # as any surface spells it: the v2 jobId, NovaKit's job_…
     job = None if job_id is None else await run_in_threadpool(rt.gateway.find_job, job_id)
     if job is None or job.tenant != principal.tenant or (job.deleted and not deleted_ok):
         raise not_found(f"no video with id {public_id!r}", param="video_id")
