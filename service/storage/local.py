@@ -28,15 +28,20 @@ class Storage:
     def read_input(self, sha256: str) -> bytes:
         return self.input_path(sha256).read_bytes()
 
-    def output_path(self, job_id: UUID) -> Path:
-        return self.outputs / f"{job_id.hex}.mp4"
+    def output_path(self, job_id: UUID, index: int = 0) -> Path:
+        """The job's video; `index` counts the others of a job that made several."""
+        return self.outputs / f"{job_id.hex}{_nth(index)}.mp4"
 
-    def thumbnail_path(self, job_id: UUID) -> Path:
-        return self.outputs / f"{job_id.hex}.jpg"
+    def thumbnail_path(self, job_id: UUID, index: int = 0) -> Path:
+        return self.outputs / f"{job_id.hex}{_nth(index)}.jpg"
 
     def delete_outputs(self, job_id: UUID) -> None:
-        for path in (self.output_path(job_id), self.thumbnail_path(job_id)):
+        for path in self.outputs.glob(f"{job_id.hex}*"):
             path.unlink(missing_ok=True)
+
+
+def _nth(index: int) -> str:
+    return f".{index}" if index else ""
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

@@ -62,6 +62,8 @@ STATUSES = {
     CANCELED: "cancelled",
 }
 JOB_PREFIX = "job_"
+# Its paths: an unknown one under them answers in its error shape.
+PREFIXES = ("/api/v1/videos/", "/api/v1/jobs", "/api/v1/files/")
 SYNC_TIMEOUT, MAX_SYNC_TIMEOUT = 600.0, 3600.0
 POLL_TIMEOUT, MAX_POLL_TIMEOUT = 30.0, 120.0
 STORE_WAIT = 20.0  # after `Completed`, how long a sync request waits for the stored copy

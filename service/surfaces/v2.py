@@ -40,6 +40,7 @@ from service.videos.commands import CreateVideo, create_video
 from service.videos.errors import Refused
 
 SURFACE = "v2"
+PREFIXES = ("/v2/",)  # its paths: an unknown one under them answers in its error shape
 MAX_PROMPT = 4000
 STATUSES = {
     QUEUED: "QUEUED",
@@ -55,6 +56,7 @@ ERRORS = {
     402: "Insufficient credits",
     403: "Forbidden",
     404: "Not found",
+    405: "Method not allowed",
     409: "Conflict",
     413: "Payload too large",
     415: "Unsupported media type",
@@ -226,13 +228,23 @@ def job_body(job: Job, base: str) -> dict[str, Any]:
 def _result(job: Job, base: str) -> dict[str, Any] | None:
     if job.status != COMPLETED:
         return None
-    output, url = job.output or {}, f"{base}/v1/videos/{video_id(job.id)}/content"
+    output = job.output or {}
+    videos = [_video(job, base, index) for index in range(job.video_count)]
     return {
-        "videoUrl": url,
-        "thumbnailUrl": f"{url}?variant=thumbnail",
+        **videos[0],
         "contentType": output.get("content_type", "video/mp4"),
         **rendered(job),
         "fps": output.get("fps") or job.params.get("fps"),
+        "videos": videos,
+    }
+
+
+def _video(job: Job, base: str, index: int) -> dict[str, str]:
+    """The links to the job's `index`th video (Midjourney makes four)."""
+    url = f"{base}/v1/videos/{video_id(job.id)}/content"
+    return {
+        "videoUrl": f"{url}?index={index}" if index else url,
+        "thumbnailUrl": f"{url}?{f'index={index}&' if index else ''}variant=thumbnail",
     }
 
 

@@ -100,6 +100,13 @@ class V2Accepted(Shape):
     status: Literal["QUEUED"]
 
 
+class V2Video(Shape):
+    """One of the videos a job made."""
+
+    videoUrl: str = Field(json_schema_extra={"format": "uri"})
+    thumbnailUrl: str = Field(json_schema_extra={"format": "uri"})
+
+
 class V2JobResult(Shape):
     videoUrl: str = Field(
         description="vidgate's content URL: send the same bearer key.",
@@ -113,6 +120,10 @@ class V2JobResult(Shape):
     height: int | None = Field(default=None)
     duration: float | None = Field(default=None)
     fps: float | None = Field(default=None)
+    videos: list[V2Video] = Field(
+        description="Every video the job made, the first being `videoUrl`'s: one, or four for "
+        "midjourney-video."
+    )
 
 
 class V2JobError(Shape):
@@ -142,6 +153,7 @@ class V2Error(Shape):
         "Conflict",
         "Forbidden",
         "Insufficient credits",
+        "Method not allowed",
         "Not found",
         "Payload too large",
         "Service unavailable",

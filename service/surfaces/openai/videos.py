@@ -159,15 +159,26 @@ async def download_content(request: Request) -> Response:
             param="video_id",
         )
     rt = runtime(request)
-    path = rt.storage.output_path(job.id)
+    index = _output_index(request, job)
+    path = rt.storage.output_path(job.id, index)
     if not path.exists():
         raise not_found("the video's file is missing from storage", param="video_id")
+    name = video_id(job.id) + (f"_{index}" if index else "")
     if variant == "thumbnail":
-        thumb = rt.storage.thumbnail_path(job.id)
+        thumb = rt.storage.thumbnail_path(job.id, index)
         if not thumb.exists():
             await run_in_threadpool(render_thumbnail, path, thumb)
-        return FileResponse(thumb, media_type="image/jpeg", filename=f"{video_id(job.id)}.jpg")
-    return FileResponse(path, media_type="video/mp4", filename=f"{video_id(job.id)}.mp4")
+        return FileResponse(thumb, media_type="image/jpeg", filename=f"{name}.jpg")
+    return FileResponse(path, media_type="video/mp4", filename=f"{name}.mp4")
+
+
+def _output_index(request: Request, job: Job) -> int:
+    """`?index=`: which video of a job that made several (0, the default, is the first)."""
+    raw = request.query_params.get("index", "0")
+    count = job.video_count
+    if not raw.isdigit() or int(raw) >= count:
+        raise invalid("index", f"index must be a whole number from 0 to {count - 1}")
+    return int(raw)
 
 
 async def cancel_video(request: Request) -> Response:

@@ -38,6 +38,7 @@ SEMANTIC_FIELDS: dict[tuple[str, str], tuple[str, ...]] = {
         "input_reference.image_url",
     ),
     ("get", "/v1/videos/{video_id}"): ("at",),
+    ("get", "/v1/videos/{video_id}/content"): ("index",),  # below the job's video count
     ("get", "/v1/videos"): ("after",),  # one of the tenant's videos
     ("get", "/v1/analytics"): ("from", "to"),
     ("post", "/v1/webhook_endpoints/{endpoint_id}/recover"): ("since", "until"),
