@@ -415,6 +415,13 @@ class Gateway(Application[UUID]):
             return None
         return key
 
+    def key_with_id(self, key_id: UUID) -> ApiKey | None:
+        try:
+            key: object = self.repository.get(key_id)
+        except AggregateNotFoundError:
+            return None
+        return key if isinstance(key, ApiKey) else None
+
     def set_key_limits(self, key_hash: str, limits: KeyLimits, by: str) -> ApiKey | None:
         """Change a key's limits; None when there is no such key."""
         if self.find_key(key_hash) is None:

@@ -8,6 +8,8 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+from uuid import UUID
 
 from events.apikey import DEFAULT_SCOPES, SCOPES, KeyLimits
 from service.admin.credits import add_credits_command
@@ -16,6 +18,9 @@ from service.admin.key_limits import LimitError, add_limit_flags, limits_from, l
 from service.admin.replay import add_replay_command
 from service.client.commands import add_videos_command
 from service.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from service.runtime import Runtime
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -73,11 +78,11 @@ def _parser() -> argparse.ArgumentParser:
     limits.add_argument("key", help="the key itself (vg_…)")
     add_limit_flags(limits, clearable=True)
     limits.set_defaults(handler=_keys_limits)
-    listing = keys.add_parser("list", help="list keys: tenant, hint, scopes, state, limits")
+    listing = keys.add_parser("list", help="list keys: tenant, hint, scopes, state, limits, id")
     listing.add_argument("--tenant", help="only this tenant's keys")
     listing.set_defaults(handler=_keys_list)
     revoke = keys.add_parser("revoke", help="revoke a key")
-    revoke.add_argument("key", help="the key itself (vg_…)")
+    revoke.add_argument("key", help="the key itself (vg_…) or its id (from `keys list`)")
     revoke.set_defaults(handler=_keys_revoke)
     add_export_command(commands)  # vidgate export events (service/admin/export.py)
     add_replay_command(commands)  # vidgate replay VIEW (service/admin/replay.py)
@@ -191,7 +196,8 @@ def _keys_list(args: argparse.Namespace, settings: Settings) -> int:
         if args.tenant is None or key.tenant == args.tenant:
             state = "revoked" if key.revoked else "active"
             limits = json.dumps(limits_object(key.limits), separators=(",", ":"))
-            print("\t".join((key.tenant, key.hint, ",".join(key.scopes), state, limits)))
+            row = (key.tenant, key.hint, ",".join(key.scopes), state, limits, str(key.id))
+            print("\t".join(row))
     return 0
 
 
@@ -200,7 +206,9 @@ def _keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
 
     rt = build_runtime(settings)
     try:
-        found = rt.gateway.revoke_key(rt.hasher.hash(args.key), by="cli")
+        # A lost key can be revoked only by its id: the key itself is all we store a hash of.
+        key_hash = _hash_of(rt, args.key)
+        found = key_hash is not None and rt.gateway.revoke_key(key_hash, by="cli")
     finally:
         rt.close()
     if not found:
@@ -208,6 +216,16 @@ def _keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     print("revoked")
     return 0
+
+
+def _hash_of(rt: Runtime, given: str) -> str | None:
+    """The stored hash of a key given as itself (`vg_…`) or as its id; None for no such id."""
+    try:
+        key_id = UUID(given)
+    except ValueError:
+        return rt.hasher.hash(given)
+    key = rt.gateway.key_with_id(key_id)
+    return key.key_hash if key else None
 
 
 if __name__ == "__main__":

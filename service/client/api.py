@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import mimetypes
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from httpx_sse import SSEError, connect_sse
 
 from service.settings import ClientSettings
 
@@ -18,6 +20,14 @@ TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 class ClientError(Exception):
     """The server refused a request (its own message), or could not be reached."""
+
+
+class StreamBroken(Exception):
+    """An event stream ended by a dropped connection, after the event `last` (None: before any)."""
+
+    def __init__(self, last: str | None, reason: str) -> None:
+        super().__init__(reason)
+        self.last = last
 
 
 class VideosClient:
@@ -61,6 +71,27 @@ class VideosClient:
 
     def events(self, video_id: str) -> Json:
         return self._json("GET", f"/v1/videos/{video_id}/events")
+
+    def follow(self, video_id: str, after: str | None = None) -> Iterator[Json]:
+        """The video's history items as the server streams them (`?stream=true`), after the
+        event id `after`, until the server ends the stream. A dropped connection raises
+        `StreamBroken` carrying the last id seen, so the caller resumes from it."""
+        headers = {"Last-Event-ID": after} if after else {}
+        path, params = f"/v1/videos/{video_id}/events", {"stream": "true"}
+        last = after
+        try:
+            with connect_sse(self.http, "GET", path, params=params, headers=headers) as source:
+                if source.response.is_error:
+                    source.response.read()
+                _raise_for_error(source.response)
+                for sse in source.iter_sse():
+                    if sse.data:
+                        last = sse.id or last
+                        yield json.loads(sse.data)
+        except SSEError as error:  # an answer that is no event stream (e.g. a proxy's)
+            raise ClientError(f"no event stream: {error}") from None
+        except httpx.TransportError as error:
+            raise StreamBroken(last, str(error)) from None
 
     def download(self, video_id: str, target: Path) -> int:
         """Stream the video's file into `target` (replaced only once whole); its size."""

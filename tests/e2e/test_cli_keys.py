@@ -48,6 +48,18 @@ def test_a_revoked_key_is_refused(settings, tmp_path):
         assert http.get("/v1/videos").status_code == 401
 
 
+def test_a_lost_key_is_revoked_by_the_id_keys_list_shows(settings, tmp_path):
+    env = server_env(settings)
+    key = vidgate(env, "keys", "create", "--tenant", "lost").stdout.strip()
+    rows = [line.split("\t") for line in vidgate(env, "keys", "list").stdout.splitlines()]
+    (key_id,) = [row[-1] for row in rows if row[0] == "lost"]
+    assert vidgate(env, "keys", "revoke", key_id).returncode == 0
+    unknown = vidgate(env, "keys", "revoke", "00000000-0000-0000-0000-000000000000")
+    assert unknown.returncode == 1 and "no such key" in unknown.stderr
+    with run_vidgate(env, tmp_path / "server.log") as server, client(server.url, key) as http:
+        assert http.get("/v1/videos").status_code == 401
+
+
 def test_bad_cli_input_is_refused_with_a_message(settings):
     env = server_env(settings)
     bad_tenant = vidgate(env, "keys", "create", "--tenant", "no spaces please")

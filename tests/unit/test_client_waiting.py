@@ -1,6 +1,9 @@
-"""The client waits as the server hints and reports the server's own error messages."""
+"""The client follows a video's event stream (resuming a dropped one), polls as the server
+hints when it cannot stream, and reports the server's own error messages."""
 
 from __future__ import annotations
+
+import json
 
 import httpx
 import pytest
@@ -22,7 +25,58 @@ def video(status: str, progress: int) -> dict:
     return {"id": "video_1", "status": status, "progress": progress}
 
 
-def test_waiting_sleeps_as_long_as_each_answer_hints_and_stops_at_the_end():
+def not_streaming(answers):
+    """A server (or proxy) that answers the event stream with plain JSON, then `answers`."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/events"):
+            return httpx.Response(200, json={"object": "list", "data": []})
+        return next(answers)
+
+    return handle
+
+
+def sse(*items: dict) -> bytes:
+    return b"".join(f"id: {i['version']}\ndata: {json.dumps(i)}\n\n".encode() for i in items)
+
+
+def event(version: int, kind: str, **data) -> dict:
+    return {"type": kind, "version": version, "actor": "local", "data": data}
+
+
+def test_waiting_follows_the_event_stream_and_resumes_a_dropped_one_after_its_last_event():
+    first = sse(event(1, "Submitted"), event(2, "Dispatched"), event(3, "Progressed", percent=40))
+    rest = sse(event(4, "Progressed", percent=90), event(5, "Completed"), event(6, "OutputStored"))
+    seen: list[tuple[str, str | None]] = []
+
+    def dropped_after(body: bytes):
+        yield body
+        raise httpx.ReadError("connection reset")
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        resumed = request.headers.get("last-event-id")
+        seen.append((request.url.path, resumed))
+        if not request.url.path.endswith("/events"):
+            return httpx.Response(200, json=video("completed", 100))
+        stream = {"content-type": "text/event-stream"}
+        if resumed is None:
+            return httpx.Response(200, headers=stream, content=dropped_after(first))
+        return httpx.Response(200, headers=stream, content=rest)
+
+    slept: list[float] = []
+    console = Console(record=True, width=100, force_terminal=False)
+    done = wait_for_video(client_for(handle), video("queued", 0), console, sleep=slept.append)
+    assert done["status"] == "completed"
+    assert seen == [
+        ("/v1/videos/video_1/events", None),
+        ("/v1/videos/video_1/events", "3"),  # resumed after the last event it got
+        ("/v1/videos/video_1", None),  # one look when the server ended the stream
+    ]
+    assert slept == [0.5]  # one pause before reconnecting, no polling
+    assert "100%" in console.export_text()
+
+
+def test_without_a_stream_waiting_sleeps_as_long_as_each_answer_hints_and_stops_at_the_end():
     answers = iter(
         [
             httpx.Response(
@@ -35,7 +89,7 @@ def test_waiting_sleeps_as_long_as_each_answer_hints_and_stops_at_the_end():
         ]
     )
     slept: list[float] = []
-    client = client_for(lambda request: next(answers))
+    client = client_for(not_streaming(answers))
     done = wait_for_video(client, video("queued", 0), Console(quiet=True), sleep=slept.append)
     assert done["status"] == "completed"
     assert slept == [1.0, 0.25, 0.7]  # the create's answer had no hint: about a second
@@ -54,7 +108,7 @@ def test_a_hint_of_zero_or_an_hour_is_kept_within_bounds():
         ]
     )
     slept: list[float] = []
-    client = client_for(lambda request: next(answers))
+    client = client_for(not_streaming(answers))
     start = video("queued", 0)
     wait_for_video(client, start, Console(quiet=True), sleep=slept.append)
     assert slept == [1.0, 0.05, 10.0]
