@@ -74,21 +74,31 @@ class Route:
     """One way to run a model: a provider adapter and the upstream model (endpoint) it calls.
 
     `image_model` is the endpoint for requests with an image, for upstreams that split text-
-    and image-to-video into two endpoints (fal's `…/image-to-video`, Ark's `…-i2v-…` ids)."""
+    and image-to-video into two endpoints (fal's `…/image-to-video`, Ark's `…-i2v-…` ids);
+    `video_model` the model that transforms a source video, on routes that can (Luma's own
+    API: `ray-2` through `/generations/video/modify`); None: this route cannot."""
 
     provider: str
     model: str
     image_model: str | None = None
+    video_model: str | None = None
 
     def __post_init__(self) -> None:
         if self.provider not in PROVIDER_KEYS:
             raise ValueError(f"unknown provider {self.provider!r}")
 
-    def upstream_model(self, has_image: bool) -> str:
+    def upstream_model(self, has_image: bool, has_video: bool = False) -> str:
+        if has_video and self.video_model:
+            return self.video_model
         return self.image_model if has_image and self.image_model else self.model
 
     def as_json(self) -> dict[str, Any]:
-        return {"provider": self.provider, "model": self.model, "image_model": self.image_model}
+        return {
+            "provider": self.provider,
+            "model": self.model,
+            "image_model": self.image_model,
+            "video_model": self.video_model,
+        }
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -176,6 +186,11 @@ class ModelSpec:
     def takes_image(self) -> bool:
         return I2V in self.modes
 
+    @property
+    def takes_video(self) -> bool:
+        """Whether it transforms a source video (on the routes with a `video_model`)."""
+        return V2V in self.modes
+
     def durations_for(self, resolution: str | None) -> tuple[int, ...]:
         """The clip lengths offered at `resolution` (some run only short at high ones)."""
         return self.durations_by_resolution.get(resolution or "", self.durations)
@@ -196,9 +211,11 @@ class ModelSpec:
         """List price in USD per second of video at `resolution`."""
         return self.price_by_resolution.get(resolution or "", self.price_per_second_usd)
 
-    def route(self, enabled: Collection[str]) -> Route | None:
-        """The first route whose provider is enabled on this gateway, if any."""
-        return next((route for route in self.routes if route.provider in enabled), None)
+    def route(self, enabled: Collection[str], *, video: bool = False) -> Route | None:
+        """The first route whose provider is enabled on this gateway (and, for a source
+        video, that can transform one), if any."""
+        fits = (r for r in self.routes if r.provider in enabled and (r.video_model or not video))
+        return next(fits, None)
 
     @property
     def providers(self) -> tuple[str, ...]:

@@ -292,7 +292,7 @@ def _video(job: Job, base: str, rt: Runtime) -> dict[str, Any]:
 
 def _input_params(job: Job) -> dict[str, Any]:
     params = job.params
-    mode = "image_to_video" if params.get("mode") == "image-to-video" else "text_to_video"
+    mode = str(params.get("mode") or "text-to-video").replace("-", "_")  # NovaKit spells _
     return {
         "prompt": job.prompt,
         "duration_seconds": int(params.get("seconds") or 0),

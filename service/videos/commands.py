@@ -22,7 +22,7 @@ from events.app import Gateway
 from events.ids import video_id
 from events.job import Job, JobAlreadyFinished
 from service.billing.balance import dollars
-from service.catalog import Catalog, unavailable_message
+from service.catalog import Catalog, Route, unavailable_message
 from service.storage.local import Storage
 from service.videos.errors import (
     Conflict,
@@ -87,14 +87,12 @@ def create_video(rt: Services, command: CreateVideo) -> tuple[Job, bool]:
     reserved with the job otherwise; see `events.account`).
     """
     video = parse_video_request(command.fields, rt.catalog)
-    route = video.model.route(rt.enabled_providers)
-    if route is None:
-        raise InvalidField("model", unavailable_message(video.model), "model_unavailable")
+    route = _route(rt, video)
     submission = {
         "tenant": command.tenant,
         "model": video.model.id,
         "provider": route.provider,
-        "upstream_model": route.upstream_model(has_image=video.image is not None),
+        "upstream_model": route.upstream_model(video.image is not None, video.video is not None),
         "prompt": video.prompt,
         "params": video.params(),
         "inputs": _store_inputs(rt, video),
@@ -114,6 +112,22 @@ def create_video(rt: Services, command: CreateVideo) -> tuple[Job, bool]:
     if not created:
         _check_retry(job, request_hash)
     return job, created
+
+
+def _route(rt: Services, video: VideoRequest) -> Route:
+    """The enabled route that serves the request (for a source video, one that can)."""
+    route = video.model.route(rt.enabled_providers, video=video.video is not None)
+    if route is not None:
+        return route
+    if video.video is not None and video.model.route(rt.enabled_providers):
+        able = [r.provider for r in video.model.routes if r.video_model]
+        raise InvalidField(
+            "video_url",
+            f"no enabled route of {video.model.id} transforms videos; the {', '.join(able)} "
+            "route does (configure it)",
+            "model_unavailable",
+        )
+    raise InvalidField("model", unavailable_message(video.model), "model_unavailable")
 
 
 def _charge(rt: Services, command: CreateVideo, video: VideoRequest) -> Charge:
@@ -194,7 +208,8 @@ def _owned(rt: Services, tenant: str, job_id: UUID) -> Job:
 def _store_inputs(rt: Services, video: VideoRequest) -> dict[str, Any]:
     """The request's images as the job records them: a URL as given, bytes by their sha256."""
     images = {"image": video.image, "end_image": video.end_image}
-    return {name: _stored_image(rt, image) for name, image in images.items() if image is not None}
+    inputs = {name: _stored_image(rt, i) for name, i in images.items() if i is not None}
+    return inputs | ({"video": {"url": video.video}} if video.video else {})
 
 
 def _stored_image(rt: Services, image: ImageInput) -> dict[str, Any]:

@@ -45,6 +45,7 @@ FIELDS = frozenset(
         "input_reference",
         "image_url",
         "end_image_url",
+        "video_url",
         "aspect_ratio",
         "resolution",
         "fps",
@@ -61,6 +62,7 @@ FIELDS = frozenset(
 )
 MAX_SEED = 2**32 - 1
 MAX_USER = 256
+MAX_URL = 2048
 BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
 
 
@@ -83,11 +85,18 @@ class VideoRequest:
     user: str | None = None  # the client's end user: recorded for audit, never sent upstream
     image: ImageInput | None = None
     end_image: ImageInput | None = None
+    video: str | None = None  # a source video's URL, for video-to-video
     webhook: dict[str, Any] | None = None
 
     @property
     def size(self) -> str:
         return f"{self.width}x{self.height}"
+
+    @property
+    def mode(self) -> str:
+        if self.video:
+            return "video-to-video"
+        return "image-to-video" if self.image else "text-to-video"
 
     @property
     def cost_estimate(self) -> float:
@@ -105,7 +114,7 @@ class VideoRequest:
             "aspect_ratio": self.aspect_ratio,
             "resolution": self.resolution,
             "audio": self.audio,
-            "mode": "image-to-video" if self.image else "text-to-video",
+            "mode": self.mode,
         }
         # Only when asked: the few models that take them keep their own defaults otherwise.
         flags = {
@@ -126,6 +135,7 @@ def parse_video_request(fields: Mapping[str, Any], catalog: Catalog) -> VideoReq
     image, end_image = first_frame(fields), end_frame(fields)
     model = _model_for(fields, catalog, image)
     _check_end_frame(model, image, end_image)
+    video = _source_video(fields, model, catalog, image)
     prompt = _text(fields, "prompt", model, required=True) or ""
     frame = shape(fields, model)
     return VideoRequest(
@@ -146,6 +156,7 @@ def parse_video_request(fields: Mapping[str, Any], catalog: Catalog) -> VideoReq
         user=_user(fields),
         image=image,
         end_image=end_image,
+        video=video,
         webhook=_webhook(fields),
     )
 
@@ -169,6 +180,41 @@ def _model_for(fields: Mapping[str, Any], catalog: Catalog, image: ImageInput | 
             "missing_required_parameter",
         )
     return model
+
+
+def _source_video(
+    fields: Mapping[str, Any], model: ModelSpec, catalog: Catalog, image: ImageInput | None
+) -> str | None:
+    """The video to transform (video-to-video): an http(s) URL the upstream fetches itself.
+    The output follows the source's length and frame; the model's own modes decide."""
+    url = fields.get("video_url")
+    if url is None or url == "":
+        return None
+    if (
+        not isinstance(url, str)
+        or not url.startswith(("https://", "http://"))
+        or len(url) > MAX_URL
+    ):
+        raise InvalidField(
+            "video_url", lambda n: f"{n('video_url')} must be an http(s) URL of a video"
+        )
+    if not model.takes_video:
+        able = [m.id for m in catalog.models if m.takes_video]
+        raise InvalidField(
+            "video_url",
+            lambda n: (
+                f"{model.id} does not transform videos ({n('video_url')}); "
+                f"video-to-video models: {', '.join(able)}"
+            ),
+            "unsupported_parameter",
+            allowed=able,
+        )
+    if image is not None:
+        raise InvalidField(
+            "video_url",
+            lambda n: f"give {n('video_url')} or {n(FIRST_FRAME)}, not both",
+        )
+    return url
 
 
 def _model(value: Any, catalog: Catalog) -> ModelSpec:

@@ -24,11 +24,13 @@ _CATALOG = (
     "loop",
 )
 _IMAGES = ("image_url", "end_image_url")
+_VIDEOS = ("video_url",)  # a model with the video-to-video mode
 
 SEMANTIC_FIELDS: dict[tuple[str, str], tuple[str, ...]] = {
     ("post", "/v1/videos"): (
         *_CATALOG,
         *_IMAGES,
+        *_VIDEOS,
         "seconds",
         "size",
         "audio",
