@@ -16,7 +16,7 @@ from starlette.middleware import Middleware
 from service.providers.upstreams import upstream_providers
 from service.runtime import build_runtime, ensure_bootstrap_key
 from service.settings import Settings
-from service.surfaces import concurred, docs, novakit, ops, task_api, v2
+from service.surfaces import concurred, console, docs, novakit, ops, task_api, v2
 from service.surfaces.deadline import BodyDeadline
 from service.surfaces.errors import HANDLERS, http_errors_by_prefix
 from service.surfaces.openai import analytics, balance, events_feed, models, videos
@@ -49,6 +49,7 @@ def create_app(
         if new_key:
             _announce(new_key)
         app.state.runtime = rt
+        app.state.console_sessions = console.sessions_for(settings, rt.secret)
         # Requests waiting on a job, and event streams, sleep until this says something
         # changed (one per process).
         app.state.watch = watch = JobWatch(
@@ -93,6 +94,7 @@ def create_app(
             *events_feed.routes,
             *analytics.routes,
             *balance.routes,
+            *console.routes,
         ],
         exception_handlers={**HANDLERS, HTTPException: http_errors_by_prefix(FACADE_PREFIXES)},
         middleware=[Middleware(BodyDeadline, seconds=settings.body_timeout)],

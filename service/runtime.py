@@ -38,7 +38,8 @@ from service.persistence.stores import (
 from service.providers.callbacks import CallbackTokens, InputLinks
 from service.providers.registry import BUILT_IN, enabled_providers
 from service.settings import Settings
-from service.storage.local import Storage
+from service.storage.links import OutputLinks
+from service.storage.store import Storage, build_storage
 from service.videos.signals import Signals
 from service.webhooks.signing import SecretDeriver
 
@@ -58,12 +59,14 @@ class Runtime:
     deriver: SecretDeriver
     callbacks: CallbackTokens
     links: InputLinks
+    output_links: OutputLinks  # the compatible surfaces' keyless video and thumbnail URLs
     signals: Signals
     metrics: Metrics
     feed_view: FeedView  # the tenant event feed (GET /v1/events, vidgate export)
     analytics_view: AnalyticsView  # per-job figures (GET /v1/analytics; vidgate replay)
     rate_windows: RateWindows  # requests per key and minute, counted with other processes
     enabled_providers: frozenset[str] = BUILT_IN
+    secret: str = field(default="", repr=False)  # the server secret (console sessions sign with it)
     wakers: list[Callable[[], None]] = field(default_factory=list)
 
     @property
@@ -110,7 +113,7 @@ def build_runtime(settings: Settings) -> Runtime:
         settings=settings,
         gateway=gateway,
         jobs_view=jobs_view,
-        storage=Storage(settings.data_dir),
+        storage=build_storage(settings),
         catalog=default_catalog(),
         hasher=hasher,
         authenticator=Authenticator(gateway, hasher, windows),
@@ -120,12 +123,14 @@ def build_runtime(settings: Settings) -> Runtime:
         deriver=SecretDeriver(secret),
         callbacks=CallbackTokens(keys, settings.base_url),
         links=InputLinks(keys, settings.base_url),
+        output_links=OutputLinks(keys, max_age=settings.output_link_ttl),
         signals=Signals(gateway, metrics),
         metrics=metrics,
         feed_view=build_view(settings, "feed", SQLiteFeedView, PostgresFeedView),
         analytics_view=build_analytics_view(settings),
         rate_windows=windows,
         enabled_providers=enabled_providers(settings),
+        secret=secret,
     )
 
 

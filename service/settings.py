@@ -1,4 +1,9 @@
-"""Settings: the only place that reads the environment."""
+"""Settings: the only place that reads the environment.
+
+Besides the process environment: a `.env` file in the working directory (the environment
+wins over it), and for every variable vidgate reads, `NAME_FILE` naming a file that holds
+its value (Docker and Kubernetes secrets are mounted as files).
+"""
 
 from __future__ import annotations
 
@@ -139,6 +144,46 @@ class ProviderSettings:
 
 
 @dataclass(frozen=True)
+class StorageSettings:
+    """Where outputs, thumbnails and uploaded inputs live (`VIDGATE_STORAGE_URL`).
+
+    `url` None: the data dir, exactly as before object storage existed. `s3://bucket/prefix`:
+    an S3-compatible bucket, at `endpoint_url` for servers other than AWS (MinIO, moto, R2 …).
+    """
+
+    url: str | None = None
+    endpoint_url: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    session_token: str | None = None
+    region: str = "us-east-1"
+    # Content requests answer with a redirect to a presigned URL of the bucket, valid this long.
+    content_redirect: bool = False
+    redirect_ttl: float = 300.0
+
+    @property
+    def is_s3(self) -> bool:
+        return (self.url or "").startswith("s3://")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> StorageSettings:
+        url = _storage_url(env, "VIDGATE_STORAGE_URL")
+        redirect = _bool(env, "VIDGATE_CONTENT_REDIRECT", False)
+        if redirect and not (url or "").startswith("s3://"):
+            raise SettingsError("VIDGATE_CONTENT_REDIRECT needs an s3:// VIDGATE_STORAGE_URL")
+        return cls(
+            url=url,
+            endpoint_url=_url(env, "VIDGATE_S3_ENDPOINT_URL"),
+            access_key_id=_text(env, "AWS_ACCESS_KEY_ID"),
+            secret_access_key=_text(env, "AWS_SECRET_ACCESS_KEY"),
+            session_token=_text(env, "AWS_SESSION_TOKEN"),
+            region=_text(env, "AWS_REGION") or _text(env, "AWS_DEFAULT_REGION") or cls.region,
+            content_redirect=redirect,
+            redirect_ttl=float(_int(env, "VIDGATE_CONTENT_REDIRECT_TTL_S", 300, 1, 7 * 86400)),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("var")
     database_url: str | None = None
@@ -165,7 +210,11 @@ class Settings:
     # An event stream (Server-Sent Events) sends a comment this often while nothing happens,
     # so that proxies keep its connection open.
     stream_heartbeat: float = 15.0
+    # How soon a worker notices events other processes wrote, on SQLite (one `PRAGMA
+    # data_version` per interval; PostgreSQL notifies at once). Its own saves wake it.
     follow_interval: float = 0.05
+    # How often each worker loop looks for work nobody woke it for: a safety net only.
+    idle_interval: float = 5.0
     local_concurrency: int = 2
     # Upstream provider → most unfinished dispatched jobs at once; absent: no cap.
     provider_concurrency: Mapping[str, int] = field(default_factory=dict)
@@ -176,6 +225,9 @@ class Settings:
     download_timeout: float = 600.0
     poll_after_ms: int = 1000
     public_url: str | None = None
+    # How long a signed output link (the compatible surfaces' video and thumbnail URLs,
+    # fetched without a key) stays valid; GET the job again for a fresh one.
+    output_link_ttl: int = 3 * 24 * 3600
     allowed_private_networks: str = ""
     delivery_lease_seconds: float = 60.0
     poll_first: float = 10.0  # poll-only upstreams: first status call after dispatch
@@ -188,6 +240,7 @@ class Settings:
     sandbox_url: str | None = None  # emulators run elsewhere (`vidgate emulate`)
     emulate: EmulatorSettings = field(default_factory=EmulatorSettings)
     providers: ProviderSettings = field(default_factory=ProviderSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
 
     @property
     def base_url(self) -> str:
@@ -199,8 +252,14 @@ class Settings:
         return self.database_url is not None
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if environ is None else environ
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, env_file: Path | None = None
+    ) -> Settings:
+        """Settings from `environ` (default: the process environment over `./.env`) and
+        `env_file` under it; then every `NAME_FILE` becomes `NAME`."""
+        if environ is None:
+            environ, env_file = os.environ, env_file or Path(".env")
+        env = with_secret_files(with_env_file(environ, env_file))
         url = env.get("VIDGATE_DATABASE_URL") or None
         if url is not None and not url.startswith(("postgresql://", "postgres://")):
             raise SettingsError("VIDGATE_DATABASE_URL must start with postgresql://")
@@ -222,6 +281,7 @@ class Settings:
             watch_interval=_int(env, "VIDGATE_WATCH_INTERVAL_MS", 500, 1, 60_000) / 1000,
             stream_heartbeat=_float(env, "VIDGATE_STREAM_HEARTBEAT_S", 15.0, 0.1, 3600.0),
             follow_interval=_int(env, "VIDGATE_FOLLOW_INTERVAL_MS", 50, 1, 60_000) / 1000,
+            idle_interval=_int(env, "VIDGATE_IDLE_INTERVAL_MS", 5000, 1, 600_000) / 1000,
             local_concurrency=_int(env, "VIDGATE_LOCAL_CONCURRENCY", 2, 1, 64),
             provider_concurrency=_caps(env, "VIDGATE_PROVIDER_CONCURRENCY"),
             local_frame_delay=_int(env, "VIDGATE_LOCAL_FRAME_DELAY_MS", 0, 0, 10_000) / 1000,
@@ -230,6 +290,7 @@ class Settings:
             download_timeout=float(_int(env, "VIDGATE_DOWNLOAD_TIMEOUT_S", 600, 1, 86_400)),
             poll_after_ms=_int(env, "VIDGATE_POLL_AFTER_MS", 1000, 0, 600_000),
             public_url=_url(env, "VIDGATE_PUBLIC_URL"),
+            output_link_ttl=_int(env, "VIDGATE_OUTPUT_LINK_TTL_S", 3 * 24 * 3600, 60, 30 * 86400),
             allowed_private_networks=_networks(env, "VIDGATE_ALLOWED_PRIVATE_NETWORKS"),
             delivery_lease_seconds=float(_int(env, "VIDGATE_DELIVERY_LEASE_SECONDS", 60, 1, 3600)),
             poll_first=_int(env, "VIDGATE_POLL_FIRST_MS", 10_000, 10, 3_600_000) / 1000,
@@ -242,7 +303,61 @@ class Settings:
             sandbox_url=_url(env, "VIDGATE_SANDBOX_URL"),
             emulate=EmulatorSettings.from_env(env),
             providers=ProviderSettings.from_env(env),
+            storage=StorageSettings.from_env(env),
         )
+
+
+def with_env_file(environ: Mapping[str, str], env_file: Path | None) -> Mapping[str, str]:
+    """`environ` over the variables of `env_file` (a `.env`), when there is one."""
+    if env_file is None or not env_file.is_file():
+        return environ
+    from dotenv import dotenv_values
+
+    loaded = {name: value for name, value in dotenv_values(env_file).items() if value is not None}
+    return {**loaded, **environ}
+
+
+# The AWS variables vidgate reads; AWS's own `…_FILE` ones (AWS_SHARED_CREDENTIALS_FILE,
+# AWS_WEB_IDENTITY_TOKEN_FILE …) are paths for the client, not values to read here.
+AWS_NAMES = frozenset(
+    {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION"}
+    | {"AWS_DEFAULT_REGION"}
+)
+
+
+def with_secret_files(env: Mapping[str, str]) -> Mapping[str, str]:
+    """`NAME_FILE=/path` sets `NAME` (of vidgate's and the AWS variables) to that file's
+    content, without the trailing newline editors add; setting both is refused."""
+    resolved = dict(env)
+    for name, path in env.items():
+        target = name.removesuffix("_FILE")
+        ours = target.startswith("VIDGATE_") or target in AWS_NAMES
+        if target == name or not ours or not path:
+            continue
+        if env.get(target):
+            raise SettingsError(f"set {target} or {name}, not both")
+        try:
+            resolved[target] = Path(path).read_text().rstrip("\r\n")
+        except OSError as error:
+            raise SettingsError(f"{name}: cannot read {path!r} ({error.strerror})") from None
+    return resolved
+
+
+def _text(env: Mapping[str, str], name: str) -> str | None:
+    return (env.get(name) or "").strip() or None
+
+
+def _storage_url(env: Mapping[str, str], name: str) -> str | None:
+    """`file:///absolute/dir` or `s3://bucket[/prefix]`; unset: the data dir."""
+    raw = (env.get(name) or "").strip().rstrip("/")
+    if not raw:
+        return None
+    if raw.startswith("file:///"):
+        return raw
+    bucket = raw.removeprefix("s3://").partition("/")[0]
+    if not raw.startswith("s3://") or not bucket:
+        raise SettingsError(f"{name} must be file:///absolute/dir or s3://bucket/prefix")
+    return raw
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:

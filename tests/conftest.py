@@ -19,6 +19,7 @@ from starlette.testclient import TestClient
 
 from service.app import create_app
 from service.settings import Settings
+from tests.s3_server import S3Server, moto_server
 
 PG_URL = os.environ.get("VIDGATE_TEST_DATABASE_URL")
 ADMIN_KEY = "vg_test_admin_key_0001"
@@ -69,3 +70,11 @@ def client(settings: Settings) -> Iterator[TestClient]:
     app = create_app(settings)
     with TestClient(app, headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """A real S3 API (moto's server) on 127.0.0.1, started on first use, one per test
+    process; each test takes its own bucket (`s3_server.new_bucket()`)."""
+    with moto_server(tmp_path_factory.mktemp("moto") / "moto.log") as server:
+        yield server

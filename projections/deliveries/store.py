@@ -192,6 +192,22 @@ class SQLDeliveriesView(TrackingRecorder):
         # RETURNING follows no order: hand them out oldest due first.
         return sorted(claimed, key=lambda row: (row.next_attempt_at, row.delivery_id))
 
+    def next_attempt_due(self) -> float | None:
+        """When the soonest pending delivery may be claimed (unix seconds: its next attempt,
+        or when its lease runs out); None while none is pending."""
+        d = self.sql.deliveries
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                self.sql.q(
+                    "SELECT MIN(CASE WHEN lease_until IS NOT NULL AND lease_until > "
+                    f"next_attempt_at THEN lease_until ELSE next_attempt_at END) AS due FROM {d} "
+                    "WHERE status = ?"
+                ),
+                (PENDING,),
+            )
+            row = c.fetchone()
+        return None if row is None or row["due"] is None else float(row["due"])
+
     def _skip_locked(self) -> str:
         return ""
 

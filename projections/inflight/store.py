@@ -19,6 +19,7 @@ from projections.inflight.view import (
     InflightSQL,
     InflightView,
     finished_from,
+    moment,
     row_from,
     seconds,
 )
@@ -152,6 +153,21 @@ class SQLInflightView(InflightView):
             claimed = [row_from(r) for r in c.fetchall()]
         # RETURNING follows no order, and every claimed row now has the same next_poll_at.
         return sorted(claimed, key=lambda row: row.job_id.hex)
+
+    def next_poll_due(self, providers: Collection[str]) -> datetime | None:
+        names = tuple(providers)
+        if not names:
+            return None
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                self.sql.q(
+                    f"SELECT MIN(next_poll_at) AS due FROM {self.sql.table} WHERE provider IN "
+                    f"({self.sql.marks(names)}) AND upstream_id IS NOT NULL"
+                ),
+                names,
+            )
+            row = c.fetchone()
+        return moment(row["due"] if row else None)
 
     def _skip_locked(self) -> str:
         return ""

@@ -96,6 +96,11 @@ class InflightView(TrackingRecorder):
         so no other poller claims them before the lease runs out."""
 
     @abstractmethod
+    def next_poll_due(self, providers: Collection[str]) -> datetime | None:
+        """When the soonest poll of `providers` comes due (a claimed job's: when its lease
+        runs out); None while none is scheduled."""
+
+    @abstractmethod
     def reschedule(self, job_id: UUID, next_poll_at: datetime, *, polled: bool) -> bool:
         """Set the next poll (counting one status call if `polled`); False if the job
         has left the view meanwhile."""

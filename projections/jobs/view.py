@@ -85,6 +85,9 @@ class JobQuery:
     after: UUID | None = None
     status: str | None = None
     model: str | None = None
+    provider: str | None = None
+    created_from: float | None = None  # submitted at or after (unix seconds)
+    created_before: float | None = None  # submitted before (unix seconds)
 
 
 class UnknownCursor(LookupError):
@@ -146,10 +149,16 @@ class JobsSQL:
     def page(self, query: JobQuery, after_seq: int | None) -> tuple[str, list[Any]]:
         p = self.placeholder
         where, params = [f"tenant = {p}", "deleted = 0"], list[Any]([query.tenant])
-        for column in ("status", "model"):
+        for column in ("status", "model", "provider"):
             if getattr(query, column) is not None:
                 where.append(f"{column} = {p}")
                 params.append(getattr(query, column))
+        if query.created_from is not None:
+            where.append(f"created_at >= {p}")
+            params.append(query.created_from)
+        if query.created_before is not None:
+            where.append(f"created_at < {p}")
+            params.append(query.created_before)
         descending = query.order == "desc"
         if after_seq is not None:
             where.append(f"seq {'<' if descending else '>'} {p}")

@@ -63,6 +63,15 @@ class Authenticator:
                 raise RateLimited(verdict.limit, verdict.reset)
         return principal
 
+    def sign_in(self, key: str) -> Principal:
+        """The principal of a key typed into a sign-in form (a 401 if it is no valid key)."""
+        return _principal(self.gateway.find_key(self.hasher.hash(key.strip())))
+
+    def principal_of(self, key_id: UUID) -> Principal:
+        """The principal of a key known by its id (a console session); read afresh, not from
+        the cache, so that a revoked key's session ends with its next request."""
+        return _principal(self.gateway.key_with_id(key_id))
+
     async def _principal(self, request: Request) -> Principal:
         key = _bearer(request.headers.get("authorization"))
         key_hash = self.hasher.hash(key)

@@ -27,7 +27,7 @@ class InvalidCallback(Exception):
         self.expired = expired
 
 
-def _clocked(clock: Callable[[], float]) -> type[TimestampSigner]:
+def clocked(clock: Callable[[], float]) -> type[TimestampSigner]:
     """itsdangerous' timestamp signer on our clock (its documented hook for time)."""
 
     class ClockedSigner(TimestampSigner):
@@ -49,7 +49,7 @@ class CallbackTokens:
         if not keys:
             raise ValueError("CallbackTokens needs at least one key")
         self.keys, self.base_url, self.max_age = list(keys), base_url.rstrip("/"), max_age
-        self._signer = _clocked(clock)
+        self._signer = clocked(clock)
 
     def _serializer(self, provider: str) -> URLSafeTimedSerializer:
         return URLSafeTimedSerializer(
@@ -81,7 +81,7 @@ class InputLinks:
     """Signed, expiring URLs at which upstreams fetch the images a client uploaded.
 
     fal, Replicate and Luma take input images only as URLs; an upload is kept by its sha256
-    (`service.storage.local`), and this names it for a day without exposing the store.
+    (`service.storage.store`), and this names it for a day without exposing the store.
     """
 
     def __init__(self, keys: Sequence[str], base_url: str, *, max_age: int = 24 * 3600) -> None:

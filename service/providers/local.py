@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
 import threading
 import time
 from collections.abc import Callable, Coroutine, Mapping
@@ -33,7 +32,8 @@ from service.providers.base import (
     WebhookKind,
 )
 from service.providers.fair_slots import FairSlots
-from service.storage.local import Storage
+from service.storage.blobs import StorageUnavailable
+from service.storage.store import Storage
 
 log = logging.getLogger(__name__)
 SOURCE = "local"
@@ -132,8 +132,8 @@ class LocalProvider(Adapter):
             stop.set()
 
     async def download(self, upstream_id: str, dest: Path) -> Path:
-        source = self.storage.output_path(UUID(hex=upstream_id.removeprefix("local_")))
-        await asyncio.to_thread(shutil.copyfile, source, dest)
+        job_id = UUID(hex=upstream_id.removeprefix("local_"))
+        await asyncio.to_thread(self.storage.fetch_output, job_id, dest)
         return dest
 
     async def close(self) -> None:
@@ -170,20 +170,28 @@ class LocalProvider(Adapter):
             await self._fail(job_id, "image_unavailable", str(error))
             return
         spec = _spec(request, image)
+        staged = self.storage.staging_file(job_id, ".mp4")
         try:
             video = await asyncio.to_thread(
                 render_video,
                 spec,
-                self.storage.output_path(job_id),
+                staged,
                 on_progress=lambda percent: self._on_progress(job_id, percent, stop),
                 should_stop=_StopCheck(self.find_job, job_id, stop),
                 frame_delay=self.frame_delay,
             )
+            # Stored before `Completed`: a job is never completed without its file.
+            await asyncio.to_thread(self.storage.store_output, job_id, staged)
         except RenderCanceled:
             return
         except ImageUnreadable as error:
             await self._fail(job_id, "invalid_image", f"unreadable image: {error}")
             return
+        except StorageUnavailable as error:
+            await self._fail(job_id, "storage_unavailable", f"the video was not stored: {error}")
+            return
+        finally:
+            staged.unlink(missing_ok=True)
         output = {
             "url": f"/v1/videos/{video_id(job_id)}/content",
             "content_type": video.content_type,
@@ -197,7 +205,7 @@ class LocalProvider(Adapter):
         done = UpstreamStatus("completed", None, progress=100, stored_output=output)
         job, _ = await asyncio.to_thread(self.report, job_id, done, SOURCE)
         if job.status != "completed":  # canceled while the last frames were encoded
-            self.storage.delete_outputs(job_id)
+            await asyncio.to_thread(self.storage.delete_outputs, job_id)
 
     async def _dispatched(self, job_id: UUID, stop: threading.Event) -> None:
         """Wait for the dispatcher to record `Dispatched` (it does so once `submit` returns):

@@ -1,47 +1,71 @@
-"""Files under the data dir: uploaded inputs (content-addressed) and rendered outputs."""
+"""Blobs as files under a directory: the single-host default (`VIDGATE_DATA_DIR`)."""
 
 from __future__ import annotations
 
-import hashlib
+import asyncio
 import os
 import secrets
+import shutil
+from collections.abc import AsyncIterator
 from pathlib import Path
-from uuid import UUID
+
+from service.storage.blobs import BlobInfo
+
+CHUNK = 1 << 16
 
 
-class Storage:
+class LocalBlobs:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
-        self.inputs, self.outputs = self.root / "inputs", self.root / "outputs"
+        # Next to the outputs, on the same filesystem: publishing a render is a rename.
+        self.staging = self.root / "outputs"
 
-    def save_input(self, data: bytes) -> str:
-        """Keep an input file once per content; returns its sha256."""
-        digest = hashlib.sha256(data).hexdigest()
-        path = self.input_path(digest)
-        if not path.exists():
-            _write_atomically(path, data)
-        return digest
+    def path(self, key: str) -> Path:
+        return self.root / key
 
-    def input_path(self, sha256: str) -> Path:
-        return self.inputs / sha256[:2] / sha256
+    def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
+        _write_atomically(self.path(key), data)
 
-    def read_input(self, sha256: str) -> bytes:
-        return self.input_path(sha256).read_bytes()
+    def publish(self, key: str, path: Path, content_type: str) -> None:
+        final = self.path(key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, final)
 
-    def output_path(self, job_id: UUID, index: int = 0) -> Path:
-        """The job's video; `index` counts the others of a job that made several."""
-        return self.outputs / f"{job_id.hex}{_nth(index)}.mp4"
+    def read(self, key: str) -> bytes:
+        return self.path(key).read_bytes()
 
-    def thumbnail_path(self, job_id: UUID, index: int = 0) -> Path:
-        return self.outputs / f"{job_id.hex}{_nth(index)}.jpg"
+    def copy_to(self, key: str, dest: Path) -> None:
+        shutil.copyfile(self.path(key), dest)
 
-    def delete_outputs(self, job_id: UUID) -> None:
-        for path in self.outputs.glob(f"{job_id.hex}*"):
-            path.unlink(missing_ok=True)
+    def info(self, key: str) -> BlobInfo | None:
+        try:
+            return BlobInfo(self.path(key).stat().st_size)
+        except FileNotFoundError:
+            return None
 
+    def delete(self, key: str) -> None:
+        self.path(key).unlink(missing_ok=True)
 
-def _nth(index: int) -> str:
-    return f".{index}" if index else ""
+    def local_file(self, key: str) -> Path | None:
+        path = self.path(key)
+        return path if path.is_file() else None
+
+    async def chunks(
+        self, key: str, start: int = 0, end: int | None = None
+    ) -> AsyncIterator[bytes]:
+        with await asyncio.to_thread(self.path(key).open, "rb") as data:
+            data.seek(start)
+            offset = start
+            while end is None or offset < end:
+                size = CHUNK if end is None else min(CHUNK, end - offset)
+                block = await asyncio.to_thread(data.read, size)
+                if not block:
+                    return
+                offset += len(block)
+                yield block
+
+    async def presigned_url(self, key: str, ttl: float) -> str | None:
+        return None  # a directory has no URLs of its own: the gateway serves the file
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

@@ -8,8 +8,13 @@ the core's `CreateVideo` like every other surface. Where Concurred's document is
   (400 bad field, 401 key, 403 scope, 404 operation, 413/415 body, 503 store); `param` names
   the field in Concurred's words.
 - `operation_id` is `operations/<vidgate video id>`: the job is also `GET /v1/videos/{id}`.
-- `video_url` is vidgate's content URL for the job (`/v1/videos/{id}/content`, absolute): it
-  needs the same `Authorization: Bearer` key the client already sends.
+- `video_url` is, like Concurred's CDN links, usable without a key: a signed link to
+  vidgate's stored copy (`/api/v1/video/files/<token>.mp4`, `service.surfaces.output_files`),
+  valid for 3 days by default (`VIDGATE_OUTPUT_LINK_TTL_S`; poll the status again for a fresh
+  one). A tampered or expired link is a 403.
+- `Idempotency-Key` (a header, as on `/v1/videos`): a retried generate with the same key and
+  body answers with the same operation; the same key with another body is a 409
+  `idempotency_key_reused`.
 - Sync models (fal.ai in Concurred's table) hold the request until the job ends, at most
   `SYNC_TIMEOUT` seconds; then a 504 `sync_timeout` error carries the `operation_id` and
   `poll_url` to follow the job, which keeps running. A sync job that fails answers 502 with
@@ -37,9 +42,13 @@ from events.app import JobContention
 from events.ids import parse_video_id, video_id
 from events.job import CANCELED, COMPLETED, Job
 from service.runtime import Runtime
+from service.storage.blobs import StorageUnavailable
 from service.surfaces.body import read_fields
 from service.surfaces.errors import ApiError, invalid, not_found
-from service.surfaces.facade import field_only
+from service.surfaces.facade import base_url, field_only
+from service.surfaces.idempotency import NAMES as KEY_NAMES
+from service.surfaces.idempotency import idempotency_key
+from service.surfaces.output_files import file_routes, output_url
 from service.surfaces.waiting import settled
 from service.videos.commands import CreateVideo, create_video
 from service.videos.errors import FIRST_FRAME, Refused
@@ -69,13 +78,15 @@ FIELDS = {
 }
 # How a refusal from the core names its field here: Concurred has one image field.
 IN_OUR_WORDS = field_only(
-    {"seconds": "duration", "input_reference": "image_url"}, {FIRST_FRAME: "image_url"}
+    {"seconds": "duration", "input_reference": "image_url", **KEY_NAMES},
+    {FIRST_FRAME: "image_url"},
 )
 OPERATION_PREFIX = "operations/"
 SYNC_TIMEOUT = 600.0  # seconds a sync model's request may wait (Concurred: "1-3 minutes")
 SYNC_TIMEOUT_STATE = "concurred_sync_timeout"  # `app.state` override, e.g. for tests
 STATUS_PATH = "/api/v1/video/status"
 PREFIXES = ("/api/v1/video/",)  # its paths: an unknown one under them answers as it would
+FILES = "/api/v1/video/files"  # where the signed video links point
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -91,7 +102,7 @@ def concurred_errors(endpoint: Endpoint) -> Endpoint:
             return failure(error)
         except Refused as error:
             return failure(IN_OUR_WORDS(error))
-        except (PersistenceError, JobContention):
+        except (PersistenceError, JobContention, StorageUnavailable):
             busy = ApiError(
                 503,
                 "the store is unavailable; nothing was saved, retry shortly",
@@ -122,8 +133,15 @@ async def generate(request: Request) -> Response:
     rt = _runtime(request)
     principal = await rt.authenticator.authenticate(request)
     principal.require(VIDEOS_WRITE)
+    key = idempotency_key(request)
     fields = canonical_fields(await read_fields(request, rt.settings.max_body_bytes))
-    command = CreateVideo(principal.tenant, fields, surface=SURFACE, **principal.as_submitter())
+    command = CreateVideo(
+        principal.tenant,
+        fields,
+        idempotency_key=key,
+        surface=SURFACE,
+        **principal.as_submitter(),
+    )
     job, _ = await run_in_threadpool(create_video, rt, command)
     provider = MODELS[job.model]  # an image may have switched it to its -i2v twin
     if provider == "google":
@@ -272,11 +290,12 @@ def poll_url(provider: str, job_id: UUID) -> str:
 
 
 def content_url(request: Request, job_id: UUID) -> str:
-    """Where the video downloads from: vidgate's own copy (with the same bearer key)."""
-    return f"{str(request.base_url).rstrip('/')}/v1/videos/{video_id(job_id)}/content"
+    """Where the video downloads from: a signed link to vidgate's own copy (no key)."""
+    return output_url(_runtime(request), base_url(request), FILES, job_id)
 
 
 routes = [
     Route("/api/v1/video/generate", generate, methods=["POST"]),
     Route(STATUS_PATH, status, methods=["GET"]),
+    *file_routes(FILES, concurred_errors),
 ]

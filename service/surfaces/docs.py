@@ -60,7 +60,8 @@ LANDING_PAGE = """<!doctype html>
     <li>Health: <a href="/healthz">/healthz</a> (liveness),
         <a href="/readyz">/readyz</a> (the store answers),
         <a href="/metrics">/metrics</a> (Prometheus)</li>
-    <li>Console: coming soon</li>
+    <li><a href="/console">Console</a>: jobs, their history and videos, analytics,
+        webhooks, keys and balance (sign in with an API key)</li>
   </ul>
   <p>Try it: <code>vidgate videos create --model local-preview --prompt "a fox" --wait
      -o fox.mp4</code> with <code>VIDGATE_URL</code> and <code>VIDGATE_API_KEY</code> set.</p>

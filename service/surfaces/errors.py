@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from events.app import JobContention
+from service.storage.blobs import StorageUnavailable
 from service.surfaces.allow import allowed_methods
 from service.videos.errors import (
     FIRST_FRAME,
@@ -213,5 +214,6 @@ HANDLERS: dict[Any, Any] = {
     HTTPException: on_http_exception,
     PersistenceError: on_store_unavailable,
     JobContention: on_store_unavailable,
+    StorageUnavailable: on_store_unavailable,  # the file store (S3): also nothing saved
     Exception: on_unexpected,
 }

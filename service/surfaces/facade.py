@@ -26,6 +26,7 @@ from events.app import JobContention
 from events.job import Job
 from service.auth.authenticator import Principal
 from service.runtime import Runtime
+from service.storage.blobs import StorageUnavailable
 from service.surfaces.errors import ApiError, told
 from service.videos.errors import Forbidden, Refused
 
@@ -48,7 +49,7 @@ def translated(render: Render, wording: Wording = told) -> Callable[[Endpoint], 
                 return render(error)
             except Refused as error:
                 return render(wording(error))
-            except (PersistenceError, JobContention) as error:  # the app-wide handler's 503
+            except (PersistenceError, JobContention, StorageUnavailable) as error:  # a 503
                 log.warning(
                     "store unavailable on %s %s: %r", request.method, request.url.path, error
                 )

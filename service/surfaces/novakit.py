@@ -10,10 +10,14 @@ used at what the job is charged (the upstream's reported cost where it gives one
 answer's `usage.seconds_remaining` is how many seconds of the same model and settings the
 tenant's balance and the key's monthly budget still buy (null when neither limits it).
 Errors are NovaKit's `{"error": message}`, with `code` and `param` as context.
+`Idempotency-Key` (a header, as on `/v1/videos`): a retried generate with the same key and
+body answers with the same job (sync: once it is done); the same key with another body is a
+409 `idempotency_key_reused`.
 Request mapping: `novakit_request`.
 
 A video's `url` is, like NovaKit's CDN links, usable without a key: a signed link to the
-stored file, valid for 3 days (GET the job again for a fresh one).
+stored file (`service.surfaces.output_files`), valid for 3 days by default
+(`VIDGATE_OUTPUT_LINK_TTL_S`; GET the job again for a fresh one).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from uuid import UUID
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from events.apikey import VIDEO, VIDEOS_READ, VIDEOS_WRITE
@@ -34,7 +38,6 @@ from events.job import CANCELED, COMPLETED, FAILED, IN_PROGRESS, QUEUED, Job
 from service.auth.authenticator import Principal
 from service.billing.remaining import seconds_affordable, spendable
 from service.catalog import Catalog
-from service.providers.callbacks import InvalidCallback
 from service.runtime import Runtime
 from service.surfaces.body import read_fields
 from service.surfaces.errors import ApiError, invalid
@@ -49,7 +52,10 @@ from service.surfaces.facade import (
     runtime,
     translated,
 )
+from service.surfaces.idempotency import NAMES as KEY_NAMES
+from service.surfaces.idempotency import idempotency_key
 from service.surfaces.novakit_request import NAMES, canonical_fields
+from service.surfaces.output_files import file_routes, output_url
 from service.surfaces.waiting import settled
 from service.videos.commands import CreateVideo, create_video
 
@@ -69,7 +75,8 @@ POLL_TIMEOUT, MAX_POLL_TIMEOUT = 30.0, 120.0
 STORE_WAIT = 20.0  # after `Completed`, how long a sync request waits for the stored copy
 CREDITS_PER_USD = 100
 MODEL_TIER = "standard"
-LINK = "novakit-video"  # what the signed file links are salted with
+WORDS = {**NAMES, **KEY_NAMES}  # how a refusal names the fields
+FILES = "/api/v1/files"  # where the signed video links point
 
 
 class JobNotDone(ApiError):
@@ -88,14 +95,21 @@ def render(error: ApiError) -> Response:
     return JSONResponse(body, status_code=error.status, headers=error.headers)
 
 
-@translated(render, as_sent(NAMES))
+@translated(render, as_sent(WORDS))
 async def generate(request: Request) -> Response:
     rt = runtime(request)
     principal = await principal_of(request)
     require_any(principal, VIDEO, VIDEOS_WRITE)
     wait = _sync_timeout(request.query_params)
+    key = idempotency_key(request)
     fields = canonical_fields(await read_fields(request, rt.settings.max_body_bytes), rt.catalog)
-    command = CreateVideo(principal.tenant, fields, surface=SURFACE, **principal.as_submitter())
+    command = CreateVideo(
+        principal.tenant,
+        fields,
+        idempotency_key=key,
+        surface=SURFACE,
+        **principal.as_submitter(),
+    )
     job, _ = await run_in_threadpool(create_video, rt, command)
     if wait is None:
         return JSONResponse(async_body(job, rt.catalog))
@@ -106,7 +120,7 @@ async def generate(request: Request) -> Response:
     return JSONResponse(sync_body(_finished(job, wait), base_url(request), rt, remaining))
 
 
-@translated(render, as_sent(NAMES))
+@translated(render, as_sent(WORDS))
 async def get_job(request: Request) -> Response:
     rt = runtime(request)
     principal = await principal_of(request)
@@ -122,26 +136,6 @@ async def get_job(request: Request) -> Response:
         seen = job.status
         job = await settled(request, job, lambda j: j.status != seen, timeout)
     return JSONResponse(job_body(job, base_url(request), rt))
-
-
-@translated(render, as_sent(NAMES))
-async def video_file(request: Request) -> Response:
-    """The stored video behind a signed link; the link is the credential (no key)."""
-    rt = runtime(request)
-    try:
-        job_id = rt.callbacks.job_id(LINK, request.path_params["token"])
-    except InvalidCallback as error:
-        message = "the video link has expired: GET the job again for a fresh one"
-        if not error.expired:
-            message = "the video link is not valid"
-        raise ApiError(403, message, code="invalid_link") from None
-    job: Job | None = await run_in_threadpool(rt.gateway.find_job, job_id)
-    if job is not None and job.status == COMPLETED and not job.output_stored:
-        job = await settled(request, job, lambda j: j.output_stored, STORE_WAIT)
-    path = rt.storage.output_path(job_id)
-    if job is None or job.deleted or not job.output_stored or not path.exists():
-        raise ApiError(404, "the video is no longer stored", code="not_found")
-    return FileResponse(path, media_type="video/mp4", filename=f"{public_id(job_id)}.mp4")
 
 
 def _finished(job: Job, waited: float) -> Job:
@@ -283,7 +277,7 @@ def job_body(job: Job, base: str, rt: Runtime) -> dict[str, Any]:
 def _video(job: Job, base: str, rt: Runtime) -> dict[str, Any]:
     frame = rendered(job)
     return {
-        "url": f"{base}/api/v1/files/{rt.callbacks.token(LINK, job.id)}.mp4",
+        "url": output_url(rt, base, FILES, job.id),
         "duration_seconds": _plain(frame["duration"] or 0),
         "width": frame["width"],
         "height": frame["height"],
@@ -313,5 +307,5 @@ def _plain(number: float) -> int | float:
 routes = [
     Route("/api/v1/videos/generations", generate, methods=["POST"]),
     Route("/api/v1/jobs/{jobId}", get_job, methods=["GET"]),
-    Route("/api/v1/files/{token}.mp4", video_file, methods=["GET"]),
+    *file_routes(FILES, translated(render, as_sent(WORDS))),
 ]

@@ -95,7 +95,9 @@ class NovaKitPending(Shape):
     """An `async=true` request's answer: the job to poll."""
 
     id: str = Field(pattern="^job_[0-9a-f]{32}$")
-    status: Literal["pending"]
+    status: Literal["pending", "processing", "completed", "failed", "cancelled"] = Field(
+        description="pending; a retry with the same Idempotency-Key: the job's status now."
+    )
     created: int
     model: str
     estimated_credits: int

@@ -8,8 +8,14 @@ Requests are translated into vidgate's canonical create fields and go through th
   job), `status` (`queued`, `processing`, `completed`, `failed`; a canceled job is `failed`
   with error code `canceled`), `model` (vidgate's id for it), `progress` (0-100),
   `created_at`, `completed_at` (Unix seconds), `metadata` (duration, fps, width, height and
-  seed it is made with), and once completed `url` (vidgate's content URL, which needs the
-  same bearer key) and `format` (`mp4`); once failed `error: {code, message}`.
+  seed it is made with), and once completed `url` and `format` (`mp4`); once failed
+  `error: {code, message}`. `url` is usable without a key (a player or a CDN fetches it): a
+  signed link to vidgate's stored copy (`/v1/video/files/<token>.mp4`,
+  `service.surfaces.output_files`), valid for 3 days by default (`VIDGATE_OUTPUT_LINK_TTL_S`;
+  poll the task again for a fresh one); a tampered or expired link is a 403.
+- `Idempotency-Key` (a header, as on `/v1/videos`): a retried submit with the same key and
+  body answers with the same task; the same key with another body is a 409
+  `idempotency_key_reused`.
 - Errors are OpenAI's shape, `{"error": {"message", "type", "param", "code"}}`, naming this
   API's fields (`duration`, `image`, `width/height`, `metadata.negative_prompt` …).
 - `width` × `height` is used as is when the model renders that frame; otherwise it selects
@@ -50,6 +56,9 @@ from service.runtime import Runtime
 from service.surfaces.body import read_fields
 from service.surfaces.errors import ApiError, invalid, not_found
 from service.surfaces.facade import field_only
+from service.surfaces.idempotency import NAMES as KEY_NAMES
+from service.surfaces.idempotency import idempotency_key
+from service.surfaces.output_files import file_routes, output_url
 from service.videos.commands import CreateVideo, create_video
 from service.videos.errors import FIRST_FRAME, Refused
 from service.videos.shape import as_int
@@ -84,6 +93,7 @@ RENAMED = {
     "input_reference": "image",
     "size": "width/height",
     **{name: f"metadata.{name}" for name in METADATA},
+    **KEY_NAMES,
 }
 IN_OUR_WORDS = field_only(RENAMED, {FIRST_FRAME: "image"})
 ASPECT_TOLERANCE = 0.01
@@ -96,6 +106,7 @@ IMAGE_TYPES = {
 }
 BARE_BASE64 = re.compile(r"[A-Za-z0-9+/\s]{16,}={0,2}\s*")
 URL_OR_DATA = re.compile(r"(?i)(https?://|data:)")
+FILES = "/v1/video/files"  # where the signed video links point
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -128,10 +139,17 @@ async def create_task(request: Request) -> Response:
     rt = _runtime(request)
     principal = await rt.authenticator.authenticate(request)
     principal.require(VIDEOS_WRITE)
+    key = idempotency_key(request)
     fields = canonical_fields(await read_fields(request, rt.settings.max_body_bytes), rt.catalog)
-    command = CreateVideo(principal.tenant, fields, surface=SURFACE, **principal.as_submitter())
+    command = CreateVideo(
+        principal.tenant,
+        fields,
+        idempotency_key=key,
+        surface=SURFACE,
+        **principal.as_submitter(),
+    )
     job, _ = await run_in_threadpool(create_video, rt, command)
-    return JSONResponse(task_object(job, str(request.base_url)))
+    return JSONResponse(task_object(job, rt, str(request.base_url)))
 
 
 @task_errors
@@ -144,7 +162,7 @@ async def retrieve_task(request: Request) -> Response:
     job = None if job_id is None else await run_in_threadpool(rt.gateway.find_job, job_id)
     if job is None or job.tenant != principal.tenant or job.deleted:
         raise not_found(f"no task with id {task_id!r}", param="task_id")
-    return JSONResponse(task_object(job, str(request.base_url)))
+    return JSONResponse(task_object(job, rt, str(request.base_url)))
 
 
 def canonical_fields(body: Mapping[str, Any], catalog: Catalog) -> dict[str, Any]:
@@ -347,7 +365,7 @@ def frame(model: ModelSpec | None, width: int, height: int, resolution: str | No
     return f"{frame_width}x{frame_height}"
 
 
-def task_object(job: Job, base_url: str) -> dict[str, Any]:
+def task_object(job: Job, rt: Runtime, base_url: str) -> dict[str, Any]:
     """A job as this API shows a task."""
     task: dict[str, Any] = {
         "task_id": video_id(job.id),
@@ -359,7 +377,7 @@ def task_object(job: Job, base_url: str) -> dict[str, Any]:
         "metadata": _made_with(job.params),
     }
     if job.status == COMPLETED:
-        task["url"] = f"{base_url.rstrip('/')}/v1/videos/{video_id(job.id)}/content"
+        task["url"] = output_url(rt, base_url.rstrip("/"), FILES, job.id)
         task["format"] = "mp4"
     elif job.status == CANCELED:
         task["error"] = {"code": "canceled", "message": "the video was canceled"}
@@ -387,4 +405,5 @@ def _epoch(moment: datetime | None) -> int | None:
 routes = [
     Route("/v1/video/generations", create_task, methods=["POST"]),
     Route("/v1/video/generations/{task_id}", retrieve_task, methods=["GET"]),
+    *file_routes(FILES, task_errors),
 ]

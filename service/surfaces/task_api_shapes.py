@@ -121,7 +121,8 @@ class Task(Shape):
     url: str | SkipJsonSchema[None] = Field(
         default=None,
         description=(
-            "Once completed: vidgate's content URL for the video (needs the same bearer key)."
+            "Once completed: a signed link to the video, fetched without a key; it expires "
+            "(3 days by default): poll the task again for a fresh one."
         ),
         json_schema_extra={"format": "uri"},
     )

@@ -7,6 +7,15 @@ other id or alias works too), `webhookUrl` + `webhookEvents`, and the model's ow
 become vidgate's canonical create fields, so the catalog validates them and a refusal names
 the field as the client spelt it (`parameters.duration`). Statuses are upper case; errors are
 `{error: <the seed's Error column>, message, code, field}`.
+
+A finished job's `result.videoUrl` and `result.thumbnailUrl` are usable without a key (a
+player, a CDN or an `<img>` fetches them): signed links to vidgate's stored copy
+(`/v2/files/<token>.mp4|.jpg`, `service.surfaces.output_files`), valid for 3 days by default
+(`VIDGATE_OUTPUT_LINK_TTL_S`; GET the job again for fresh ones); tampered or expired: a 403.
+`Idempotency-Key` (a header, as on `/v1/videos`): a retried generate with the same key and
+body answers 202 with the same `jobId`; the same key with another body is a 409.
+A `webhookUrl` gets the seed's events (`WEBHOOK_EVENTS` unless `webhookEvents` picks some;
+`canceled` only when asked for), each carrying the `jobId` (`service.surfaces.v2_webhooks`).
 """
 
 from __future__ import annotations
@@ -21,9 +30,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from events.apikey import VIDEOS_READ, VIDEOS_WRITE
-from events.ids import parse_video_id, video_id
+from events.ids import parse_video_id
 from events.job import CANCELED, COMPLETED, FAILED, IN_PROGRESS, QUEUED, Job
 from service.catalog import Catalog
+from service.runtime import Runtime
 from service.surfaces.body import read_fields
 from service.surfaces.errors import ApiError, invalid
 from service.surfaces.facade import (
@@ -36,6 +46,9 @@ from service.surfaces.facade import (
     runtime,
     translated,
 )
+from service.surfaces.idempotency import NAMES as KEY_NAMES
+from service.surfaces.idempotency import idempotency_key
+from service.surfaces.output_files import THUMBNAIL, VIDEO, file_routes, output_url
 from service.videos.commands import CreateVideo, create_video
 from service.videos.errors import Refused
 
@@ -63,6 +76,8 @@ ERRORS = {
     429: "Too many requests",
     503: "Service unavailable",
 }
+WEBHOOK_EVENTS = ["progress", "completed", "failed"]  # the seed's list, and the default
+FILES = "/v2/files"  # where the signed video and thumbnail links point
 COMMON = {
     "prompt": "prompt",
     "model": "model",
@@ -106,25 +121,33 @@ async def generate(request: Request) -> Response:
     rt = runtime(request)
     principal = await principal_of(request)
     principal.require(VIDEOS_WRITE)
+    key = idempotency_key(request)
     body = await read_fields(request, rt.settings.max_body_bytes)
     fields, names = canonical_fields(body, rt.catalog)
-    command = CreateVideo(principal.tenant, fields, surface=SURFACE, **principal.as_submitter())
+    command = CreateVideo(
+        principal.tenant,
+        fields,
+        idempotency_key=key,
+        surface=SURFACE,
+        **principal.as_submitter(),
+    )
     try:
         job, _ = await run_in_threadpool(create_video, rt, command)
     except Refused as error:  # told with the names this client used (`parameters.duration`)
-        raise as_sent(names)(error) from None
+        raise as_sent({**names, **KEY_NAMES})(error) from None
     return JSONResponse({"jobId": str(job.id), "status": STATUSES[job.status]}, status_code=202)
 
 
 @translated(render)
 async def get_job(request: Request) -> Response:
+    rt = runtime(request)
     principal = await principal_of(request)
     principal.require(VIDEOS_READ)
     raw = request.path_params["jobId"]
     job = await owned_job(request, principal.tenant, parse_job_id(raw))
     if job is None:
         raise ApiError(404, f"no job with id {raw!r}", code="not_found", param="jobId")
-    return JSONResponse(job_body(job, base_url(request)))
+    return JSONResponse(job_body(job, base_url(request), rt))
 
 
 def canonical_fields(
@@ -150,6 +173,8 @@ def canonical_fields(
     _take(body, "", fields, names)
     _take(model_parameters or {}, "parameters.", fields, names)
     _check_image(fields, names, catalog)
+    if "webhook_url" in fields and "webhook_events" not in fields:
+        fields["webhook_events"] = WEBHOOK_EVENTS
     return fields, names
 
 
@@ -212,24 +237,25 @@ def parse_job_id(raw: str) -> UUID | None:
         return None
 
 
-def job_body(job: Job, base: str) -> dict[str, Any]:
+def job_body(job: Job, base: str, rt: Runtime) -> dict[str, Any]:
     return {
         "jobId": str(job.id),
         "status": STATUSES[job.status],
         "model": job.model,
         "progress": job.progress,
-        "result": _result(job, base),
+        "result": result(job, base, rt),
         "error": dict(job.error) if job.error else None,
         "createdAt": iso(job.created_on),
         "completedAt": iso(job.finished_at),
     }
 
 
-def _result(job: Job, base: str) -> dict[str, Any] | None:
+def result(job: Job, base: str, rt: Runtime) -> dict[str, Any] | None:
+    """A completed job's video, with signed links to its file and its thumbnail."""
     if job.status != COMPLETED:
         return None
     output = job.output or {}
-    videos = [_video(job, base, index) for index in range(job.video_count)]
+    videos = [_video(job, base, rt, index) for index in range(job.video_count)]
     return {
         **videos[0],
         "contentType": output.get("content_type", "video/mp4"),
@@ -239,16 +265,16 @@ def _result(job: Job, base: str) -> dict[str, Any] | None:
     }
 
 
-def _video(job: Job, base: str, index: int) -> dict[str, str]:
-    """The links to the job's `index`th video (Midjourney makes four)."""
-    url = f"{base}/v1/videos/{video_id(job.id)}/content"
+def _video(job: Job, base: str, rt: Runtime, index: int) -> dict[str, str]:
+    """The signed links to the job's `index`th video (Midjourney makes four)."""
     return {
-        "videoUrl": f"{url}?index={index}" if index else url,
-        "thumbnailUrl": f"{url}?{f'index={index}&' if index else ''}variant=thumbnail",
+        "videoUrl": output_url(rt, base, FILES, job.id, VIDEO, index),
+        "thumbnailUrl": output_url(rt, base, FILES, job.id, THUMBNAIL, index),
     }
 
 
 routes = [
     Route("/v2/videos/generate", generate, methods=["POST"]),
     Route("/v2/jobs/{jobId}", get_job, methods=["GET"]),
+    *file_routes(FILES, translated(render), (VIDEO, THUMBNAIL)),
 ]

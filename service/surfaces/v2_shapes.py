@@ -52,14 +52,17 @@ class V2GenerateRequest(RequestShape):
     webhookUrl: str | SkipJsonSchema[None] = Field(
         default=None,
         description=(
-            "Receives vidgate's Standard Webhooks events (`video.progress` …; "
-            "`video_id` is `video_` + the jobId's hex)."
+            "Receives the job's events as Standard Webhooks, in v2's words: `event` "
+            "(`progress`, `completed`, `failed`), `jobId`, `status`, `result` …"
         ),
         json_schema_extra={"format": "uri"},
     )
     webhookEvents: (
         list[Literal["progress", "completed", "failed", "canceled"]] | SkipJsonSchema[None]
-    ) = Field(default=None, description="Default: all.")
+    ) = Field(
+        default=None,
+        description="Default: progress, completed, failed (`canceled` only when listed).",
+    )
     parameters: V2GenerateRequestParameters | SkipJsonSchema[None] = Field(
         default=None,
         description=(
@@ -97,7 +100,9 @@ class V2GenerateRequest(RequestShape):
 
 class V2Accepted(Shape):
     jobId: str = Field(json_schema_extra={"format": "uuid"})
-    status: Literal["QUEUED"]
+    status: Literal["QUEUED", "PROCESSING", "COMPLETED", "FAILED", "CANCELED"] = Field(
+        description="QUEUED; a retry with the same Idempotency-Key: the job's status now."
+    )
 
 
 class V2Video(Shape):
@@ -109,11 +114,14 @@ class V2Video(Shape):
 
 class V2JobResult(Shape):
     videoUrl: str = Field(
-        description="vidgate's content URL: send the same bearer key.",
+        description="A signed link to the stored video, fetched without a key; it "
+        "expires (3 days by default): GET the job again for a fresh one.",
         json_schema_extra={"format": "uri"},
     )
     thumbnailUrl: str | SkipJsonSchema[None] = Field(
-        default=None, json_schema_extra={"format": "uri"}
+        default=None,
+        description="A signed link to a JPEG of the video's middle frame (no key).",
+        json_schema_extra={"format": "uri"},
     )
     contentType: str | SkipJsonSchema[None] = Field(default=None)
     width: int | None = Field(default=None)
@@ -165,3 +173,23 @@ class V2Error(Shape):
     message: str = Field(description="What is wrong, naming the field as it was sent.")
     code: str | None = Field(examples=["invalid_value", "model_not_found"])
     field: str | None = Field(examples=["parameters.duration"])
+
+
+class V2WebhookEvent(Shape):
+    """What a v2 job's `webhookUrl` receives (`service.surfaces.v2_webhooks`)."""
+
+    event: Literal["progress", "completed", "failed", "canceled"] = Field(
+        description="The event, by the seed's names (`canceled` only when asked for)."
+    )
+    jobId: str = Field(
+        description="The jobId `POST /v2/videos/generate` answered.",
+        json_schema_extra={"format": "uuid"},
+    )
+    status: Literal["PROCESSING", "COMPLETED", "FAILED", "CANCELED"]
+    model: str
+    progress: int = Field(ge=0, le=100)
+    result: V2JobResult | None = Field(
+        description="On `completed`: the video, with signed links made when it was sent."
+    )
+    error: V2JobError | None = Field(description="On `failed`.")
+    occurredAt: str = Field(json_schema_extra={"format": "date-time"})

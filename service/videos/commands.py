@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,7 +24,8 @@ from events.ids import video_id
 from events.job import Job, JobAlreadyFinished
 from service.billing.balance import dollars
 from service.catalog import Catalog, Route, unavailable_message
-from service.storage.local import Storage
+from service.storage.blobs import StorageUnavailable
+from service.storage.store import Storage
 from service.videos.errors import (
     Conflict,
     InvalidField,
@@ -32,6 +34,8 @@ from service.videos.errors import (
     RateLimited,
 )
 from service.videos.request import ImageInput, VideoRequest, parse_video_request
+
+log = logging.getLogger(__name__)
 
 IDEMPOTENCY_KEY = "idempotency_key"
 CONCURRENCY_RETRY = 5  # seconds: when a job may have ended (jobs take seconds to minutes)
@@ -194,8 +198,13 @@ def cancel_video(rt: Services, command: CancelVideo) -> Job:
 def delete_video(rt: Services, command: DeleteVideo) -> None:
     """Mark the tenant's job deleted, then drop its stored files."""
     _owned(rt, command.tenant, command.job_id)
-    rt.gateway.update_job(command.job_id, lambda job: job.delete(command.by))
-    rt.storage.delete_outputs(command.job_id)  # after the event: a crash leaves a stray file
+    job = rt.gateway.update_job(command.job_id, lambda job: job.delete(command.by))
+    # After the event: a crash, or a bucket that is down, leaves stray files, never a
+    # deleted video whose delete was answered as failed.
+    try:
+        rt.storage.delete_outputs(command.job_id, job.video_count)
+    except StorageUnavailable as error:
+        log.warning("the files of deleted %s stay stored: %s", video_id(command.job_id), error)
 
 
 def _owned(rt: Services, tenant: str, job_id: UUID) -> Job:

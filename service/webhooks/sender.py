@@ -32,6 +32,11 @@ MAX_RESPONSE_STORED = 20_000
 USER_AGENT = "vidgate-webhooks/0.1"
 
 
+def canonical(delivery: DeliveryRow) -> bytes:
+    """The payload as the deliveries view queued it."""
+    return delivery.payload.encode()
+
+
 # Its own generator: the global one is shared with callers (and with Hypothesis in tests).
 _JITTER = random.Random()
 
@@ -49,8 +54,12 @@ class Sender:
         batch: int = 16,
         timeout: float = REQUEST_TIMEOUT,
         lease_seconds: float = LEASE_SECONDS,
+        payloads: Callable[[DeliveryRow], bytes] = canonical,
     ) -> None:
         self.view, self.gateway, self.deriver, self.http = view, gateway, deriver, http
+        # The body to post: the queued payload, or a job's own webhook in its surface's
+        # words (`service.surfaces.webhook_payloads`); called in a worker thread.
+        self.payloads = payloads
         self.clock, self.rng = clock, rng
         # A claim lasts `lease_seconds`: a crashed sender's deliveries are sent again after
         # it. A request never outlives its lease (or another sender could claim it mid-way).
@@ -65,6 +74,10 @@ class Sender:
             self.view.claim, self.clock(), self.lease_seconds, limit, token
         )
         return [(delivery, token) for delivery in due]
+
+    async def next_due(self) -> float | None:
+        """When the soonest pending delivery may be claimed (unix seconds); None: none."""
+        return await asyncio.to_thread(self.view.next_attempt_due)
 
     async def run_once(self) -> int:
         """Attempt every delivery due now (one batch) and wait for all; for tests and tools."""
@@ -95,7 +108,7 @@ class Sender:
     async def _post(
         self, delivery: DeliveryRow, timestamp: int
     ) -> tuple[AttemptResult, str | None]:
-        body = delivery.payload.encode()
+        body = await asyncio.to_thread(self.payloads, delivery)
         keys = await asyncio.to_thread(self._keys, delivery)
         headers = {
             "content-type": "application/json",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,8 @@ from events.ids import video_id
 from events.job import Job
 from service.media.render import probe_video
 from service.providers.base import Provider, ProviderRejected, ProviderUnavailable
-from service.storage.local import Storage
+from service.storage.blobs import StorageUnavailable
+from service.storage.store import Storage
 from service.workers.topic_follower import TopicFollower
 
 log = logging.getLogger(__name__)
@@ -71,11 +71,12 @@ class OutputMirror:
             except ProviderRejected as error:
                 log.error("the output of %s is gone upstream: %s", video_id(job_id), error)
                 return
-            except ProviderUnavailable as error:
+            except (ProviderUnavailable, StorageUnavailable) as error:  # the upstream or our store
                 if attempt == self.attempts:
                     log.error("gave up mirroring %s: %s", video_id(job_id), error)
                     return
-                await asyncio.sleep(error.retry_after or self.retry_base * 2 ** (attempt - 1))
+                hint = error.retry_after if isinstance(error, ProviderUnavailable) else None
+                await asyncio.sleep(hint or self.retry_base * 2 ** (attempt - 1))
 
     async def _copy(self, provider: Provider, job: Job) -> None:
         """Copy every video the job made (the first is its video; Midjourney makes four),
@@ -100,13 +101,11 @@ class OutputMirror:
         self, provider: Provider, job: Job, index: int
     ) -> tuple[int, str, dict[str, Any]]:
         assert job.upstream_id is not None
-        final = self.storage.output_path(job.id, index)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        part = final.with_name(f".{final.name}.{secrets.token_hex(4)}.download")
+        part = self.storage.staging_file(job.id, ".download")
         try:
             await self._download(provider, job.upstream_id, index, part)
             size, digest, media = await asyncio.to_thread(_inspect, part)
-            part.replace(final)
+            await asyncio.to_thread(self.storage.store_output, job.id, part, index)
         finally:
             part.unlink(missing_ok=True)
         return size, digest, media

@@ -32,6 +32,7 @@ from service.providers.base import Provider
 from service.providers.local import LocalProvider
 from service.runtime import Runtime, build_dispatch_tracking, build_tracking
 from service.settings import Settings
+from service.surfaces.webhook_payloads import SurfacePayloads
 from service.webhooks.sender import Sender
 from service.workers import estimate
 from service.workers.canceler import UpstreamCanceler
@@ -49,6 +50,7 @@ from service.workers.sending import SendingLoop
 from service.workers.sweeper import Sweeper
 
 SAVES = "saves"
+ANALYTICS_LAG = 1.0  # seconds: the analytics projection is batched, nothing wakes it
 QUEUED = "queued deliveries"
 V = TypeVar("V")
 
@@ -71,7 +73,9 @@ class Shared:
 
     @property
     def interval(self) -> float:
-        return self.rt.settings.follow_interval
+        """How often a loop looks for work nobody woke it for (`StoreChanges` and this
+        process's saves wake the followers)."""
+        return self.rt.settings.idle_interval
 
     def owned(self, view: V) -> V:
         """A view or tracking table of the worker role: closed once the loops have stopped."""
@@ -103,7 +107,8 @@ def analytics_projection(shared: Shared) -> Loop:
     # Rebuildable (vidgate replay): a writer handle of its own that switches to a new
     # generation only between two pages (see service.persistence.blue_green).
     writer = shared.owned(build_analytics_view(shared.rt.settings, pinned=True))
-    follower = Follower(shared.rt.gateway, AnalyticsProjection(writer), interval=shared.interval)
+    interval = min(ANALYTICS_LAG, shared.interval)
+    follower = Follower(shared.rt.gateway, AnalyticsProjection(writer), interval=interval)
     return ProjectionLoop("analytics projection", follower)
 
 
@@ -132,8 +137,15 @@ def leadership(shared: Shared) -> Loop:
 def sender(shared: Shared) -> Loop:
     rt = shared.rt
     lease = rt.settings.delivery_lease_seconds
-    sending = Sender(rt.deliveries_view, rt.gateway, rt.deriver, shared.http, lease_seconds=lease)
-    return SendingLoop(sending)
+    sending = Sender(
+        rt.deliveries_view,
+        rt.gateway,
+        rt.deriver,
+        shared.http,
+        lease_seconds=lease,
+        payloads=SurfacePayloads(rt),
+    )
+    return SendingLoop(sending, interval=shared.interval)
 
 
 def mirror(shared: Shared) -> Loop:
@@ -168,7 +180,7 @@ def poller(shared: Shared) -> Loop:
         shared.policy,
         estimate=progress_estimate(rt),
     )
-    return PollingLoop(polling)
+    return PollingLoop(polling, interval=shared.interval)
 
 
 def progress_estimate(rt: Runtime) -> ProgressEstimate:
@@ -214,7 +226,7 @@ PARTS: tuple[Part, ...] = (
     Part("jobs projection", jobs_projection, woken_by=(SAVES,)),
     Part("deliveries projection", deliveries_projection, woken_by=(SAVES,)),
     Part("inflight projection", inflight_projection, woken_by=(SAVES,)),
-    # Batched, and no one waits on it: saves don't wake it, it looks every interval.
+    # Batched, and no one waits on it: saves don't wake it, it looks every ANALYTICS_LAG.
     Part("analytics projection", analytics_projection),
     Part("feed projection", feed_projection, woken_by=(SAVES,)),
     Part("leader", leadership, woken_by=(SAVES,)),  # a save wakes the dispatcher it leads
@@ -247,7 +259,7 @@ def build_shared(rt: Runtime, http: httpx.AsyncClient, upstreams: Mapping[str, P
         InflightProjection(
             inflight_view, first_poll=policy.first_delay, deadline=policy.deadline_for
         ),
-        interval=settings.follow_interval,
+        interval=settings.idle_interval,
     )
     dispatcher = Dispatcher(
         rt.gateway,
@@ -256,7 +268,7 @@ def build_shared(rt: Runtime, http: httpx.AsyncClient, upstreams: Mapping[str, P
         callbacks=rt.callbacks,
         links=rt.links,
         read_input=rt.storage.read_input,
-        interval=settings.follow_interval,
+        interval=settings.idle_interval,
         may_dispatch=leader.still_held,
         metrics=rt.metrics,
         caps=settings.provider_concurrency,
@@ -277,7 +289,7 @@ def build_shared(rt: Runtime, http: httpx.AsyncClient, upstreams: Mapping[str, P
         leader=leader,
         dispatcher=dispatcher,
         jobs=Follower(
-            rt.gateway, JobsProjection(view=jobs_writer), interval=settings.follow_interval
+            rt.gateway, JobsProjection(view=jobs_writer), interval=settings.idle_interval
         ),
         inflight=inflight,
         inflight_view=inflight_view,

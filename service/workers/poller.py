@@ -100,6 +100,12 @@ class Poller:
         await self.count_finished()
         return len(rows)
 
+    async def next_due(self) -> datetime | None:
+        """When the soonest poll comes due; None while no job waits for one."""
+        if not self.providers:
+            return None
+        return await asyncio.to_thread(self.view.next_poll_due, list(self.providers))
+
     async def count_finished(self) -> None:
         """Observe how many status calls each job that ended took (webhooks make it ~0)."""
         for row in await asyncio.to_thread(self.view.take_finished, 500):

@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import httpx
+from eventsourcing.postgres import PostgresApplicationRecorder
 
+from service.persistence.changes import StoreChanges
 from service.providers.base import Provider
 from service.providers.upstreams import upstream_providers
 from service.runtime import Runtime, build_runtime, close_view
@@ -46,6 +48,8 @@ class Workers:
             if unknown:
                 raise ValueError(f"{part.name!r} is woken by no earlier part: {unknown}")
         self.runner = Runner(list(self.loops.values()))
+        self.changes = store_changes(rt)
+        self._woken_by_saves: list[Callable[[], None]] = []
 
     async def start(self) -> None:
         for part in self.parts:
@@ -53,16 +57,33 @@ class Workers:
             for source in part.woken_by:
                 if source == SAVES:
                     self.rt.gateway.on_saved(wake)
+                    self._woken_by_saves.append(wake)
                 elif source == QUEUED:
                     self.rt.wakers.append(wake)
                 else:
                     self.runner.after_work(source, wake)
         await self.runner.start()
+        self.changes.start(self._saved_elsewhere)
+
+    def _saved_elsewhere(self) -> None:
+        for wake in self._woken_by_saves:
+            wake()
 
     async def stop(self) -> None:
+        await asyncio.to_thread(self.changes.stop)
         await self.runner.stop()
         for view in self.shared.resources:
             close_view(view)
+
+
+def store_changes(rt: Runtime) -> StoreChanges:
+    """Who tells this worker that another process appended events."""
+    settings = rt.settings
+    recorder = rt.gateway.recorder
+    if settings.database_url and isinstance(recorder, PostgresApplicationRecorder):
+        # eventsourcing's recorder sends `NOTIFY <channel>` with every insert
+        return StoreChanges.postgres(settings.database_url, recorder.channel_name)
+    return StoreChanges.sqlite(settings.data_dir / "events.sqlite", settings.follow_interval)
 
 
 async def run_workers(settings: Settings) -> None:

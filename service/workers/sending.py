@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from projections.deliveries.view import DeliveryRow, Outcome
+from projections.deliveries.view import PENDING, DeliveryRow, Outcome
 from service.webhooks.sender import Sender
-from service.workers.waker import Waker
+from service.workers.waker import Waker, until_due
 
 log = logging.getLogger(__name__)
 
@@ -20,9 +20,10 @@ log = logging.getLogger(__name__)
 class SendingLoop:
     name = "sender"
 
-    def __init__(self, sender: Sender, *, concurrency: int = 32, interval: float = 0.2) -> None:
-        self.sender, self.concurrency, self.interval = sender, concurrency, interval
+    def __init__(self, sender: Sender, *, concurrency: int = 32, interval: float = 5.0) -> None:
+        self.sender, self.concurrency, self.longest = sender, concurrency, interval
         self.waker = Waker()
+        self.interval = interval  # until the next delivery is due, as the last pass saw it
         self._in_flight: set[asyncio.Task[Outcome | None]] = set()
 
     def wake(self) -> None:
@@ -44,6 +45,9 @@ class SendingLoop:
             if not claimed:
                 break
             started += len(claimed)
+        # With every slot taken, the first request to finish wakes the loop (`_finished`).
+        due = await self.sender.next_due()
+        self.interval = until_due(due, self.sender.clock(), self.longest)
         return started
 
     async def stop(self) -> None:
@@ -56,6 +60,8 @@ class SendingLoop:
         self._in_flight.discard(task)
         if len(self._in_flight) == self.concurrency - 1:  # a slot opened in a full pool
             self.wake()
+        elif not task.cancelled() and (outcome := task.result()) and outcome.status == PENDING:
+            self.wake()  # a retry is scheduled: the loop's sleep must end by its time
 
     async def _send(self, delivery: DeliveryRow, token: str) -> Outcome | None:
         try:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import datetime
+
+SOONEST = 0.01  # seconds: work due now (e.g. under another worker's lease) is not a spin
 
 
 class Waker:
@@ -34,3 +37,17 @@ class Waker:
         # came after its work was saved, so that pass sees the work.
         self._pending = False
         self._event.clear()
+
+
+def until_due(due: datetime | float | None, now: datetime | float, longest: float) -> float:
+    """Seconds to sleep until `due` (a datetime or unix seconds, like `now`), within
+    [SOONEST, longest]; `longest` when nothing is due."""
+    if due is None:
+        return longest
+    if isinstance(due, datetime) and isinstance(now, datetime):
+        wait = (due - now).total_seconds()
+    elif isinstance(due, float) and isinstance(now, float):
+        wait = due - now
+    else:
+        raise TypeError(f"compare like with like: {due!r} and {now!r}")
+    return min(max(wait, SOONEST), longest)

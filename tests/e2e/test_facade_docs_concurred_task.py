@@ -18,6 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
+from events.ids import video_id
+from service.storage.links import OutputLinks
+from service.surfaces.concurred import FILES
 from tests.conftest import ADMIN_KEY, STORES
 from tests.e2e.api import assert_clean_history, history
 from tests.e2e.server import Process, run_vidgate, server_env
@@ -110,9 +113,16 @@ def until(check: Any, timeout: float = 60.0, interval: float = 0.3) -> Any:
 
 
 def downloaded(http: httpx.Client, url: str) -> bytes:
-    response = http.get(url)
+    """A file by the URL a surface gave: a signed link, so without a key."""
+    response = http.get(url, headers={"Authorization": ""})
     assert response.status_code == 200, response.text
     return response.content
+
+
+def linked_video(url: str) -> str:
+    """The video a signed Concurred `video_url` names (the gateway's key is `test-secret`)."""
+    token = url.rsplit("/", 1)[1].removesuffix(".mp4")
+    return video_id(OutputLinks(["test-secret"]).job_id(FILES, token))
 
 
 def assert_completed_by(http: httpx.Client, video_id: str, source: str, surface: str) -> None:
@@ -144,8 +154,8 @@ def test_concurreds_curl_examples_run_unchanged(server, http):
 
     status = until(done)
     assert set(status) == {"provider", "operation_id", "done", "video_url"}
-    assert status["video_url"].startswith(f"{server.url}/v1/videos/")
-    assert is_playable_mp4(downloaded(http, status["video_url"]))
+    assert status["video_url"].startswith(f"{server.url}/api/v1/video/files/")
+    assert is_playable_mp4(downloaded(http, status["video_url"]))  # a signed link: no key
     vid = operation.removeprefix("operations/")
     assert_completed_by(http, vid, "poll", "concurred")
     video = http.get(f"/v1/videos/{vid}").json()
@@ -193,7 +203,7 @@ def test_every_concurred_model_completes_by_its_route(http):
         if data["provider"] == "google":
             data = until(lambda data=data: _done(http, data["poll_url"]))
         assert is_playable_mp4(downloaded(http, data["video_url"]))
-        vid = data["video_url"].split("/")[-2]
+        vid = linked_video(data["video_url"])
         assert_completed_by(http, vid, CONCURRED_MODELS[model], "concurred")
 
 

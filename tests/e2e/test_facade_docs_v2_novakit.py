@@ -19,8 +19,10 @@ from typing import Any
 
 import httpx
 import pytest
+from openapi_schema_validator import OAS31Validator
 from standardwebhooks import Webhook
 
+from service.surfaces.openapi.document import openapi_document
 from tests.conftest import ADMIN_KEY, STORES
 from tests.e2e.server import Process, run_vidgate, server_env
 from tests.facades_support import store_settings
@@ -258,7 +260,7 @@ def wait_v2(http: httpx.Client, job_id: str, timeout: float = 60) -> dict[str, A
     raise AssertionError(f"{job_id} did not finish in {timeout}s")
 
 
-def test_v2s_webhook_url_receives_signed_job_events(gateway):
+def test_v2s_webhook_url_receives_signed_events_in_v2s_words(gateway):
     with Receiver() as receiver, gateway.http() as http:
         response = http.post(
             "/v2/videos/generate",
@@ -266,7 +268,6 @@ def test_v2s_webhook_url_receives_signed_job_events(gateway):
                 "prompt": "a lighthouse at dusk",
                 "model": "kling-2.6",
                 "webhookUrl": f"{receiver.url}/v2",
-                "webhookEvents": ["progress", "completed"],
             },
         )
         assert response.status_code == 202, response.text
@@ -274,15 +275,22 @@ def test_v2s_webhook_url_receives_signed_job_events(gateway):
         secret = http.get("/v1/webhooks/default/secret").json()["key"]
 
         def completed() -> bool:
-            return any(json.loads(r.body)["type"] == "video.completed" for r in receiver.received())
+            return any(json.loads(r.body)["event"] == "completed" for r in receiver.received())
 
         receiver.wait_for(lambda _: completed(), timeout=60)
         assert wait_v2(http, job_id)["status"] == "COMPLETED"
     payloads = [Webhook(secret).verify(r.body, r.headers) for r in receiver.received("/v2")]
-    assert {p["type"] for p in payloads} <= {"video.progress", "video.completed"}
-    done = next(p for p in payloads if p["type"] == "video.completed")
-    assert done["video_id"] == f"video_{uuid.UUID(job_id).hex}" and done["status"] == "completed"
-    assert done["output_url"].endswith(f"/v1/videos/{done['video_id']}/content")
+    documented = openapi_document()["webhooks"]["v2JobEvent"]["post"]["requestBody"]
+    schema = OAS31Validator(documented["content"]["application/json"]["schema"])
+    for payload in payloads:
+        schema.validate(payload)
+    assert {p["jobId"] for p in payloads} == {job_id}  # matched by the jobId POST answered
+    assert {p["event"] for p in payloads} <= {"progress", "completed"}  # the seed's names
+    done = next(p for p in payloads if p["event"] == "completed")
+    assert (done["status"], done["model"], done["progress"]) == ("COMPLETED", "kling-2.6", 100)
+    assert done["error"] is None and done["occurredAt"].endswith("Z")
+    assert is_mp4(httpx.get(done["result"]["videoUrl"]))  # a signed link: no key
+    assert httpx.get(done["result"]["thumbnailUrl"]).headers["content-type"] == "image/jpeg"
 
 
 def test_v2s_errors_are_its_own(gateway):

@@ -197,5 +197,5 @@ def test_from_the_command_line(tmp_path: Path, request: pytest.FixtureRequest):
 def test_the_landing_page_links_what_the_readme_says(reader: Reader):
     assert reader.server.url
     page = httpx.get(f"{reader.server.url}/", timeout=10).text
-    for link in ("/docs", "/openapi.json", "/healthz", "/readyz", "/metrics"):
+    for link in ("/docs", "/openapi.json", "/healthz", "/readyz", "/metrics", "/console"):
         assert f'href="{link}"' in page

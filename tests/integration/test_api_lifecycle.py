@@ -47,7 +47,7 @@ def render_stopped(client, video_id: str) -> bool:
     """No output and no half-written temp file left for the video."""
     job_id = parse_video_id(video_id)
     assert job_id is not None
-    outputs = runtime_of(client).storage.outputs
+    outputs = runtime_of(client).storage.blobs.staging  # the outputs dir, on local storage
     return not any(
         path.name.startswith((f"{job_id.hex}.", f".{job_id.hex}.")) for path in outputs.iterdir()
     )

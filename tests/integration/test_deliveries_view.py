@@ -636,3 +636,16 @@ def test_two_senders_claiming_in_a_loop_get_disjoint_sets_that_cover_every_due_d
     assert view.claim(now, LEASE, 1000, "late") == []
     for n, ids in enumerate(claimed):
         assert {view.get_delivery(i).lease_token for i in ids} <= {f"sender-{n}"}
+
+
+def test_the_next_attempt_due_is_the_soonest_pending_one_or_its_lease_end(gateway, view, follow):
+    assert view.next_attempt_due() is None  # nothing pending: the sender may sleep
+    first, second = failed_deliveries(gateway, follow, view, endpoints=2)
+    assert view.next_attempt_due() == first.next_attempt_at
+    now = max(first.next_attempt_at, second.next_attempt_at) + 1
+    view.claim(now, LEASE, 1, "sender")  # the first: on the wire until its lease ends
+    assert view.next_attempt_due() == second.next_attempt_at
+    (claimed,) = view.claim(now, LEASE, 1, "sender")
+    assert view.next_attempt_due() == now + LEASE
+    answer(view, claimed, "sender", now, 200)  # delivered: no longer pending
+    assert view.next_attempt_due() == now + LEASE  # the other's lease

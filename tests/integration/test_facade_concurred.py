@@ -26,7 +26,7 @@ from starlette.testclient import TestClient
 from events.ids import video_id
 from service.app import create_app
 from service.settings import EmulatorSettings, Settings
-from service.surfaces.concurred import FIELDS, MODELS, SYNC_TIMEOUT_STATE
+from service.surfaces.concurred import FIELDS, FILES, MODELS, SYNC_TIMEOUT_STATE
 from service.surfaces.openapi.document import openapi_document
 from tests.conftest import ADMIN_KEY, STORES
 from tests.helpers import event_count, key_for, runtime_of, wait_for
@@ -34,6 +34,7 @@ from tests.integration.facade_gateways import check, png_data_uri, store_setting
 
 GENERATE, STATUS = "/api/v1/video/generate", "/api/v1/video/status"
 OPERATION = re.compile(r"^operations/(video_[0-9a-f]{32})$")
+VIDEO_LINK = re.compile(r"http://testserver/api/v1/video/files/[\w.-]+\.mp4")
 
 
 @pytest.fixture(scope="module", params=STORES)
@@ -91,6 +92,12 @@ def sync_timeout(client: TestClient, seconds: float) -> Iterator[None]:
             delattr(state, SYNC_TIMEOUT_STATE)
         else:
             setattr(state, SYNC_TIMEOUT_STATE, before)
+
+
+def vidgate_id(client: TestClient, link: str) -> str:
+    """The video a signed `video_url` names."""
+    token = link.rsplit("/", 1)[1].removesuffix(".mp4")
+    return video_id(runtime_of(client).output_links.job_id(FILES, token))
 
 
 def video_of(operation_id: str) -> str:
@@ -298,15 +305,13 @@ def test_veo_answers_at_once_with_an_operation_and_a_poll_url_that_works(gateway
     first = check(doc, "get", STATUS, gateway.get(data["poll_url"]))["data"]
     assert first["operation_id"] == operation and first["provider"] == "google"
     done = poll(gateway, operation)
-    assert done == {
-        "provider": "google",
-        "operation_id": operation,
-        "done": True,
-        "video_url": f"http://testserver/v1/videos/{vid}/content",
-    }
+    url = done.pop("video_url")
+    assert done == {"provider": "google", "operation_id": operation, "done": True}
+    assert VIDEO_LINK.fullmatch(url)
     check(doc, "get", STATUS, gateway.get(data["poll_url"]))
-    video = gateway.get(done["video_url"])
+    video = gateway.get(url, headers={"Authorization": ""})  # a signed link: no key
     assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"
+    assert video.content == gateway.get(f"/v1/videos/{vid}/content").content
 
 
 def test_kling_and_wan_block_until_the_video_is_ready(gateway, doc):
@@ -314,9 +319,8 @@ def test_kling_and_wan_block_until_the_video_is_ready(gateway, doc):
     data = check(doc, "post", GENERATE, response)["data"]
     url = data.pop("video_url")
     assert data == {"model": "kling-3-pro", "provider": "fal", "status": "completed"}
-    vid = re.fullmatch(r"http://testserver/v1/videos/(video_[0-9a-f]{32})/content", url)
-    assert vid and gateway.get(f"/v1/videos/{vid[1]}").json()["status"] == "completed"
-    assert gateway.get(url).status_code == 200
+    assert VIDEO_LINK.fullmatch(url)
+    assert gateway.get(url, headers={"Authorization": ""}).status_code == 200
 
 
 def test_a_sync_request_that_outlasts_its_timeout_says_how_to_follow_the_job(gateway, doc):
@@ -331,7 +335,7 @@ def test_a_sync_request_that_outlasts_its_timeout_says_how_to_follow_the_job(gat
         f"operations%2F{video_of(operation)}"
     )
     assert "keeps running" in error["message"] and error["poll_url"] in error["message"]
-    assert poll(gateway, operation, provider="fal")["video_url"].endswith("/content")
+    assert VIDEO_LINK.fullmatch(poll(gateway, operation, provider="fal")["video_url"])
 
 
 def test_a_canceled_sync_job_answers_409_and_polls_as_done_with_an_error(quiet, doc):
@@ -388,9 +392,11 @@ def test_every_model_of_the_document_completes_and_is_a_vidgate_video(gateway):
     for (_, model), response in zip(jobs, answers, strict=True):
         data = response.json()["data"]
         assert data["model"] == model
-        if MODELS[model] == "google":
-            data = poll(gateway, data["operation_id"])
-        vid = data["video_url"].split("/")[-2]
+        operation = data["operation_id"] if MODELS[model] == "google" else None
+        if operation:
+            data = poll(gateway, operation)
+        assert VIDEO_LINK.fullmatch(data["video_url"])
+        vid = video_of(operation) if operation else vidgate_id(gateway, data["video_url"])
         video = gateway.get(f"/v1/videos/{vid}").json()
         assert (video["status"], video["model"]) == ("completed", model)
         events = gateway.get(f"/v1/videos/{vid}/events").json()["data"]

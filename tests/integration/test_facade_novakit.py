@@ -23,7 +23,8 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from service.providers.callbacks import CallbackTokens
+from service.storage.links import OutputLinks
+from service.surfaces.novakit import FILES
 from tests.conftest import STORES
 from tests.facades_support import (
     PNG,
@@ -486,10 +487,8 @@ def test_video_links_are_signed_expiring_and_die_with_the_video(studio):
         "param": None,
     }
     settings = runtime_of(studio).settings
-    long_ago = CallbackTokens(
-        [settings.secret_key or ""], settings.base_url, clock=lambda: time.time() - 4 * 86400
-    )
-    old = long_ago.token("novakit-video", uuid.UUID(hex=job_id.removeprefix("job_")))
+    long_ago = OutputLinks([settings.secret_key or ""], clock=lambda: time.time() - 4 * 86400)
+    old = long_ago.token(FILES, uuid.UUID(hex=job_id.removeprefix("job_")))
     expired = studio.get(f"/api/v1/files/{old}.mp4")
     assert expired.status_code == 403 and "expired" in expired.json()["error"]
     assert studio.delete(f"/v1/videos/{v1_id(job_id)}").status_code == 200

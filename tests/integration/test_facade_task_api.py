@@ -8,6 +8,7 @@ accepted tasks stay queued for their recorded parameters to be read.
 from __future__ import annotations
 
 import base64
+import re
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -345,10 +346,11 @@ def test_the_documents_flow_completes_and_the_url_downloads_the_video(gateway, d
     done = finished(gateway, task["task_id"])
     check(doc, "get", TASK, gateway.get(f"/v1/video/generations/{task['task_id']}"))
     assert done["status"] == "completed" and done["format"] == "mp4"
-    assert done["url"] == f"http://testserver/v1/videos/{task['task_id']}/content"
+    assert re.fullmatch(r"http://testserver/v1/video/files/[\w.-]+\.mp4", done["url"])
     assert done["completed_at"] >= done["created_at"] and done["progress"] == 100
-    video = gateway.get(done["url"])
+    video = gateway.get(done["url"], headers={"Authorization": ""})  # a signed link: no key
     assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"
+    assert video.content == gateway.get(f"/v1/videos/{task['task_id']}/content").content
 
 
 def test_every_model_of_the_document_completes_and_is_a_vidgate_video(gateway):

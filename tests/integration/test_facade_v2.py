@@ -8,6 +8,7 @@ every error the seed lists comes in the v2 shape; the jobs are vidgate jobs (`/v
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 import uuid
@@ -34,6 +35,7 @@ from tests.facades_support import (
     validating,
 )
 from tests.helpers import event_count, key_for, wait_for
+from tests.webhook_receiver import Receiver
 
 GENERATE, JOB = "/v2/videos/generate", "/v2/jobs/{jobId}"
 # The seed's "Available models", in its order.
@@ -78,6 +80,7 @@ IMAGE_ONLY = {
     "wan-2.6-flash",
 }
 HOOK = "https://hooks.example.com/v2"
+VIDEO_LINK = re.compile(r"http://testserver/v2/files/[\w.-]+\.mp4")
 JSON = {"Content-Type": "application/json"}
 
 
@@ -146,9 +149,11 @@ def test_model_is_required_and_resolved_through_the_catalog(api):
     refused(api, "model", model=7)
 
 
-def test_webhook_url_becomes_the_jobs_client_webhook(api):
+def test_webhook_url_becomes_the_jobs_client_webhook_with_the_seeds_events(api):
     webhook = accepted(api, webhookUrl=HOOK)["webhook"]
-    assert webhook == {"url": HOOK, "events": ["progress", "completed", "failed", "canceled"]}
+    assert webhook == {"url": HOOK, "events": ["progress", "completed", "failed"]}
+    asked = accepted(api, webhookUrl=HOOK, webhookEvents=["failed", "canceled"])["webhook"]
+    assert asked["events"] == ["failed", "canceled"]  # canceled only when asked for
     refused(api, "webhookUrl", webhookUrl="ftp://example.com/x")
     refused(api, "webhookUrl", webhookUrl="http://user:pw@example.com/x")
 
@@ -402,7 +407,7 @@ def test_every_model_of_the_seed_completes_through_the_facade(studio):
     assert not problems, problems
     for job_id, body in final.items():
         assert body["model"] == jobs[job_id] and body["progress"] == 100
-        assert body["result"]["videoUrl"].endswith(f"/v1/videos/{v1_id(job_id)}/content")
+        assert VIDEO_LINK.fullmatch(body["result"]["videoUrl"])
 
 
 def wait_all(client: TestClient, job_ids: list[str], timeout: float) -> dict[str, Any]:
@@ -430,8 +435,10 @@ def test_a_v2_job_is_a_vidgate_video_with_its_history(studio):
     assert [e["type"] for e in events][-2:] == ["Completed", "OutputStored"]
     listed = studio.get("/v1/videos", params={"limit": 100}).json()["data"]
     assert v1_id(job_id) in {v["id"] for v in listed}
-    content = studio.get(done["result"]["videoUrl"])
+    content = studio.get(done["result"]["videoUrl"], headers={"Authorization": ""})  # no key
     assert content.status_code == 200 and content.headers["content-type"] == "video/mp4"
+    thumbnail = studio.get(done["result"]["thumbnailUrl"], headers={"Authorization": ""})
+    assert thumbnail.status_code == 200 and thumbnail.content[:3] == b"\xff\xd8\xff"
 
 
 def stored(client: TestClient, video_id: str) -> dict[str, Any] | None:
@@ -439,10 +446,16 @@ def stored(client: TestClient, video_id: str) -> dict[str, Any] | None:
     return video if (video["output"] or {}).get("sha256") else None
 
 
-def test_a_failed_job_polls_failed_with_its_error(settings):
-    with client_for(rendering(settings, fail_rate=1.0)) as client:
-        job_id = generate(client, model="veo-3-fast", parameters={"duration": 4}).json()["jobId"]
+def test_a_failed_job_polls_failed_with_its_error_and_tells_its_webhook(settings):
+    with Receiver() as receiver, client_for(rendering(settings, fail_rate=1.0)) as client:
+        hook = {"webhookUrl": f"{receiver.url}/v2", "webhookEvents": ["failed"]}
+        answer = generate(client, model="veo-3-fast", parameters={"duration": 4}, **hook)
+        job_id = answer.json()["jobId"]
         job = wait_all(client, [job_id], timeout=30)[job_id]
+        told = receiver.wait_for(lambda received: received, timeout=30)[0]
     assert job["status"] == "FAILED" and job["result"] is None
     assert job["error"]["code"] and job["error"]["message"]
     assert job["completedAt"] is not None
+    payload = json.loads(told.body)
+    assert (payload["event"], payload["jobId"], payload["status"]) == ("failed", job_id, "FAILED")
+    assert payload["error"] == job["error"] and payload["result"] is None

@@ -364,6 +364,19 @@ def test_claim_takes_the_most_overdue_first_up_to_the_limit(rows, view):
     assert ids(view.claim_due(now, 5, LEASE, POLLED)) == [jobs[3]]
 
 
+def test_the_next_poll_due_is_the_soonest_of_the_pollers_providers(rows, view):
+    assert view.next_poll_due(POLLED) is None  # nothing dispatched: the poller may sleep
+    rows.submitted(T0)  # not dispatched: no poll to make
+    assert view.next_poll_due(POLLED) is None
+    rows.dispatched(provider="fal", poll_in=30)
+    rows.dispatched(provider="replicate", poll_in=10)
+    assert view.next_poll_due(POLLED) == T0 + sec(10)
+    assert view.next_poll_due({"fal"}) == T0 + sec(30)
+    assert view.next_poll_due([]) is None
+    view.claim_due(T0 + sec(10), 1, LEASE, {"replicate"})  # leased: due when the lease ends
+    assert view.next_poll_due({"replicate"}) == T0 + sec(10 + LEASE)
+
+
 def test_reschedule_sets_the_next_poll_and_counts_status_calls(rows, view):
     job_id = rows.dispatched()
     (claimed,) = view.claim_due(T0 + sec(10), 1, LEASE, POLLED)

@@ -106,6 +106,18 @@ def test_listing_filters_by_status_and_model_and_hides_deleted_jobs(view):
     assert {r.job_id for r in everything} == {a.job_id, b.job_id}
 
 
+def test_listing_filters_by_provider_and_submission_time(view):
+    early, late, fal = row(1), row(2, created_at=2000.0), row(3, provider="fal")
+    for n, r in enumerate((early, late, fal), start=1):
+        view.insert_job(r, track(n))
+    by_fal, _ = view.list_jobs(JobQuery(tenant="acme", provider="fal"))
+    from_late, _ = view.list_jobs(JobQuery(tenant="acme", created_from=2000.0))
+    before_late, _ = view.list_jobs(JobQuery(tenant="acme", created_before=2000.0))
+    assert [r.job_id for r in by_fal] == [fal.job_id]
+    assert [r.job_id for r in from_late] == [late.job_id]
+    assert [r.job_id for r in before_late] == [fal.job_id, early.job_id]
+
+
 def test_a_cursor_from_another_tenant_is_unknown(view):
     theirs = row(1, tenant="other")
     view.insert_job(theirs, track(1))

@@ -13,7 +13,7 @@ import pytest
 from events.job import Job
 from service.providers.local import LocalProvider
 from service.runtime import build_dispatch_tracking, close_view
-from service.storage.local import Storage
+from service.storage.store import Storage
 from service.videos.signals import Signals
 from service.workers.dispatcher import Dispatcher, LeadershipLost, dispatch_request
 from tests.helpers import SUBMISSION

@@ -15,7 +15,7 @@ from service.providers import http as shared
 from service.providers.base import ProviderRejected
 from service.providers.local import LocalProvider
 from service.runtime import build_tracking, close_view
-from service.storage.local import Storage
+from service.storage.store import Storage
 from service.videos.signals import Signals
 from service.workers.dispatcher import dispatch_request
 from service.workers.mirror import OutputMirror

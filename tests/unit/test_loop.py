@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from projections.deliveries.view import PENDING, Outcome
 from service.workers.leadership import Leadership
 from service.workers.loop import Runner
 from service.workers.sending import SendingLoop
-from service.workers.waker import Waker
+from service.workers.waker import SOONEST, Waker, until_due
 
 pytestmark = pytest.mark.anyio
 LONG = 60.0  # an interval no test waits out: passes come from wakes
@@ -193,17 +195,26 @@ class FakeSender:
 
     batch = 2
 
-    def __init__(self, due: int) -> None:
+    def __init__(self, due: int, *, next_due: float | None = None) -> None:
         self.due, self.sent = list(range(due)), []
         self.answers: dict[int, asyncio.Event] = {}
+        self.outcomes: dict[int, Outcome] = {}
+        self.soonest = next_due  # when the view says the next delivery comes due
+
+    def clock(self) -> float:
+        return 1000.0
+
+    async def next_due(self) -> float | None:
+        return self.soonest
 
     async def claim(self, limit: int) -> list[tuple[Any, str]]:
         taken, self.due = self.due[:limit], self.due[limit:]
         return [(delivery, "token") for delivery in taken]
 
-    async def deliver(self, delivery: int, token: str) -> None:
+    async def deliver(self, delivery: int, token: str) -> Outcome | None:
         await self.answers.setdefault(delivery, asyncio.Event()).wait()
         self.sent.append(delivery)
+        return self.outcomes.get(delivery)
 
 
 async def test_the_sender_fills_its_slots_and_a_freed_slot_wakes_it() -> None:
@@ -217,3 +228,37 @@ async def test_the_sender_fills_its_slots_and_a_freed_slot_wakes_it() -> None:
     assert await loop.run_once() == 1
     await loop.stop()  # the requests in flight are abandoned: their leases lapse
     assert sender.sent == [0] and sender.due == [4]
+
+
+async def test_the_sender_sleeps_until_the_next_delivery_comes_due_and_no_longer() -> None:
+    sender = FakeSender(due=0, next_due=1002.5)  # the clock says 1000.0
+    loop = SendingLoop(sender, interval=LONG)  # type: ignore[arg-type]
+    await loop.run_once()
+    assert loop.interval == 2.5
+    sender.soonest = None  # nothing pending: only a wake (or the safety net) starts a pass
+    await loop.run_once()
+    assert loop.interval == LONG
+    sender.soonest = 900.0  # due already (under another sender's lease): no busy loop
+    await loop.run_once()
+    assert loop.interval == SOONEST
+
+
+async def test_a_delivery_that_will_be_retried_wakes_the_sender_to_sleep_until_then() -> None:
+    sender = FakeSender(due=1)
+    sender.outcomes[0] = Outcome(PENDING, next_attempt_at=1001.0, status_code=500, error=None)
+    loop = SendingLoop(sender, concurrency=3, interval=LONG)  # type: ignore[arg-type]
+    loop.waker.bind()
+    assert await loop.run_once() == 1
+    sender.answers.setdefault(0, asyncio.Event()).set()
+    await asyncio.wait_for(loop.waker.wait(LONG), 5)  # the retry's schedule woke it
+    await loop.stop()
+
+
+def test_until_due_compares_like_with_like_within_bounds() -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    assert until_due(now + timedelta(seconds=3), now, 5.0) == 3.0
+    assert until_due(now + timedelta(hours=1), now, 5.0) == 5.0
+    assert until_due(None, now, 5.0) == 5.0
+    assert until_due(10.0, 9.0, 5.0) == 1.0
+    with pytest.raises(TypeError):
+        until_due(10.0, now, 5.0)

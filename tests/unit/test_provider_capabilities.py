@@ -13,7 +13,7 @@ from service.providers.local import LocalProvider
 from service.providers.registry import BUILT_IN, PLUGINS, build_providers
 from service.sandbox.suite import PROVIDERS
 from service.settings import Settings
-from service.storage.local import Storage
+from service.storage.store import Storage
 from tests.unit.test_registry import EVERY_KEY
 
 

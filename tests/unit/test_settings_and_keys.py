@@ -178,3 +178,10 @@ def test_every_upstream_provider_can_be_capped():
     assert set(
         Settings.from_env({"VIDGATE_PROVIDER_CONCURRENCY": caps}).provider_concurrency
     ) == set(BY_NAME)
+
+
+def test_output_links_last_three_days_unless_configured():
+    assert Settings.from_env({}).output_link_ttl == 3 * 24 * 3600
+    assert Settings.from_env({"VIDGATE_OUTPUT_LINK_TTL_S": "600"}).output_link_ttl == 600
+    with pytest.raises(SettingsError, match="VIDGATE_OUTPUT_LINK_TTL_S"):
+        Settings.from_env({"VIDGATE_OUTPUT_LINK_TTL_S": "5"})  # below a minute

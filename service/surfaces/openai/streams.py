@@ -31,10 +31,11 @@ from service.videos.watch import JobWatch
 TERMINAL_EVENTS = frozenset({"Completed", "Failed", "Canceled"})
 
 
-async def job_stream(request: Request, job: Job) -> Response:
-    """The job's events after `Last-Event-ID` (all of them without it) until it ends; a 204
-    when it has ended and the client has seen everything (a browser stops reconnecting)."""
-    after = last_event_id(request) or 0
+async def job_stream(request: Request, job: Job, after: int = 0) -> Response:
+    """The job's events after `Last-Event-ID` (else after version `after`: all of them by
+    default) until it ends; a 204 when it has ended and the client has seen everything (a
+    browser stops reconnecting)."""
+    after = last_event_id(request) or after
     if is_finished(job) and after >= job.version:
         return Response(status_code=204)
     rt: Runtime = request.app.state.runtime

@@ -5,28 +5,28 @@ from __future__ import annotations
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from events.apikey import VIDEOS_READ, VIDEOS_WRITE
 from events.ids import parse_video_id, video_id
 from events.job import STATUSES, Job
 from projections.jobs.view import JobQuery, UnknownCursor
-from service.media.render import render_thumbnail
 from service.runtime import Runtime
 from service.surfaces.body import read_fields
 from service.surfaces.errors import ApiError, invalid, not_found, text_parameter
+from service.surfaces.idempotency import idempotency_key
 from service.surfaces.job_ids import job_id_of
 from service.surfaces.openai.history import history_item
 from service.surfaces.openai.streams import job_stream
 from service.surfaces.openai.time_travel import job_at, parse_at
 from service.surfaces.openai.video_object import from_job, from_row
 from service.surfaces.sse import wants_stream
+from service.surfaces.stored import stored_response
 from service.surfaces.waiting import settled
 from service.videos import commands
 from service.videos.commands import CancelVideo, CreateVideo, DeleteVideo
 
-MAX_IDEMPOTENCY_KEY = 255
 CONTENT_WAIT = 20.0  # seconds a content request waits for the output mirror
 
 
@@ -39,26 +39,12 @@ async def create_video(request: Request) -> Response:
     rt = runtime(request)
     principal = await rt.authenticator.authenticate(request)
     principal.require(VIDEOS_WRITE)
-    idempotency_key = _idempotency_key(request)
+    key = idempotency_key(request)
     fields = await read_fields(request, rt.settings.max_body_bytes)
-    command = CreateVideo(
-        principal.tenant, fields, idempotency_key=idempotency_key, **principal.as_submitter()
-    )
+    command = CreateVideo(principal.tenant, fields, idempotency_key=key, **principal.as_submitter())
     job, created = await run_in_threadpool(commands.create_video, rt, command)
     body = from_job(job, str(request.base_url))
     return JSONResponse(body, status_code=202 if created else 200, headers=_poll_after(rt, job))
-
-
-def _idempotency_key(request: Request) -> str | None:
-    key = request.headers.get("idempotency-key")
-    if key is None:
-        return None
-    if not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
-        raise invalid(
-            "Idempotency-Key",
-            f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} printable characters",
-        )
-    return key
 
 
 async def _owned_job(request: Request, scope: str, *, deleted_ok: bool = False) -> Job:
@@ -142,6 +128,12 @@ def _list_query(request: Request, tenant: str, rt: Runtime) -> JobQuery:
 
 async def download_content(request: Request) -> Response:
     job = await _owned_job(request, VIDEOS_READ)
+    return await content_response(request, job)
+
+
+async def content_response(request: Request, job: Job) -> Response:
+    """The job's video (or `?variant=thumbnail`), once completed and stored; the console
+    serves its videos with this too."""
     variant = request.query_params.get("variant", "video")
     if variant not in ("video", "thumbnail", "spritesheet"):
         raise invalid("variant", "variant must be video or thumbnail")
@@ -160,16 +152,17 @@ async def download_content(request: Request) -> Response:
         )
     rt = runtime(request)
     index = _output_index(request, job)
-    path = rt.storage.output_path(job.id, index)
-    if not path.exists():
+    if variant == "thumbnail":  # made from the video on first request, then kept
+        made = await run_in_threadpool(rt.storage.ensure_thumbnail, job.id, index)
+        key, media_type, suffix = rt.storage.thumbnail_key(job.id, index), "image/jpeg", "jpg"
+    else:
+        key, media_type, suffix = rt.storage.output_key(job.id, index), "video/mp4", "mp4"
+        made = True
+    filename = f"{video_id(job.id)}{f'_{index}' if index else ''}.{suffix}"
+    response = await stored_response(request, rt, key, media_type, filename) if made else None
+    if response is None:
         raise not_found("the video's file is missing from storage", param="video_id")
-    name = video_id(job.id) + (f"_{index}" if index else "")
-    if variant == "thumbnail":
-        thumb = rt.storage.thumbnail_path(job.id, index)
-        if not thumb.exists():
-            await run_in_threadpool(render_thumbnail, path, thumb)
-        return FileResponse(thumb, media_type="image/jpeg", filename=f"{name}.jpg")
-    return FileResponse(path, media_type="video/mp4", filename=f"{name}.mp4")
+    return response
 
 
 def _output_index(request: Request, job: Job) -> int:

@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from events.apikey import VIDEOS_READ, WEBHOOKS_READ, WEBHOOKS_WRITE
 from events.endpoint import WebhookEndpoint
+from projections.deliveries.store import SQLDeliveriesView
 from projections.deliveries.view import AttemptRow, DeliveryRow
 from service.auth.authenticator import Principal
 from service.runtime import Runtime
@@ -74,7 +75,7 @@ async def create_endpoint(request: Request) -> Response:
 async def _owned_endpoint(request: Request, scope: str) -> WebhookEndpoint:
     principal = await _principal(request, scope)
     raw = request.path_params["endpoint_id"]
-    endpoint_id = _parse_id(raw, "we_")
+    endpoint_id = parse_id(raw, "we_")
     found = None
     if endpoint_id is not None:
         found = await run_in_threadpool(_runtime(request).gateway.find_endpoint, endpoint_id)
@@ -83,7 +84,7 @@ async def _owned_endpoint(request: Request, scope: str) -> WebhookEndpoint:
     return found
 
 
-def _parse_id(raw: str, prefix: str) -> UUID | None:
+def parse_id(raw: str, prefix: str) -> UUID | None:
     body = raw.removeprefix(prefix)
     if not raw.startswith(prefix) or len(body) != 32:
         return None
@@ -96,11 +97,16 @@ def _parse_id(raw: str, prefix: str) -> UUID | None:
 async def list_endpoints(request: Request) -> Response:
     principal = await _principal(request, WEBHOOKS_READ)
     rt = _runtime(request)
-    rows = await run_in_threadpool(rt.deliveries_view.endpoints_of, principal.tenant)
-    ids = [UUID(hex=row.endpoint_id) for row in rows]
-    found = [await run_in_threadpool(rt.gateway.find_endpoint, i) for i in ids]
-    data = [endpoint_object(rt, e) for e in found if e is not None and not e.deleted]
+    found = await run_in_threadpool(tenant_endpoints, rt, principal.tenant)
+    data = [endpoint_object(rt, e) for e in found]
     return JSONResponse({"object": "list", "data": data})
+
+
+def tenant_endpoints(rt: Runtime, tenant: str) -> list[WebhookEndpoint]:
+    """The tenant's endpoints (not deleted), as the API and the console list them."""
+    rows = rt.deliveries_view.endpoints_of(tenant)
+    found = [rt.gateway.find_endpoint(UUID(hex=row.endpoint_id)) for row in rows]
+    return [e for e in found if e is not None and not e.deleted]
 
 
 async def get_endpoint(request: Request) -> Response:
@@ -173,17 +179,23 @@ async def redeliver(request: Request) -> Response:
     principal = await _principal(request, WEBHOOKS_WRITE)
     rt = _runtime(request)
     raw = request.path_params["delivery_id"]
-    row = await run_in_threadpool(rt.deliveries_view.get_delivery, raw)
-    if row is None or row.tenant != principal.tenant:
+    row = await run_in_threadpool(requeue_delivery, rt, principal.tenant, raw)
+    return JSONResponse(delivery_object(row, []), status_code=202)
+
+
+def requeue_delivery(rt: Runtime, tenant: str, raw: str) -> DeliveryRow:
+    """Send the tenant's delivery `raw` again (the API's redeliver, and the console's):
+    404 if it is not the tenant's, 409 if its endpoint is disabled or it is being sent."""
+    row = rt.deliveries_view.get_delivery(raw)
+    if row is None or row.tenant != tenant:
         raise not_found(f"no delivery {raw!r}", param="delivery_id")
     if row.endpoint_id is not None:
-        found = await run_in_threadpool(rt.deliveries_view.get_endpoint, row.endpoint_id)
+        found = rt.deliveries_view.get_endpoint(row.endpoint_id)
         _check_enabled(found is not None and found.enabled, row.endpoint_id)
-    if not await run_in_threadpool(rt.deliveries_view.redeliver, raw, time.time()):
+    if not rt.deliveries_view.redeliver(raw, time.time()):
         raise ApiError(409, "this delivery is being sent right now", code="delivery_in_flight")
     rt.wake_sender()
-    updated = await run_in_threadpool(rt.deliveries_view.get_delivery, raw)
-    return JSONResponse(delivery_object(updated or row, []), status_code=202)
+    return rt.deliveries_view.get_delivery(raw) or row
 
 
 def _check_enabled(enabled: bool, endpoint_id: str) -> None:
@@ -206,17 +218,24 @@ def _limit(request: Request) -> int:
 
 async def _delivery_list(request: Request, rows: list[DeliveryRow]) -> dict[str, Any]:
     view = _runtime(request).deliveries_view
-    attempts = await run_in_threadpool(view.attempts_of, [row.delivery_id for row in rows])
+    data = await run_in_threadpool(deliveries_with_attempts, view, rows)
+    return {"object": "list", "data": data}
+
+
+def deliveries_with_attempts(
+    view: SQLDeliveriesView, rows: list[DeliveryRow]
+) -> list[dict[str, Any]]:
+    """Each delivery's object with its attempts (the API's lists, and the console's)."""
+    attempts = view.attempts_of([row.delivery_id for row in rows])
     by_delivery: dict[str, list[AttemptRow]] = {}
     for attempt in attempts:
         by_delivery.setdefault(attempt.delivery_id, []).append(attempt)
     # Rows and attempts are read in two transactions: an attempt finished in between would
     # show next to a row from before it (pending, attempt_count one short). A row's attempts
     # are recorded with its counter, one at a time, so its first `attempts` are its snapshot.
-    data = [
+    return [
         delivery_object(row, by_delivery.get(row.delivery_id, [])[: row.attempts]) for row in rows
     ]
-    return {"object": "list", "data": data}
 
 
 def delivery_object(row: DeliveryRow, attempts: list[AttemptRow]) -> dict[str, Any]:

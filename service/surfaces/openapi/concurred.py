@@ -10,8 +10,9 @@ from typing import Any
 
 from events.apikey import ADMIN, VIDEOS_READ, VIDEOS_WRITE
 from service.surfaces import concurred_shapes
-from service.surfaces.concurred import STATUS_PATH, SYNC_TIMEOUT
+from service.surfaces.concurred import FILES, STATUS_PATH, SYNC_TIMEOUT
 from service.surfaces.openapi.jsonschema import inline_schema, query_parameters
+from service.surfaces.openapi.signed_files import idempotency_key, signed_file
 
 Spec = dict[str, Any]
 SURFACE = {"x-surface": "concurred", "tags": ["videos"]}
@@ -52,8 +53,9 @@ def _generate() -> Spec:
         "security": [{"bearer": [VIDEOS_WRITE]}],
         "description": "Concurred-compatible. Google Veo models answer at once with an "
         "operation to poll; the fal.ai models (Kling 3 Pro, Wan 2.6) answer when the video "
-        f"is ready (at most {SYNC_TIMEOUT:g} s). `video_url` is vidgate's content URL for "
-        f"the job and needs the same bearer key. Needs `{VIDEOS_WRITE}` (or `{ADMIN}`).",
+        f"is ready (at most {SYNC_TIMEOUT:g} s). `video_url` is a signed, expiring link to "
+        f"the stored video, fetched without a key. Needs `{VIDEOS_WRITE}` (or `{ADMIN}`).",
+        "parameters": [idempotency_key("answer with the same operation")],
         "requestBody": {
             "required": True,
             "content": {
@@ -76,7 +78,12 @@ def _generate() -> Spec:
                 ),
                 COMMON[0],
                 COMMON[1],
-                (409, "A sync model's job was canceled while the request waited."),
+                (
+                    409,
+                    "A sync model's job was canceled while the request waited; or the "
+                    "Idempotency-Key was used with a different request "
+                    "(`idempotency_key_reused`).",
+                ),
                 (413, "The body is larger than the server's limit (`request_too_large`)."),
                 (415, "The body is not JSON (`unsupported_media_type`)."),
                 (502, "A sync model's job failed; `code` is the job's error code."),
@@ -121,4 +128,15 @@ def concurred_paths() -> Spec:
     return {
         "/api/v1/video/generate": {"post": _generate()},
         STATUS_PATH: {"get": _status()},
+        f"{FILES}/{{token}}.mp4": {"get": _file()},
     }
+
+
+def _file() -> Spec:
+    errors = _errors(
+        (403, "The link is forged or has expired (`invalid_link`)."),
+        (404, "The video was deleted, or is not stored (`not_found`)."),
+        COMMON[2],
+    )
+    summary = "Concurred: a video, by signed link (`video_url`)"
+    return signed_file("concurred", "concurredVideoFile", summary, "video/mp4", errors)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from service.surfaces.openai.shapes.deliveries import WebhookPayload
+from service.surfaces.openapi.jsonschema import inline_schema
 from service.surfaces.openapi.operations import body, operation
 from service.surfaces.patterns import MESSAGE_ID_PATTERN
+from service.surfaces.v2_shapes import V2WebhookEvent
 from service.webhooks.policy import (
     DISABLE_AFTER,
     JITTER,
@@ -75,7 +77,8 @@ def outgoing_webhooks() -> Spec:
     progress = ", ".join(_duration(d) for d in PROGRESS_DELAYS)
     description = (
         "vidgate POSTs each job event (progress, completed, failed, canceled) to the video's "
-        "`webhook_url` (signed with the tenant's default secret) and to every enabled webhook "
+        "`webhook_url` (signed with the tenant's default secret; a v2 job's `webhookUrl` gets "
+        "`v2JobEvent` instead) and to every enabled webhook "
         "endpoint of the tenant that subscribes to its kind (signed with the endpoint's secret), "
         "following Standard Webhooks (https://www.standardwebhooks.com). Delivery is at least "
         f"once and unordered: dedupe by `webhook-id`, order by `sequence`. `User-Agent: "
@@ -115,4 +118,24 @@ def outgoing_webhooks() -> Spec:
         requestBody=body(WebhookPayload),
         description=description,
     )
-    return {"videoEvent": {"post": video_event}}
+    return {"videoEvent": {"post": video_event}, "v2JobEvent": {"post": _v2_event(video_event)}}
+
+
+def _v2_event(video_event: Spec) -> Spec:
+    """A v2 job's own webhook: the same delivery, in v2's words."""
+    description = (
+        "A video created on `POST /v2/videos/generate` with a `webhookUrl` gets its events "
+        "there in v2's words: the `jobId`, v2's event names and field names (by default "
+        "`progress`, `completed` and `failed`, the seed's list). Signed, retried and deduped "
+        "exactly as `videoEvent`; registered endpoints get `videoEvent` for every video."
+    )
+    return {
+        **video_event,
+        "operationId": "v2JobEvent",
+        "summary": "A v2 job event, POSTed to its webhookUrl",
+        "description": description,
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": inline_schema(V2WebhookEvent)}},
+        },
+    }

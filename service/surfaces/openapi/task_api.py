@@ -11,6 +11,8 @@ from events.apikey import ADMIN, VIDEOS_READ, VIDEOS_WRITE
 from service.surfaces import task_api_shapes
 from service.surfaces.openai.shapes.videos import Error
 from service.surfaces.openapi.jsonschema import inline_schema, ref
+from service.surfaces.openapi.signed_files import idempotency_key, signed_file
+from service.surfaces.task_api import FILES
 
 Spec = dict[str, Any]
 TEXT = {"type": "string"}
@@ -48,6 +50,7 @@ def task_api_paths() -> Spec:
         "security": [{"bearer": [VIDEOS_WRITE]}],
         "description": "Compatible with the `/v1/video/generations` task API. Poll the "
         f"task until `status` is `completed`. Needs `{VIDEOS_WRITE}` (or `{ADMIN}`).",
+        "parameters": [idempotency_key("answer with the same task")],
         "requestBody": {
             "required": True,
             "content": {
@@ -65,6 +68,11 @@ def task_api_paths() -> Spec:
                     "names it (`duration`, `width/height`, `metadata.style` …).",
                 ),
                 *AUTH,
+                (
+                    409,
+                    "The Idempotency-Key was used with a different request "
+                    "(`idempotency_key_reused`), or its task was deleted (`video_deleted`).",
+                ),
                 (413, "The body is larger than the server's limit (`request_too_large`)."),
                 (415, "The body is not JSON (`unsupported_media_type`)."),
             ),
@@ -84,4 +92,14 @@ def task_api_paths() -> Spec:
     return {
         "/v1/video/generations": {"post": create},
         "/v1/video/generations/{task_id}": {"parameters": [task_id], "get": retrieve},
+        f"{FILES}/{{token}}.mp4": {"get": _file()},
     }
+
+
+def _file() -> Spec:
+    errors = _errors(
+        (403, "The link is forged or has expired (`invalid_link`)."),
+        (404, "The video was deleted, or is not stored (`not_found`)."),
+    )
+    summary = "Task API: a video, by signed link (`url`)"
+    return signed_file("task_api", "videoGenerationFile", summary, "video/mp4", errors)

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from events.apikey import ADMIN, VIDEO, VIDEOS_READ, VIDEOS_WRITE
 from service.surfaces import novakit_shapes, v2_shapes
 from service.surfaces.openapi.jsonschema import inline_schema, query_parameters
+from service.surfaces.openapi.signed_files import idempotency_key, signed_file
 
 Spec = dict[str, Any]
 TEXT: Spec = {"type": "string"}
@@ -33,6 +34,12 @@ BAD_KEY = (
     401,
     "Missing, malformed, unknown or revoked API key (`missing_api_key`, `invalid_api_key`).",
 )
+IDEMPOTENCY_CONFLICT = (
+    409,
+    "The Idempotency-Key was used with a different request (`idempotency_key_reused`), or "
+    "its job was deleted (`video_deleted`).",
+)
+MP4, JPEG = "video/mp4", "image/jpeg"
 BODY_ERRORS = (
     (413, "The body is larger than the server's limit (`request_too_large`)."),
     (415, "The body is not JSON (`unsupported_media_type`)."),
@@ -104,10 +111,12 @@ def _v2_generate() -> Spec:
                 BAD_KEY,
                 (402, "Insufficient credits: never sent (vidgate has no credits yet)."),
                 (403, "The key lacks the scope (`missing_scope`)."),
+                IDEMPOTENCY_CONFLICT,
                 *BODY_ERRORS,
                 STORE_DOWN,
             ),
         },
+        parameters=[idempotency_key("answer 202 with the same jobId")],
         requestBody=_body(v2_shapes.V2GenerateRequest),
     )
 
@@ -166,14 +175,21 @@ def _novakit_generate() -> Spec:
                 ),
                 BAD_KEY,
                 (403, "The key lacks the `video` scope (`missing_scope`)."),
-                (409, "Sync: the job was cancelled meanwhile."),
+                (
+                    409,
+                    "Sync: the job was cancelled meanwhile; or the Idempotency-Key was used "
+                    "with a different request (`idempotency_key_reused`).",
+                ),
                 *BODY_ERRORS,
                 (502, "Sync: the job failed; `code` is its error code."),
                 STORE_DOWN,
                 (504, "Sync: not ready within `timeout` (`timeout`); the job carries on."),
             ),
         },
-        parameters=query_parameters(novakit_shapes.NovaKitGenerateQuery),
+        parameters=[
+            *query_parameters(novakit_shapes.NovaKitGenerateQuery),
+            idempotency_key("answer with the same job"),
+        ],
         requestBody=_body(novakit_shapes.NovaKitGenerationRequest),
     )
 
@@ -210,48 +226,33 @@ def _novakit_job() -> Spec:
     )
 
 
-def _novakit_file() -> Spec:
-    token = {
-        "name": "token",
-        "in": "path",
-        "required": True,
-        "schema": TEXT,
-        "description": "The signed token of a video's `url`.",
-    }
-    return {
-        "x-surface": "novakit",
-        "tags": ["videos"],
-        "operationId": "novakitVideoFile",
-        "summary": "NovaKit: a video's file, by signed link",
-        "security": [],
-        "description": "No key: the signed, expiring (3 days) link is the credential, as "
-        "NovaKit's CDN URLs are. `Range` requests are served.",
-        "parameters": [token],
-        "responses": {
-            "200": {
-                "description": "The MP4.",
-                "content": {"video/mp4": {"schema": {"type": "string", "format": "binary"}}},
-            },
-            "206": {
-                "description": "Part of the file, for a `Range` request.",
-                "content": {"video/mp4": {"schema": {"type": "string", "format": "binary"}}},
-            },
-            **_errors(
-                inline_schema(novakit_shapes.NovaKitError),
-                (403, "The link is forged or has expired (`invalid_link`)."),
-                (404, "The video was deleted, or is not stored (`not_found`)."),
-                STORE_DOWN,
-            ),
-            "416": {"description": "The `Range` lies outside the file (empty body)."},
-        },
-    }
+def _file(surface: str, op_id: str, summary: str, media: str, error: Spec) -> Spec:
+    errors = _errors(
+        error,
+        (403, "The link is forged or has expired (`invalid_link`)."),
+        (404, "The video was deleted, or is not stored (`not_found`)."),
+        STORE_DOWN,
+    )
+    return signed_file(surface, op_id, summary, media, errors)
 
 
 def v2_novakit_paths() -> Spec:
+    novakit = inline_schema(novakit_shapes.NovaKitError)
+    v2_error = inline_schema(v2_shapes.V2Error)
     return {
         "/v2/videos/generate": {"post": _v2_generate()},
         "/v2/jobs/{jobId}": {"get": _v2_job()},
         "/api/v1/videos/generations": {"post": _novakit_generate()},
         "/api/v1/jobs/{jobId}": {"get": _novakit_job()},
-        "/api/v1/files/{token}.mp4": {"get": _novakit_file()},
+        "/api/v1/files/{token}.mp4": {
+            "get": _file(
+                "novakit", "novakitVideoFile", "NovaKit: a video, by signed link", MP4, novakit
+            )
+        },
+        "/v2/files/{token}.mp4": {
+            "get": _file("v2", "v2VideoFile", "v2: a video, by signed link", MP4, v2_error)
+        },
+        "/v2/files/{token}.jpg": {
+            "get": _file("v2", "v2ThumbnailFile", "v2: a thumbnail, by signed link", JPEG, v2_error)
+        },
     }

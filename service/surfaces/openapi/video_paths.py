@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from events.apikey import VIDEOS_READ, VIDEOS_WRITE
+from service.surfaces.idempotency import MAX_KEY as MAX_IDEMPOTENCY_KEY
 from service.surfaces.openai.shapes.create import CreateVideoMultipart, CreateVideoRequest
 from service.surfaces.openai.shapes.queries import ContentQuery, ListVideosQuery, VideoAtQuery
 from service.surfaces.openai.shapes.videos import Video, VideoDeleted, VideoEventList, VideoList
-from service.surfaces.openai.videos import MAX_IDEMPOTENCY_KEY
 from service.surfaces.openapi.jsonschema import query_parameters, ref
 from service.surfaces.openapi.operations import (
     LAST_EVENT_ID,
