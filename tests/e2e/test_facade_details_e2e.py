@@ -9,6 +9,7 @@ import hashlib
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.conftest import STORES
@@ -43,14 +44,18 @@ def test_midjourney_returns_its_four_videos_on_v2(sandbox: Sandbox) -> None:
         assert result["videos"][0]["videoUrl"] == result["videoUrl"]
         digests = set()
         for video in result["videos"]:
-            mp4 = http.get(video["videoUrl"])
+            mp4 = httpx.get(video["videoUrl"])  # signed links, fetched without a key
             assert mp4.status_code == 200 and mp4.content[4:8] == b"ftyp", video
             digests.add(hashlib.sha256(mp4.content).hexdigest())
-            thumbnail = http.get(video["thumbnailUrl"])
+            thumbnail = httpx.get(video["thumbnailUrl"])
             assert thumbnail.status_code == 200 and thumbnail.content[:2] == b"\xff\xd8", video
         assert len(digests) == 4  # four different videos, not one four times
-        past = http.get(result["videoUrl"], params={"index": 4})
+        past = httpx.get(result["videoUrl"], params={"index": 4})  # a signed link: no key
+        assert past.status_code == 400 and past.json()["field"] == "index"  # in v2's shape
+        vid = "video_" + job_id.replace("-", "")
+        past = http.get(f"/v1/videos/{vid}/content", params={"index": 4})
         assert past.status_code == 400 and past.json()["error"]["param"] == "index"
+        assert http.get(f"/v1/videos/{vid}/content", params={"index": 3}).status_code == 200
 
 
 def test_one_video_jobs_list_their_one_video_on_v2(sandbox: Sandbox) -> None:
