@@ -143,7 +143,10 @@ class Job(Aggregate):
         sha256: str
         source: str
         media: dict[str, Any] | None  # width, height, duration, fps: from the mirror
-        class_version = 2  # v2 added `media`
+        # Every video of a job that made several (Midjourney: 4), the first included: each
+        # {url, bytes, sha256, width, height, duration, fps}; None for one video.
+        outputs: list[dict[str, Any]] | None
+        class_version = 3  # v2 added `media`, v3 `outputs`
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -151,10 +154,16 @@ class Job(Aggregate):
             # number was): keep theirs; the older ones had none.
             state.setdefault("media", None)
 
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["outputs"] = None
+
         def apply(self, job: Job) -> None:
             media = self.media or {}
             job.output = {**(job.output or {}), **media, "url": self.url, "bytes": self.bytes}
             job.output["sha256"] = self.sha256
+            if self.outputs:
+                job.output["outputs"] = [dict(output) for output in self.outputs]
             job.output_stored = True
 
     class Deleted(Event):
@@ -212,6 +221,13 @@ class Job(Aggregate):
         """The model as the client named it (an alias, or the text-to-video id an image
         switched to its twin), which the compatible APIs echo; else the catalog id."""
         return str(self.params.get("requested_model") or self.model)
+
+    @property
+    def video_count(self) -> int:
+        """How many videos the job made: Midjourney's four (`Completed` says how many, the
+        mirror's `OutputStored` lists them), else one."""
+        output = self.output or {}
+        return len(output.get("outputs") or ()) or int(output.get("video_count") or 1)
 
     @property
     def is_dispatched(self) -> bool:
@@ -320,15 +336,28 @@ class Job(Aggregate):
         self.trigger_event(self.Canceled, by=by)
 
     def store_output(
-        self, url: str, size: int, sha256: str, source: str, media: dict[str, Any] | None = None
+        self,
+        url: str,
+        size: int,
+        sha256: str,
+        source: str,
+        media: dict[str, Any] | None = None,
+        outputs: list[dict[str, Any]] | None = None,
     ) -> None:
-        """Record where the output is kept for good (and, from the mirror, what it is)."""
+        """Record where the output is kept for good (and, from the mirror, what it is; and
+        every video, for a job that made several)."""
         if self.status != COMPLETED:
             raise JobNotCompleted(f"the job is {self.status}")
         if self.output_stored and (self.output or {}).get("sha256") == sha256:
             return
         self.trigger_event(
-            self.OutputStored, url=url, bytes=size, sha256=sha256, source=source, media=media
+            self.OutputStored,
+            url=url,
+            bytes=size,
+            sha256=sha256,
+            source=source,
+            media=media,
+            outputs=outputs,
         )
 
     def delete(self, by: str) -> None:

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 import httpx
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 
 from service.providers.upstreams import upstream_providers
@@ -17,7 +18,7 @@ from service.runtime import build_runtime, ensure_bootstrap_key
 from service.settings import Settings
 from service.surfaces import concurred, console, docs, novakit, ops, task_api, v2
 from service.surfaces.deadline import BodyDeadline
-from service.surfaces.errors import HANDLERS
+from service.surfaces.errors import HANDLERS, http_errors_by_prefix
 from service.surfaces.openai import analytics, balance, events_feed, models, videos
 from service.surfaces.openai import webhook_endpoints as webhooks
 from service.surfaces.upstream import hooks, inputs
@@ -26,6 +27,13 @@ from service.webhooks.ssrf import guarded_client, parse_networks
 from service.workers.role import Workers
 
 log = logging.getLogger(__name__)
+# An unknown route or method under a facade's prefix answers in that facade's error shape
+# (the task API's shape is OpenAI's, the default).
+FACADE_PREFIXES = (
+    *((prefix, concurred.failure) for prefix in concurred.PREFIXES),
+    *((prefix, v2.render) for prefix in v2.PREFIXES),
+    *((prefix, novakit.render) for prefix in novakit.PREFIXES),
+)
 
 
 def create_app(
@@ -88,7 +96,7 @@ def create_app(
             *balance.routes,
             *console.routes,
         ],
-        exception_handlers=HANDLERS,
+        exception_handlers={**HANDLERS, HTTPException: http_errors_by_prefix(FACADE_PREFIXES)},
         middleware=[Middleware(BodyDeadline, seconds=settings.body_timeout)],
         lifespan=lifespan,
     )

@@ -77,22 +77,32 @@ class Route:
     and image-to-video into two endpoints (fal's `…/image-to-video`, Ark's `…-i2v-…` ids).
     `lacks`: what the model offers but this route cannot pass on (`seed`; `audio`: sound
     other than the model's default) — a request that asks for it takes another route, or is
-    refused, and is never sent here without it."""
+    refused, and is never sent here without it.
+    `video_model`: the model that transforms a source video, on routes that can (Luma's own
+    API: `ray-2` through `/generations/video/modify`); None: this route cannot."""
 
     provider: str
     model: str
     image_model: str | None = None
     lacks: frozenset[str] = frozenset()
+    video_model: str | None = None
 
     def __post_init__(self) -> None:
         if self.provider not in PROVIDER_KEYS:
             raise ValueError(f"unknown provider {self.provider!r}")
 
-    def upstream_model(self, has_image: bool) -> str:
+    def upstream_model(self, has_image: bool, has_video: bool = False) -> str:
+        if has_video and self.video_model:
+            return self.video_model
         return self.image_model if has_image and self.image_model else self.model
 
     def as_json(self) -> dict[str, Any]:
-        return {"provider": self.provider, "model": self.model, "image_model": self.image_model}
+        return {
+            "provider": self.provider,
+            "model": self.model,
+            "image_model": self.image_model,
+            "video_model": self.video_model,
+        }
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -133,6 +143,10 @@ class ModelSpec:
     # std = 720p, pro = 1080p); a model offers the tiers whose resolution it renders.
     quality_levels: Mapping[str, str] = field(default_factory=dict)
     prompt_max_chars: int = 4000
+    # Seconds a render usually takes upstream: the poller's progress estimate for upstreams
+    # that report none (Veo) grows towards it. 90 s sits in the ranges the seeds quote
+    # (NovaKit: 30-120 s; Concurred: 1-3 minutes); a model that is known to differ says so.
+    render_seconds: float = 90.0
     price_per_second_usd: float = 0.0
     price_by_resolution: Mapping[str, float] = field(default_factory=dict)
     twin: str | None = None  # the image-to-video model an image switches to
@@ -176,6 +190,11 @@ class ModelSpec:
     def takes_image(self) -> bool:
         return I2V in self.modes
 
+    @property
+    def takes_video(self) -> bool:
+        """Whether it transforms a source video (on the routes with a `video_model`)."""
+        return V2V in self.modes
+
     def durations_for(self, resolution: str | None) -> tuple[int, ...]:
         """The clip lengths offered at `resolution` (some run only short at high ones)."""
         return self.durations_by_resolution.get(resolution or "", self.durations)
@@ -196,17 +215,19 @@ class ModelSpec:
         """List price in USD per second of video at `resolution`."""
         return self.price_by_resolution.get(resolution or "", self.price_per_second_usd)
 
-    def route(self, enabled: Collection[str], needs: Collection[str] = ()) -> Route | None:
-        """The first route whose provider is enabled on this gateway and which passes on
-        everything in `needs` (see `Route.lacks`), if any."""
-        return next(
-            (
-                route
-                for route in self.routes
-                if route.provider in enabled and not route.lacks.intersection(needs)
-            ),
-            None,
+    def route(
+        self, enabled: Collection[str], needs: Collection[str] = (), *, video: bool = False
+    ) -> Route | None:
+        """The first route whose provider is enabled on this gateway, which passes on
+        everything in `needs` (see `Route.lacks`) and, for a source video, can transform one."""
+        fits = (
+            route
+            for route in self.routes
+            if route.provider in enabled
+            and not route.lacks.intersection(needs)
+            and (route.video_model or not video)
         )
+        return next(fits, None)
 
     @property
     def providers(self) -> tuple[str, ...]:

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.catalog.spec import I2V, ModelSpec, Route
+from service.catalog.spec import I2V, T2V, V2V, ModelSpec, Route
 
 LUMA: dict[str, Any] = dict(
     owned_by="luma",
+    modes=(T2V, I2V, V2V),  # video-to-video through Luma's own API only (`luma_routes`)
     loop=True,
     durations=(5, 9),
     default_seconds=5,
@@ -53,8 +54,13 @@ SORA_PRO_FRAMES = {("1024p", "16:9"): (1792, 1024), ("1024p", "9:16"): (1024, 17
 
 
 def luma_routes(luma: str, fal: str) -> tuple[Route, ...]:
+    """Luma's own API also modifies a source video (`/generations/video/modify`, `lumaai`'s
+    `generations.video.modify`, ray-2 and ray-flash-2); fal's Luma endpoints here do not."""
     fal_endpoint = f"fal-ai/luma-dream-machine/{fal}"
-    return Route("luma", luma), Route("fal", fal_endpoint, f"{fal_endpoint}/image-to-video")
+    return (
+        Route("luma", luma, video_model=luma),
+        Route("fal", fal_endpoint, f"{fal_endpoint}/image-to-video"),
+    )
 
 
 def sora_routes(model: str, tier: str) -> tuple[Route, ...]:

@@ -103,7 +103,7 @@ MODELS = [
     ModelSpec(
         id="midjourney-video",
         name="Midjourney Video",
-        description="Midjourney's image-to-video model: 5 s clips, SD or HD.",
+        description="Midjourney's image-to-video model: four 5 s clips a request, SD or HD.",
         owned_by="midjourney",
         modes=(I2V,),
         routes=(Route("fal", "fal-ai/midjourney/v7/image-to-video"),),

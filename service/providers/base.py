@@ -72,6 +72,7 @@ class UpstreamStatus:
     # A completion whose file is in our storage already (the local renderer): `Completed`
     # carries this output and `OutputStored` follows in the same save (nothing to mirror).
     stored_output: Mapping[str, Any] | None = None
+    outputs: int = 1  # videos the job made (Midjourney: 4); `download_output` fetches each
 
 
 class WebhookKind(Enum):
@@ -170,6 +171,11 @@ class Provider(Protocol):
 
     async def download(self, upstream_id: str, dest: Path) -> Path: ...
 
+    async def download_output(self, upstream_id: str, index: int, dest: Path) -> Path:
+        """The `index`th video of a job that made several (`UpstreamStatus.outputs`); the
+        first is `download`'s."""
+        ...
+
 
 class Adapter:
     """The capabilities most upstreams share; an adapter overrides what is special about it."""
@@ -218,6 +224,9 @@ class Adapter:
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> UpstreamStatus:
         raise ProviderRejected(f"{self.name} sends no webhooks", code="no_webhooks")
+
+    async def download_output(self, upstream_id: str, index: int, dest: Path) -> Path:
+        raise ProviderRejected(f"{self.name} makes one video a job", code="no_output")
 
 
 ReadInput = Callable[[str], bytes]  # a stored input's bytes by its sha256

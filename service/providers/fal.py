@@ -160,10 +160,14 @@ class FalProvider(Adapter):
             raise http_error(response)
 
     async def download(self, upstream_id: str, dest: Path) -> Path:
-        """Stream the result video to `dest` (atomically). fal's file URLs are public: our key
-        is never sent with them."""
+        return await self.download_output(upstream_id, 0, dest)
+
+    async def download_output(self, upstream_id: str, index: int, dest: Path) -> Path:
+        """Stream the result's `index`th video to `dest` (atomically). fal's file URLs are
+        public: our key is never sent with them."""
         app, rid = split_upstream_id(upstream_id)
-        url = video_url(json_object(await self._send("GET", f"/{app}/requests/{rid}")))
+        result = json_object(await self._send("GET", f"/{app}/requests/{rid}"))
+        url = video_url(result, index)
         return await shared.stream_to_file(
             self.http, url, dest, deadline=self.timeout, who="fal", refused=http_error
         )

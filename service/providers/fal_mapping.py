@@ -150,11 +150,14 @@ def fal_error(body: Any) -> tuple[str | None, str | None]:
 
 
 def completed_status(payload: Any, raw: str, extra: Json) -> UpstreamStatus:
-    """A finished request, from its result (`{video: {url, …}, seed}`)."""
-    url = video_url(payload)
-    seed = payload.get("seed")
-    extra = {**extra, "video": payload["video"], "seed": seed}
-    return UpstreamStatus("completed", raw, progress=100, output_url=url, extra=extra)
+    """A finished request, from its result (`{video: {url, …}, seed}`, or `{videos: [...]}`
+    from a model that makes several: Midjourney's four)."""
+    urls = video_urls(payload)
+    first = payload.get("video") or payload["videos"][0]
+    extra = {**extra, "video": first, "videos": urls, "seed": payload.get("seed")}
+    return UpstreamStatus(
+        "completed", raw, progress=100, output_url=urls[0], extra=extra, outputs=len(urls)
+    )
 
 
 def failed_status(
@@ -180,13 +183,25 @@ def webhook_status(body: bytes, rid: str) -> UpstreamStatus:
     return failed_status(code, str(text), "ERROR", None, extra)
 
 
-def video_url(payload: Any) -> str:
-    """The URL of the video in a fal result."""
-    video = payload.get("video") if isinstance(payload, dict) else None
-    url = video.get("url") if isinstance(video, dict) else None
-    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+def video_url(payload: Any, index: int = 0) -> str:
+    """The URL of the (`index`th) video in a fal result."""
+    urls = video_urls(payload)
+    if index >= len(urls):
+        raise ProviderRejected(f"the fal result has {len(urls)} video(s), not {index + 1}")
+    return urls[index]
+
+
+def video_urls(payload: Any) -> list[str]:
+    """The URLs of every video in a fal result: `video`, or each of `videos`."""
+    data = payload if isinstance(payload, dict) else {}
+    many = data.get("videos")
+    files: list[Any] = many if isinstance(many, list) else [data.get("video")]
+    urls = [f.get("url") if isinstance(f, dict) else None for f in files]
+    if not urls or not all(
+        isinstance(u, str) and u.startswith(("https://", "http://")) for u in urls
+    ):
         raise ProviderUnavailable("fal's result carries no video URL", code="malformed")
-    return url
+    return [str(u) for u in urls]
 
 
 def log_progress(logs: Any) -> int | None:

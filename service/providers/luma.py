@@ -13,6 +13,10 @@ Callbacks are unsigned: anyone who learns the callback URL can post one. `parse_
 therefore only maps the body into a *hint* (`extra["verified"]` is False); callers must
 re-fetch with `status()` before acting on it (the dispatcher does: webhooks only wake it).
 
+A job with a source video (video-to-video) goes to `POST /generations/video/modify`
+(`modify_body`), the rest to `POST /generations/video`; both answer a generation that polls
+and calls back alike.
+
 Luma takes no client-chosen id, but a generation keeps its whole `request`, callback URL
 included, and `GET /generations` lists them newest first. So the callback URL carries the
 attempt id (`?attempt=…`, which our hook route ignores), and `find` pages through the
@@ -59,6 +63,7 @@ STATES = {
     "completed": "completed",
     "failed": "failed",
 }
+MODIFY_MODE = "flex_1"  # of adhere_1-3, flex_1-3, reimagine_1-3 (lumaai's modify modes)
 DELETED_MEMORY = 10_000  # how many deleted ids the adapter remembers as canceled
 # `find` looks this far back (newest first); past it, it cannot say the generation is absent.
 FIND_PAGES, FIND_PAGE_SIZE = 10, 100
@@ -83,8 +88,11 @@ class LumaProvider(Adapter):
         self._deleted: dict[str, None] = {}  # insertion-ordered set, oldest first
 
     async def submit(self, request: DispatchRequest) -> Submission:
-        body = luma_body(request)
-        data = _object(await self._send("POST", "/generations/video", json=body))
+        if request.inputs.get("video"):  # video-to-video: Luma's modify call
+            path, body = "/generations/video/modify", modify_body(request)
+        else:
+            path, body = "/generations/video", luma_body(request)
+        data = _object(await self._send("POST", path, json=body))
         gen_id = data.get("id")
         if not isinstance(gen_id, str) or not gen_id:
             raise ProviderUnavailable("Luma's answer has no generation id", code="malformed")
@@ -215,6 +223,24 @@ def luma_body(request: DispatchRequest) -> Json:
     keyframes = {key: _keyframe(image) for key, image in frames.items() if image}
     if keyframes:
         body["keyframes"] = keyframes
+    if request.callback_url:
+        body["callback_url"] = _marked(request.callback_url, request.attempt_id)
+    return body
+
+
+def modify_body(request: DispatchRequest) -> Json:
+    """Our video-to-video job as Luma's modify request (`POST /generations/video/modify`, as
+    `lumaai`'s `generations.video.modify`): the source by URL, which Luma fetches itself.
+    The output follows the source's length and frame, so no duration, ratio or resolution
+    goes; `mode` is Luma's middle setting, `flex_1` (between adhering to the source and
+    reimagining it)."""
+    body: Json = {
+        "generation_type": "modify_video",
+        "model": request.upstream_model,
+        "media": {"url": request.inputs["video"]["url"]},
+        "mode": MODIFY_MODE,
+        "prompt": request.prompt,
+    }
     if request.callback_url:
         body["callback_url"] = _marked(request.callback_url, request.attempt_id)
     return body

@@ -19,10 +19,11 @@ Our request → Veo `instances[0]` / `parameters` (sampleCount is always 1: one 
 Errors: timeouts, transport errors, 408/409/425/429/5xx and unparseable answers raise
 ProviderUnavailable (`retry_after` from Retry-After or Google's RetryInfo); other 4xx raise
 ProviderRejected with Google's message. Veo cannot tell queued from running: `done: false` is
-`queued` (raw `running`). A done operation with `error`, or without samples (RAI-filtered), is
-`failed` (`content_filtered` for Responsible-AI blocks). `output_url` is Veo's own reference —
-the files-API URI (useless without our API key) or a `gs://` URI, None for inline base64 — for
-the gateway's records only, never for clients: `download` fetches the bytes (re-reading the
+`in_progress` without a percent (raw `running`; the poller estimates one). A done operation
+with `error`, or without samples (RAI-filtered), is `failed` (`content_filtered` for
+Responsible-AI blocks). `output_url` is Veo's own reference — the files-API URI (useless
+without our API key) or a `gs://` URI, None for inline base64 — for the gateway's records
+only, never for clients: `download` fetches the bytes (re-reading the
 operation, following redirects) and sends the API key only to `base_url`'s origin.
 """
 

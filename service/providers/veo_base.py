@@ -74,7 +74,7 @@ class _Veo(Adapter, ABC):
     async def status(self, upstream_id: str) -> UpstreamStatus:
         operation = await self._operation(upstream_id)
         if not operation.get("done"):
-            return UpstreamStatus("queued", "running")
+            return UpstreamStatus("in_progress", "running")
         if operation.get("error") is not None:
             error = operation["error"] if isinstance(operation["error"], dict) else {}
             message = str(error.get("message") or "Veo reported an error")

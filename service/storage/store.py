@@ -28,12 +28,14 @@ class Storage:
         return f"inputs/{sha256[:2]}/{sha256}"
 
     @staticmethod
-    def output_key(job_id: UUID) -> str:
-        return f"outputs/{job_id.hex}.mp4"
+    def output_key(job_id: UUID, index: int = 0) -> str:
+        """The job's video; `index` counts the others of a job that made several (Midjourney's
+        four)."""
+        return f"outputs/{job_id.hex}{_nth(index)}.mp4"
 
     @staticmethod
-    def thumbnail_key(job_id: UUID) -> str:
-        return f"outputs/{job_id.hex}.jpg"
+    def thumbnail_key(job_id: UUID, index: int = 0) -> str:
+        return f"outputs/{job_id.hex}{_nth(index)}.jpg"
 
     def save_input(self, data: bytes) -> str:
         """Keep an input file once per content; returns its sha256."""
@@ -51,26 +53,26 @@ class Storage:
         self.blobs.staging.mkdir(parents=True, exist_ok=True)
         return self.blobs.staging / f".{job_id.hex}.{secrets.token_hex(4)}{suffix}"
 
-    def store_output(self, job_id: UUID, path: Path) -> None:
+    def store_output(self, job_id: UUID, path: Path, index: int = 0) -> None:
         """Publish the job's finished video from the local file `path` (consumed)."""
-        self.blobs.publish(self.output_key(job_id), path, VIDEO)
+        self.blobs.publish(self.output_key(job_id, index), path, VIDEO)
 
-    def fetch_output(self, job_id: UUID, dest: Path) -> None:
-        self.blobs.copy_to(self.output_key(job_id), dest)
+    def fetch_output(self, job_id: UUID, dest: Path, index: int = 0) -> None:
+        self.blobs.copy_to(self.output_key(job_id, index), dest)
 
     def has_output(self, job_id: UUID) -> bool:
         return self.blobs.info(self.output_key(job_id)) is not None
 
-    def ensure_thumbnail(self, job_id: UUID) -> bool:
+    def ensure_thumbnail(self, job_id: UUID, index: int = 0) -> bool:
         """Make the job's thumbnail (a JPEG of a middle frame) unless it exists; False when
         the video itself is missing."""
-        if self.blobs.info(self.thumbnail_key(job_id)) is not None:
+        if self.blobs.info(self.thumbnail_key(job_id, index)) is not None:
             return True
         thumb = self.staging_file(job_id, ".jpg")
         try:
-            with self.video_file(job_id) as video:
+            with self.video_file(job_id, index) as video:
                 render_thumbnail(video, thumb)
-            self.blobs.publish(self.thumbnail_key(job_id), thumb, JPEG)
+            self.blobs.publish(self.thumbnail_key(job_id, index), thumb, JPEG)
         except FileNotFoundError:
             return False
         finally:
@@ -78,22 +80,28 @@ class Storage:
         return True
 
     @contextmanager
-    def video_file(self, job_id: UUID) -> Iterator[Path]:
+    def video_file(self, job_id: UUID, index: int = 0) -> Iterator[Path]:
         """The job's video as a file on this machine: a temporary copy of a remote one."""
-        video = self.blobs.local_file(self.output_key(job_id))
+        video = self.blobs.local_file(self.output_key(job_id, index))
         if video is not None:
             yield video
             return
         copy = self.staging_file(job_id, ".mp4")
         try:
-            self.fetch_output(job_id, copy)
+            self.fetch_output(job_id, copy, index)
             yield copy
         finally:
             copy.unlink(missing_ok=True)
 
-    def delete_outputs(self, job_id: UUID) -> None:
-        for key in (self.output_key(job_id), self.thumbnail_key(job_id)):
-            self.blobs.delete(key)
+    def delete_outputs(self, job_id: UUID, count: int = 1) -> None:
+        """Delete the job's `count` videos and their thumbnails."""
+        for index in range(count):
+            for key in (self.output_key(job_id, index), self.thumbnail_key(job_id, index)):
+                self.blobs.delete(key)
+
+
+def _nth(index: int) -> str:
+    return f".{index}" if index else ""
 
 
 def build_storage(settings: Settings) -> Storage:

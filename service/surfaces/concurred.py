@@ -85,6 +85,7 @@ OPERATION_PREFIX = "operations/"
 SYNC_TIMEOUT = 600.0  # seconds a sync model's request may wait (Concurred: "1-3 minutes")
 SYNC_TIMEOUT_STATE = "concurred_sync_timeout"  # `app.state` override, e.g. for tests
 STATUS_PATH = "/api/v1/video/status"
+PREFIXES = ("/api/v1/video/",)  # its paths: an unknown one under them answers as it would
 FILES = "/api/v1/video/files"  # where the signed video links point
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -229,6 +230,7 @@ async def status(request: Request) -> Response:
     principal.require(VIDEOS_READ)
     provider, operation = _status_query(request)
     job = await _owned_job(rt, principal.tenant, operation)
+    _check_provider(provider, job)
     data: dict[str, Any] = {
         "provider": provider,
         "operation_id": operation,
@@ -254,6 +256,18 @@ def _status_query(request: Request) -> tuple[str, str]:
     if provider not in PROVIDERS:
         raise invalid("provider", f"provider must be google or fal; got {provider!r}")
     return provider, params["operation_id"]
+
+
+def _check_provider(provider: str, job: Job) -> None:
+    """The provider must be the one `generate` named for the operation's model (a job of a
+    model outside Concurred's six, made on another surface, takes either)."""
+    expected = MODELS.get(job.model, provider)
+    if provider != expected:
+        raise invalid(
+            "provider",
+            f"operation {operation_id(job.id)} is a {job.model} job: provider must be "
+            f"{expected!r}, as its poll_url says; got {provider!r}",
+        )
 
 
 async def _owned_job(rt: Runtime, tenant: str, operation: str) -> Job:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from eventsourcing.persistence import PersistenceError
@@ -28,6 +28,7 @@ from service.videos.errors import (
 )
 
 log = logging.getLogger(__name__)
+Handler = Callable[[Request, Exception], Awaitable[Response]]
 
 ERROR_TYPES = {
     400: "invalid_request_error",
@@ -152,16 +153,40 @@ async def on_refused(request: Request, exc: Exception) -> Response:
     return await on_api_error(request, told(exc))
 
 
-async def on_http_exception(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
+Render = Callable[[ApiError], Response]
+
+
+def routing_error(request: Request, exc: HTTPException) -> ApiError:
+    """A 404 (no such route), 405 (with every method the path takes) or other routing refusal."""
     message = exc.detail if isinstance(exc.detail, str) else "request refused"
     if exc.status_code == 404:
         message = f"no such route: {request.method} {request.url.path}"
-    error = ApiError(exc.status_code, message, code=_code(exc.status_code))
-    headers = exc.headers
+    headers = dict(exc.headers) if exc.headers else None
     if exc.status_code == 405:  # Starlette names only the first route's methods
         headers = {**(headers or {}), "Allow": allowed_methods(request)}
-    return JSONResponse(error.body(), status_code=exc.status_code, headers=headers)
+    return ApiError(exc.status_code, message, code=_code(exc.status_code), headers=headers)
+
+
+def render_openai(error: ApiError) -> Response:
+    return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
+
+
+async def on_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return render_openai(routing_error(request, exc))
+
+
+def http_errors_by_prefix(shapes: Sequence[tuple[str, Render]]) -> Handler:
+    """`on_http_exception`, in the shape of the surface whose path prefix the request is
+    under (a client of a facade parses its own error shape, also for a mistyped path)."""
+
+    async def on_routing_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        path = request.url.path
+        render = next((r for prefix, r in shapes if path.startswith(prefix)), render_openai)
+        return render(routing_error(request, exc))
+
+    return on_routing_error
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:

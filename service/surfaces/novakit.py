@@ -67,6 +67,8 @@ STATUSES = {
     CANCELED: "cancelled",
 }
 JOB_PREFIX = "job_"
+# Its paths: an unknown one under them answers in its error shape.
+PREFIXES = ("/api/v1/videos/", "/api/v1/jobs", "/api/v1/files/")
 SYNC_TIMEOUT, MAX_SYNC_TIMEOUT = 600.0, 3600.0
 POLL_TIMEOUT, MAX_POLL_TIMEOUT = 30.0, 120.0
 STORE_WAIT = 20.0  # after `Completed`, how long a sync request waits for the stored copy
@@ -274,7 +276,7 @@ def _video(job: Job, base: str, rt: Runtime) -> dict[str, Any]:
 
 def _input_params(job: Job) -> dict[str, Any]:
     params = job.params
-    mode = "image_to_video" if params.get("mode") == "image-to-video" else "text_to_video"
+    mode = str(params.get("mode") or "text-to-video").replace("-", "_")  # NovaKit spells _
     return {
         "prompt": job.prompt,
         "duration_seconds": int(params.get("seconds") or 0),

@@ -13,8 +13,9 @@ NovaKit's defaults are one set for all models; nothing a client asks is changed 
 - `negative_prompt`, `seed`, `prompt_optimizer: true` (MiniMax) and `loop: true` (Luma) need a
   model that takes them (400 otherwise); `prompt_optimizer: false` and `loop: false` ask
   nothing of a model without the feature, and pass.
-- `mode` follows `source_image` when omitted; `video_to_video` and `source_video` are a 400:
-  no catalog model transforms a video.
+- `mode` follows `source_image` / `source_video` when omitted; `video_to_video` takes a
+  `source_video` URL, for models that transform videos (Luma Ray 2 and Ray Flash 2:
+  `fal-ai/luma-dream-machine/ray-2`…); any other model is a 400 naming `source_video`.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ NAMES = {
     "image_url": "source_image",
     "input_reference": "source_image",
     FIRST_FRAME: "source_image",
+    "video_url": "source_video",
     "negative_prompt": "negative_prompt",
     "seed": "seed",
     "prompt_optimizer": "prompt_optimizer",
@@ -83,6 +85,8 @@ def canonical_fields(body: Mapping[str, Any], catalog: Catalog) -> dict[str, Any
     fields: dict[str, Any] = {"model": name, "prompt": body.get("prompt")}
     if image is not None:
         fields["image_url"] = image
+    if body.get("source_video") is not None:  # the model must transform videos (core checks)
+        fields["video_url"] = body["source_video"]
     model = _model(catalog, name, has_image=image is not None)
     if model is None:
         return fields  # `CreateVideo` refuses it, naming `model`
@@ -122,13 +126,14 @@ def _source_image(body: Mapping[str, Any]) -> Any:
     mode, image, video = body.get("mode"), body.get("source_image"), body.get("source_video")
     if mode is not None and mode not in MODES:
         raise invalid("mode", f"mode must be one of {', '.join(MODES)}; got {mode!r}")
-    if video is not None or mode == VIDEO:
-        param = "source_video" if video is not None else "mode"
+    if mode == VIDEO and video is None:
         raise invalid(
-            param,
-            f"{param}: video_to_video is not available, no model vidgate serves transforms a video",
-            "unsupported_parameter",
+            "source_video",
+            "source_video is required for mode video_to_video",
+            "missing_required_parameter",
         )
+    if video is not None and mode not in (None, VIDEO):
+        raise invalid("source_video", "source_video needs mode video_to_video (or no mode)")
     if mode == IMAGE and image is None:
         raise invalid(
             "source_image",

@@ -42,13 +42,17 @@ class NovaKitGenerationRequest(RequestShape):
         Field(
             default=None,
             description=(
-                "Default text_to_video, or image_to_video with a source_image; "
-                "video_to_video is a 400."
+                "Default text_to_video, or image_to_video with a source_image, or "
+                "video_to_video with a source_video (Luma Ray 2 / Ray Flash 2 only; else 400)."
             ),
         )
     )
     source_image: str | None = Field(default=None)
-    source_video: str | None = Field(default=None, description="Always a 400.")
+    source_video: str | None = Field(
+        default=None,
+        description="An http(s) URL of a video to transform, for models that do "
+        "video-to-video (else 400); the output follows its length and frame.",
+    )
     negative_prompt: str | None = Field(default=None)
     seed: Annotated[int, Field(ge=0, le=4294967295)] | None = Field(default=None)
     prompt_optimizer: bool | None = Field(default=None, json_schema_extra={"default": True})

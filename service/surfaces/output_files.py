@@ -31,9 +31,14 @@ STORE_WAIT = 20.0  # after `Completed`, how long a link waits for the stored cop
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def output_url(rt: Runtime, base: str, prefix: str, job_id: UUID, kind: str = VIDEO) -> str:
-    """The signed link to the job's file of `kind`, under the surface's `prefix`."""
-    return f"{base}{prefix}/{rt.output_links.token(prefix, job_id)}.{kind}"
+def output_url(
+    rt: Runtime, base: str, prefix: str, job_id: UUID, kind: str = VIDEO, index: int = 0
+) -> str:
+    """The signed link to the job's file of `kind`, under the surface's `prefix`; `index`
+    picks another video of a job that made several (the link signs the job: any of its
+    videos is the same grant)."""
+    link = f"{base}{prefix}/{rt.output_links.token(prefix, job_id)}.{kind}"
+    return f"{link}?index={index}" if index else link
 
 
 def file_routes(
@@ -59,18 +64,27 @@ async def linked_file(request: Request, prefix: str, kind: str) -> Response:
         job = await settled(request, job, lambda j: j.output_stored, STORE_WAIT)
     if job is None or job.deleted or not job.output_stored:
         raise _gone()
-    key = rt.storage.output_key(job_id)
+    index = _index(request, job)
+    key = rt.storage.output_key(job_id, index)
     if kind == THUMBNAIL:
-        if not await run_in_threadpool(rt.storage.ensure_thumbnail, job_id):
+        if not await run_in_threadpool(rt.storage.ensure_thumbnail, job_id, index):
             raise _gone()
-        key = rt.storage.thumbnail_key(job_id)
-    filename = f"{video_id(job_id)}.{kind}"
+        key = rt.storage.thumbnail_key(job_id, index)
+    filename = f"{video_id(job_id)}{f'_{index}' if index else ''}.{kind}"
     # inline: a browser shows it rather than saving it
     media_type = MEDIA_TYPES[kind]
     response = await stored_response(request, rt, key, media_type, filename, disposition="inline")
     if response is None:
         raise _gone()
     return response
+
+
+def _index(request: Request, job: Job) -> int:
+    raw = request.query_params.get("index", "0")
+    if not raw.isdigit() or int(raw) >= job.video_count:
+        message = f"index must be a whole number from 0 to {job.video_count - 1}"
+        raise ApiError(400, message, code="invalid_value", param="index")
+    return int(raw)
 
 
 def _gone() -> ApiError:

@@ -53,6 +53,7 @@ from service.videos.commands import CreateVideo, create_video
 from service.videos.errors import Refused
 
 SURFACE = "v2"
+PREFIXES = ("/v2/",)  # its paths: an unknown one under them answers in its error shape
 MAX_PROMPT = 4000
 STATUSES = {
     QUEUED: "QUEUED",
@@ -68,6 +69,7 @@ ERRORS = {
     402: "Insufficient credits",
     403: "Forbidden",
     404: "Not found",
+    405: "Method not allowed",
     409: "Conflict",
     413: "Payload too large",
     415: "Unsupported media type",
@@ -253,12 +255,21 @@ def result(job: Job, base: str, rt: Runtime) -> dict[str, Any] | None:
     if job.status != COMPLETED:
         return None
     output = job.output or {}
+    videos = [_video(job, base, rt, index) for index in range(job.video_count)]
     return {
-        "videoUrl": output_url(rt, base, FILES, job.id, VIDEO),
-        "thumbnailUrl": output_url(rt, base, FILES, job.id, THUMBNAIL),
+        **videos[0],
         "contentType": output.get("content_type", "video/mp4"),
         **rendered(job),
         "fps": output.get("fps") or job.params.get("fps"),
+        "videos": videos,
+    }
+
+
+def _video(job: Job, base: str, rt: Runtime, index: int) -> dict[str, str]:
+    """The signed links to the job's `index`th video (Midjourney makes four)."""
+    return {
+        "videoUrl": output_url(rt, base, FILES, job.id, VIDEO, index),
+        "thumbnailUrl": output_url(rt, base, FILES, job.id, THUMBNAIL, index),
     }
 
 

@@ -105,6 +105,13 @@ class V2Accepted(Shape):
     )
 
 
+class V2Video(Shape):
+    """One of the videos a job made."""
+
+    videoUrl: str = Field(json_schema_extra={"format": "uri"})
+    thumbnailUrl: str = Field(json_schema_extra={"format": "uri"})
+
+
 class V2JobResult(Shape):
     videoUrl: str = Field(
         description="A signed link to the stored video, fetched without a key; it "
@@ -121,6 +128,10 @@ class V2JobResult(Shape):
     height: int | None = Field(default=None)
     duration: float | None = Field(default=None)
     fps: float | None = Field(default=None)
+    videos: list[V2Video] = Field(
+        description="Every video the job made, the first being `videoUrl`'s: one, or four for "
+        "midjourney-video."
+    )
 
 
 class V2JobError(Shape):
@@ -150,6 +161,7 @@ class V2Error(Shape):
         "Conflict",
         "Forbidden",
         "Insufficient credits",
+        "Method not allowed",
         "Not found",
         "Payload too large",
         "Service unavailable",

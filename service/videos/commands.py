@@ -25,7 +25,7 @@ from events.app import Gateway
 from events.ids import video_id
 from events.job import Job, JobAlreadyFinished
 from service.billing.balance import dollars
-from service.catalog import Catalog, unavailable_message
+from service.catalog import Catalog, Route, unavailable_message
 from service.storage.blobs import StorageUnavailable
 from service.storage.store import Storage
 from service.videos.errors import (
@@ -113,14 +113,12 @@ async def create_video_async(rt: Services, command: CreateVideo) -> tuple[Job, b
 
 def _submission(rt: Services, command: CreateVideo, video: VideoRequest) -> dict[str, Any]:
     """The job's `Submitted` fields (images stored first, when the request has any)."""
-    route = video.model.route(rt.enabled_providers, video.needs)
-    if route is None:
-        raise _no_route(video, rt.enabled_providers)
+    route = _route(rt, video)
     submission = {
         "tenant": command.tenant,
         "model": video.model.id,
         "provider": route.provider,
-        "upstream_model": route.upstream_model(has_image=video.image is not None),
+        "upstream_model": route.upstream_model(video.image is not None, video.video is not None),
         "prompt": video.prompt,
         "params": video.params(),
         "inputs": _store_inputs(rt, video),
@@ -146,12 +144,30 @@ def _submit(
     return job, created
 
 
-def _no_route(video: VideoRequest, enabled: Collection[str]) -> InvalidField:
-    """Why no enabled route can run the request: none runs the model, or none that does
-    passes on what it asks (a seed through the Gemini API: never dropped on the way)."""
-    model = video.model
+def _route(rt: Services, video: VideoRequest) -> Route:
+    """The enabled route that serves the request: one that passes on everything it asks
+    (see `Route.lacks`) and, for a source video, can transform one."""
+    model, enabled, transforms = video.model, rt.enabled_providers, video.video is not None
+    route = model.route(enabled, video.needs, video=transforms)
+    if route is not None:
+        return route
     if model.route(enabled) is None:
-        return InvalidField("model", unavailable_message(model), "model_unavailable")
+        raise InvalidField("model", unavailable_message(model), "model_unavailable")
+    if transforms and model.route(enabled, video=True) is None:
+        able = [r.provider for r in model.routes if r.video_model]
+        raise InvalidField(
+            "video_url",
+            f"no enabled route of {model.id} transforms videos; the {', '.join(able)} "
+            "route does (configure it)",
+            "model_unavailable",
+        )
+    raise _no_route(video, enabled)
+
+
+def _no_route(video: VideoRequest, enabled: Collection[str]) -> InvalidField:
+    """Why no enabled route that runs the model can run the request: none passes on what it
+    asks (a seed through the Gemini API: never dropped on the way)."""
+    model = video.model
     need = sorted(video.needs)[0]
     able = [r.provider for r in model.routes if need not in r.lacks]
     return InvalidField(
@@ -228,11 +244,11 @@ def cancel_video(rt: Services, command: CancelVideo) -> Job:
 def delete_video(rt: Services, command: DeleteVideo) -> None:
     """Mark the tenant's job deleted, then drop its stored files."""
     _owned(rt, command.tenant, command.job_id)
-    rt.gateway.update_job(command.job_id, lambda job: job.delete(command.by))
+    job = rt.gateway.update_job(command.job_id, lambda job: job.delete(command.by))
     # After the event: a crash, or a bucket that is down, leaves stray files, never a
     # deleted video whose delete was answered as failed.
     try:
-        rt.storage.delete_outputs(command.job_id)
+        rt.storage.delete_outputs(command.job_id, job.video_count)
     except StorageUnavailable as error:
         log.warning("the files of deleted %s stay stored: %s", video_id(command.job_id), error)
 
@@ -247,7 +263,8 @@ def _owned(rt: Services, tenant: str, job_id: UUID) -> Job:
 def _store_inputs(rt: Services, video: VideoRequest) -> dict[str, Any]:
     """The request's images as the job records them: a URL as given, bytes by their sha256."""
     images = {"image": video.image, "end_image": video.end_image}
-    return {name: _stored_image(rt, image) for name, image in images.items() if image is not None}
+    inputs = {name: _stored_image(rt, i) for name, i in images.items() if i is not None}
+    return inputs | ({"video": {"url": video.video}} if video.video else {})
 
 
 def _stored_image(rt: Services, image: ImageInput) -> dict[str, Any]:

@@ -45,6 +45,7 @@ FIELDS = frozenset(
         "input_reference",
         "image_url",
         "end_image_url",
+        "video_url",
         "aspect_ratio",
         "resolution",
         "fps",
@@ -61,6 +62,7 @@ FIELDS = frozenset(
 )
 MAX_SEED = 2**32 - 1
 MAX_USER = 256
+MAX_URL = 2048
 BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
 
 
@@ -84,6 +86,7 @@ class VideoRequest:
     requested_model: str | None = None  # the client's name for the model, if not its id
     image: ImageInput | None = None
     end_image: ImageInput | None = None
+    video: str | None = None  # a source video's URL, for video-to-video
     webhook: dict[str, Any] | None = None
 
     @property
@@ -97,6 +100,12 @@ class VideoRequest:
         seed = {"seed"} if self.seed is not None else set()
         audio = {"audio"} if self.audio != self.model.default_audio else set()
         return frozenset(seed | audio)
+
+    @property
+    def mode(self) -> str:
+        if self.video:
+            return "video-to-video"
+        return "image-to-video" if self.image else "text-to-video"
 
     @property
     def cost_estimate(self) -> float:
@@ -114,7 +123,7 @@ class VideoRequest:
             "aspect_ratio": self.aspect_ratio,
             "resolution": self.resolution,
             "audio": self.audio,
-            "mode": "image-to-video" if self.image else "text-to-video",
+            "mode": self.mode,
         }
         # Only when asked: the few models that take them keep their own defaults otherwise.
         flags = {
@@ -136,6 +145,7 @@ def parse_video_request(fields: Mapping[str, Any], catalog: Catalog) -> VideoReq
     image, end_image = first_frame(fields), end_frame(fields)
     model = _model_for(fields, catalog, image)
     _check_end_frame(model, image, end_image)
+    video = _source_video(fields, model, catalog, image)
     prompt = _text(fields, "prompt", model, required=True) or ""
     frame = shape(fields, model)
     return VideoRequest(
@@ -157,6 +167,7 @@ def parse_video_request(fields: Mapping[str, Any], catalog: Catalog) -> VideoReq
         requested_model=_requested(fields, model),
         image=image,
         end_image=end_image,
+        video=video,
         webhook=_webhook(fields),
     )
 
@@ -186,6 +197,41 @@ def _requested(fields: Mapping[str, Any], model: ModelSpec) -> str | None:
     """The model name the client gave, when it is not the id of the model that runs."""
     name = fields.get("model")
     return name if isinstance(name, str) and name not in ("", model.id) else None
+
+
+def _source_video(
+    fields: Mapping[str, Any], model: ModelSpec, catalog: Catalog, image: ImageInput | None
+) -> str | None:
+    """The video to transform (video-to-video): an http(s) URL the upstream fetches itself.
+    The output follows the source's length and frame; the model's own modes decide."""
+    url = fields.get("video_url")
+    if url is None or url == "":
+        return None
+    if (
+        not isinstance(url, str)
+        or not url.startswith(("https://", "http://"))
+        or len(url) > MAX_URL
+    ):
+        raise InvalidField(
+            "video_url", lambda n: f"{n('video_url')} must be an http(s) URL of a video"
+        )
+    if not model.takes_video:
+        able = [m.id for m in catalog.models if m.takes_video]
+        raise InvalidField(
+            "video_url",
+            lambda n: (
+                f"{model.id} does not transform videos ({n('video_url')}); "
+                f"video-to-video models: {', '.join(able)}"
+            ),
+            "unsupported_parameter",
+            allowed=able,
+        )
+    if image is not None:
+        raise InvalidField(
+            "video_url",
+            lambda n: f"give {n('video_url')} or {n(FIRST_FRAME)}, not both",
+        )
+    return url
 
 
 def _model(value: Any, catalog: Catalog) -> ModelSpec:

@@ -32,9 +32,10 @@ def apply_status(job: Job, status: UpstreamStatus, source: str) -> None:
     elif status.state == "completed" and status.stored_output is not None:
         complete_stored(job, dict(status.stored_output), source, raw)
     elif status.state == "completed":
-        job.complete(
-            completed_output(job.id), source, upstream_url=status.output_url, upstream_status=raw
-        )
+        output = completed_output(job.id)
+        if status.outputs > 1:  # the mirror copies each; the first is the job's video
+            output["video_count"] = status.outputs
+        job.complete(output, source, upstream_url=status.output_url, upstream_status=raw)
     elif status.state == "failed":
         code = status.error_code or "upstream_failed"
         message = status.error_message or f"the provider reported {raw!r}"

@@ -79,32 +79,56 @@ class OutputMirror:
                 await asyncio.sleep(hint or self.retry_base * 2 ** (attempt - 1))
 
     async def _copy(self, provider: Provider, job: Job) -> None:
+        """Copy every video the job made (the first is its video; Midjourney makes four),
+        then record them in one `OutputStored`."""
+        count = job.video_count
+        copies = [await self._copy_one(provider, job, index) for index in range(count)]
+        (size, digest, media), outputs = copies[0], None
+        if count > 1:
+            outputs = [
+                {"url": _content_url(job.id, i), "bytes": n, "sha256": d, **m}
+                for i, (n, d, m) in enumerate(copies)
+            ]
+        url = _content_url(job.id, 0)
+
+        def store(j: Job) -> None:
+            if not j.deleted:
+                j.store_output(url, size, digest, SOURCE, media, outputs)
+
+        await asyncio.to_thread(self.gateway.update_job, job.id, store)
+
+    async def _copy_one(
+        self, provider: Provider, job: Job, index: int
+    ) -> tuple[int, str, dict[str, Any]]:
         assert job.upstream_id is not None
         part = self.storage.staging_file(job.id, ".download")
         try:
-            await self._download(provider, job.upstream_id, part)
+            await self._download(provider, job.upstream_id, index, part)
             size, digest, media = await asyncio.to_thread(_inspect, part)
-            await asyncio.to_thread(self.storage.store_output, job.id, part)
+            await asyncio.to_thread(self.storage.store_output, job.id, part, index)
         finally:
             part.unlink(missing_ok=True)
-        url = f"/v1/videos/{video_id(job.id)}/content"
-        await asyncio.to_thread(
-            self.gateway.update_job,
-            job.id,
-            lambda j: j.store_output(url, size, digest, SOURCE, media) if not j.deleted else None,
-        )
+        return size, digest, media
 
-    async def _download(self, provider: Provider, upstream_id: str, part: Path) -> None:
+    async def _download(self, provider: Provider, upstream_id: str, index: int, part: Path) -> None:
         """The provider's download, within the deadline for the whole copy: a URL that
         drips a byte at a time never trips a per-read timeout."""
         try:
             async with asyncio.timeout(self.download_timeout):
-                await provider.download(upstream_id, part)
+                if index:
+                    await provider.download_output(upstream_id, index, part)
+                else:
+                    await provider.download(upstream_id, part)
         except TimeoutError:
             raise ProviderUnavailable(
                 f"the output did not download within {self.download_timeout:g} s",
                 code="download_timeout",
             ) from None
+
+
+def _content_url(job_id: UUID, index: int) -> str:
+    url = f"/v1/videos/{video_id(job_id)}/content"
+    return f"{url}?index={index}" if index else url
 
 
 def _inspect(path: Path) -> tuple[int, str, dict[str, Any]]:

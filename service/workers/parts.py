@@ -38,9 +38,11 @@ from service.runtime import Runtime, build_dispatch_tracking, build_tracking
 from service.settings import Settings
 from service.surfaces.webhook_payloads import SurfacePayloads
 from service.webhooks.sender import Sender
+from service.workers import estimate
 from service.workers.canceler import UpstreamCanceler
 from service.workers.claiming import Claimer, LeaseFence, RenderLeases, worker_id
 from service.workers.dispatcher import Dispatcher
+from service.workers.estimate import ProgressEstimate
 from service.workers.leader import LeaderLock
 from service.workers.leadership import Leadership
 from service.workers.loop import Loop
@@ -192,8 +194,23 @@ def canceler(shared: Shared) -> Loop:
 
 def poller(shared: Shared) -> Loop:
     rt = shared.rt
-    polling = Poller(shared.inflight_view, shared.providers, rt.signals, rt.metrics, shared.policy)
+    polling = Poller(
+        shared.inflight_view,
+        shared.providers,
+        rt.signals,
+        rt.metrics,
+        shared.policy,
+        estimate=progress_estimate(rt),
+    )
     return PollingLoop(polling, interval=shared.interval)
+
+
+def progress_estimate(rt: Runtime) -> ProgressEstimate:
+    """How long renders usually take: the catalog's figures, or in sandbox mode the
+    emulators' latency (they all finish after it)."""
+    if rt.settings.sandbox:
+        return estimate.fixed(rt.settings.emulate.latency)
+    return estimate.from_catalog(rt.catalog)
 
 
 def sweeper(shared: Shared) -> Loop:

@@ -14,15 +14,21 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from events.app import Gateway
 from events.ids import video_id
 from projections.inflight.view import InflightRow, InflightView
 from service.metrics import Metrics
-from service.providers.base import Provider, ProviderRejected, ProviderUnavailable
+from service.providers.base import (
+    Provider,
+    ProviderRejected,
+    ProviderUnavailable,
+    UpstreamStatus,
+)
 from service.videos.signals import POLL, Signals
+from service.workers.estimate import ESTIMATE, ProgressEstimate
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -71,11 +77,13 @@ class Poller:
         rng: random.Random | None = None,
         lease: float = 60.0,
         batch: int = 50,
+        estimate: ProgressEstimate | None = None,
     ) -> None:
         self.view, self.signals, self.metrics, self.policy = view, signals, metrics, policy
         self.providers = {name: p for name, p in providers.items() if p.polled}
         self.clock, self.rng = clock, rng or random.Random()
         self.lease, self.batch = lease, batch
+        self.estimate = estimate
 
     @property
     def gateway(self) -> Gateway:
@@ -131,7 +139,8 @@ class Poller:
                 self.gateway.record_failure, row.job_id, error.code, str(error), POLL
             )
             return
-        job, appended = await asyncio.to_thread(self.signals.apply, row.job_id, status, POLL)
+        status, source = self._estimated(row, status, now)
+        job, appended = await asyncio.to_thread(self.signals.apply, row.job_id, status, source)
         self.metrics.poll(row.provider, "changed" if appended else "unchanged")
         if job.is_terminal:
             return  # the projection removes the row
@@ -139,6 +148,17 @@ class Poller:
             await self._time_out(row, f"the provider still says {status.raw_status!r}")
             return
         await self._reschedule(row, delay, now)
+
+    def _estimated(
+        self, row: InflightRow, status: UpstreamStatus, now: datetime
+    ) -> tuple[UpstreamStatus, str]:
+        """A running job's status with a guessed percent where the upstream gives none
+        (source `estimate`); any other status as it came (source `poll`)."""
+        if self.estimate is None or status.state != "in_progress" or status.progress is not None:
+            return status, POLL
+        started = row.dispatched_at or row.submitted_at
+        elapsed = (now - started).total_seconds()
+        return replace(status, progress=self.estimate.percent(row.model, elapsed)), ESTIMATE
 
     def _webhooks_active_until(self, row: InflightRow) -> datetime:
         """For a webhook route with a recent signal: when its grace period runs out."""

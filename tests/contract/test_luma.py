@@ -105,6 +105,47 @@ class TestLuma(ProviderContract):
         info = probe_video(await provider.download(submission.upstream_id, tmp_path / "v.mp4"))
         assert (info.width, info.height, info.duration) == (90, 160, 9.0)
 
+    async def test_a_source_video_goes_to_lumas_modify_call(
+        self, provider, generations, clock, tmp_path
+    ):
+        clip = "https://media.example/source.mp4"
+        request = dispatch(inputs={"video": {"url": clip}}, callback_url=HOOK)
+        submission, done = await self.finish(provider, clock, request)
+        generation = generations[submission.upstream_id]
+        assert (generation.kind, generation.request) == (
+            "modify_video",
+            {
+                "model": "ray-2",
+                "media": {"url": clip},
+                "mode": "flex_1",
+                "prompt": "a red fox in snow",
+                "callback_url": HOOK,
+            },
+        )
+        assert done.state == "completed"
+        assert done.extra["generation"]["generation_type"] == "modify_video"
+        info = probe_video(await provider.download(submission.upstream_id, tmp_path / "v.mp4"))
+        assert info.codec == "h264"
+
+    @pytest.mark.parametrize(
+        ("change", "problem"),
+        [
+            ({"mode": "wild"}, "mode must be"),
+            ({"media": {"url": "source.mp4"}}, "media must be"),
+            ({"model": "ray-1-6"}, "model must be"),
+            ({"generation_type": "video"}, "generation_type must be"),
+        ],
+    )
+    async def test_a_bad_modify_request_gets_lumas_error_shape(self, raw, change, problem):
+        body = {
+            "generation_type": "modify_video",
+            "model": "ray-2",
+            "media": {"url": "https://media.example/a.mp4"},
+            "mode": "adhere_1",
+        }
+        bad = await raw.post(f"{BASE}/generations/video/modify", json=body | change)
+        assert bad.status_code == 400 and problem in bad.json()["detail"]
+
     @pytest.mark.parametrize(
         ("params", "body"),
         [
@@ -306,6 +347,22 @@ class TestLumaSdkFidelity:
         (tmp_path / "out.mp4").write_bytes(video.content)
         assert probe_video(tmp_path / "out.mp4").codec == "h264"
         await client.generations.delete(generation.id)
+
+    async def test_modify_a_video_with_the_sdk(self, sdk):
+        _, client, _ = sdk
+        generation = await client.generations.video.modify(
+            generation_type="modify_video",
+            media={"url": "https://media.example/source.mp4"},
+            mode="reimagine_2",
+            model="ray-flash-2",
+            prompt="make it snow",
+        )
+        assert (generation.state, generation.generation_type) == ("queued", "modify_video")
+        with anyio.fail_after(10):
+            while generation.state not in ("completed", "failed"):
+                await anyio.sleep(0.02)
+                generation = await client.generations.get(generation.id)
+        assert generation.state == "completed" and generation.assets.video
 
     async def test_sdk_raises_its_errors(self, sdk):
         lumaai, client, _ = sdk

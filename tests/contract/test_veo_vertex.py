@@ -40,7 +40,7 @@ class TestVertexVeo(VeoContract):
         """Overridden: inline base64 videos have no URL (`output_url` is None)."""
         submission = await provider.submit(dispatch())
         assert submission.upstream_id.startswith(f"{VERTEX_SCOPE}/{MODEL}/operations/")
-        assert (await provider.status(submission.upstream_id)).state == "queued"
+        assert (await provider.status(submission.upstream_id)).state == "in_progress"
         clock.advance(emulator_knobs.latency + 1e-3)
         done = await wait_for_state(provider, submission.upstream_id, {"completed"})
         assert done.output_url is None

@@ -77,6 +77,7 @@ def test_a_model_object_has_aliases_capabilities_pricing_and_routes(client):
         "provider": "veo",
         "model": "veo-3.1-generate-preview",
         "image_model": None,
+        "video_model": None,
     }
 
 

@@ -1,7 +1,8 @@
 """Event schema evolution: records stored by older code still load, upcast to today's shape.
 
 `Job.OutputStored` gained `media` after jobs had been stored; it is class version 2, and its
-`upcast_v1_v2` fills the field in for a v1 record. The records below are written raw, byte
+`upcast_v1_v2` fills the field in for a v1 record; version 3 added `outputs` (every video of a
+job that made several), None in older records. The records below are written raw, byte
 for byte as the older code stored them, then read back through the Gateway.
 """
 
@@ -69,14 +70,30 @@ def test_a_v1_record_that_already_had_media_keeps_it(gateway):
     assert gateway.history(job_id)[-1].media == {"width": 160, "height": 90}
 
 
-def test_new_records_are_stored_as_version_2(gateway):
+def test_new_records_are_stored_as_version_3(gateway):
     job_id = completed_job(gateway)
     gateway.update_job(job_id, lambda j: j.store_output("/c", 9, "ab", "mirror", {"fps": 24}))
     (record,) = gateway.recorder.select_notifications(start=None, limit=10, topics=[OUTPUT_STORED])
     state = json.loads(record.state)
-    assert state["class_version"] == 2
-    assert state["media"] == {"fps": 24}
+    assert state["class_version"] == 3
+    assert state["media"] == {"fps": 24} and state["outputs"] is None
     assert gateway.history(job_id)[-1].media == {"fps": 24}
+
+
+def test_a_v2_record_loads_with_outputs_none(gateway):
+    job_id = completed_job(gateway)
+    v2 = V1_WITH_MEDIA.replace(b'"source"', b'"class_version":2,"source"')
+    store_raw(gateway, job_id, 3, v2)
+    event = gateway.history(job_id)[-1]
+    assert event.outputs is None and event.media == {"width": 160, "height": 90}
+    assert "outputs" not in gateway.find_job(job_id).output
+
+
+def test_every_output_of_a_job_that_made_several_is_kept(gateway):
+    job_id = completed_job(gateway)
+    outputs = [{"url": f"/c?index={i}", "bytes": 9, "sha256": f"s{i}"} for i in range(4)]
+    gateway.update_job(job_id, lambda j: j.store_output("/c", 9, "s0", "mirror", None, outputs))
+    assert gateway.find_job(job_id).output["outputs"] == outputs
 
 
 def test_the_feed_shows_an_upcast_event_in_todays_shape(gateway, settings):
@@ -95,5 +112,6 @@ def test_the_feed_shows_an_upcast_event_in_todays_shape(gateway, settings):
         "sha256": "ab",
         "source": "mirror",
         "media": None,
+        "outputs": None,
     }
     assert entry.item["occurred_at"] == "2025-06-01T12:00:03.000001+00:00"

@@ -212,7 +212,7 @@ def test_mode_defaults_to_text_to_video_and_follows_source_image(api):
     assert accepted(api, source_image=PNG)["params"]["mode"] == "image-to-video"
     assert accepted(api, mode="text_to_video")["params"]["mode"] == "text-to-video"
     refused(api, "mode", mode="remix")
-    assert refused(api, "mode", mode="video_to_video")["code"] == "unsupported_parameter"
+    refused(api, "source_video", mode="video_to_video")
     refused(api, "source_image", mode="image_to_video")
     refused(api, "source_image", mode="text_to_video", source_image=PNG)
 
@@ -226,10 +226,19 @@ def test_source_image_is_the_first_frame(api):
     refused(api, "source_image", model="fal-ai/wan-pro/image-to-video")  # an i2v model needs it
 
 
-def test_source_video_is_refused_there_is_no_video_to_video_model(api):
-    error = refused(api, "source_video", source_video="https://example.com/clip.mp4")
-    assert error["code"] == "unsupported_parameter"
-    refused(api, "source_video", mode="video_to_video", source_video="https://example.com/a.mp4")
+def test_source_video_goes_to_a_model_that_transforms_videos(api):
+    clip = "https://example.com/clip.mp4"
+    luma = "fal-ai/luma-dream-machine/ray-2"
+    job = accepted(api, mode="video_to_video", source_video=clip, model=luma)
+    assert (job["model"], job["params"]["mode"]) == ("luma-ray-2", "video-to-video")
+    assert job["inputs"] == {"video": {"url": clip}}
+    assert (job["provider"], job["upstream_model"]) == ("luma", "ray-2")  # Luma's own API
+    assert accepted(api, source_video=clip, model=luma)["params"]["mode"] == "video-to-video"
+    error = refused(api, "source_video", source_video=clip)  # the default model: MiniMax
+    assert error["code"] == "unsupported_parameter" and "luma-ray-2" in error["error"]
+    refused(api, "source_video", mode="text_to_video", source_video=clip, model=luma)
+    refused(api, "source_video", source_video="clip.mp4", model=luma)
+    refused(api, "source_video", source_video=clip, source_image=PNG, model=luma)
 
 
 def test_negative_prompt_goes_to_models_that_take_one(api):

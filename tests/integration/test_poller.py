@@ -28,6 +28,7 @@ from service.providers.base import (
 from service.runtime import close_view
 from service.settings import Settings
 from service.videos.signals import Signals
+from service.workers.estimate import ProgressEstimate, fixed
 from service.workers.poller import Poller, PollPolicy
 from tests.helpers import SUBMISSION
 
@@ -148,6 +149,44 @@ def test_polls_until_completed_and_counts_every_status_call(stack) -> None:  # t
     assert status_calls_observed(p) == (2.0, 1.0)  # the poll that found it done counts too
     sources = [getattr(e, "source", None) for e in gateway.history(job.id)]
     assert sources[-1] == "poll"
+
+
+def test_a_running_job_without_a_percent_gets_an_estimate_that_only_grows(stack) -> None:  # type: ignore[no-untyped-def]
+    gateway, view, follower = stack
+    job = dispatched_job(gateway, follower)
+    provider = ScriptedProvider(UpstreamStatus("in_progress", "running"))  # Veo: no percent
+    clock = Clock()
+    p = poller(gateway, view, provider, clock, estimate=fixed(100.0))
+    for seconds in (5, 30, 60, 200, 2000):  # the last finds the guess at its ceiling already
+        clock.advance(seconds)
+        view.reschedule(job.id, clock.now, polled=False)  # due now, whatever the backoff
+        run(p)
+    progressed = [e for e in gateway.history(job.id) if type(e).__name__ == "Progressed"]
+    percents = [e.percent for e in progressed]
+    assert len(percents) == 4 and percents == sorted(set(percents)), percents
+    assert percents[-1] == 94  # a guess never says done
+    assert {e.source for e in progressed} == {"estimate"}
+    assert {e.upstream_status for e in progressed} == {"running"}
+
+
+def test_an_upstream_percent_is_taken_as_it_is(stack) -> None:  # type: ignore[no-untyped-def]
+    gateway, view, follower = stack
+    job = dispatched_job(gateway, follower)
+    provider = ScriptedProvider(UpstreamStatus("in_progress", "RUNNING", progress=7))
+    clock = Clock()
+    p = poller(gateway, view, provider, clock, estimate=fixed(1.0))
+    clock.advance(60)
+    run(p)
+    (progressed,) = [e for e in gateway.history(job.id) if type(e).__name__ == "Progressed"]
+    assert (progressed.percent, progressed.source) == (7, "poll")
+
+
+def test_the_estimate_curve() -> None:
+    guess = ProgressEstimate(lambda model: {"slow": 100.0}.get(model, 10.0))
+    assert guess.percent("slow", 0) == 1
+    assert guess.percent("slow", 100) == 82  # at the typical duration
+    assert guess.percent("slow", 10) < guess.percent("fast", 10)
+    assert guess.percent("slow", 10**6) == 94  # below the cap, forever
 
 
 def test_a_recent_webhook_postpones_the_fallback_poll(stack) -> None:  # type: ignore[no-untyped-def]

@@ -680,3 +680,48 @@ def test_the_end_user_is_recorded_for_audit():
 @pytest.mark.parametrize("user", [1234, "u" * 257, ["a"], "a\x00b"])
 def test_an_end_user_that_is_not_a_short_string_is_refused(user):
     assert refused_param(user=user) == "user"
+
+
+CLIP = "https://media.example/source.mp4"
+
+
+def test_a_source_video_makes_a_video_to_video_request():
+    video = parse(model="luma-ray-2", video_url=CLIP)
+    assert (video.video, video.params()["mode"]) == (CLIP, "video-to-video")
+
+
+def test_a_source_video_for_a_model_without_video_to_video_names_video_url():
+    error = refusal(model="veo-3.1", video_url=CLIP)
+    assert (error.param, error.code) == ("video_url", "unsupported_parameter")
+    assert "luma-ray-2, luma-ray-flash-2" in error.message
+
+
+@pytest.mark.parametrize("bad", ["source.mp4", "ftp://x/a.mp4", 7, "https://x/" + "a" * 3000])
+def test_a_source_video_must_be_an_http_url(bad):
+    assert refusal(model="luma-ray-2", video_url=bad).param == "video_url"
+
+
+def test_a_source_video_and_an_image_together_are_refused():
+    error = refusal(model="luma-ray-2", video_url=CLIP, image_url="https://img.example/a.png")
+    assert error.param == "video_url"
+
+
+def test_only_routes_with_a_video_model_serve_video_to_video():
+    luma = CATALOG.resolve("luma-ray-2")
+    assert luma is not None and luma.takes_video
+    assert luma.route({"luma", "fal"}, video=True).upstream_model(False, True) == "ray-2"
+    assert luma.route({"fal"}, video=True) is None  # fal's Luma endpoints do no v2v
+    assert luma.route({"fal"}) is not None
+
+
+def test_without_an_enabled_route_that_transforms_videos_the_refusal_names_video_url():
+    from types import SimpleNamespace
+
+    from service.videos.commands import _route
+
+    video = parse(model="luma-ray-2", video_url=CLIP)
+    only_fal = SimpleNamespace(enabled_providers=frozenset({"fal"}))
+    with pytest.raises(InvalidField) as caught:
+        _route(only_fal, video)  # type: ignore[arg-type]
+    assert (caught.value.field, caught.value.code) == ("video_url", "model_unavailable")
+    assert _route(only_fal, parse(model="luma-ray-2")).provider == "fal"

@@ -32,6 +32,7 @@ from starlette.routing import Route
 
 from service.sandbox.emulators.common import BackgroundTasks, emulator_app
 from service.sandbox.emulators.fal_jobs import Job, progress_logs, render, result_of
+from service.sandbox.emulators.fal_models import family_of
 from service.sandbox.emulators.fal_protocol import (
     CANCELED,
     ERRORS,
@@ -124,6 +125,7 @@ class FalEmulator:
         # the model refuses bad input at once
         done = start if problems else now + self.knobs.finish_after()
         job = self.jobs[rid] = Job(rid, app, data, webhook, now, start, done, problems)
+        job.outputs = family.outputs if (family := family_of(endpoint)) else 1
         if not problems and self.knobs.chance(self.knobs.fail_rate):
             job.problem_code, kind, message = self.knobs.rng.choice(FAILURES)
             job.problems = [{"loc": ["body"], "msg": message, "type": kind}]
@@ -175,7 +177,7 @@ class FalEmulator:
     async def file(self, request: Request) -> Response:
         name = request.path_params["name"]
         path = self.data_dir / name
-        if not re.fullmatch(r"[0-9a-f-]{36}\.mp4", name) or not path.is_file():
+        if not re.fullmatch(r"[0-9a-f-]{36}(-[0-9])?\.mp4", name) or not path.is_file():
             return reply(404, {"detail": "File not found"})
         return FileResponse(path, media_type="video/mp4")
 

@@ -26,6 +26,10 @@ class Job:
     problem_code: int = 422
     outcome: tuple[int, Json] | None = None  # the result's HTTP status and body, once finished
     rendered: bool = False
+    outputs: int = 1  # videos the model makes for it (Midjourney: 4)
+
+    def video_name(self, index: int) -> str:
+        return f"{self.id}.mp4" if index == 0 else f"{self.id}-{index}.mp4"
 
 
 async def render(job: Job, data_dir: Path, fps: int) -> None:
@@ -34,9 +38,11 @@ async def render(job: Job, data_dir: Path, fps: int) -> None:
     width, height = SIZES.get(ratio if isinstance(ratio, str) else "", SIZES["16:9"])
     seconds = duration_seconds(job.input.get("duration"))
     seed = job.input.get("seed")
-    spec = RenderSpec(width, height, seconds, fps, str(job.input["prompt"]), seed)
     try:
-        await render_once(spec, data_dir / f"{job.id}.mp4")
+        for index in range(job.outputs):  # each its own video: the seed moves one per output
+            varied = None if seed is None and index == 0 else int(seed or 0) + index
+            spec = RenderSpec(width, height, seconds, fps, str(job.input["prompt"]), varied)
+            await render_once(spec, data_dir / job.video_name(index))
         job.rendered = True
     except Exception as error:  # the emulated model crashed: a 500 model error
         job.problem_code = 500
@@ -52,15 +58,20 @@ def result_of(job: Job, base_url: str, data_dir: Path) -> tuple[int, Json] | Non
         return job.problem_code, {"detail": job.problems}
     if not job.rendered:
         return None
-    video = data_dir / f"{job.id}.mp4"
-    file = {
-        "url": f"{base_url}/files/{job.id}.mp4",
-        "content_type": "video/mp4",
-        "file_name": "output.mp4",
-        "file_size": video.stat().st_size,
-    }
+    files = [_file(job, index, base_url, data_dir) for index in range(job.outputs)]
     seed = job.input.get("seed")
-    return 200, {"video": file, "seed": seed if seed is not None else 42}
+    videos = {"video": files[0]} if job.outputs == 1 else {"videos": files}
+    return 200, {**videos, "seed": seed if seed is not None else 42}
+
+
+def _file(job: Job, index: int, base_url: str, data_dir: Path) -> Json:
+    name = job.video_name(index)
+    return {
+        "url": f"{base_url}/files/{name}",
+        "content_type": "video/mp4",
+        "file_name": "output.mp4" if index == 0 else f"output_{index}.mp4",
+        "file_size": (data_dir / name).stat().st_size,
+    }
 
 
 def progress_logs(job: Job, now: float) -> list[Json]:

@@ -28,6 +28,7 @@ class Family:
     image: str = "image_url"
     end_image: str | None = None
     styles: tuple[str, ...] | None = None  # None: the endpoint takes no style
+    outputs: int = 1  # videos a request makes: more than one come back as `videos: [...]`
 
 
 # Kling 2.x takes "5" or "10"; the emulator takes any whole-second string so that its own tests
@@ -70,6 +71,10 @@ FAMILIES: dict[str, Family] = {
         styles=("anime", "3d_animation", "clay", "comic", "cyberpunk"),
     ),
     "fal-ai/ltx-2": Family((6, 8, 10), ("1080p", "1440p", "2160p")),
+    # Midjourney animates an image into four videos (the v2 seed: "4 videos per request"; other
+    # hosts' Midjourney video APIs agree). fal's endpoint and its result shape are unverified:
+    # `videos`, a list of fal files, as fal's multi-output apps return `images`.
+    "fal-ai/midjourney": Family(outputs=4),
 }
 _BY_LENGTH = sorted(FAMILIES, key=len, reverse=True)
 

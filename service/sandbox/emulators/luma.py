@@ -2,7 +2,8 @@
 (`https://api.lumalabs.ai/dream-machine/v1`), callbacks included.
 
 Routes live under `/dream-machine/v1`: `POST /generations/video` (what the `lumaai` SDK 1.21
-calls) and `POST /generations`, `GET /generations` (limit/offset list, newest first),
+calls), `POST /generations/video/modify` (video-to-video, `generations.video.modify`) and
+`POST /generations`, `GET /generations` (limit/offset list, newest first),
 `GET|DELETE /generations/{id}`; assets are served at `/files/{id}.mp4|.jpg` (Luma's are on a
 CDN, without auth). Auth is `Authorization: Bearer …`; errors are `{"detail": …}`.
 
@@ -49,6 +50,7 @@ from service.sandbox.emulators.luma_protocol import (
     generation_body,
     reply,
     validate,
+    validate_modify,
 )
 from service.sandbox.emulators.renders import render_once
 
@@ -96,13 +98,22 @@ class LumaEmulator:
         await self.callbacks.aclose()
 
     async def create(self, request: Request) -> Response:
+        return await self._create(request, "video")
+
+    async def modify(self, request: Request) -> Response:
+        """Video-to-video. The source is not fetched: the emulator renders a 5 s clip from
+        the prompt, as it does for every generation (Luma's output follows the source)."""
+        return await self._create(request, "modify_video")
+
+    async def _create(self, request: Request, kind: str) -> Response:
         if (refusal := await self._gate(request)) is not None:
             return refusal
         try:
             data = json.loads(await request.body() or b"{}")
         except ValueError:
             return reply(400, {"detail": "Request body is not valid JSON"})  # unverified
-        if (problem := validate(data)) is not None:
+        problem = validate(data) if kind == "video" else validate_modify(data)
+        if problem is not None:
             return reply(400, {"detail": problem})  # unverified: 400 with a string detail
         now, latency = self.clock(), max(0.0, self.knobs.latency)
         gen_id = str(uuid.uuid4())
@@ -115,6 +126,7 @@ class LumaEmulator:
             now + latency * QUEUE_SHARE,
             now + self.knobs.finish_after(),
         )
+        gen.kind = kind
         if self.knobs.chance(self.knobs.fail_rate):
             gen.failure = self.knobs.rng.choice(FAILURES)
         self.generations[gen_id] = gen
@@ -252,6 +264,7 @@ def create_app(
     routes = [
         Route(f"{api}/generations", emu.create, methods=["POST"]),
         Route(f"{api}/generations/video", emu.create, methods=["POST"]),
+        Route(f"{api}/generations/video/modify", emu.modify, methods=["POST"]),
         Route(f"{api}/generations", emu.list, methods=["GET"]),
         Route(f"{api}/generations/{{id}}", emu.get, methods=["GET"]),
         Route(f"{api}/generations/{{id}}", emu.delete, methods=["DELETE"]),

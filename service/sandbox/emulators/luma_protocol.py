@@ -49,6 +49,7 @@ class Generation:
     started: float  # queued → dreaming
     done_at: float  # dreaming → completed | failed
     failure: str | None = None  # why it will fail, if it will
+    kind: str = "video"  # `generation_type`: video, or modify_video
     state: str = "queued"
     rendered: bool = False
     deleted: bool = False
@@ -81,6 +82,37 @@ def validate(data: Any) -> str | None:
     return _keyframes_problem(data.get("keyframes"))
 
 
+MODIFY_MODELS = ("ray-2", "ray-flash-2")
+MODIFY_MODES = tuple(f"{kind}_{n}" for kind in ("adhere", "flex", "reimagine") for n in (1, 2, 3))
+
+
+def validate_modify(data: Any) -> str | None:
+    """What Luma's validation says about a modify-video body (`lumaai`'s
+    `VideoModifyParams`: generation_type, media {url}, mode, model; prompt, callback_url and
+    first_frame {url} optional). Unverified, as `validate`: the wording and the 400."""
+    if not isinstance(data, dict):
+        return "Request body must be a JSON object"
+    media, first = data.get("media"), data.get("first_frame", {"url": "https://x"})
+    checks = (
+        (data.get("generation_type") != "modify_video", "generation_type must be modify_video"),
+        (
+            data.get("model") not in MODIFY_MODELS,
+            f"model must be one of {', '.join(MODIFY_MODELS)}",
+        ),
+        (not _is_url(media), "media must be {url} of a video"),
+        (data.get("mode") not in MODIFY_MODES, f"mode must be one of {', '.join(MODIFY_MODES)}"),
+        (not isinstance(data.get("prompt", ""), str), "prompt must be a string"),
+        (not isinstance(data.get("callback_url", ""), str), "callback_url must be a string"),
+        (not _is_url(first), "first_frame must be {url} of an image"),
+    )
+    return next((message for failed, message in checks if failed), None)
+
+
+def _is_url(media: Any) -> bool:
+    url = media.get("url") if isinstance(media, dict) else None
+    return isinstance(url, str) and url.startswith(("http://", "https://"))
+
+
 def _keyframes_problem(keyframes: Any) -> str | None:
     if keyframes is None:
         return None
@@ -110,13 +142,13 @@ def generation_body(gen: Generation, assets_base: str) -> Json:
     )
     return {
         "id": gen.id,
-        "generation_type": "video",
+        "generation_type": gen.kind,
         "state": gen.state,
         "failure_reason": gen.failure if gen.state == "failed" else None,
         "created_at": datetime.fromtimestamp(gen.created, UTC).isoformat().replace("+00:00", "Z"),
         "assets": assets,
         "model": gen.request["model"],
-        "request": {"generation_type": "video", **gen.request},
+        "request": {"generation_type": gen.kind, **gen.request},
     }
 
 

@@ -16,6 +16,7 @@ from service.runtime import Runtime
 from service.surfaces.body import read_fields
 from service.surfaces.errors import ApiError, invalid, not_found, text_parameter
 from service.surfaces.idempotency import idempotency_key
+from service.surfaces.job_ids import job_id_of
 from service.surfaces.openai.history import history_item
 from service.surfaces.openai.streams import job_stream
 from service.surfaces.openai.time_travel import job_at, parse_at
@@ -52,7 +53,7 @@ async def _owned_job(request: Request, scope: str, *, deleted_ok: bool = False) 
     principal = await rt.authenticator.authenticate(request)
     principal.require(scope)
     public_id = request.path_params["video_id"]
-    job_id = parse_video_id(public_id)
+    job_id = job_id_of(public_id)  # as any surface spells it: the v2 jobId, NovaKit's job_…
     job = None
     if job_id is not None:  # a cached job brought up to date: one short query (`service.lane`)
         job = await rt.reads.run(lambda: rt.gateway.find_job(job_id))
@@ -152,16 +153,27 @@ async def content_response(request: Request, job: Job) -> Response:
             param="video_id",
         )
     rt = runtime(request)
+    index = _output_index(request, job)
     if variant == "thumbnail":  # made from the video on first request, then kept
-        made = await run_in_threadpool(rt.storage.ensure_thumbnail, job.id)
-        key, media_type, suffix = rt.storage.thumbnail_key(job.id), "image/jpeg", "jpg"
+        made = await run_in_threadpool(rt.storage.ensure_thumbnail, job.id, index)
+        key, media_type, suffix = rt.storage.thumbnail_key(job.id, index), "image/jpeg", "jpg"
     else:
-        made, key, media_type, suffix = True, rt.storage.output_key(job.id), "video/mp4", "mp4"
-    filename = f"{video_id(job.id)}.{suffix}"
+        key, media_type, suffix = rt.storage.output_key(job.id, index), "video/mp4", "mp4"
+        made = True
+    filename = f"{video_id(job.id)}{f'_{index}' if index else ''}.{suffix}"
     response = await stored_response(request, rt, key, media_type, filename) if made else None
     if response is None:
         raise not_found("the video's file is missing from storage", param="video_id")
     return response
+
+
+def _output_index(request: Request, job: Job) -> int:
+    """`?index=`: which video of a job that made several (0, the default, is the first)."""
+    raw = request.query_params.get("index", "0")
+    count = job.video_count
+    if not raw.isdigit() or int(raw) >= count:
+        raise invalid("index", f"index must be a whole number from 0 to {count - 1}")
+    return int(raw)
 
 
 async def cancel_video(request: Request) -> Response:

@@ -13,13 +13,13 @@ from starlette.routing import Route
 
 from events.apikey import VIDEOS_READ, WEBHOOKS_READ, WEBHOOKS_WRITE
 from events.endpoint import WebhookEndpoint
-from events.ids import parse_video_id
 from projections.deliveries.store import SQLDeliveriesView
 from projections.deliveries.view import AttemptRow, DeliveryRow
 from service.auth.authenticator import Principal
 from service.runtime import Runtime
 from service.surfaces.body import read_fields, read_optional_fields
 from service.surfaces.errors import ApiError, invalid, not_found
+from service.surfaces.job_ids import job_id_of
 from service.videos import endpoints
 from service.videos.endpoints import DeleteEndpoint, RegisterEndpoint, RotateSecret, UpdateEndpoint
 from service.webhooks import fields
@@ -166,7 +166,7 @@ async def endpoint_deliveries(request: Request) -> Response:
 async def video_deliveries(request: Request) -> Response:
     principal = await _principal(request, VIDEOS_READ)
     raw = request.path_params["video_id"]
-    job_id = parse_video_id(raw)
+    job_id = job_id_of(raw)
     rt = _runtime(request)
     job = None if job_id is None else await run_in_threadpool(rt.gateway.find_job, job_id)
     if job is None or job.tenant != principal.tenant:

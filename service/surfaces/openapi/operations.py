@@ -40,7 +40,9 @@ VIDEO_ID = {
     "name": "video_id",
     "in": "path",
     "required": True,
-    "description": "A video id (`video_` and 32 hex digits); anything else is a 404.",
+    "description": "A video id (`video_` and 32 hex digits), or the same job's id as another "
+    "surface gave it: NovaKit's `job_…`, the v2 `jobId` (a UUID), the `video_…` part of "
+    "Concurred's `operation_id`; anything else is a 404.",
     "schema": {"type": "string", "examples": ["video_6f1c5a523a1e4f6b9a557d0c1f2b9e10"]},
 }
 

@@ -24,11 +24,13 @@ _CATALOG = (
     "loop",
 )
 _IMAGES = ("image_url", "end_image_url")
+_VIDEOS = ("video_url",)  # a model with the video-to-video mode
 
 SEMANTIC_FIELDS: dict[tuple[str, str], tuple[str, ...]] = {
     ("post", "/v1/videos"): (
         *_CATALOG,
         *_IMAGES,
+        *_VIDEOS,
         "seconds",
         "size",
         "audio",
@@ -38,6 +40,7 @@ SEMANTIC_FIELDS: dict[tuple[str, str], tuple[str, ...]] = {
         "input_reference.image_url",
     ),
     ("get", "/v1/videos/{video_id}"): ("at",),
+    ("get", "/v1/videos/{video_id}/content"): ("index",),  # below the job's video count
     ("get", "/v1/videos"): ("after",),  # one of the tenant's videos
     ("get", "/v1/analytics"): ("from", "to"),
     ("post", "/v1/webhook_endpoints/{endpoint_id}/recover"): ("since", "until"),

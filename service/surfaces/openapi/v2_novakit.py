@@ -168,7 +168,11 @@ def _novakit_generate() -> Spec:
             ),
             **_errors(
                 inline_schema(novakit_shapes.NovaKitError),
-                (400, "A bad parameter (`param` names it), or video_to_video."),
+                (
+                    400,
+                    "A bad parameter (`param` names it), e.g. a source_video for a model "
+                    "without video-to-video.",
+                ),
                 BAD_KEY,
                 (403, "The key lacks the `video` scope (`missing_scope`)."),
                 (

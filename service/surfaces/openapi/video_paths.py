@@ -196,8 +196,9 @@ def _download_content() -> Spec:
     errors = error_responses(
         (
             400,
-            "`variant` is not `video` or `thumbnail` (`invalid_value`, `unsupported_variant`); "
-            "a malformed `Range` header gets a plain-text 400.",
+            "`variant` is not `video` or `thumbnail` (`invalid_value`, `unsupported_variant`), "
+            "`index` is past the job's last video; a malformed `Range` header gets a plain-text "
+            "400.",
         ),
         401,
         403,

@@ -187,6 +187,17 @@ class CreateVideoRequest(RequestShape):
             "(else 400); needs a first frame (`input_reference` or `image_url`)."
         ),
     )
+    video_url: (
+        Annotated[str, Field(pattern=HTTP_URL_PATTERN, max_length=MAX_URL)] | SkipJsonSchema[None]
+    ) = Field(
+        default=None,
+        description=(
+            "A source video to transform (video-to-video), by an http(s) URL the upstream "
+            "fetches: models with the `video-to-video` mode (Luma Ray 2 and Ray Flash 2, on "
+            "Luma's own route); else 400. Not with an image. The output follows the source's "
+            "length and frame."
+        ),
+    )
     webhook_url: (
         Annotated[str, Field(pattern=HTTP_URL_PATTERN, max_length=MAX_URL)] | SkipJsonSchema[None]
     ) = Field(
@@ -361,6 +372,17 @@ class CreateVideoMultipart(RequestShape):
         description=(
             "The last frame, for models whose `capabilities.end_frame` is true "
             "(else 400); needs a first frame (`input_reference` or `image_url`)."
+        ),
+    )
+    video_url: (
+        Annotated[str, Field(pattern=HTTP_URL_PATTERN, max_length=MAX_URL)] | SkipJsonSchema[None]
+    ) = Field(
+        default=None,
+        description=(
+            "A source video to transform (video-to-video), by an http(s) URL the upstream "
+            "fetches: models with the `video-to-video` mode (Luma Ray 2 and Ray Flash 2, on "
+            "Luma's own route); else 400. Not with an image. The output follows the source's "
+            "length and frame."
         ),
     )
     webhook_url: (

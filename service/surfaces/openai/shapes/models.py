@@ -125,6 +125,12 @@ class ModelRoutes(Shape):
             "The upstream endpoint for requests with an image, where the upstream splits them."
         )
     )
+    video_model: str | None = Field(
+        description=(
+            "The upstream model that transforms a source video (`video_url`), on routes that "
+            "can; null: this route does no video-to-video."
+        )
+    )
 
 
 class Model(Shape):

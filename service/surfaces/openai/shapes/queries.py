@@ -132,6 +132,12 @@ class ContentQuery(RequestShape):
         description="`video` (MP4) or `thumbnail` (JPEG of a middle frame); "
         "`spritesheet` is a 400 `unsupported_variant`.",
     )
+    index: int = Field(
+        default=0,
+        ge=0,
+        description="Which video of a job that made several (Midjourney: 4): 0, the first, "
+        "by default. Past the last one is a 400.",
+    )
 
 
 class DeliveriesQuery(RequestShape):
