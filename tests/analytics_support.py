@@ -97,6 +97,7 @@ def events_of(plan: Plan) -> list[Job.Event]:
                 upstream_id=f"up-{step[1]}",
                 attempt=step[1],
                 attempt_id=None,
+                by=None,
             )
         elif step[0] == "progress":
             percent += 10

@@ -181,7 +181,8 @@ def _history(rng: random.Random, at: datetime, tenant: str, n: int) -> list[Job.
         )
 
     signal = "local" if provider == "local" else "webhook" if calls_back else "poll"
-    add(Job.Dispatched, rng.uniform(0.02, 2.0), provider=provider, upstream_id=f"u{n}", attempt=1)
+    dispatched = {"provider": provider, "upstream_id": f"u{n}", "attempt": 1}
+    add(Job.Dispatched, rng.uniform(0.02, 2.0), **dispatched, attempt_id=None, by=None)
     for step in range(rng.randint(1, 5)):
         source = signal if rng.random() < 0.9 else "poll"
         add(
