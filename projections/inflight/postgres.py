@@ -30,6 +30,9 @@ HOLDS = "(upstream_id IS NOT NULL OR intended OR COALESCE(leased_until, 0) > %(n
 class PostgresInflightView(SQLInflightView, PostgresTrackingRecorder, DispatchClaims):
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
         super().__init__(datastore, **kwargs)
+        # provider → the tenant whose job it claimed last (by_tenant claims): a round robin
+        # per process (across workers the tenants' turns interleave roughly).
+        self._served: dict[str, str] = {}
         name = self.tracking_table_name.removesuffix("_tracking")  # index names stay unqualified
         schema = self.datastore.schema
         self.sql = InflightSQL(
@@ -87,9 +90,8 @@ class PostgresInflightView(SQLInflightView, PostgresTrackingRecorder, DispatchCl
             for provider in capped:  # in one order: two claimants never wait on each other
                 claimed += self._claim_capped(c, provider, caps[provider], args, limit)
             for provider, room in runs_here.items():
-                claimed += self._claim(
-                    c, "provider = %(provider)s", {**args, "provider": provider}, min(room, limit)
-                )
+                where, only = "provider = %(provider)s", {**args, "provider": provider}
+                claimed += self._claim(c, where, only, min(room, limit), by_tenant=True)
         return claimed
 
     def _claim_capped(
@@ -117,18 +119,42 @@ class PostgresInflightView(SQLInflightView, PostgresTrackingRecorder, DispatchCl
             )
         return claimed
 
-    def _claim(self, c: Any, where: str, args: dict[str, Any], limit: int) -> list[Claim]:
+    def _claim(
+        self, c: Any, where: str, args: dict[str, Any], limit: int, *, by_tenant: bool = False
+    ) -> list[Claim]:
+        """First submitted first; `by_tenant`: the tenants take turns (a tenant's n-th
+        unfinished job comes after every tenant's (n-1)-th), so one tenant's flood of local
+        renders does not keep another's single render waiting behind all of it (as
+        `FairSlots` does within a process)."""
         if limit <= 0:
             return []
         t = self.sql.table
+        chosen = (
+            f"SELECT job_id FROM {t} WHERE {where} AND {FREE} "
+            "ORDER BY submitted_at, job_id LIMIT %(limit)s FOR UPDATE SKIP LOCKED"
+        )
+        if by_tenant:  # a window can't be locked: rank first, then lock (and re-check) those
+            # Round robin: within a turn, the tenants after the one served last come first.
+            ranked = (
+                "SELECT job_id FROM (SELECT job_id, tenant, submitted_at, ROW_NUMBER() OVER "
+                f"(PARTITION BY tenant ORDER BY submitted_at, job_id) AS turn FROM {t} "
+                f"WHERE {where} AND {FREE}) AS r ORDER BY turn, tenant <= %(served)s, tenant, "
+                "submitted_at, job_id LIMIT %(limit)s"
+            )
+            args = {**args, "served": self._served.get(args.get("provider", ""), "")}
+            chosen = (
+                f"SELECT job_id FROM {t} WHERE job_id IN ({ranked}) AND {FREE} "
+                "FOR UPDATE SKIP LOCKED"
+            )
         c.execute(
             f"UPDATE {t} SET claimed_by = %(worker)s, leased_until = %(until)s "
-            f"WHERE job_id IN (SELECT job_id FROM {t} WHERE {where} AND {FREE} "
-            "ORDER BY submitted_at, job_id LIMIT %(limit)s FOR UPDATE SKIP LOCKED) "
-            "RETURNING job_id, provider, upstream_id, submitted_at",
+            f"WHERE job_id IN ({chosen}) "
+            "RETURNING job_id, tenant, provider, upstream_id, submitted_at",
             {**args, "limit": limit},
         )
         rows = sorted(c.fetchall(), key=lambda r: (r["submitted_at"], r["job_id"]))
+        if by_tenant and rows:
+            self._served[rows[-1]["provider"]] = max(r["tenant"] for r in rows)
         return [
             Claim(UUID(hex=r["job_id"]), r["provider"], r["upstream_id"] is not None) for r in rows
         ]
