@@ -11,6 +11,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -200,3 +201,34 @@ def test_replicate_webhooks_must_be_signed_and_about_this_job(sandbox) -> None: 
         'vidgate_upstream_webhooks_total{outcome="duplicate",provider="replicate"} 1.0' in metrics
     )
     assert 'vidgate_upstream_webhooks_total{outcome="rejected",provider="replicate"} 2.0' in metrics
+
+
+def test_a_webhook_that_overtakes_the_dispatch_record_waits_for_it(settings: Settings) -> None:
+    """An upstream may call back before `Dispatched` is saved (it answered the submit, we have
+    not recorded it yet). The hook is held until the dispatch is recorded, not refused: not
+    every upstream retries a 503, and a lost signal would wait for the fallback poll."""
+    held_back = replace(
+        settings,
+        sandbox=True,
+        emulate=EmulatorSettings(latency=3600.0),
+        poll_first=3600.0,
+        poll_grace=3600.0,
+        provider_concurrency={"minimax": 1},  # the second job waits `queued`: no upstream id
+    )
+    with TestClient(
+        create_app(held_back), headers={"Authorization": f"Bearer {ADMIN_KEY}"}
+    ) as client:
+        blocker = dispatched(client, "hailuo-2.3")
+        queued = client.post("/v1/videos", json={"model": "hailuo-2.3", "prompt": "a fox"}).json()
+        token = tokens(held_back).token("minimax", job_id(queued))
+        with ThreadPoolExecutor(1) as pool:
+            early = pool.submit(
+                client.post, f"/hooks/minimax/{token}", json={"task_id": "t", "status": "Success"}
+            )
+            time.sleep(0.3)  # the hook is waiting (nothing to wait on: the job is held back)
+            assert not early.done()
+            assert client.post(f"/v1/videos/{blocker['id']}/cancel").status_code == 200
+            answer = early.result(timeout=30)
+        assert answer.status_code == 200, answer.text
+        types = [e["type"] for e in client.get(f"/v1/videos/{queued['id']}/events").json()["data"]]
+        assert "Dispatched" in types

@@ -37,10 +37,12 @@ from service.providers.base import (
 from service.providers.callbacks import InvalidCallback
 from service.providers.registry import PLUGINS
 from service.runtime import Runtime
+from service.surfaces.waiting import settled
 from service.videos.signals import WEBHOOK
 
 log = logging.getLogger(__name__)
 MAX_HOOK_BODY = 1024 * 1024
+EARLY_HOOK_WAIT = 10.0  # seconds an early webhook waits for its job's dispatch to be recorded
 
 
 class HookRefused(Exception):
@@ -63,7 +65,7 @@ async def provider_hook(request: Request) -> Response:
         if (answer := provider.handshake(body)) is not None:
             rt.callbacks.job_id(name, token)  # a challenge on a forged URL is refused too
             return JSONResponse(answer)
-        job = await _job(rt, rt.callbacks.job_id(name, token), name)
+        job = await _job(request, rt, rt.callbacks.job_id(name, token), name)
         status = await _status(provider, job, request.headers, body)
         appended = await _record(rt, job, status)
     except InvalidCallback as error:
@@ -91,7 +93,7 @@ async def one_url_hook(request: Request, plugin: Plugin) -> Response:
         if job_id is None:
             message = f"no job for {plugin.one_url_hooks} {upstream_id!r}"
             raise HookRefused(404, message, "unknown")
-        job = await _job(rt, job_id, name)
+        job = await _job(request, rt, job_id, name)
         appended = await _record(rt, job, status)
     except HookRefused as error:
         outcomes.webhook(name, error.outcome)
@@ -121,15 +123,25 @@ async def _body(request: Request) -> bytes:
     return body
 
 
-async def _job(rt: Runtime, job_id: Any, provider: str) -> Job:
+async def _job(request: Request, rt: Runtime, job_id: Any, provider: str) -> Job:
     job = await run_in_threadpool(rt.gateway.find_job, job_id)
     if job is None:
         raise HookRefused(404, "the callback names no job", "unknown")
     if job.provider != provider:
         raise HookRefused(401, "the callback is for another provider's job", "rejected")
-    if job.upstream_id is None:  # the webhook overtook our record of the dispatch
+    if job.upstream_id is None:
+        # The webhook overtook our record of the dispatch (the upstream answered the submit
+        # and called back before `Dispatched` was saved). Not every upstream retries a 503
+        # (MiniMax's emulator, like MiniMax, does not), and a lost signal waits for the
+        # fallback poll: so hold it until the dispatch is recorded, for a while.
+        job = await settled(request, job, _dispatched_or_over, EARLY_HOOK_WAIT)
+    if job.upstream_id is None:
         raise HookRefused(503, "the job's dispatch is not recorded yet; retry", "early")
     return job
+
+
+def _dispatched_or_over(job: Job) -> bool:
+    return job.upstream_id is not None or job.is_terminal
 
 
 async def _status(
