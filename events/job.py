@@ -74,6 +74,7 @@ class Job(Aggregate):
 
         def apply(self, job: Job) -> None:
             job.pending_attempt, job.intents = self.attempt_id, self.attempt
+            job.intended_at, job.intended_by = self.timestamp, self.by
 
     class Dispatched(Event):
         TOPIC = "vidgate:Job.Dispatched"
@@ -206,6 +207,8 @@ class Job(Aggregate):
         self.dispatch_attempts = 0
         self.intents = 0  # DispatchIntended so far: the last one numbers the attempt
         self.pending_attempt: str | None = None  # intended, not (yet) known dispatched
+        self.intended_at: datetime | None = None  # when the last intent was saved
+        self.intended_by: str | None = None  # and by which worker
         self.output: dict[str, Any] | None = None
         self.output_stored = False
         self.error: dict[str, str] | None = None

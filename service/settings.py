@@ -240,6 +240,12 @@ class Settings:
     # renewal, and the longest one upstream submit may take (shorter: see claiming.py).
     dispatch_lease: float = 60.0
     submit_timeout: float = 20.0
+    # A submit without an answer (its worker died, froze, or the answer was lost) is left
+    # to that worker this long; then it is looked up where the upstream can be asked, and
+    # otherwise failed (`upstream_outcome_unknown`) unless `resubmit_unknown`: submitted
+    # again, at the risk of a second paid render.
+    submit_outcome_wait: float = 60.0
+    resubmit_unknown: bool = False
     worker_metrics_port: int = 0  # a worker process serves /metrics here (0: it does not)
     poll_first: float = 10.0  # poll-only upstreams: first status call after dispatch
     poll_grace: float = 60.0  # webhook upstreams: first fallback poll after dispatch
@@ -315,6 +321,8 @@ class Settings:
             allowed_private_networks=_networks(env, "VIDGATE_ALLOWED_PRIVATE_NETWORKS"),
             delivery_lease_seconds=float(_int(env, "VIDGATE_DELIVERY_LEASE_SECONDS", 60, 1, 3600)),
             **_dispatch_lease(env),
+            submit_outcome_wait=_float(env, "VIDGATE_SUBMIT_OUTCOME_WAIT_S", 60.0, 0.0, 86_400.0),
+            resubmit_unknown=_bool(env, "VIDGATE_RESUBMIT_UNKNOWN", False),
             worker_metrics_port=_int(env, "VIDGATE_WORKER_METRICS_PORT", 0, 0, 65535),
             poll_first=_int(env, "VIDGATE_POLL_FIRST_MS", 10_000, 10, 3_600_000) / 1000,
             poll_grace=_int(env, "VIDGATE_POLL_GRACE_MS", 60_000, 10, 3_600_000) / 1000,

@@ -53,6 +53,11 @@ class DispatchClaims(ABC):
         the same row, so whichever comes second sees the first."""
 
     @abstractmethod
+    def hand_back(self, job_id: UUID, worker: str, to: str, until: datetime) -> None:
+        """Give `worker`'s lease on `job_id` to `to` (the worker whose submit of it awaits
+        its answer) until `until`: nobody claims it before, and `to` may still renew it."""
+
+    @abstractmethod
     def release(self, job_ids: Collection[UUID], worker: str) -> None:
         """Give up `worker`'s leases on `job_ids` (another worker may claim them at once)."""
 

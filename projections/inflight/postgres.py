@@ -173,6 +173,14 @@ class PostgresInflightView(SQLInflightView, PostgresTrackingRecorder, DispatchCl
             )
             return {UUID(hex=r["job_id"]) for r in c.fetchall()}
 
+    def hand_back(self, job_id: UUID, worker: str, to: str, until: datetime) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(
+                f"UPDATE {self.sql.table} SET claimed_by = %s, leased_until = %s "
+                "WHERE job_id = %s AND claimed_by = %s",
+                (to, seconds(until), job_id.hex, worker),
+            )
+
     def release(self, job_ids: Collection[UUID], worker: str) -> None:
         if not job_ids:
             return

@@ -5,12 +5,17 @@ dispatched after the restart; a job that is already dispatched or finished is sk
 so handling an event twice is harmless. Each job goes out with its signed callback URL
 (`service.providers.callbacks`); providers without webhooks ignore it.
 
-No silent double submits: before asking the upstream, the dispatcher saves the intent
+No double submits: before asking the upstream, the dispatcher saves the intent
 (`DispatchIntended`, with an attempt id). A job found with an intent and no `Dispatched` (after
-a crash, from the sweeper, or after a submit whose answer was lost) is reconciled: looked up
-upstream where the provider `finds`, submitted again under the same attempt where it `dedupes`
-(or the lookup says nothing was created), and otherwise resubmitted under a new intent, which
-records that the earlier one's outcome is unknown (and counts it in a metric).
+a crash, from the sweeper or another worker's claim, or after a submit that got no answer) is
+submitted again under the same attempt where the provider `dedupes`. Otherwise it is left to the
+worker that intended it for `outcome_wait` (that worker may be frozen, or its answer late: it
+records `Dispatched` when the answer comes), then looked up upstream where the provider `finds`,
+and otherwise failed as `upstream_outcome_unknown` — never submitted twice — unless
+`resubmit_unknown`: then resubmitted under a new intent, which records that the earlier one's
+outcome is unknown. An upstream that *answers* with an error (a 5xx) is taken at its word: the
+job is looked up, deduped or resubmitted at once, the risk recorded. Each outcome is counted in
+`vidgate_dispatch_reconciliations_total`.
 
 Who feeds it: on SQLite the one worker holding the dispatcher lock (it follows `Submitted`
 events, below); on PostgreSQL every worker's `Claimer` (`service.workers.claiming`), which
@@ -29,6 +34,7 @@ import base64
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 from uuid import UUID, uuid4
@@ -50,6 +56,7 @@ from service.providers.base import (
 )
 from service.providers.callbacks import CallbackTokens, InputLinks
 from service.providers.image_fetch import ImageFetchFailed, UrlInputs
+from service.workers.poller import utc_now
 from service.workers.slots import Backlog, ProviderSlots, seed_slots
 from service.workers.topic_follower import TopicFollower
 from service.workers.waker import Waker
@@ -60,6 +67,8 @@ SUBMIT_ATTEMPTS = 3
 # A refusal that says the upstream created nothing; after any other error the outcome of the
 # submit is unknown (a timeout, a reset, a 5xx behind which the job may have been created).
 NOTHING_CREATED = frozenset({"rate_limited"})
+# The upstream answered, with an error: taken at its word (it says it did not render).
+ANSWERED = frozenset({"upstream_error"})
 SUBMITTED = get_topic(Job.Submitted)
 ENDINGS = (Job.Completed, Job.Failed, Job.Canceled, Job.Deleted)  # each frees a slot
 
@@ -93,6 +102,10 @@ class Dispatcher:
         worker: str | None = None,
         fenced: bool = False,
         submit_timeout: float | None = None,
+        outcome_wait: float = 60.0,
+        resubmit_unknown: bool = False,
+        hand_back: Callable[[UUID, str, datetime], None] | None = None,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.gateway, self.providers, self.callbacks = gateway, providers, callbacks
         self.url_inputs = url_inputs  # fetches the image URLs a provider won't fetch itself
@@ -107,6 +120,12 @@ class Dispatcher:
         # `Gateway.record_intent`); `submit_timeout`: the longest one upstream submit may
         # take (it must end well within a lease).
         self.worker, self.fenced, self.submit_timeout = worker, fenced, submit_timeout
+        # A submit without an answer: how long it is left to the worker that made it, and
+        # what then (see the module's docstring). `hand_back(job, worker, until)`: with
+        # claims, gives the job's lease to that worker until then (else a timer looks again).
+        self.outcome_wait, self.resubmit_unknown = outcome_wait, resubmit_unknown
+        self.hand_back, self.clock = hand_back, clock
+        self._later: set[asyncio.Handle | asyncio.Task[Any]] = set()  # rechecks, late answers
         self.links, self.read_input = links, read_input
         self._in_flight: set[UUID] = set()  # a sweep must not submit a job twice at once
         self.retry_base = retry_base
@@ -149,6 +168,9 @@ class Dispatcher:
         for task in self._fetching.values():  # not dispatched yet: the next leader will
             task.cancel()
         await asyncio.gather(*self._fetching.values(), return_exceptions=True)
+        for pending in self._later:  # the intents stay: the next process decides them
+            pending.cancel()
+        self._later.clear()
 
     def slot_counts(self) -> dict[str, tuple[int, int, int]]:
         """Per capped provider: (cap, jobs holding a slot, jobs waiting); empty unless this
@@ -265,13 +287,13 @@ class Dispatcher:
         )
         version: int | None = job.version
         if pending is not None:
-            request, version = await self._reconcile(provider, first, version)
+            request, version = await self._settle(provider, job, first, version)
         else:
             version = await self._intend(provider, first, version)
             request = first if version is not None else None
         for attempt in range(1, SUBMIT_ATTEMPTS + 1):
             if request is None:
-                return  # found upstream, or the job ended or was dispatched meanwhile
+                return  # found upstream, waiting for its outcome, failed, ended or dispatched
             await self._check_may_dispatch(job.id)  # the last look before the upstream's
             try:
                 submission = await self._submit_once(provider, request)
@@ -279,6 +301,12 @@ class Dispatcher:
                 await self._fail(job.id, error.code, str(error))
                 return
             except ProviderUnavailable as error:
+                answered = error.code in NOTHING_CREATED or error.code in ANSWERED
+                if not answered and not provider.dedupes:
+                    # No answer: it may render. Its outcome is awaited, not guessed.
+                    self._count(provider, "awaited")
+                    await self._await_outcome(job.id, self.worker, self.clock())
+                    return
                 if attempt == SUBMIT_ATTEMPTS:
                     await self._fail(job.id, error.code, str(error), retryable=True)
                     return
@@ -292,12 +320,74 @@ class Dispatcher:
     async def _submit_once(self, provider: Provider, request: DispatchRequest) -> Submission:
         if self.submit_timeout is None:
             return await provider.submit(request)
+        submit = asyncio.ensure_future(provider.submit(request))
         try:
-            return await asyncio.wait_for(provider.submit(request), self.submit_timeout)
-        except TimeoutError:  # it may have reached the upstream: an unknown outcome
+            return await asyncio.wait_for(asyncio.shield(submit), self.submit_timeout)
+        except TimeoutError:  # it may have reached the upstream: listen for its late answer
+            self._hear_late(provider, request, submit)
             raise ProviderUnavailable(
                 f"no answer within {self.submit_timeout:g} s", code="timeout"
             ) from None
+
+    def _hear_late(
+        self, provider: Provider, request: DispatchRequest, submit: asyncio.Future[Submission]
+    ) -> None:
+        """A submit that outlived `submit_timeout` (a slow upstream, or this process was
+        frozen) still records `Dispatched` if its answer comes within `outcome_wait`."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.call_later(self.outcome_wait, submit.cancel)
+        self._later.add(give_up)
+
+        def answered(done: asyncio.Future[Submission]) -> None:
+            give_up.cancel()
+            self._later.discard(give_up)
+            if done.cancelled() or done.exception() is not None:
+                return
+            log.info("%s: %s answered late; recording it", request.job_id, provider.name)
+            upstream_id = done.result().upstream_id
+            self._spawn(self._record_dispatch(request.job_id, provider, upstream_id))
+
+        submit.add_done_callback(answered)
+
+    async def _settle(
+        self, provider: Provider, job: Job, request: DispatchRequest, version: int | None
+    ) -> tuple[DispatchRequest | None, int | None]:
+        """A job found intended and not dispatched: the same attempt again where the
+        provider dedupes; else left to its worker until `outcome_wait` after the intent,
+        then reconciled without an answer."""
+        if provider.dedupes:
+            self._count(provider, "deduped")
+            return request, version
+        since = job.intended_at or self.clock()
+        if self.clock() < since + timedelta(seconds=self.outcome_wait):
+            await self._await_outcome(job.id, job.intended_by or self.worker, since)
+            return None, version
+        return await self._reconcile(provider, request, version, answered=False)
+
+    async def _await_outcome(self, job_id: UUID, intender: str | None, since: datetime) -> None:
+        """Leave the job's pending submit to `intender` until `outcome_wait` after `since`:
+        with claims, its lease goes to that worker until then; else a timer looks again."""
+        until = since + timedelta(seconds=self.outcome_wait)
+        if self.hand_back is not None and intender is not None:
+            await asyncio.to_thread(self.hand_back, job_id, intender, until)
+            return
+        delay = max(0.0, (until - self.clock()).total_seconds()) + 0.01
+        loop = asyncio.get_running_loop()
+        handle = loop.call_later(delay, lambda: self._spawn(self._look_again(job_id)))
+        self._later.add(handle)
+
+    async def _look_again(self, job_id: UUID) -> None:
+        try:
+            await self.dispatch(job_id)
+        except LeadershipLost:
+            pass  # the next leader (or claimant) looks at it
+        except Exception:
+            log.exception("dispatching %s again failed", job_id)
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._later.add(task)
+        task.add_done_callback(self._later.discard)
 
     async def _record_dispatch(self, job_id: UUID, provider: Provider, upstream_id: str) -> None:
         await asyncio.to_thread(
@@ -325,11 +415,17 @@ class Dispatcher:
         return job.version
 
     async def _reconcile(
-        self, provider: Provider, request: DispatchRequest, version: int | None
+        self,
+        provider: Provider,
+        request: DispatchRequest,
+        version: int | None,
+        *,
+        answered: bool = True,
     ) -> tuple[DispatchRequest | None, int | None]:
-        """After a submit of `request` whose outcome is unknown: None when the upstream job
-        it created was found (and recorded as dispatched), else the request to submit (and
-        the job's version it goes out at)."""
+        """After a submit of `request` whose outcome is unknown (`answered`: the upstream
+        answered with an error; else no answer came within `outcome_wait`): None when the
+        upstream job it created was found (and recorded as dispatched) or the job failed,
+        else the request to submit (and the job's version it goes out at)."""
         if provider.finds:
             try:
                 found = await provider.find(request)
@@ -345,6 +441,17 @@ class Dispatcher:
         if provider.dedupes:
             self._count(provider, "deduped")
             return request, version
+        if not answered and not self.resubmit_unknown:
+            self._count(provider, "failed")
+            await self._fail(
+                request.job_id,
+                "upstream_outcome_unknown",
+                f"the submit to {provider.name} got no answer within "
+                f"{self.outcome_wait:g} s (its worker stopped, froze or lost the answer) and "
+                f"{provider.name} cannot be asked whether it created the job: not submitted "
+                "again, so it is not rendered (and paid for) twice; submit it again to retry",
+            )
+            return None, version
         self._count(provider, "unknown")
         log.warning(
             "resubmitting %s to %s: an earlier submit may have rendered too",

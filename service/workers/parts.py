@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TypeVar, cast
 from uuid import UUID
 
@@ -333,6 +334,9 @@ def build_shared(rt: Runtime, http: httpx.AsyncClient, upstreams: Mapping[str, P
         worker=worker,
         fenced=leaderless,
         submit_timeout=settings.submit_timeout if leaderless else None,
+        outcome_wait=settings.submit_outcome_wait,
+        resubmit_unknown=settings.resubmit_unknown,
+        hand_back=_handing_back(claims, worker) if claims is not None else None,
     )
     claiming = None
     if claims is not None:
@@ -389,3 +393,12 @@ def poll_policy(settings: Settings, providers: Mapping[str, Provider]) -> PollPo
         cap=settings.poll_cap,
         deadline=settings.job_deadline,
     )
+
+
+def _handing_back(claims: DispatchClaims, worker: str) -> Callable[[UUID, str, datetime], None]:
+    """`Dispatcher.hand_back`: this worker's lease on a job, to the worker awaiting its answer."""
+
+    def hand_back(job_id: UUID, to: str, until: datetime) -> None:
+        claims.hand_back(job_id, worker, to, until)
+
+    return hand_back

@@ -1,16 +1,16 @@
-"""SIGKILL while jobs are being dispatched, again and again: no job is rendered upstream twice
-without its history saying so, and upstreams with an idempotency key or a lookup render each
-job exactly once (real processes on 127.0.0.1; the upstreams are a separate `vidgate emulate`
-that outlives every gateway and counts the creates it answered).
+"""SIGKILL while jobs are being dispatched, again and again: no job is ever submitted upstream
+twice (real processes on 127.0.0.1; the upstreams are a separate `vidgate emulate` that
+outlives every gateway and counts the creates it answered).
 
 What a kill can interrupt: before the intent is saved (nothing was asked), between the intent
 and the upstream's answer (the create may or may not have happened), or between the answer
-and `Dispatched`. Only what holds in every one of those cases is asserted.
+and `Dispatched`. Upstreams with an idempotency key or a lookup render each job exactly once
+and complete it; a blind upstream's job whose submit was cut off is failed as
+`upstream_outcome_unknown` after `VIDGATE_SUBMIT_OUTCOME_WAIT_S`, never submitted again.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
 import random
 import time
@@ -68,6 +68,37 @@ def intents(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [e for e in events if e["type"] == "DispatchIntended"]
 
 
+OUTCOME_WAIT = "3"  # VIDGATE_SUBMIT_OUTCOME_WAIT_S: a killed process's submit is decided soon
+
+
+def check_no_job_went_twice(
+    ids: dict[str, str],
+    ended: dict[str, dict[str, Any]],
+    histories: dict[str, list[dict[str, Any]]],
+    creates: Counter[str],
+) -> Counter[str]:
+    """Every job ended completed, dispatched once; or (a blind upstream's, cut off mid-submit)
+    failed as `upstream_outcome_unknown` after its one intent. No upstream created more jobs
+    than it was given, nor fewer than completed. The unknown outcomes, by provider."""
+    unknown: Counter[str] = Counter()
+    for vid, video in ended.items():
+        provider, events = ids[vid], histories[vid]
+        assert len(intents(events)) == 1, (provider, events)  # never a second attempt
+        if video["status"] == "failed" and provider in BLIND_MODELS:
+            assert video["error"]["code"] == "upstream_outcome_unknown", (provider, video)
+            unknown[provider] += 1
+            continue
+        assert video["status"] == "completed", (provider, video, events)
+        assert [e["type"] for e in events].count("Dispatched") == 1, (provider, events)
+    jobs = Counter(ids.values())
+    for provider in LOOKUP_MODELS:  # found upstream or deduped: exactly one render each
+        assert creates[provider] == jobs[provider], (provider, creates, jobs)
+    for provider in BLIND_MODELS:  # at most once: the cut-off submits may or may not have
+        completed = jobs[provider] - unknown[provider]
+        assert completed <= creates[provider] <= jobs[provider], (provider, creates, jobs)
+    return unknown
+
+
 @pytest.mark.timeout(300)  # each round starts a process: ~15 s a round under CI's load
 def test_sigkill_during_dispatch_never_renders_a_job_twice_silently(settings, tmp_path) -> None:
     port = free_port()
@@ -75,7 +106,7 @@ def test_sigkill_during_dispatch_never_renders_a_job_twice_silently(settings, tm
     log, rng = tmp_path / "serve.log", random.Random(13)
     ids: dict[str, str] = {}
     with emulators(settings, tmp_path, url, latency=0.5) as sandbox_url:
-        env = gateway_env(settings, sandbox_url)
+        env = gateway_env(settings, sandbox_url, VIDGATE_SUBMIT_OUTCOME_WAIT_S=OUTCOME_WAIT)
         for n in range(ROUNDS):
             with run_vidgate(env, log, port=port) as server, client(server.url) as http:
                 ids |= submit_round(http, n)
@@ -85,28 +116,5 @@ def test_sigkill_during_dispatch_never_renders_a_job_twice_silently(settings, tm
             ended = wait_ended(http, list(ids), timeout=90)
             histories = {vid: history(http, vid) for vid in ids}
         creates = upstream_creates(sandbox_url)
-    for vid, video in ended.items():
-        assert video["status"] == "completed", (ids[vid], video)
-        types = [e["type"] for e in histories[vid]]
-        assert types.count("Dispatched") == 1, (ids[vid], types)
-    jobs = Counter(ids.values())
-    for provider in LOOKUP_MODELS:  # found upstream or deduped: exactly one render each
-        assert creates[provider] == jobs[provider], (provider, creates, jobs)
-    for provider in BLIND_MODELS:
-        # Every create follows an intent of its own, and every intent after a job's first
-        # records that the earlier one's outcome is unknown: the history accounts for every
-        # render that may have happened.
-        mine = [vid for vid, p in ids.items() if p == provider]
-        risks = 0
-        for vid in mine:
-            tried = intents(histories[vid])
-            assert tried and tried[0]["data"]["unknown_outcome_of"] is None, histories[vid]
-            for earlier, later in itertools.pairwise(tried):
-                assert later["data"]["unknown_outcome_of"] == earlier["data"]["attempt_id"]
-            risks += len(tried) - 1
-        assert jobs[provider] <= creates[provider] <= jobs[provider] + risks, (
-            provider,
-            creates,
-            jobs,
-            risks,
-        )
+    unknown = check_no_job_went_twice(ids, ended, histories, creates)
+    print(f"\n{ROUNDS} rounds: {len(ids)} jobs, creates {dict(creates)}, unknown {dict(unknown)}")

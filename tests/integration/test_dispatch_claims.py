@@ -16,7 +16,7 @@ from projections.inflight.projection import InflightProjection
 from service.persistence.stores import build_inflight_view
 from service.runtime import close_view
 from service.workers.claiming import LeaseFence
-from service.workers.dispatcher import Dispatcher, LeadershipLost, dispatch_request
+from service.workers.dispatcher import Dispatcher, dispatch_request
 from tests.integration.test_dispatch_reconciliation import FakeUpstream, anyio_backend, tracking
 from tests.integration.test_inflight_view import T0, Rows, sec, submit
 
@@ -165,11 +165,50 @@ def fenced_dispatcher(gateway, tracking, view, worker: str, upstream, clock) -> 
         worker=worker,
         fenced=True,
         submit_timeout=LEASE / 2,
+        outcome_wait=WAIT,
+        hand_back=lambda job_id, to, until: view.hand_back(job_id, worker, to, until),
+        clock=clock,
     )
 
 
+WAIT = 30.0  # outcome_wait: how long a submit without an answer is left to its worker
+
+
 @pytest.mark.anyio
-async def test_a_worker_whose_lease_was_taken_submits_nothing_and_the_taker_reconciles(
+async def test_a_frozen_worker_keeps_its_intended_job_until_the_wait_is_over(
+    gateway, tracking, claims, anyio_backend
+) -> None:
+    first, second = claims
+    job = submit(gateway)
+    now = {"t": datetime.now(UTC)}  # intents are stamped with the real time
+    Follower(gateway, InflightProjection(first)).run_once()
+    upstream = FakeUpstream(name="fal")
+    taker = fenced_dispatcher(gateway, tracking, second, B, upstream, lambda: now["t"])
+    assert claim(first, A, at=now["t"]) == [job.id]
+    # A saved its intent, then froze past its lease (before or during the upstream call).
+    intended = gateway.record_intent(job.id, "fal", "attempt-a", by=A, version=job.version)
+    assert intended.intended_at is not None
+    now["t"] = intended.intended_at + sec(LEASE + 1)
+    Follower(gateway, InflightProjection(first)).run_once()
+    assert claim(second, B, at=now["t"]) == [job.id]
+    await taker.dispatch(job.id)  # B: A's submit may be under way, so A gets the job back
+    assert upstream.creates == []
+    assert claim(second, B, at=now["t"]) == []  # nobody else takes it during the wait
+    assert LeaseFence(first, A, LEASE, clock=lambda: now["t"])(job.id)  # A may still submit
+    assert not LeaseFence(second, B, LEASE, clock=lambda: now["t"])(job.id)
+    # A never came back: after the wait, the blind upstream cannot say; no second submit.
+    now["t"] = intended.intended_at + sec(WAIT + LEASE + 1)
+    assert claim(second, B, at=now["t"]) == [job.id]
+    await taker.dispatch(job.id)
+    assert upstream.creates == []
+    failed = gateway.find_job(job.id)
+    assert failed.status == "failed" and failed.error["code"] == "upstream_outcome_unknown"
+    intents = [e for e in gateway.history(job.id) if isinstance(e, Job.DispatchIntended)]
+    assert [(e.by, e.unknown_outcome_of) for e in intents] == [(A, None)]
+
+
+@pytest.mark.anyio
+async def test_a_worker_whose_claim_was_taken_before_its_intent_submits_nothing(
     gateway, tracking, claims, anyio_backend
 ) -> None:
     first, second = claims
@@ -180,20 +219,14 @@ async def test_a_worker_whose_lease_was_taken_submits_nothing_and_the_taker_reco
     paused = fenced_dispatcher(gateway, tracking, first, A, upstream, lambda: now["t"])
     taker = fenced_dispatcher(gateway, tracking, second, B, upstream, lambda: now["t"])
     assert claim(first, A) == [job.id]
-    # A saved its intent, then froze past its lease before the upstream call; B claims.
-    gateway.record_intent(job.id, "fal", "attempt-a", by=A, version=job.version)
-    now["t"] = T0 + sec(LEASE + 1)
-    Follower(gateway, InflightProjection(first)).run_once()
+    now["t"] = T0 + sec(LEASE + 1)  # A froze before its intent; B claims and submits
     assert claim(second, B, at=now["t"]) == [job.id]
-    with pytest.raises(LeadershipLost):
-        await paused.dispatch(job.id)  # A wakes up: its renewal fails, nothing is submitted
-    assert upstream.creates == []
-    await taker.dispatch(job.id)  # B: a blind upstream, so a new intent names A's as unknown
-    assert upstream.creates != [] and gateway.find_job(job.id).is_dispatched
-    history = gateway.history(job.id)
-    intended = [e for e in history if isinstance(e, Job.DispatchIntended)]
-    assert [(e.by, e.unknown_outcome_of) for e in intended] == [(A, None), (B, "attempt-a")]
-    assert [e.by for e in history if isinstance(e, Job.Dispatched)] == [B]
+    await taker.dispatch(job.id)
+    assert len(upstream.creates) == 1 and gateway.find_job(job.id).is_dispatched
+    assert not LeaseFence(first, A, LEASE, clock=lambda: now["t"])(job.id)  # A wakes: not its
+    await paused.dispatch(job.id)  # and the job is dispatched: nothing is submitted
+    assert len(upstream.creates) == 1
+    assert [e.by for e in gateway.history(job.id) if isinstance(e, Job.Dispatched)] == [B]
 
 
 @pytest.mark.anyio

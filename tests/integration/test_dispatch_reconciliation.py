@@ -1,10 +1,15 @@
 """A submit whose outcome is unknown (the process died, or the answer was lost) is
-reconciled, never silently repeated: found upstream, resubmitted under the same attempt where
-the upstream dedupes, or resubmitted with the risk recorded in the job's history."""
+reconciled, never repeated blindly: resubmitted under the same attempt where the upstream
+dedupes; else left to its worker for `outcome_wait` (a late answer is recorded), then found
+upstream, or failed as `upstream_outcome_unknown` — or, with `resubmit_unknown`, resubmitted
+with the risk recorded in the job's history."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 from eventsourcing.persistence import StoredEvent
@@ -20,6 +25,7 @@ from service.providers.base import (
 )
 from service.runtime import build_dispatch_tracking, close_view
 from service.workers.dispatcher import Dispatcher
+from service.workers.poller import utc_now
 from tests.helpers import SUBMISSION
 
 pytestmark = pytest.mark.anyio
@@ -45,6 +51,7 @@ class FakeUpstream(Adapter):
     crash: str | None = None  # "before" or "after" creating, on the next submit
     errors: list[ProviderUnavailable] = field(default_factory=list)  # after creating
     find_fails: bool = False
+    answer_after: float = 0.0  # seconds before the answer (after creating)
 
     @property
     def finds(self) -> bool:
@@ -61,6 +68,8 @@ class FakeUpstream(Adapter):
         if self.can_dedupe and request.attempt_id in self.creates:
             return self._named(request.attempt_id)
         self.creates.append(request.attempt_id)
+        if self.answer_after:
+            await asyncio.sleep(self.answer_after)
         if crash == "after":
             raise Crash
         if self.errors:
@@ -88,17 +97,40 @@ def submitted(gateway) -> Job:
     return job
 
 
-async def crash_then_restart(gateway, tracking, upstream: FakeUpstream, crash: str) -> Metrics:
-    """Dispatch the job in a process that dies `crash` creating; reconcile in a new one."""
+def after_the_wait() -> object:
+    """A clock past `outcome_wait` (60 s) after every intent of the test."""
+    return utc_now() + timedelta(seconds=61)
+
+
+async def crash_then_restart(
+    gateway, tracking, upstream: FakeUpstream, crash: str, **options: object
+) -> Metrics:
+    """Dispatch the job in a process that dies `crash` creating; reconcile in a new one,
+    started after the outcome of the first submit was waited for."""
     job = submitted(gateway)
     upstream.crash = crash
     with pytest.raises(Crash):
         await Dispatcher(gateway, tracking, {"fake": upstream}).dispatch(job.id)
     assert gateway.find_job(job.id).pending_attempt is not None  # the intent survived
     metrics = Metrics()
-    restarted = Dispatcher(gateway, tracking, {"fake": upstream}, metrics=metrics, retry_base=0)
+    restarted = Dispatcher(
+        gateway,
+        tracking,
+        {"fake": upstream},
+        metrics=metrics,
+        retry_base=0,
+        clock=after_the_wait,
+        **options,
+    )
     await restarted.dispatch(job.id)
     return metrics
+
+
+async def until(condition) -> None:
+    deadline = time.monotonic() + 10.0
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.01)
 
 
 def kinds(gateway, job_id) -> list[str]:
@@ -125,7 +157,8 @@ async def test_found_upstream_the_job_is_dispatched_under_the_found_id(gateway, 
     upstream.crash = "after"
     with pytest.raises(Crash):
         await Dispatcher(gateway, tracking, {"fake": upstream}).dispatch(job.id)
-    await Dispatcher(gateway, tracking, {"fake": upstream}).dispatch(job.id)
+    restarted = Dispatcher(gateway, tracking, {"fake": upstream}, clock=after_the_wait)
+    await restarted.dispatch(job.id)
     assert kinds(gateway, job.id) == ["Submitted", "DispatchIntended", "Dispatched"]
     assert gateway.find_job(job.id).upstream_id == "up-0"
     assert len(upstream.creates) == 1
@@ -145,14 +178,38 @@ async def test_a_provider_that_dedupes_is_asked_again_under_the_same_attempt(gat
     assert reconciled(metrics, "deduped") == 1
 
 
-async def test_otherwise_the_resubmit_records_the_risk_and_counts_it(gateway, tracking):
+async def test_otherwise_the_job_fails_as_unknown_and_is_not_submitted_again(gateway, tracking):
     upstream = FakeUpstream()
     job = submitted(gateway)
     upstream.crash = "after"
     with pytest.raises(Crash):
         await Dispatcher(gateway, tracking, {"fake": upstream}).dispatch(job.id)
     metrics = Metrics()
-    await Dispatcher(gateway, tracking, {"fake": upstream}, metrics=metrics).dispatch(job.id)
+    dispatcher = Dispatcher(
+        gateway, tracking, {"fake": upstream}, metrics=metrics, clock=after_the_wait
+    )
+    await dispatcher.dispatch(job.id)
+    assert len(upstream.creates) == 1
+    assert kinds(gateway, job.id) == ["Submitted", "DispatchIntended", "Failed"]
+    assert gateway.find_job(job.id).error["code"] == "upstream_outcome_unknown"
+    assert reconciled(metrics, "failed") == 1
+
+
+async def test_with_resubmit_unknown_the_resubmit_records_the_risk(gateway, tracking):
+    upstream = FakeUpstream()
+    job = submitted(gateway)
+    upstream.crash = "after"
+    with pytest.raises(Crash):
+        await Dispatcher(gateway, tracking, {"fake": upstream}).dispatch(job.id)
+    metrics = Metrics()
+    await Dispatcher(
+        gateway,
+        tracking,
+        {"fake": upstream},
+        metrics=metrics,
+        clock=after_the_wait,
+        resubmit_unknown=True,
+    ).dispatch(job.id)
     history = gateway.history(job.id)
     intents = [e for e in history if isinstance(e, Job.DispatchIntended)]
     assert len(upstream.creates) == 2 == len(intents)  # every create has its intent
@@ -162,15 +219,75 @@ async def test_otherwise_the_resubmit_records_the_risk_and_counts_it(gateway, tr
     assert reconciled(metrics, "unknown") == 1
 
 
-async def test_a_lookup_that_fails_counts_as_no_lookup(gateway, tracking):
-    upstream = FakeUpstream(can_find=True, find_fails=True)
-    metrics = await crash_then_restart(gateway, tracking, upstream, "after")
-    assert len(upstream.creates) == 2
-    assert reconciled(metrics, "unknown") == 1
+async def test_within_the_wait_a_restart_leaves_the_submit_to_its_worker(gateway, tracking):
+    upstream = FakeUpstream()
+    job = submitted(gateway)
+    upstream.crash = "after"
+    with pytest.raises(Crash):
+        await Dispatcher(gateway, tracking, {"fake": upstream}).dispatch(job.id)
+    await Dispatcher(gateway, tracking, {"fake": upstream}).dispatch(job.id)
+    assert len(upstream.creates) == 1
+    assert kinds(gateway, job.id) == ["Submitted", "DispatchIntended"]  # still waiting
 
 
-async def test_a_lost_answer_is_reconciled_before_the_retry(gateway, tracking):
+async def test_a_timer_decides_once_the_wait_is_over(gateway, tracking):
+    upstream = FakeUpstream()
+    job = submitted(gateway)
+    upstream.crash = "after"
+    with pytest.raises(Crash):
+        await Dispatcher(gateway, tracking, {"fake": upstream}).dispatch(job.id)
+    restarted = Dispatcher(gateway, tracking, {"fake": upstream}, outcome_wait=0.2)
+    await restarted.dispatch(job.id)
+    await until(lambda: gateway.find_job(job.id).is_terminal)
+    failed = gateway.find_job(job.id)
+    assert failed.error["code"] == "upstream_outcome_unknown", failed.error
+    assert len(upstream.creates) == 1
+    await restarted.stop()
+
+
+async def test_the_owner_of_a_young_intent_gets_its_lease_back(gateway, tracking):
+    upstream = FakeUpstream()
+    job = submitted(gateway)
+    upstream.crash = "after"
+    with pytest.raises(Crash):
+        await Dispatcher(gateway, tracking, {"fake": upstream}, worker="w1").dispatch(job.id)
+    given = []
+    other = Dispatcher(
+        gateway,
+        tracking,
+        {"fake": upstream},
+        worker="w2",
+        hand_back=lambda job_id, to, until: given.append((job_id, to, until)),
+    )
+    await other.dispatch(job.id)
+    intended = gateway.find_job(job.id).intended_at
+    assert given == [(job.id, "w1", intended + timedelta(seconds=60))]
+    assert len(upstream.creates) == 1
+
+
+async def test_a_lost_answer_is_awaited_not_repeated(gateway, tracking):
     upstream = FakeUpstream(errors=[ProviderUnavailable("timed out", code="upstream_timeout")])
+    job = submitted(gateway)
+    dispatcher = Dispatcher(gateway, tracking, {"fake": upstream}, retry_base=0, outcome_wait=30)
+    await dispatcher.dispatch(job.id)
+    assert len(upstream.creates) == 1
+    assert kinds(gateway, job.id) == ["Submitted", "DispatchIntended"]
+    await dispatcher.stop()
+
+
+async def test_a_late_answer_is_recorded(gateway, tracking):
+    upstream = FakeUpstream(answer_after=0.3)
+    job = submitted(gateway)
+    dispatcher = Dispatcher(gateway, tracking, {"fake": upstream}, submit_timeout=0.05)
+    await dispatcher.dispatch(job.id)
+    await until(lambda: gateway.find_job(job.id).is_dispatched)
+    assert kinds(gateway, job.id) == ["Submitted", "DispatchIntended", "Dispatched"]
+    assert len(upstream.creates) == 1
+    await dispatcher.stop()
+
+
+async def test_an_answered_error_is_taken_at_its_word(gateway, tracking):
+    upstream = FakeUpstream(errors=[ProviderUnavailable("boom", code="upstream_error")])
     job = submitted(gateway)
     await Dispatcher(gateway, tracking, {"fake": upstream}, retry_base=0).dispatch(job.id)
     intents = [e for e in gateway.history(job.id) if isinstance(e, Job.DispatchIntended)]

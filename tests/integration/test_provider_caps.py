@@ -19,6 +19,7 @@ from service.workers.dispatcher import Dispatcher
 from service.workers.parts import InflightBacklog
 from service.workers.sweeper import Sweeper
 from tests.helpers import SUBMISSION
+from tests.integration.test_dispatch_reconciliation import after_the_wait
 
 pytestmark = pytest.mark.anyio
 
@@ -186,7 +187,12 @@ async def test_an_intent_without_dispatched_holds_a_slot_and_is_reconciled_on_ta
     assert kinds(gateway, crashed) == ["Submitted", "DispatchIntended"]
     successor = await new_dispatcher(cap=1)
     assert successor.slot_counts() == {"fake": (1, 1, 1)}
-    await successor.run_once()
+    await successor.run_once()  # within the wait for the crashed submit's outcome
+    assert created(upstream) == set()  # it keeps its slot; the other still waits
+    await successor.stop()
+    later = await new_dispatcher(cap=1, clock=after_the_wait, resubmit_unknown=True)
+    assert later.slot_counts() == {"fake": (1, 1, 1)}
+    await later.run_once()
     assert created(upstream) == set([crashed])  # reconciled (resubmitted), the other still waits
     assert gateway.find_job(waiting).status == "queued"
 
