@@ -156,6 +156,19 @@ class Provider(Protocol):
         """A `SIGNED` callback, verified and parsed (`ProviderRejected` if forged)."""
         ...
 
+    @property
+    def named_by_callback(self) -> bool:
+        """Whether its callbacks name the upstream job (`callback_names`): a submit cut off
+        before its answer is then recovered from the upstream's callback to the job's URL."""
+        ...
+
+    async def callback_names(
+        self, request: DispatchRequest, headers: Mapping[str, str], body: bytes
+    ) -> str | None:
+        """The upstream id (as `submit` answers it for `request`) that a callback to the
+        job's own URL names, verified where the callback is signed; None if it names none."""
+        ...
+
     async def submit(self, request: DispatchRequest) -> Submission: ...
 
     async def find(self, request: DispatchRequest) -> Submission | None:
@@ -221,6 +234,15 @@ class Adapter:
 
     async def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> UpstreamStatus:
         return self.parse_webhook(headers, body)
+
+    @property
+    def named_by_callback(self) -> bool:
+        return False
+
+    async def callback_names(
+        self, request: DispatchRequest, headers: Mapping[str, str], body: bytes
+    ) -> str | None:
+        return None
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> UpstreamStatus:
         raise ProviderRejected(f"{self.name} sends no webhooks", code="no_webhooks")

@@ -192,6 +192,14 @@ class FalProvider(Adapter):
         await self.refresh_keys()
         return self.parse_webhook(headers, body)
 
+    named_by_callback = True
+
+    async def callback_names(
+        self, request: DispatchRequest, headers: Mapping[str, str], body: bytes
+    ) -> str | None:
+        request_id = (await self.verify_webhook(headers, body)).extra.get("request_id")
+        return f"{app_id(fal_endpoint(request))}:{request_id}" if request_id else None
+
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> UpstreamStatus:
         """Verify a fal webhook against the cached keys (see the module doc) and map it."""
         if self.clock() - self._keys_at > JWKS_TTL:

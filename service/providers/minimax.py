@@ -117,6 +117,14 @@ class MiniMaxProvider(Adapter):
         extra = {**extra, "file_id": str(file_id), "file": file, **sizes}
         return UpstreamStatus("completed", raw, progress=100, output_url=url, extra=extra)
 
+    named_by_callback = True
+
+    async def callback_names(
+        self, request: DispatchRequest, headers: Mapping[str, str], body: bytes
+    ) -> str | None:
+        """The `task_id` of a status push (unsigned: ask `status` before trusting it)."""
+        return str(self.parse_webhook(headers, body).extra["task_id"])
+
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> UpstreamStatus:
         """A status push as a hint (unsigned: re-fetch `status` before trusting it). The
         challenge is not a status: answer it with `challenge_response`."""

@@ -120,6 +120,14 @@ class ReplicateProvider(Adapter):
             await self.refresh_webhook_secret()
         return self.parse_webhook(headers, body)
 
+    named_by_callback = True
+
+    async def callback_names(
+        self, request: DispatchRequest, headers: Mapping[str, str], body: bytes
+    ) -> str | None:
+        prediction_id = (await self.verify_webhook(headers, body)).extra.get("prediction_id")
+        return str(prediction_id) if prediction_id else None
+
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> UpstreamStatus:
         """Verify a Standard Webhooks-signed Replicate webhook and map the prediction in it."""
         if self.webhook_secret is None:

@@ -106,6 +106,7 @@ class Dispatcher:
         resubmit_unknown: bool = False,
         hand_back: Callable[[UUID, str, datetime], None] | None = None,
         clock: Callable[[], datetime] = utc_now,
+        typical: Callable[[str], float] | None = None,
     ) -> None:
         self.gateway, self.providers, self.callbacks = gateway, providers, callbacks
         self.url_inputs = url_inputs  # fetches the image URLs a provider won't fetch itself
@@ -125,6 +126,9 @@ class Dispatcher:
         # claims, gives the job's lease to that worker until then (else a timer looks again).
         self.outcome_wait, self.resubmit_unknown = outcome_wait, resubmit_unknown
         self.hand_back, self.clock = hand_back, clock
+        # `typical(model)`: seconds a render takes; a provider whose callbacks name the job
+        # is given three of them to call back (a cut-off dispatch is recovered from that).
+        self.typical = typical
         self._later: set[asyncio.Handle | asyncio.Task[Any]] = set()  # rechecks, late answers
         self.links, self.read_input = links, read_input
         self._in_flight: set[UUID] = set()  # a sweep must not submit a job twice at once
@@ -305,7 +309,8 @@ class Dispatcher:
                 if not answered and not provider.dedupes:
                     # No answer: it may render. Its outcome is awaited, not guessed.
                     self._count(provider, "awaited")
-                    await self._await_outcome(job.id, self.worker, self.clock())
+                    wait = self._wait(provider, job)
+                    await self._await_outcome(job.id, self.worker, self.clock(), wait)
                     return
                 if attempt == SUBMIT_ATTEMPTS:
                     await self._fail(job.id, error.code, str(error), retryable=True)
@@ -358,16 +363,24 @@ class Dispatcher:
         if provider.dedupes:
             self._count(provider, "deduped")
             return request, version
-        since = job.intended_at or self.clock()
-        if self.clock() < since + timedelta(seconds=self.outcome_wait):
-            await self._await_outcome(job.id, job.intended_by or self.worker, since)
+        since, wait = job.intended_at or self.clock(), self._wait(provider, job)
+        if self.clock() < since + timedelta(seconds=wait):
+            await self._await_outcome(job.id, job.intended_by or self.worker, since, wait)
             return None, version
         return await self._reconcile(provider, request, version, answered=False)
 
-    async def _await_outcome(self, job_id: UUID, intender: str | None, since: datetime) -> None:
-        """Leave the job's pending submit to `intender` until `outcome_wait` after `since`:
+    def _wait(self, provider: Provider, job: Job) -> float:
+        """How long a submit without an answer is left to its worker (and its callback)."""
+        if self.typical is None or not provider.named_by_callback:
+            return self.outcome_wait
+        return max(self.outcome_wait, 3 * self.typical(job.model))
+
+    async def _await_outcome(
+        self, job_id: UUID, intender: str | None, since: datetime, wait: float
+    ) -> None:
+        """Leave the job's pending submit to `intender` until `wait` seconds after `since`:
         with claims, its lease goes to that worker until then; else a timer looks again."""
-        until = since + timedelta(seconds=self.outcome_wait)
+        until = since + timedelta(seconds=wait)
         if self.hand_back is not None and intender is not None:
             await asyncio.to_thread(self.hand_back, job_id, intender, until)
             return
@@ -446,10 +459,10 @@ class Dispatcher:
             await self._fail(
                 request.job_id,
                 "upstream_outcome_unknown",
-                f"the submit to {provider.name} got no answer within "
-                f"{self.outcome_wait:g} s (its worker stopped, froze or lost the answer) and "
-                f"{provider.name} cannot be asked whether it created the job: not submitted "
-                "again, so it is not rendered (and paid for) twice; submit it again to retry",
+                f"the submit to {provider.name} got no answer (its worker stopped, froze or "
+                f"lost it) and nothing since showed whether {provider.name} created the job: "
+                "not submitted again, so it is not rendered (and paid for) twice; submit it "
+                "again to retry",
             )
             return None, version
         self._count(provider, "unknown")

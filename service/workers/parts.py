@@ -337,6 +337,7 @@ def build_shared(rt: Runtime, http: httpx.AsyncClient, upstreams: Mapping[str, P
         outcome_wait=settings.submit_outcome_wait,
         resubmit_unknown=settings.resubmit_unknown,
         hand_back=_handing_back(claims, worker) if claims is not None else None,
+        typical=progress_estimate(rt).typical,
     )
     claiming = None
     if claims is not None:

@@ -23,6 +23,7 @@ from service.app import create_app
 from service.providers.callbacks import CallbackTokens
 from service.settings import EmulatorSettings, Settings
 from service.webhooks.signing import SecretDeriver, sign
+from service.workers.dispatcher import dispatch_request
 from tests.conftest import ADMIN_KEY
 
 
@@ -232,3 +233,42 @@ def test_a_webhook_that_overtakes_the_dispatch_record_waits_for_it(settings: Set
         assert answer.status_code == 200, answer.text
         types = [e["type"] for e in client.get(f"/v1/videos/{queued['id']}/events").json()["data"]]
         assert "Dispatched" in types
+
+
+def test_a_callback_recovers_a_dispatch_whose_answer_was_never_recorded(
+    settings: Settings,
+) -> None:
+    """A worker killed between MiniMax's create and `Dispatched` leaves an intent; MiniMax's
+    callback names its task (unsigned: asked of MiniMax first), so the dispatch is recovered
+    from it instead of the job failing as an unknown outcome. A name MiniMax does not know
+    appends nothing."""
+    held_back = replace(
+        settings,
+        sandbox=True,
+        emulate=EmulatorSettings(latency=3600.0),
+        poll_first=3600.0,
+        poll_grace=3600.0,
+        provider_concurrency={"minimax": 1},  # the second job waits `queued`: no intent
+    )
+    with TestClient(
+        create_app(held_back), headers={"Authorization": f"Bearer {ADMIN_KEY}"}
+    ) as client:
+        dispatched(client, "hailuo-2.3")
+        video = client.post("/v1/videos", json={"model": "hailuo-2.3", "prompt": "a fox"}).json()
+        gateway = client.app.state.runtime.gateway  # type: ignore[attr-defined]
+        job = gateway.record_intent(job_id(video), "minimax", "attempt-x", by="worker:gone:1")
+        minimax = client.app.state.providers["minimax"]  # type: ignore[attr-defined]
+        created = client.portal.call(minimax.submit, dispatch_request(job))  # type: ignore[union-attr]
+        token = tokens(held_back).token("minimax", job.id)
+        forged = client.post(
+            f"/hooks/minimax/{token}", json={"task_id": "no-such-task", "status": "Processing"}
+        )
+        assert forged.status_code == 401, forged.text
+        assert [type(e).__name__ for e in gateway.history(job.id)][-1] == "DispatchIntended"
+        hook = {"task_id": created.upstream_id, "status": "Processing"}
+        answer = client.post(f"/hooks/minimax/{token}", json=hook)
+        assert answer.status_code == 200, answer.text
+        events = client.get(f"/v1/videos/{video['id']}/events").json()["data"]
+        (recovered,) = [e for e in events if e["type"] == "Dispatched"]
+        assert recovered["data"]["upstream_id"] == created.upstream_id
+        assert recovered["actor"] == "webhook"

@@ -9,12 +9,20 @@ from the provider. A handshake (`Provider.handshake`) is answered as the provide
 A signal is appended first and answered after; a duplicate answers 200 and appends
 nothing; a forged or unknown one answers 401/404; a store that is down answers 503
 (the provider retries).
+
+A callback for a job whose submit never got its answer recorded (its worker was killed or
+froze between the upstream's create and `Dispatched`) recovers the dispatch where the
+callback names the upstream job (`Provider.callback_names`: fal, Replicate, MiniMax — an
+unsigned name is checked with the upstream first): `Dispatched` is recorded, by `webhook`,
+and the job goes on as if its worker had recorded it.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -39,6 +47,7 @@ from service.providers.registry import PLUGINS
 from service.runtime import Runtime
 from service.surfaces.waiting import settled
 from service.videos.signals import WEBHOOK
+from service.workers.dispatcher import dispatch_request
 
 log = logging.getLogger(__name__)
 MAX_HOOK_BODY = 1024 * 1024
@@ -65,7 +74,7 @@ async def provider_hook(request: Request) -> Response:
         if (answer := provider.handshake(body)) is not None:
             rt.callbacks.job_id(name, token)  # a challenge on a forged URL is refused too
             return JSONResponse(answer)
-        job = await _job(request, rt, rt.callbacks.job_id(name, token), name)
+        job = await _job(request, rt, rt.callbacks.job_id(name, token), name, (provider, body))
         status = await _status(provider, job, request.headers, body)
         appended = await _record(rt, job, status)
     except InvalidCallback as error:
@@ -123,7 +132,15 @@ async def _body(request: Request) -> bytes:
     return body
 
 
-async def _job(request: Request, rt: Runtime, job_id: Any, provider: str) -> Job:
+async def _job(
+    request: Request,
+    rt: Runtime,
+    job_id: Any,
+    provider: str,
+    recover: tuple[Provider, bytes] | None = None,
+) -> Job:
+    """The job a callback is for, once its dispatch is recorded (`recover`: the provider
+    and body a cut-off dispatch may be recovered from)."""
     job = await run_in_threadpool(rt.gateway.find_job, job_id)
     if job is None:
         raise HookRefused(404, "the callback names no job", "unknown")
@@ -134,10 +151,43 @@ async def _job(request: Request, rt: Runtime, job_id: Any, provider: str) -> Job
         # and called back before `Dispatched` was saved). Not every upstream retries a 503
         # (MiniMax's emulator, like MiniMax, does not), and a lost signal waits for the
         # fallback poll: so hold it until the dispatch is recorded, for a while.
-        job = await settled(request, job, _dispatched_or_over, EARLY_HOOK_WAIT)
+        job = await settled(request, job, _dispatched_or_over, _early_wait(job))
+    if job.upstream_id is None and job.pending_attempt and recover and not job.is_terminal:
+        job = await _recovered(rt, *recover, job, request.headers)
     if job.upstream_id is None:
         raise HookRefused(503, "the job's dispatch is not recorded yet; retry", "early")
     return job
+
+
+def _early_wait(job: Job) -> float:
+    """`EARLY_HOOK_WAIT`, counted from the job's intent where there is one: a worker that
+    has not recorded its answer by then is dead or frozen (then recover from the callback)."""
+    if job.intended_at is None:
+        return EARLY_HOOK_WAIT
+    age = (datetime.now(UTC) - job.intended_at).total_seconds()
+    return max(0.0, EARLY_HOOK_WAIT - age)
+
+
+async def _recovered(
+    rt: Runtime, provider: Provider, body: bytes, job: Job, headers: Mapping[str, str]
+) -> Job:
+    """Record the dispatch a callback names (the submit's answer never was), if it does."""
+    if not provider.named_by_callback:
+        return job
+    try:
+        named = await provider.callback_names(dispatch_request(job), headers, body)
+        if named and provider.webhook is not WebhookKind.SIGNED:
+            await provider.status(named)  # an unsigned name: the upstream must know it
+    except ProviderRejected as error:
+        raise HookRefused(401, f"webhook refused: {error}", "rejected") from None
+    except ProviderUnavailable as error:
+        raise HookRefused(503, f"cannot verify the webhook now: {error}", "unverified") from None
+    if not named:
+        return job
+    log.warning("%s: its dispatch is recovered from %s's callback", job.id, provider.name)
+    record = partial(rt.gateway.record_dispatch, by=WEBHOOK)
+    recovered: Job = await run_in_threadpool(record, job.id, provider.name, named)
+    return recovered
 
 
 def _dispatched_or_over(job: Job) -> bool:
