@@ -38,22 +38,34 @@ Fail = Callable[[Exception], ProviderUnavailable]
 MAX_OUTPUT_BYTES = 4 * 1024**3  # the largest upstream output copied (no video we serve is near)
 
 
+# The request never left: nothing can have been created upstream (a submit may go again).
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
 def unreachable(error: Exception, who: str, method: str, target: str) -> ProviderUnavailable:
-    """A call that timed out (`upstream_timeout`) or never got an answer (`unreachable`)."""
+    """A call that never reached the upstream (`unreachable`), timed out waiting for it
+    (`upstream_timeout`), or lost its connection on the way (`connection_lost`): after the
+    last two a submit may have created a job."""
+    if isinstance(error, NOT_SENT):
+        return ProviderUnavailable(
+            f"{who} is unreachable ({method} {target}): {error}", code="unreachable"
+        )
     if isinstance(error, TimeoutError | httpx.TimeoutException):
         return ProviderUnavailable(f"{who} timed out on {method} {target}", code="upstream_timeout")
     return ProviderUnavailable(
-        f"{who} is unreachable ({method} {target}): {error}", code="unreachable"
+        f"{who} dropped the connection ({method} {target}): {error}", code="connection_lost"
     )
 
 
 def lost(who: str) -> Fail:
-    """`unreachable` worded as Runway/Ark/Veo word it (`upstream_timeout` or the default code)."""
+    """`unreachable` worded as Runway/Ark/Veo word it."""
 
     def fail(error: Exception) -> ProviderUnavailable:
+        if isinstance(error, NOT_SENT):
+            return ProviderUnavailable(f"{who} is unreachable: {error}", code="unreachable")
         if isinstance(error, TimeoutError | httpx.TimeoutException):
             return ProviderUnavailable(f"{who} did not answer in time", code="upstream_timeout")
-        return ProviderUnavailable(f"{who} is unreachable: {error}")
+        return ProviderUnavailable(f"{who} dropped the connection: {error}", code="connection_lost")
 
     return fail
 

@@ -66,7 +66,7 @@ SOURCE = "dispatcher"
 SUBMIT_ATTEMPTS = 3
 # A refusal that says the upstream created nothing; after any other error the outcome of the
 # submit is unknown (a timeout, a reset, a 5xx behind which the job may have been created).
-NOTHING_CREATED = frozenset({"rate_limited"})
+NOTHING_CREATED = frozenset({"rate_limited", "unreachable"})  # unreachable: never sent
 # The upstream answered, with an error: taken at its word (it says it did not render).
 ANSWERED = frozenset({"upstream_error"})
 SUBMITTED = get_topic(Job.Submitted)

@@ -160,12 +160,20 @@ class VeoContract(ProviderContract):
 
     async def test_503_retry_after_and_timeouts_are_unavailable(self, make_provider):
         def answer(request: httpx.Request) -> httpx.Response:
-            raise httpx.ConnectTimeout("slow", request=request)
+            raise httpx.ReadTimeout("slow", request=request)
 
         provider = make_provider(httpx.MockTransport(answer), 1.0)
         with pytest.raises(ProviderUnavailable) as raised:
             await provider.submit(dispatch())
-        assert raised.value.code == "upstream_timeout"
+        assert raised.value.code == "upstream_timeout"  # sent: it may have created a job
+
+        def never_sent(request: httpx.Request) -> httpx.Response:
+            raise httpx.ConnectTimeout("slow", request=request)
+
+        provider = make_provider(httpx.MockTransport(never_sent), 1.0)
+        with pytest.raises(ProviderUnavailable) as raised:
+            await provider.submit(dispatch())
+        assert raised.value.code == "unreachable"  # nothing can have been created
         body = {"error": {"code": 503, "message": "overloaded", "status": "UNAVAILABLE"}}
         headers = {"Retry-After": "7"}
         provider = make_provider(
