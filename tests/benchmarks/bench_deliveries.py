@@ -634,12 +634,12 @@ def _table(outcomes: list[Outcome], args: argparse.Namespace) -> Table:
     table.add_column("run", no_wrap=True)
     for name in ("got", "/s", "% ceil", "p50", "p90", "p99", "max", "dup", "miss"):
         table.add_column(name, justify="right")
-    for name in ("Compl/s", "srv CPU", "rcv CPU", "pg CPU", "other CPU"):
+    for name in ("Compl/s", "srv CPU", "rcv CPU", "pg CPU", "other CPU", "goal"):
         table.add_column(name, justify="right")
     for o in outcomes:
         if o.skipped or o.failed:
             what = "skipped" if o.skipped else "[bold red]FAILED[/bold red]"
-            table.add_row(o.label, what, *(["—"] * 13))
+            table.add_row(o.label, what, *(["—"] * 14))
             continue
         share = f"{o.rate / ceiling.rate:.0%}" if ceiling else "—"
         cpu = o.cpu or {}
@@ -658,8 +658,22 @@ def _table(outcomes: list[Outcome], args: argparse.Namespace) -> Table:
             "?"
             if other is None
             else (f"[bold yellow]{other:.2f} ![/bold yellow]" if other > 0.1 else f"{other:.2f}"),
+            _goal(o),
         )
     return table
+
+
+# Issue 15: client webhook deliveries ≥ 1,000/s with Completed → delivery p99 ≤ 250 ms.
+GOAL_RATE, GOAL_P99_MS = 1000.0, 250.0
+
+
+def _goal(o: Outcome) -> str:
+    p99 = o.latency_ms.get("p99")
+    if o.key == "ceiling" or p99 is None:
+        return "—"
+    met = o.rate >= GOAL_RATE and p99 <= GOAL_P99_MS
+    mark = "[green]✓[/green]" if met else "[red]✗[/red]"
+    return f"≥{GOAL_RATE / 1000:g}k/s p99≤{GOAL_P99_MS:.0f} {mark}"
 
 
 def _cores(value: float | None) -> str:

@@ -435,6 +435,7 @@ def _ingest_table(outcomes: list[Ingest], args: argparse.Namespace) -> Table:
         "pg CPU",
         "other CPU",
         "events",
+        "goal",
     ):
         table.add_column(name, justify="right")
     labels = {
@@ -447,7 +448,7 @@ def _ingest_table(outcomes: list[Ingest], args: argparse.Namespace) -> Table:
         store = STORE_LABELS[o.store]
         if o.skipped or not o.phases:
             what = "skipped" if o.skipped else "[bold red]FAILED[/bold red]"
-            table.add_row(f"webhooks · {store}", what, *(["—"] * 10))
+            table.add_row(f"webhooks · {store}", what, *(["—"] * 11))
             continue
         base = o.phases.get("baseline")
         for name, phase in o.phases.items():
@@ -472,8 +473,21 @@ def _ingest_table(outcomes: list[Ingest], args: argparse.Namespace) -> Table:
                 f"{cpu['postgres']:.2f}",
                 f"[bold yellow]{other:.2f} ![/bold yellow]" if other > 0.1 else f"{other:.2f}",
                 stored,
+                _ingest_goal(o.store, name, rate),
             )
     return table
+
+
+# Issue 15: upstream webhook ingestion on PostgreSQL, accepted (appending) webhooks a second.
+INGEST_GOAL = {("postgres", "progress"): 1500.0}
+
+
+def _ingest_goal(store: str, phase: str, rate: float) -> str:
+    goal = INGEST_GOAL.get((store, phase))
+    if goal is None:
+        return "—"
+    met = "[green]✓[/green]" if rate >= goal else "[red]✗[/red]"
+    return f"≥{goal:,.0f}/s {met}"
 
 
 def _calls_table(outcomes: list[CallsOutcome], args: argparse.Namespace) -> Table:
