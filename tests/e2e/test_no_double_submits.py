@@ -99,7 +99,7 @@ def check_no_job_went_twice(
     return unknown
 
 
-@pytest.mark.timeout(300)  # each round starts a process: ~15 s a round under CI's load
+@pytest.mark.timeout(120 + 30 * ROUNDS)  # each round starts a process: ~15 s a round under load
 def test_sigkill_during_dispatch_never_renders_a_job_twice_silently(settings, tmp_path) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
