@@ -463,6 +463,7 @@ class Dispatcher:
                 f"lost it) and nothing since showed whether {provider.name} created the job: "
                 "not submitted again, so it is not rendered (and paid for) twice; submit it "
                 "again to retry",
+                retryable=True,
             )
             return None, version
         self._count(provider, "unknown")
