@@ -29,6 +29,7 @@ class ProjectionLoop:
         self.waker.wake()
 
     async def start(self) -> None:
+        self.follower.halting.clear()
         self._thread = ThreadPoolExecutor(1, thread_name_prefix=self.name)
 
     async def run_once(self) -> int:
@@ -43,6 +44,8 @@ class ProjectionLoop:
         return int(moved)
 
     async def stop(self) -> None:
+        # A pass catching up on a long backlog ends after its page, not at the log's head.
+        self.follower.halting.set()
         thread, self._thread = self._thread, None
         if thread is not None:
             await asyncio.to_thread(thread.shutdown)

@@ -75,8 +75,9 @@ class Workers:
             wake()
 
     async def stop(self) -> None:
-        await asyncio.to_thread(self.changes.stop)
-        await self.runner.stop()
+        """Within ~1 s whatever the backlog (see `service.workers.loop`)."""
+        self.shared.dispatcher.halt()
+        await asyncio.gather(asyncio.to_thread(self.changes.stop), self.runner.stop())
         for view in self.shared.resources:
             close_view(view)
 
