@@ -55,6 +55,8 @@ class Follower:
         self.view: TrackingRecorder = projection.view
         self.interval, self.batch = interval, batch
         self._wake = threading.Event()
+        # Set: `run_once` returns after the page in hand (the process is stopping).
+        self.halting = threading.Event()
         self._reader = ThreadPoolExecutor(1, "read-ahead") if read_ahead else None
         self._ahead: tuple[int, Future[Sequence[Notification]]] | None = None
         self._process_batch = getattr(projection, "process_batch", None)
@@ -77,7 +79,7 @@ class Follower:
         while True:
             count, full = self.step()
             handled += count
-            if not full:
+            if not full or self.halting.is_set():
                 return handled
 
     def step(self) -> tuple[int, bool]:

@@ -70,6 +70,7 @@ def create_app(
             workers = Workers(rt, http, providers) if settings.run_workers else None
             if workers is not None:
                 await workers.start()
+                app.state.backlog = workers.backlog
             try:
                 yield
             finally:

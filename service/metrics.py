@@ -57,6 +57,8 @@ class Metrics:
         )
         self.slots = _ProviderSlots()
         self.registry.register(self.slots)
+        self.backlog = _Backlog()
+        self.registry.register(self.backlog)
 
     def count_jobs_with(self, counts: Callable[[], dict[tuple[str, str], int]]) -> None:
         """Expose `vidgate_jobs{provider, status}` from the jobs view at each scrape."""
@@ -66,6 +68,11 @@ class Metrics:
         """Expose each capped provider's cap, in-flight and queued jobs (the dispatcher's
         count; empty in a process that does not lead) at each scrape."""
         self.slots.counts = counts
+
+    def count_backlog_with(self, backlog: Callable[[], Mapping[str, int]]) -> None:
+        """Expose how many events each worker loop has still to look at (the workers'
+        `backlog`; none in a web-only process) at each scrape."""
+        self.backlog.counts = backlog
 
     def webhook(self, provider: str, outcome: str) -> None:
         self.webhooks.labels(provider, outcome).inc()
@@ -128,3 +135,25 @@ class _ProviderSlots(Collector):
             for family, n in zip(families, numbers, strict=True):
                 family.add_metric([provider], n)
         yield from families
+
+
+class _Backlog(Collector):
+    def __init__(self) -> None:
+        self.counts: Callable[[], Mapping[str, int]] | None = None
+
+    def collect(self) -> Iterator[Metric]:
+        if self.counts is None:
+            return
+        try:
+            counts = self.counts()
+        except Exception as error:  # the store is down: the other metrics still matter
+            log.warning("cannot measure the backlog for /metrics: %r", error)
+            return
+        family = GaugeMetricFamily(
+            "vidgate_worker_backlog_events",
+            "Events recorded that a worker loop has not looked at yet (a burst drains here)",
+            labels=["loop"],
+        )
+        for loop, events in sorted(counts.items()):
+            family.add_metric([loop], events)
+        yield family

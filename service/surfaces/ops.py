@@ -25,13 +25,16 @@ async def healthz(request: Request) -> Response:
 async def readyz(request: Request) -> Response:
     rt: Runtime = request.app.state.runtime
     store: Literal["postgresql", "sqlite"] = "postgresql" if rt.settings.uses_postgres else "sqlite"
+    backlog = getattr(request.app.state, "backlog", None)  # set when the workers run here
     try:
         await run_in_threadpool(rt.gateway.recorder.max_notification_id)
+        behind = await run_in_threadpool(backlog) if backlog is not None else None
     except Exception as error:
         log.warning("readiness check failed: %r", error)
         unavailable = Readiness(status="unavailable", store=store)
         return JSONResponse(unavailable.model_dump(mode="json"), status_code=503)
-    return JSONResponse(Readiness(status="ready", store=store).model_dump(mode="json"))
+    ready = Readiness(status="ready", store=store, backlog=behind)
+    return JSONResponse(ready.model_dump(mode="json", exclude_none=True))
 
 
 async def openapi(request: Request) -> Response:

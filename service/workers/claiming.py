@@ -82,6 +82,7 @@ class Claimer:
         self.worker, self.lease, self.caps = worker, lease, dict(caps)
         self.interval, self.batch, self.clock = interval, batch, clock
         self.waker = Waker()
+        self._working: set[UUID] = set()  # claims whose dispatch has not ended yet
 
     def wake(self) -> None:
         self.waker.wake()
@@ -90,7 +91,12 @@ class Claimer:
         pass
 
     async def stop(self) -> None:
-        pass
+        """Give back the claims a stop cut short (not submitted, or cut mid-submit: its
+        intent is reconciled by whoever claims it next), so that a restarted worker
+        takes them at once rather than after a lease."""
+        cut, self._working = self._working, set()
+        if cut:
+            await asyncio.to_thread(self.view.release, cut, self.worker)
 
     async def run_once(self) -> int:
         """Claim what this worker may take now and work each job; how many were claimed."""
@@ -110,14 +116,18 @@ class Claimer:
         """Dispatch (or resume) the claimed job. The lease is not given back: it keeps a
         dispatched job's slot counted until the view shows `Dispatched`, and a job whose
         dispatch failed is claimed again once it runs out (the claims are the sweep)."""
+        self._working.add(claim.job_id)
         try:
-            if claim.provider == self.local.name and await self._resume(claim.job_id):
-                return  # rendering here: its lease is kept alive by `RenderLeases`
-            await self.dispatcher.dispatch(claim.job_id)
+            if claim.provider != self.local.name or not await self._resume(claim.job_id):
+                await self.dispatcher.dispatch(claim.job_id)
+            # else rendering here: its lease is kept alive by `RenderLeases`
         except LeadershipLost:
+            if self.dispatcher.halted:
+                return  # stopping: `stop` gives the claim back
             log.info("%s: the lease ran out before the submit; not submitting", claim.job_id)
         except Exception:
             log.exception("dispatching %s failed; retried when its lease runs out", claim.job_id)
+        self._working.discard(claim.job_id)
 
     async def _resume(self, job_id: UUID) -> bool:
         """A local job dispatched by a worker whose lease ran out: render it here. True

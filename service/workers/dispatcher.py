@@ -75,7 +75,7 @@ ENDINGS = (Job.Completed, Job.Failed, Job.Canceled, Job.Deleted)  # each frees a
 
 class LeadershipLost(Exception):
     """This process may no longer submit the job: it lost the dispatcher lock (SQLite), or
-    another worker took the job's lease (PostgreSQL)."""
+    another worker took the job's lease (PostgreSQL), or it is stopping (`Dispatcher.halt`)."""
 
 
 class Dispatcher:
@@ -137,6 +137,7 @@ class Dispatcher:
         self._seeded_at = 0  # the log position the slots were rebuilt at
         self._intended: list[UUID] = []  # found holding a slot with an intent: reconcile
         self.leading = False
+        self.halted = False  # stopping: no new upstream call (see `halt`)
         topics = [Job.Submitted, *ENDINGS] if self.slots.caps else [Job.Submitted]
         self.follower = TopicFollower(
             gateway,
@@ -165,7 +166,13 @@ class Dispatcher:
         if self.backlog is not None:
             seed = await seed_slots(self.slots, self.backlog, self.gateway.find_job)
             self._seeded_at, self._intended = seed
-        self.leading = True
+        self.leading, self.halted = True, False
+
+    def halt(self) -> None:
+        """The process is stopping: start no more submits (the one going out may finish
+        within the runner's grace). The jobs not submitted stay in the backlog, recorded
+        as undispatched (or with an intent, reconciled), for the next start."""
+        self.halted = True
 
     async def stop(self) -> None:
         self.leading = False
@@ -248,6 +255,8 @@ class Dispatcher:
         await self._submit(provider, job, job.inputs)
 
     async def _check_may_dispatch(self, job_id: UUID) -> None:
+        if self.halted:
+            raise LeadershipLost(f"not dispatching {job_id}: stopping")
         if self.may_dispatch is not None and not await asyncio.to_thread(self.may_dispatch, job_id):
             # Raised, not returned: the follower must not record this job as handled.
             raise LeadershipLost(f"not dispatching {job_id}: this worker may no longer")

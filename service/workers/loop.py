@@ -5,8 +5,15 @@ A loop has a name, an interval and four verbs: `start` (before its first pass), 
 due; returns how much it did) and `stop` (after its last pass). The `Runner` drives each
 loop on a task of its own, always the same way: a pass, then a wait until the loop is
 woken or its interval passes. A pass that fails is logged and retried after a pause (a
-store blip must not stop the work for good). Stopping skips the waits but lets a pass in
-progress finish: half a dispatch could be a second paid render.
+store blip must not stop the work for good).
+
+Stopping is bounded (SIGTERM ≤ 2 s with any backlog): the passes in progress get `grace`
+seconds to finish, then they are cancelled where they wait. That is safe because every loop
+records its progress in the store only after the work it stands for (a follower's
+position after its batch, a dispatch after its intent, a delivery's lease until it is
+marked sent): whatever a cancelled pass did not record is done again after a restart. The
+dispatcher makes no new upstream call once told to stop (`Dispatcher.halt`), so a cut
+submit is rare, and reconciled from its intent when it happens.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from service.workers.waker import Waker
 
 log = logging.getLogger(__name__)
 RETRY_AFTER = 1.0  # seconds between a failed pass and the next
+STOP_GRACE = 0.5  # seconds the passes in progress get to finish when the loops stop
 
 
 class Loop(Protocol):
@@ -47,9 +55,15 @@ class Loop(Protocol):
 class Runner:
     """Drives loops: they start in the given order and stop in the reverse order."""
 
-    def __init__(self, loops: Sequence[Loop], *, retry_after: float = RETRY_AFTER) -> None:
+    def __init__(
+        self,
+        loops: Sequence[Loop],
+        *,
+        retry_after: float = RETRY_AFTER,
+        grace: float = STOP_GRACE,
+    ) -> None:
         self.loops = tuple(loops)
-        self.retry_after = retry_after
+        self.retry_after, self.grace = retry_after, grace
         self._after_work: dict[str, list[Callable[[], None]]] = {}
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -75,10 +89,16 @@ class Runner:
             self._tasks.append(asyncio.create_task(self._drive(loop), name=loop.name))
 
     async def stop(self) -> None:
-        """Let the passes in progress finish, then stop each loop, the last started first."""
+        """Give the passes in progress `grace` seconds, cancel those still running, then stop
+        each loop, the last started first."""
         self._stopping.set()
         for loop in self.loops:
             loop.waker.wake()
+        if self._tasks:
+            _, late = await asyncio.wait(self._tasks, timeout=self.grace)
+            for task in late:
+                log.info("stopping %s: its pass is cut short", task.get_name())
+                task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
         for loop in reversed(self.loops):
@@ -94,6 +114,8 @@ class Runner:
                     for callback in self._after_work.get(loop.name, ()):
                         callback()
             except Exception:
+                if self._stopping.is_set():
+                    return  # e.g. the dispatcher refused to start a submit: nothing to retry
                 log.exception("%s pass failed; retrying", loop.name)
                 await self._pause(self.retry_after)
             if not self._stopping.is_set():

@@ -21,7 +21,7 @@ from eventsourcing.persistence import TrackingRecorder
 from events.app import Gateway
 from events.ids import video_id
 from events.job import Job
-from service.media.render import probe_video
+from service.media.render import describe_video
 from service.providers.base import Provider, ProviderRejected, ProviderUnavailable
 from service.storage.blobs import StorageUnavailable
 from service.storage.store import Storage
@@ -138,7 +138,7 @@ def _inspect(path: Path) -> tuple[int, str, dict[str, Any]]:
         for block in iter(lambda: data.read(1 << 20), b""):
             digest.update(block)
     try:
-        info = probe_video(path)
+        info = describe_video(path)
     except Exception as error:  # PyAV raises many kinds for a file that is not a video
         raise ProviderRejected(f"the upstream output is not a playable video: {error}") from None
     media = {

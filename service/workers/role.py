@@ -24,7 +24,9 @@ from service.runtime import Runtime, build_runtime, close_view
 from service.settings import Settings
 from service.webhooks.ssrf import guarded_client, parse_networks
 from service.workers.loop import Loop, Runner
-from service.workers.parts import QUEUED, SAVES, Part, build_shared, parts_for
+from service.workers.parts import QUEUED, SAVES, Part, Shared, build_shared, parts_for
+from service.workers.projecting import ProjectionLoop
+from service.workers.topic_follower import TopicFollower
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,8 @@ class Workers:
             if unknown:
                 raise ValueError(f"{part.name!r} is woken by no earlier part: {unknown}")
         self.runner = Runner(list(self.loops.values()))
+        self._positions = positions(self.loops, self.shared)
+        rt.metrics.count_backlog_with(self.backlog)
         self.changes = store_changes(rt)
         self._woken_by_saves: list[Callable[[], None]] = []
 
@@ -75,10 +79,29 @@ class Workers:
             wake()
 
     async def stop(self) -> None:
-        await asyncio.to_thread(self.changes.stop)
-        await self.runner.stop()
+        """Within ~1 s whatever the backlog (see `service.workers.loop`)."""
+        self.shared.dispatcher.halt()
+        await asyncio.gather(asyncio.to_thread(self.changes.stop), self.runner.stop())
         for view in self.shared.resources:
             close_view(view)
+
+    def backlog(self) -> dict[str, int]:
+        """Per loop that follows the log, the events recorded that it has not looked at yet
+        (sync: a query per loop). A burst of submits shows here as it drains."""
+        head = self.rt.gateway.recorder.max_notification_id() or 0
+        return {name: max(0, head - position()) for name, position in self._positions.items()}
+
+
+def positions(loops: Mapping[str, Loop], shared: Shared) -> dict[str, Callable[[], int]]:
+    """How far each loop that follows the log has got (the dispatcher's only where it
+    follows submissions: SQLite's leader)."""
+    found: dict[str, Callable[[], int]] = {}
+    for name, loop in loops.items():
+        if isinstance(loop, ProjectionLoop | TopicFollower):
+            found[name] = loop.position
+    if shared.leader is not None:
+        found["dispatcher"] = shared.dispatcher.follower.position
+    return found
 
 
 def store_changes(rt: Runtime) -> StoreChanges:

@@ -54,6 +54,10 @@ class TopicFollower:
         """Thread-safe: look for new events now."""
         self.waker.wake()
 
+    def position(self) -> int:
+        """How far the log is handled or known to hold nothing of our topics (sync)."""
+        return max(self.tracking.max_tracking_id(self.gateway.name) or 0, self._read_to)
+
     async def start(self) -> None:
         pass
 

@@ -95,7 +95,7 @@ async def test_loops_start_in_order_and_stop_in_reverse() -> None:
     assert log == ["start first", "start second", "stop second", "stop first"]
 
 
-async def test_stopping_lets_the_pass_in_progress_finish() -> None:
+async def test_stopping_lets_the_pass_in_progress_finish_within_the_grace() -> None:
     finished, entered = asyncio.Event(), asyncio.Event()
 
     class Dispatching(Recorder):
@@ -105,11 +105,32 @@ async def test_stopping_lets_the_pass_in_progress_finish() -> None:
             finished.set()
             return 1
 
-    runner = Runner([Dispatching("d", [])])
+    runner = Runner([Dispatching("d", [])], grace=LONG)
     await runner.start()
     await entered.wait()
     await runner.stop()
     assert finished.is_set()
+
+
+async def test_a_pass_that_outlasts_the_grace_is_cut_and_its_loop_still_stops() -> None:
+    entered, cut, log = asyncio.Event(), asyncio.Event(), []
+
+    class Copying(Recorder):
+        async def run_once(self) -> int:
+            entered.set()
+            try:
+                await asyncio.Event().wait()  # a download that drips forever, say
+            except asyncio.CancelledError:
+                cut.set()
+                raise
+            return 1
+
+    runner = Runner([Copying("mirror", log)], grace=0.0)
+    await runner.start()
+    await entered.wait()
+    await runner.stop()
+    assert cut.is_set()
+    assert log == ["start mirror", "stop mirror"]
 
 
 async def test_a_failing_pass_is_logged_and_retried(caplog: pytest.LogCaptureFixture) -> None:

@@ -20,6 +20,7 @@ from service.media.render import (
     RenderCanceled,
     RenderSpec,
     decode_image,
+    describe_video,
     probe_video,
     render_thumbnail,
     render_video,
@@ -204,3 +205,17 @@ def test_invalid_spec_raises_value_error_naming_field(
     with pytest.raises(ValueError, match=field):
         render_video(spec, tmp_path / "bad.mp4")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_describing_a_video_from_its_metadata_agrees_with_decoding_every_frame(
+    tmp_path: Path,
+) -> None:
+    dest = render_video(SPEC, tmp_path / "v.mp4").path
+    assert describe_video(dest) == probe_video(dest)
+
+
+def test_a_file_that_is_no_video_is_not_described(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64)
+    with pytest.raises(ValueError, match="Invalid data"):  # PyAV's, a ValueError
+        describe_video(junk)

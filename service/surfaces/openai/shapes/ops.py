@@ -20,3 +20,8 @@ class Readiness(Shape):
 
     status: Literal["ready", "unavailable"] = Field(description="`ready`, or `unavailable` (503).")
     store: Literal["sqlite", "postgresql"] = Field(description="The event store in use.")
+    backlog: dict[str, int] | None = Field(
+        default=None,
+        description="Per worker loop, the events recorded that it has not looked at yet (0 "
+        "when caught up); absent in a process that runs no workers.",
+    )
