@@ -45,6 +45,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python tests/benchmarks/bench_replay.py $(BENCH_REPLAY_ARGS)
 	$(BIN)/python tests/benchmarks/bench_slow_clients.py $(BENCH_SLOW_ARGS)
 	$(BIN)/python tests/benchmarks/bench_streams.py $(BENCH_STREAMS_ARGS)
+	$(BIN)/python tests/benchmarks/bench_completion_lag.py $(BENCH_LAG_ARGS)
 
 # Not part of `make bench`: ten minutes (SOAK_ARGS="--store postgres", "--minutes 1" …).
 soak: $(VENV)/.installed-dev
