@@ -48,6 +48,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python tests/benchmarks/bench_shutdown.py $(BENCH_SHUTDOWN_ARGS)
 	$(BIN)/python tests/benchmarks/bench_background.py $(BENCH_BACKGROUND_ARGS)
 	$(BIN)/python tests/benchmarks/bench_idle.py $(BENCH_IDLE_ARGS)
+	$(BIN)/python tests/benchmarks/bench_completion_lag.py $(BENCH_LAG_ARGS)
 
 # Not part of `make bench`: ten minutes (SOAK_ARGS="--store postgres", "--minutes 1" …).
 soak: $(VENV)/.installed-dev

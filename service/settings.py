@@ -247,7 +247,12 @@ class Settings:
     submit_outcome_wait: float = 60.0
     resubmit_unknown: bool = False
     worker_metrics_port: int = 0  # a worker process serves /metrics here (0: it does not)
-    poll_first: float = 10.0  # poll-only upstreams: first status call after dispatch
+    # Poll-only upstreams: the earliest first status call after dispatch, and the shortest
+    # gap between two (the schedule itself follows the model's typical render time).
+    poll_first: float = 1.0
+    # Seconds a render usually takes, for every model (None: each model's catalog figure,
+    # in sandbox mode the emulators' latency): where polls start and estimates aim.
+    typical_render: float | None = None
     poll_grace: float = 60.0  # webhook upstreams: first fallback poll after dispatch
     poll_cap: float = 120.0  # the longest wait between two status calls
     job_deadline: float = 3600.0  # an upstream job not finished by then fails (timeout)
@@ -324,7 +329,12 @@ class Settings:
             submit_outcome_wait=_float(env, "VIDGATE_SUBMIT_OUTCOME_WAIT_S", 60.0, 0.0, 86_400.0),
             resubmit_unknown=_bool(env, "VIDGATE_RESUBMIT_UNKNOWN", False),
             worker_metrics_port=_int(env, "VIDGATE_WORKER_METRICS_PORT", 0, 0, 65535),
-            poll_first=_int(env, "VIDGATE_POLL_FIRST_MS", 10_000, 10, 3_600_000) / 1000,
+            poll_first=_int(env, "VIDGATE_POLL_FIRST_MS", 1000, 10, 3_600_000) / 1000,
+            typical_render=(
+                _float(env, "VIDGATE_TYPICAL_RENDER_S", 0.0, 0.0, 86_400.0)
+                if env.get("VIDGATE_TYPICAL_RENDER_S")
+                else None
+            ),
             poll_grace=_int(env, "VIDGATE_POLL_GRACE_MS", 60_000, 10, 3_600_000) / 1000,
             poll_cap=_int(env, "VIDGATE_POLL_CAP_MS", 120_000, 10, 3_600_000) / 1000,
             job_deadline=float(_int(env, "VIDGATE_JOB_DEADLINE_S", 3600, 1, 7 * 86400)),

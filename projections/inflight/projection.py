@@ -33,7 +33,7 @@ EVENTS = (
 UNTRACKED = frozenset({"local"})
 
 
-def ten_seconds(provider: str) -> float:
+def ten_seconds(provider: str, model: str) -> float:
     return 10.0
 
 
@@ -50,11 +50,11 @@ class InflightProjection(Projection[InflightView]):
         view: InflightView,
         *,
         untracked: Collection[str] = UNTRACKED,
-        first_poll: Callable[[str], float] = ten_seconds,
+        first_poll: Callable[[str, str], float] = ten_seconds,
         deadline: Callable[[str, str], float] = an_hour,
     ) -> None:
-        """`first_poll(provider)` and `deadline(provider, model)` are seconds after the
-        dispatch; the policy behind them is the service's."""
+        """`first_poll(provider, model)` and `deadline(provider, model)` are seconds after
+        the dispatch; the policy behind them is the service's."""
         super().__init__(view)
         self.untracked = frozenset(untracked)
         self.first_poll, self.deadline = first_poll, deadline
@@ -89,7 +89,7 @@ class InflightProjection(Projection[InflightView]):
                 e.provider,
                 e.upstream_id,
                 e.timestamp,
-                e.timestamp + timedelta(seconds=self.first_poll(e.provider)),
+                e.timestamp + timedelta(seconds=self.first_poll(e.provider, row.model)),
                 e.timestamp + timedelta(seconds=self.deadline(e.provider, row.model)),
                 tracking,
             )

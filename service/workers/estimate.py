@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from service.catalog import Catalog
+from service.settings import Settings
 
 ESTIMATE = "estimate"  # the `source` of a Progressed event whose percent is a guess
 
@@ -33,15 +34,35 @@ class ProgressEstimate:
 
 def from_catalog(catalog: Catalog, default: float = 90.0) -> ProgressEstimate:
     """Each model's `render_seconds` (unknown ids: `default`)."""
+    return ProgressEstimate(catalog_renders(catalog, default))
+
+
+def catalog_renders(catalog: Catalog, default: float = 90.0) -> Callable[[str], float]:
+    """model → its catalog `render_seconds` (unknown ids: `default`)."""
 
     def typical(model: str) -> float:
         spec = catalog.resolve(model)
         return spec.render_seconds if spec is not None else default
 
-    return ProgressEstimate(typical)
+    return typical
+
+
+def typical_renders(settings: Settings, catalog: Catalog) -> Callable[[str], float]:
+    """model → the seconds its render usually takes, what both the progress estimate and
+    the poll schedule go by: `VIDGATE_TYPICAL_RENDER_S` for every model where set; in
+    sandbox mode the emulators' latency (they all finish after it); else the catalog's."""
+    if settings.typical_render is not None:
+        return constant(settings.typical_render)
+    if settings.sandbox:
+        return constant(settings.emulate.latency)
+    return catalog_renders(catalog)
+
+
+def constant(seconds: float) -> Callable[[str], float]:
+    return lambda model: seconds
 
 
 def fixed(seconds: float) -> ProgressEstimate:
     """Every model takes `seconds`: the sandbox, whose emulators all finish after their
     configured latency (`VIDGATE_EMULATE_LATENCY`)."""
-    return ProgressEstimate(lambda model: seconds)
+    return ProgressEstimate(constant(seconds))

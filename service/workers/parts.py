@@ -48,7 +48,8 @@ from service.workers.leader import LeaderLock
 from service.workers.leadership import Leadership
 from service.workers.loop import Loop
 from service.workers.mirror import OutputMirror
-from service.workers.poller import Poller, PollPolicy
+from service.workers.poll_policy import PollPolicy
+from service.workers.poller import Poller
 from service.workers.polling import PollingLoop
 from service.workers.projecting import ProjectionLoop
 from service.workers.resume import resume_local_renders
@@ -207,11 +208,8 @@ def poller(shared: Shared) -> Loop:
 
 
 def progress_estimate(rt: Runtime) -> ProgressEstimate:
-    """How long renders usually take: the catalog's figures, or in sandbox mode the
-    emulators' latency (they all finish after it)."""
-    if rt.settings.sandbox:
-        return estimate.fixed(rt.settings.emulate.latency)
-    return estimate.from_catalog(rt.catalog)
+    """Percentages that grow towards each model's typical render time."""
+    return ProgressEstimate(estimate.typical_renders(rt.settings, rt.catalog))
 
 
 def sweeper(shared: Shared) -> Loop:
@@ -296,7 +294,7 @@ def build_shared(rt: Runtime, http: httpx.AsyncClient, upstreams: Mapping[str, P
     leaderless, worker = settings.uses_postgres, worker_id()
     leader = None if leaderless else LeaderLock(settings)
     dispatch_tracking = build_dispatch_tracking(settings)
-    policy = poll_policy(settings, providers)
+    policy = poll_policy(settings, providers, estimate.typical_renders(settings, rt.catalog))
     inflight_view = build_inflight_view(settings)
     inflight = Follower(
         rt.gateway,
@@ -385,11 +383,15 @@ def _leading(leader: LeaderLock | None) -> Callable[[UUID], bool]:
     return may_dispatch
 
 
-def poll_policy(settings: Settings, providers: Mapping[str, Provider]) -> PollPolicy:
-    """Providers that call back when a job moves are polled only as a fallback."""
+def poll_policy(
+    settings: Settings, providers: Mapping[str, Provider], typical: Callable[[str], float]
+) -> PollPolicy:
+    """Providers that call back when a job moves are polled only as a fallback; the others
+    from their model's `typical` render time on."""
     return PollPolicy(
         webhook_providers=frozenset(name for name, p in providers.items() if p.calls_back),
         first_poll=settings.poll_first,
+        typical=typical,
         grace=settings.poll_grace,
         cap=settings.poll_cap,
         deadline=settings.job_deadline,

@@ -2,10 +2,10 @@
 
 It works the `inflight` view as a queue: due rows are claimed with a lease (so pollers in
 several worker processes never ask about the same job at once), each job's status is
-fetched and applied (source `poll`), and the row is rescheduled with backoff and jitter.
-Webhook routes are polled only as a fallback, after a grace period; poll-only routes on
-a schedule from ~10 s. A job past its deadline gets one final status fetch, then
-`Failed(timeout)`. (`service.workers.polling` runs it as a background loop.)
+fetched and applied (source `poll`), and the row is rescheduled by the `PollPolicy`
+(`service.workers.poll_policy`): webhook routes only as a fallback, after a grace period;
+poll-only routes on the model's clock. A job past its deadline gets one final status fetch,
+then `Failed(timeout)`. (`service.workers.polling` runs it as a background loop.)
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from events.app import Gateway
@@ -29,6 +29,7 @@ from service.providers.base import (
 )
 from service.videos.signals import POLL, Signals
 from service.workers.estimate import ESTIMATE, ProgressEstimate
+from service.workers.poll_policy import PollPolicy
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -36,32 +37,6 @@ Clock = Callable[[], datetime]
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class PollPolicy:
-    """When to ask an upstream about a job; all values are seconds."""
-
-    webhook_providers: frozenset[str] = frozenset()
-    first_poll: float = 10.0  # poll-only routes: the first status call after dispatch
-    grace: float = 60.0  # webhook routes: the first fallback poll after dispatch
-    backoff: float = 1.5
-    cap: float = 120.0
-    jitter: float = 0.2
-    deadline: float = 3600.0
-    deadlines: Mapping[str, float] = field(default_factory=dict)  # per model id
-
-    def first_delay(self, provider: str) -> float:
-        """Deterministic (the projection replays it): no jitter here."""
-        return self.grace if provider in self.webhook_providers else self.first_poll
-
-    def deadline_for(self, provider: str, model: str) -> float:
-        return self.deadlines.get(model, self.deadline)
-
-    def next_delay(self, provider: str, polls: int, rng: random.Random) -> float:
-        """After `polls` status calls: backoff from the first delay, capped, ±jitter."""
-        base = min(self.first_delay(provider) * self.backoff ** max(polls, 0), self.cap)
-        return base * rng.uniform(1 - self.jitter, 1 + self.jitter)
 
 
 class Poller:
@@ -120,7 +95,8 @@ class Poller:
             # The upstream's webhooks are arriving: no fallback poll until they go quiet.
             await asyncio.to_thread(self.view.reschedule, row.job_id, quiet_until, polled=False)
             return
-        delay = self.policy.next_delay(row.provider, row.polls + 1, self.rng)
+        elapsed = (now - (row.dispatched_at or row.submitted_at)).total_seconds()
+        delay = self.policy.next_delay(row.provider, row.model, row.polls + 1, elapsed, self.rng)
         # Count the call before its answer is applied: an answer that ends the job removes
         # the row, and the count must already be in it.
         await self._reschedule(row, self.lease, now, polled=True)

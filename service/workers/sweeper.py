@@ -6,8 +6,8 @@ position does not show) is handed to the dispatcher again. Jobs of
 providers under a concurrency cap are left alone: the dispatcher keeps their line (and
 reconciles its own leftovers when it takes the lead), and a sweep must not wade through a
 long line of waiting jobs to reach a stuck one. Jobs that went quiet upstream need nothing
-here: every dispatched job is polled at least every `PollPolicy.cap` seconds, and after an
-outage overdue rows are claimed first.
+here: every dispatched job is polled (after its first poll) at least every `PollPolicy.cap`
+seconds, and after an outage overdue rows are claimed first.
 """
 
 from __future__ import annotations

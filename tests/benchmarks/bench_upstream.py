@@ -579,7 +579,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--first",
         type=float,
         default=None,
-        help="calls: first poll on poll-only routes (s; default: as --grace)",
+        help="calls: poll-only routes' earliest first poll and shortest gap (s; default: as "
+        "--grace); their schedule follows the latency",
     )
     add("--cap", type=float, default=1.0, help="calls: longest gap between polls (s)")
     add("--timeout", type=float, default=60.0, help="calls: wait this long for the jobs to end")

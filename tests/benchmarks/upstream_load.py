@@ -204,13 +204,20 @@ def status_gets(
 
     The cut-off leaves out the mirror's calls after the completion (downloads, and
     Replicate's download reads the prediction again)."""
+    return len(status_get_entries(entries, provider, upstream_id, before))
+
+
+def status_get_entries(
+    entries: Iterable[dict[str, Any]], provider: str, upstream_id: str, before: float
+) -> list[dict[str, Any]]:
+    """The request-log entries `status_gets` counts, in the log's order."""
     key = re.split(r"[:/]", upstream_id)[-1]
     in_query = re.compile(rf"(^|&)[^=&]+={re.escape(key)}(&|$)")
-    return sum(
-        1
+    return [
+        e
         for e in entries
         if e["method"] == "GET"
         and e["path"].startswith(f"/{provider}/")
         and e["start"] < before
         and (e["path"].endswith((f"/{key}", f"/{key}/status")) or in_query.search(e["query"]))
-    )
+    ]

@@ -16,8 +16,8 @@ from tests.conftest import ADMIN_KEY
 from tests.e2e.server import Process, run_vidgate, server_env
 from tests.facades_support import store_settings
 
-# The emulators take 4 s a job: long enough to watch Veo's progress estimates (the poller
-# looks after 0.3, 0.75, 1.4, 2.4 … s) and to cancel a running job; every route polls soon.
+# The emulators take 4 s a job: long enough to cancel a running job. Poll-only routes are
+# first polled near that typical end (3.5 s), webhook routes' fallback polls come after 1 s.
 SANDBOX_ENV = {
     "VIDGATE_SANDBOX": "1",
     "VIDGATE_EMULATE_LATENCY": "4",
@@ -39,9 +39,10 @@ class Sandbox:
 
 
 @contextmanager
-def sandbox_gateway(store: str, tmp: Path) -> Iterator[Sandbox]:
+def sandbox_gateway(store: str, tmp: Path, **extra: str) -> Iterator[Sandbox]:
+    """`extra`: more variables for the server, over `SANDBOX_ENV`."""
     with store_settings(store, tmp / "var") as settings:
-        env = server_env(settings, **SANDBOX_ENV)
+        env = server_env(settings, **{**SANDBOX_ENV, **extra})
         with run_vidgate(env, tmp / "serve.log") as process:
             assert process.url
             yield Sandbox(process, process.url)

@@ -34,7 +34,7 @@ FIRST_POLL = {"fal": 5.0, "replicate": 20.0}
 POLLED = ("fal", "replicate")
 
 
-def first_poll(provider: str) -> float:
+def first_poll(provider: str, model: str) -> float:
     return FIRST_POLL.get(provider, 10.0)
 
 
@@ -566,7 +566,7 @@ def test_the_view_holds_exactly_the_unfinished_jobs_of_tracked_providers(view, p
         if dispatches:
             at = dispatches[-1].timestamp
             assert (row.dispatched_at, row.polls) == (at, 0)
-            assert row.next_poll_at == at + sec(first_poll(job.provider))
+            assert row.next_poll_at == at + sec(first_poll(job.provider, job.model))
             assert row.last_signal_at >= at
         else:
             assert row.next_poll_at is row.dispatched_at is None

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import random
-
 from hypothesis import given
 from hypothesis import strategies as st
 
 from events.job import Job
 from service.providers.base import UpstreamStatus
 from service.videos.signals import apply_status
-from service.workers.poller import PollPolicy
 
 
 def new_job() -> Job:
@@ -114,21 +111,6 @@ def test_any_signal_sequence_leaves_a_valid_history(signals: list) -> None:  # t
         assert events[-1] is terminal[0]
     percents = [e.percent for e in events if isinstance(e, Job.Progressed)]
     assert percents == sorted(set(percents)) and all(0 < p < 100 for p in percents)
-
-
-def test_poll_policy_backs_off_to_its_cap_with_jitter() -> None:
-    policy = PollPolicy(webhook_providers=frozenset({"fal"}), first_poll=10, grace=60, cap=120)
-    rng = random.Random(1)
-    assert policy.first_delay("runway") == 10 and policy.first_delay("fal") == 60
-    delays = [policy.next_delay("runway", n, rng) for n in range(12)]
-    assert 8 <= delays[0] <= 12
-    assert all(d <= 120 * 1.2 for d in delays) and delays[-1] >= 120 * 0.8
-
-
-def test_per_model_deadlines_override_the_default() -> None:
-    policy = PollPolicy(deadline=3600, deadlines={"sora-2-pro": 7200})
-    assert policy.deadline_for("sora", "sora-2-pro") == 7200
-    assert policy.deadline_for("sora", "sora-2") == 3600
 
 
 def test_a_completion_already_in_our_storage_is_stored_in_the_same_save() -> None:
