@@ -68,7 +68,7 @@ def intents(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [e for e in events if e["type"] == "DispatchIntended"]
 
 
-@pytest.mark.timeout(300)  # each round starts a process: ~15 s a round under CI's load
+@pytest.mark.timeout(210 + 15 * ROUNDS)  # a round starts a process: ~15 s under CI's load
 def test_sigkill_during_dispatch_never_renders_a_job_twice_silently(settings, tmp_path) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
