@@ -81,3 +81,19 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     process; each test takes its own bucket (`s3_server.new_bucket()`)."""
     with moto_server(tmp_path_factory.mktemp("moto") / "moto.log") as server:
         yield server
+
+
+# Tiers in the order their files should start. `--dist loadfile` hands files to the two test
+# processes in collection order (`--no-loadscope-reorder` in pyproject.toml; xdist otherwise
+# sorts files by test count, which put the minutes-long one-test e2e files last, where one
+# process ran them while the other had nothing left). Long files first, the thousands of
+# quick unit tests last to even the processes out.
+TIERS_SLOWEST_FIRST = ("e2e", "browser", "contract", "integration", "unit")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def tier(item: pytest.Item) -> int:
+        folder = item.nodeid.split("/")[1] if item.nodeid.startswith("tests/") else ""
+        return TIERS_SLOWEST_FIRST.index(folder) if folder in TIERS_SLOWEST_FIRST else 0
+
+    items.sort(key=tier)  # stable: files keep their order within a tier

@@ -1,4 +1,4 @@
-"""A sandbox run of a couple of thousand mixed jobs: `/v1/analytics` says what `/v1/events` says.
+"""A sandbox run of hundreds of mixed jobs: `/v1/analytics` says what `/v1/events` says.
 
 One real `vidgate serve --sandbox` (its emulators in-process, on 127.0.0.1) takes jobs from
 two tenants across webhook and poll-only routes, on PostgreSQL when
@@ -34,7 +34,10 @@ from tests.e2e.test_upstream_faults import POLL_ONLY_MODELS, WEBHOOK_MODELS
 
 pytestmark = pytest.mark.e2e
 
-JOBS = int(os.environ.get("VIDGATE_TEST_SANDBOX_JOBS", "2000"))
+# The issue's bar is 2,000 jobs (`make test-bars`, ~2.5 min); the suite runs 400, enough for
+# every kind of ending (a stalled job among the ~360 uncanceled ones is certain to
+# within 1e-6) and for each feed to span several pages of 1,000 events.
+JOBS = int(os.environ.get("VIDGATE_TEST_SANDBOX_JOBS", "400"))
 MODELS = [*WEBHOOK_MODELS.values(), *POLL_ONLY_MODELS.values()]
 PROMPTS = ("a red fox in snow", "a lighthouse at dusk", "rain on a tin roof")  # few renders
 TERMINAL = {"Completed", "Failed", "Canceled"}
