@@ -126,6 +126,15 @@ async def crash_then_restart(
     return metrics
 
 
+async def crashed(gateway, tracking, upstream: FakeUpstream, worker: str | None = None) -> Job:
+    """A job whose dispatching process died right after the upstream created it."""
+    job = submitted(gateway)
+    upstream.crash = "after"
+    with pytest.raises(Crash):
+        await Dispatcher(gateway, tracking, {"fake": upstream}, worker=worker).dispatch(job.id)
+    return job
+
+
 async def until(condition) -> None:
     deadline = time.monotonic() + 10.0
     while not condition():
@@ -153,10 +162,7 @@ async def test_a_provider_that_finds_the_job_gets_no_second_create(gateway, trac
 
 async def test_found_upstream_the_job_is_dispatched_under_the_found_id(gateway, tracking):
     upstream = FakeUpstream(can_find=True)
-    job = submitted(gateway)
-    upstream.crash = "after"
-    with pytest.raises(Crash):
-        await Dispatcher(gateway, tracking, {"fake": upstream}).dispatch(job.id)
+    job = await crashed(gateway, tracking, upstream)
     restarted = Dispatcher(gateway, tracking, {"fake": upstream}, clock=after_the_wait)
     await restarted.dispatch(job.id)
     assert kinds(gateway, job.id) == ["Submitted", "DispatchIntended", "Dispatched"]
@@ -180,10 +186,7 @@ async def test_a_provider_that_dedupes_is_asked_again_under_the_same_attempt(gat
 
 async def test_otherwise_the_job_fails_as_unknown_and_is_not_submitted_again(gateway, tracking):
     upstream = FakeUpstream()
-    job = submitted(gateway)
-    upstream.crash = "after"
-    with pytest.raises(Crash):
-        await Dispatcher(gateway, tracking, {"fake": upstream}).dispatch(job.id)
+    job = await crashed(gateway, tracking, upstream)
     metrics = Metrics()
     dispatcher = Dispatcher(
         gateway, tracking, {"fake": upstream}, metrics=metrics, clock=after_the_wait
@@ -197,10 +200,7 @@ async def test_otherwise_the_job_fails_as_unknown_and_is_not_submitted_again(gat
 
 async def test_with_resubmit_unknown_the_resubmit_records_the_risk(gateway, tracking):
     upstream = FakeUpstream()
-    job = submitted(gateway)
-    upstream.crash = "after"
-    with pytest.raises(Crash):
-        await Dispatcher(gateway, tracking, {"fake": upstream}).dispatch(job.id)
+    job = await crashed(gateway, tracking, upstream)
     metrics = Metrics()
     await Dispatcher(
         gateway,
@@ -221,10 +221,7 @@ async def test_with_resubmit_unknown_the_resubmit_records_the_risk(gateway, trac
 
 async def test_within_the_wait_a_restart_leaves_the_submit_to_its_worker(gateway, tracking):
     upstream = FakeUpstream()
-    job = submitted(gateway)
-    upstream.crash = "after"
-    with pytest.raises(Crash):
-        await Dispatcher(gateway, tracking, {"fake": upstream}).dispatch(job.id)
+    job = await crashed(gateway, tracking, upstream)
     await Dispatcher(gateway, tracking, {"fake": upstream}).dispatch(job.id)
     assert len(upstream.creates) == 1
     assert kinds(gateway, job.id) == ["Submitted", "DispatchIntended"]  # still waiting
@@ -232,10 +229,7 @@ async def test_within_the_wait_a_restart_leaves_the_submit_to_its_worker(gateway
 
 async def test_a_timer_decides_once_the_wait_is_over(gateway, tracking):
     upstream = FakeUpstream()
-    job = submitted(gateway)
-    upstream.crash = "after"
-    with pytest.raises(Crash):
-        await Dispatcher(gateway, tracking, {"fake": upstream}).dispatch(job.id)
+    job = await crashed(gateway, tracking, upstream)
     restarted = Dispatcher(gateway, tracking, {"fake": upstream}, outcome_wait=0.2)
     await restarted.dispatch(job.id)
     await until(lambda: gateway.find_job(job.id).is_terminal)
@@ -247,10 +241,7 @@ async def test_a_timer_decides_once_the_wait_is_over(gateway, tracking):
 
 async def test_the_owner_of_a_young_intent_gets_its_lease_back(gateway, tracking):
     upstream = FakeUpstream()
-    job = submitted(gateway)
-    upstream.crash = "after"
-    with pytest.raises(Crash):
-        await Dispatcher(gateway, tracking, {"fake": upstream}, worker="w1").dispatch(job.id)
+    job = await crashed(gateway, tracking, upstream, worker="w1")
     given = []
     other = Dispatcher(
         gateway,

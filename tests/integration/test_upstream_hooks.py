@@ -204,18 +204,24 @@ def test_replicate_webhooks_must_be_signed_and_about_this_job(sandbox) -> None: 
     assert 'vidgate_upstream_webhooks_total{outcome="rejected",provider="replicate"} 2.0' in metrics
 
 
-def test_a_webhook_that_overtakes_the_dispatch_record_waits_for_it(settings: Settings) -> None:
-    """An upstream may call back before `Dispatched` is saved (it answered the submit, we have
-    not recorded it yet). The hook is held until the dispatch is recorded, not refused: not
-    every upstream retries a 503, and a lost signal would wait for the fallback poll."""
-    held_back = replace(
+def minimax_held_back(settings: Settings) -> Settings:
+    """Sandbox MiniMax whose jobs never move by themselves, one at a time: a second job waits
+    `queued`, with no intent and no upstream id."""
+    return replace(
         settings,
         sandbox=True,
         emulate=EmulatorSettings(latency=3600.0),
         poll_first=3600.0,
         poll_grace=3600.0,
-        provider_concurrency={"minimax": 1},  # the second job waits `queued`: no upstream id
+        provider_concurrency={"minimax": 1},
     )
+
+
+def test_a_webhook_that_overtakes_the_dispatch_record_waits_for_it(settings: Settings) -> None:
+    """An upstream may call back before `Dispatched` is saved (it answered the submit, we have
+    not recorded it yet). The hook is held until the dispatch is recorded, not refused: not
+    every upstream retries a 503, and a lost signal would wait for the fallback poll."""
+    held_back = minimax_held_back(settings)
     with TestClient(
         create_app(held_back), headers={"Authorization": f"Bearer {ADMIN_KEY}"}
     ) as client:
@@ -242,14 +248,7 @@ def test_a_callback_recovers_a_dispatch_whose_answer_was_never_recorded(
     callback names its task (unsigned: asked of MiniMax first), so the dispatch is recovered
     from it instead of the job failing as an unknown outcome. A name MiniMax does not know
     appends nothing."""
-    held_back = replace(
-        settings,
-        sandbox=True,
-        emulate=EmulatorSettings(latency=3600.0),
-        poll_first=3600.0,
-        poll_grace=3600.0,
-        provider_concurrency={"minimax": 1},  # the second job waits `queued`: no intent
-    )
+    held_back = minimax_held_back(settings)
     with TestClient(
         create_app(held_back), headers={"Authorization": f"Bearer {ADMIN_KEY}"}
     ) as client:
