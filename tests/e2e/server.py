@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import socket
@@ -21,11 +22,36 @@ import uvicorn
 from service.settings import Settings
 
 
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+# A port handed out here is free when asked but bound later: the kernel's own picks (every
+# server started on port 0, every outgoing connection) come from the ephemeral range, so a
+# port taken from there could be given to another process meanwhile (CI saw a vidgate refused
+# its port: an emulator had it). Ports come from below that range instead, a block per xdist
+# worker and in turn within it, so no other pick of ours or the kernel's can take them.
+PORTS_FROM, BLOCK = 10_000, 2_000
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+_BLOCKS = max(1, (min(_ephemeral_low(), 32_768) - PORTS_FROM) // BLOCK)
+_FIRST = PORTS_FROM + (int(_WORKER) if _WORKER.isdigit() else 0) % _BLOCKS * BLOCK
+_turn = itertools.count(os.getpid() % BLOCK)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A port on 127.0.0.1 nothing listens on, which no other test or server will be given."""
+    for _ in range(BLOCK):
+        port = _FIRST + next(_turn) % BLOCK
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # in use (another service on this machine): the next one
+            return port
+    raise RuntimeError(f"no free port in {_FIRST}-{_FIRST + BLOCK - 1}")
 
 
 def server_env(settings: Settings, **extra: str) -> dict[str, str]:
