@@ -67,8 +67,10 @@ SUBMIT_ATTEMPTS = 3
 # A refusal that says the upstream created nothing; after any other error the outcome of the
 # submit is unknown (a timeout, a reset, a 5xx behind which the job may have been created).
 NOTHING_CREATED = frozenset({"rate_limited", "unreachable"})  # unreachable: never sent
-# The upstream answered, with an error: taken at its word (it says it did not render).
-ANSWERED = frozenset({"upstream_error"})
+# Taken at their word and retried at once (looked up, deduped or resubmitted, the risk
+# recorded): the upstream answered with an error, or dropped the connection — most often an
+# idle keep-alive connection it closed as the submit went out, before reading it.
+ANSWERED = frozenset({"upstream_error", "connection_lost"})
 SUBMITTED = get_topic(Job.Submitted)
 ENDINGS = (Job.Completed, Job.Failed, Job.Canceled, Job.Deleted)  # each frees a slot
 

@@ -157,7 +157,9 @@ def test_two_webs_and_two_workers_finish_every_job_and_survive_a_killed_worker(
         assert video["status"] == "completed", (vid, video, histories[vid])
         assert len(dispatchers(histories[vid])) == 1, histories[vid]
     by_worker = Counter(actor for h in histories.values() for actor in dispatchers(h))
-    assert set(by_worker) == {actor_of(doomed), actor_of(survivor)}, by_worker
+    # `webhook`: a dispatch recovered from the upstream's callback (its worker's answer was
+    # not recorded within the early-hook wait: killed, or starved under load).
+    assert set(by_worker) - {"webhook"} == {actor_of(doomed), actor_of(survivor)}, by_worker
     for events in histories.values():  # nothing dispatched by the dead worker after its death
         for e in events:
             if e["type"] == "Dispatched" and e["actor"] == actor_of(doomed):
